@@ -1,0 +1,69 @@
+# LCA — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+PO := lca/translations/th/LC_MESSAGES/messages.po
+MO := $(PO:.po=.mo)
+DEV_ENV := LCA_ENV=development
+
+.PHONY: run test test-sqlite test-postgresql lint fmt lock translations i18n-update clean help
+
+help:
+	@echo "make run      serve LCA with demo data on http://127.0.0.1:$(PORT)"
+	@echo "make test     the whole suite, on SQLite and on a throwaway PostgreSQL"
+	@echo "make lint     ruff checks;  make fmt  ruff formatting"
+	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
+	@echo "make i18n-update  extract messages and merge them into the Thai catalogue"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	touch $@
+
+$(MO): $(PO) $(VENV)/.installed
+	$(BIN)/pybabel -q compile -d lca/translations --statistics
+
+translations: $(MO)
+
+run: $(VENV)/.installed $(MO)
+	$(DEV_ENV) $(FLASK) db upgrade
+	$(DEV_ENV) $(FLASK) lca seed
+	$(DEV_ENV) $(FLASK) lca demo
+	@echo "LCA is at http://127.0.0.1:$(PORT) — sign in as admin@example.org / demo-pass-2569"
+	$(DEV_ENV) $(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: test-sqlite test-postgresql
+
+test-sqlite: $(VENV)/.installed $(MO)
+	$(BIN)/pytest --backend sqlite $(PYTEST_ARGS)
+
+test-postgresql: $(VENV)/.installed $(MO)
+	$(BIN)/pytest --backend postgresql $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: $(VENV)/.installed
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+		--index-url https://pypi.org/simple --quiet -o requirements.lock
+
+i18n-update: $(VENV)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -o lca/translations/messages.pot \
+		--sort-output --no-location --project LCA --copyright-holder LCA .
+	$(BIN)/pybabel -q update -i lca/translations/messages.pot -d lca/translations \
+		--no-location --width 100 --no-fuzzy-matching
+	rm lca/translations/messages.pot
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

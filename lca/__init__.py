@@ -1,0 +1,122 @@
+"""LCA, the course system of the City Administrator programme: the application factory."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from flask import Flask, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import event, select
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lca.config import ROOT, load_config
+from lca.extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application from the LCA_* environment, with ``config`` overriding it."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(load_config(config))
+    if app.config["LCA_PROXY_COUNT"]:
+        count = app.config["LCA_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+    app.config["LCA_DATA_DIR"].mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        ROOT.joinpath("instance").mkdir(exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _add_request_hooks(app)
+
+    from lca.cli import lca_group
+    from lca.errors import register_error_pages
+
+    register_error_pages(app)
+    app.cli.add_command(lca_group)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from lca import i18n
+    from lca.models import User
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        return db.session.scalar(select(User).where(User.auth_token == token, User.is_active))
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    """SQLite as a real database: foreign keys enforced, WAL journal, wait when busy."""
+    if isinstance(connection, sqlite3.Connection):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from lca.admin import bp as admin_bp
+    from lca.auth import bp as auth_bp
+    from lca.cohorts import bp as cohorts_bp
+    from lca.curriculum import bp as curriculum_bp
+    from lca.home import bp as home_bp
+
+    for blueprint in (home_bp, auth_bp, curriculum_bp, cohorts_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+PASSWORD_CHANGE_ALLOWED = {"auth.password", "auth.logout", "static", "home.healthz"}
+
+
+def _add_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def require_new_password():
+        """Someone holding a one-time password replaces it before doing anything else."""
+        if (
+            current_user.is_authenticated
+            and current_user.must_change_password
+            and request.endpoint not in PASSWORD_CHANGE_ALLOWED
+        ):
+            return redirect(url_for("auth.password"))
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response

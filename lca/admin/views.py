@@ -1,0 +1,161 @@
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from lca.admin import bp
+from lca.admin.forms import CityForm, UserForm, UserSearchForm
+from lca.admin.services import (
+    CityDetails,
+    city_options,
+    create_city,
+    list_cities_with_counts,
+    programme_counts,
+    update_city,
+    users_query,
+)
+from lca.auth.services import Profile, activate_user, create_user, deactivate_user, update_user
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.forms import options
+from lca.models import City, Role, User
+from lca.permissions import get_or_404, role_required
+from lca.views import refuse
+
+
+@bp.get("/")
+@role_required(Role.ADMIN)
+def index():
+    return render_template("admin/index.html", counts=programme_counts())
+
+
+@bp.get("/users")
+@role_required(Role.ADMIN)
+def users():
+    form = UserSearchForm(request.args)
+    form.validate()
+    role = Role(form.role.data) if form.role.data in {r.value for r in Role} else None
+    active = {"active": True, "inactive": False}.get(form.status.data)
+    page = db.paginate(
+        users_query(form.q.data or "", role, active),
+        per_page=current_app.config["LCA_PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template("admin/users.html", form=form, page=page)
+
+
+def _city_choices():
+    return options([(0, _("No city")), *city_options()])
+
+
+def _profile(form: UserForm) -> Profile:
+    return Profile(
+        email=form.email.data,
+        full_name_th=form.full_name_th.data,
+        full_name_en=form.full_name_en.data,
+        role=Role(form.role.data),
+        city=db.session.get(City, form.city_id.data) if form.city_id.data else None,
+        organisation=form.organisation.data,
+        preferred_language=form.preferred_language.data,
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def new_user():
+    form = UserForm()
+    form.city_id.choices = _city_choices()
+    if form.validate_on_submit():
+        try:
+            user, password = create_user(_profile(form), None, current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            # Shown once, in this response only: never stored, never put in a cookie.
+            return render_template("admin/user_created.html", user=user, password=password)
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def edit_user(user_id: int):
+    user = get_or_404(User, user_id)
+    form = UserForm(obj=user, role=user.role.value, city_id=user.city_id or 0)
+    form.city_id.choices = _city_choices()
+    if form.validate_on_submit():
+        try:
+            update_user(user, _profile(form), current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The account has been saved."), "success")
+            return redirect(url_for(".users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@role_required(Role.ADMIN)
+def deactivate(user_id: int):
+    return _switch(user_id, deactivate_user, _("The account has been deactivated."))
+
+
+@bp.post("/users/<int:user_id>/activate")
+@role_required(Role.ADMIN)
+def activate(user_id: int):
+    return _switch(user_id, activate_user, _("The account has been activated."))
+
+
+def _switch(user_id: int, service, done: str):
+    user = get_or_404(User, user_id)
+    try:
+        service(user, current_user)
+    except RuleError as error:
+        refuse(None, error)
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(url_for(".edit_user", user_id=user_id))
+
+
+@bp.get("/cities")
+@role_required(Role.ADMIN)
+def cities():
+    return render_template("admin/cities.html", rows=list_cities_with_counts())
+
+
+def _details(form: CityForm) -> CityDetails:
+    return CityDetails(form.name_th.data, form.name_en.data, form.gnlc_joined_year.data)
+
+
+@bp.route("/cities/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def new_city():
+    form = CityForm()
+    if form.validate_on_submit():
+        try:
+            city = create_city(_details(form), current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The city %(name)s has been added.", name=city.name_th), "success")
+            return redirect(url_for(".cities"))
+    return render_template("admin/city_form.html", form=form, city=None)
+
+
+@bp.route("/cities/<int:city_id>/edit", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def edit_city(city_id: int):
+    city = get_or_404(City, city_id)
+    form = CityForm(obj=city)
+    if form.validate_on_submit():
+        try:
+            update_city(city, _details(form), current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The city has been saved."), "success")
+            return redirect(url_for(".cities"))
+    return render_template("admin/city_form.html", form=form, city=city)

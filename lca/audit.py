@@ -1,0 +1,33 @@
+"""Writing the audit trail, in the same transaction as the change it records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context, request
+
+from lca.extensions import db
+from lca.models import AuditEvent, User
+
+
+def current_origin() -> str:
+    """Where the action came from: the client address in a request, "cli" otherwise."""
+    if has_request_context():
+        return (request.remote_addr or "unknown")[:64]
+    return "cli"
+
+
+def record(actor: User | None, action: str, target: Any = None, **details: Any) -> AuditEvent:
+    """Add an audit event to the session; the caller's commit makes it durable with the change."""
+    if target is not None and getattr(target, "id", 0) is None:
+        db.session.flush()  # a new object gets its id before it is named in the trail
+    event = AuditEvent(
+        actor=actor,
+        action=action,
+        target_type=getattr(target, "__tablename__", None),
+        target_id=getattr(target, "id", None),
+        details=details,
+        origin=current_origin(),
+    )
+    db.session.add(event)
+    return event

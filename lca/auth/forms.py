@@ -1,0 +1,39 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, EmailField, PasswordField, SelectField
+from wtforms.validators import DataRequired, EqualTo, InputRequired
+
+from lca.forms import BaseForm, clean_email, options
+
+LANGUAGE_CHOICES = [("th", "ไทย"), ("en", "English")]
+
+
+class LoginForm(BaseForm):
+    email = EmailField(
+        _l("E-mail address"),
+        filters=[clean_email],
+        validators=[DataRequired(_l("Enter your e-mail address."))],
+    )
+    password = PasswordField(_l("Password"), validators=[InputRequired(_l("Enter your password."))])
+    remember = BooleanField(_l("Keep me signed in on this device"))
+
+
+class ChangePasswordForm(BaseForm):
+    current_password = PasswordField(
+        _l("Current password"), validators=[InputRequired(_l("Enter your current password."))]
+    )
+    new_password = PasswordField(
+        _l("New password"), validators=[InputRequired(_l("Enter a new password."))]
+    )
+    confirm_password = PasswordField(
+        _l("New password again"),
+        validators=[
+            InputRequired(_l("Type the new password again.")),
+            EqualTo("new_password", _l("The two new passwords are not the same.")),
+        ],
+    )
+
+
+class PreferencesForm(BaseForm):
+    preferred_language = SelectField(
+        _l("Language"), choices=options(LANGUAGE_CHOICES), validators=[InputRequired()]
+    )

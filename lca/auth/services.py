@@ -1,0 +1,203 @@
+"""Accounts and sign-in: creating and changing users, passwords, languages."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from lca.audit import record
+from lca.auth.passwords import hash_password, needs_rehash, password_matches
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.models import City, Enrolment, EnrolmentStatus, Role, User, cohort_instructors
+from lca.models.users import new_auth_token
+from lca.orm import utcnow
+
+MAX_PASSWORD_LENGTH = 256
+
+
+@dataclass
+class Profile:
+    """What an administrator types about a person."""
+
+    email: str
+    full_name_th: str
+    full_name_en: str | None
+    role: Role
+    city: City | None = None
+    organisation: str | None = None
+    preferred_language: str = "th"
+
+
+def check_password_policy(password: str, email: str | None = None) -> None:
+    """A password is long enough, not too long, and not the e-mail address."""
+    minimum = current_app.config["LCA_PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        raise RuleError(
+            _("Use at least %(count)d characters.", count=minimum), field="new_password"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise RuleError(
+            _("Use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH), field="new_password"
+        )
+    if len(set(password)) < 4 or (email and email.lower() in password.lower()):
+        raise RuleError(_("This password is too easy to guess."), field="new_password")
+
+
+def email_taken(email: str, except_user: User | None = None) -> bool:
+    """Whether another account already uses ``email`` (in any letter case)."""
+    query = select(User.id).where(func.lower(User.email) == email.lower())
+    if except_user is not None and except_user.id is not None:
+        query = query.where(User.id != except_user.id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def one_time_password() -> str:
+    """A random password to hand over once; the user must replace it at first sign-in."""
+    return secrets.token_urlsafe(12)
+
+
+def create_user(profile: Profile, password: str | None, actor: User | None) -> tuple[User, str]:
+    """Create an account; without ``password`` a one-time password is made and returned."""
+    if email_taken(profile.email):
+        raise RuleError(_("This e-mail address is already in use."), field="email")
+    temporary = password is None
+    password = password or one_time_password()
+    user = User(
+        email=profile.email.lower(),
+        full_name_th=profile.full_name_th,
+        full_name_en=profile.full_name_en or None,
+        role=profile.role,
+        city=profile.city,
+        organisation=profile.organisation or None,
+        preferred_language=profile.preferred_language,
+        password_hash=hash_password(password),
+        must_change_password=temporary,
+    )
+    db.session.add(user)
+    db.session.flush()
+    record(actor, "user.create", user, email=user.email, role=user.role.value)
+    return user, password
+
+
+def update_user(user: User, profile: Profile, actor: User) -> None:
+    """Change an account's details; a role change must not strand enrolments or cohorts."""
+    if email_taken(profile.email, except_user=user):
+        raise RuleError(_("This e-mail address is already in use."), field="email")
+    if profile.role is not user.role:
+        _check_role_change(user, profile.role, actor)
+    wanted = {
+        "email": profile.email.lower(),
+        "full_name_th": profile.full_name_th,
+        "full_name_en": profile.full_name_en or None,
+        "role": profile.role,
+        "organisation": profile.organisation or None,
+        "preferred_language": profile.preferred_language,
+        "city_id": profile.city.id if profile.city else None,
+    }
+    changes = {}
+    for name, new in wanted.items():
+        old = getattr(user, name)
+        if old != new:
+            changes[name] = [_plain(old), _plain(new)]
+            setattr(user, name, new)
+    if "city_id" in changes:
+        user.city = profile.city
+    if changes:
+        record(actor, "user.update", user, changes=changes)
+    db.session.flush()
+
+
+def _plain(value):
+    return value.value if isinstance(value, Role) else value
+
+
+def _check_role_change(user: User, new_role: Role, actor: User) -> None:
+    if user.id == actor.id:
+        raise RuleError(_("You cannot change your own role."), field="role")
+    if user.is_learner:
+        active = select(Enrolment.id).where(
+            Enrolment.learner_id == user.id, Enrolment.status == EnrolmentStatus.ACTIVE
+        )
+        if db.session.scalar(active.limit(1)) is not None:
+            raise RuleError(
+                _("This learner is enrolled in a cohort. Withdraw the enrolment first."),
+                field="role",
+            )
+    if user.is_instructor:
+        teaching = select(cohort_instructors.c.cohort_id).where(
+            cohort_instructors.c.instructor_id == user.id
+        )
+        if db.session.scalar(teaching.limit(1)) is not None:
+            raise RuleError(
+                _("This instructor is assigned to a cohort. Remove the assignment first."),
+                field="role",
+            )
+
+
+def deactivate_user(user: User, actor: User) -> None:
+    """Deactivate an account: it can no longer sign in and its sessions end."""
+    if user.id == actor.id:
+        raise RuleError(_("You cannot deactivate your own account."))
+    if not user.is_active:
+        raise RuleError(_("This account is already inactive."))
+    user.is_active = False
+    user.deactivated_at = utcnow()
+    user.auth_token = new_auth_token()
+    record(actor, "user.deactivate", user)
+    db.session.flush()
+
+
+def activate_user(user: User, actor: User) -> None:
+    """Let a deactivated account sign in again."""
+    if user.is_active:
+        raise RuleError(_("This account is already active."))
+    user.is_active = True
+    user.deactivated_at = None
+    record(actor, "user.activate", user)
+    db.session.flush()
+
+
+def authenticate(email: str, password: str) -> User:
+    """The account for these credentials; one message for an unknown e-mail or wrong password."""
+    user = db.session.scalar(select(User).where(User.email == (email or "").lower()))
+    if not password_matches(user.password_hash if user else None, password or ""):
+        record(None, "auth.login_failed", user, email=(email or "")[:254])
+        raise RuleError(_("The e-mail address or password is not correct."))
+    if not user.is_active:
+        record(user, "auth.login_refused", user, reason="inactive")
+        raise RuleError(_("This account has been deactivated. Please contact the programme staff."))
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    record(user, "auth.login", user)
+    db.session.flush()
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Replace one's own password; every other session of the account ends."""
+    if not password_matches(user.password_hash, current or ""):
+        raise RuleError(_("The current password is not correct."), field="current_password")
+    check_password_policy(new, user.email)
+    if password_matches(user.password_hash, new):
+        raise RuleError(
+            _("The new password must differ from the current one."), field="new_password"
+        )
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.auth_token = new_auth_token()
+    record(user, "user.password_change", user)
+    db.session.flush()
+
+
+def set_preferred_language(user: User, language: str) -> None:
+    """Save the language the user wants LCA in."""
+    if language not in current_app.config["LCA_LANGUAGES"]:
+        raise RuleError(_("Choose Thai or English."), field="preferred_language")
+    user.preferred_language = language
+    db.session.flush()

@@ -1,0 +1,95 @@
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from lca.auth import bp
+from lca.auth.forms import ChangePasswordForm, LoginForm, PreferencesForm
+from lca.auth.services import authenticate, change_password, set_preferred_language
+from lca.errors import RuleError
+from lca.extensions import db, limiter
+from lca.permissions import public, signed_in
+from lca.views import is_local_path, refuse, role_home_url
+
+
+def _login_limit() -> str:
+    return current_app.config["LCA_LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data, form.password.data)
+        except RuleError as error:
+            db.session.commit()  # keep the audit of the failed attempt
+            flash(error.message, "error")
+        else:
+            language = session.get("lang")
+            session.clear()
+            login_user(user, remember=form.remember.data)
+            if language:
+                session["lang"] = language
+                user.preferred_language = language
+            db.session.commit()
+            target = request.args.get("next")
+            return redirect(target if is_local_path(target) else role_home_url(user))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@signed_in
+def logout():
+    language = session.get("lang")
+    logout_user()
+    session.clear()
+    if language:
+        session["lang"] = language
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("home.index"))
+
+
+@bp.get("/account")
+@signed_in
+def account():
+    form = PreferencesForm(preferred_language=current_user.preferred_language)
+    return render_template("auth/account.html", form=form)
+
+
+@bp.post("/account/preferences")
+@signed_in
+def preferences():
+    form = PreferencesForm()
+    if form.validate_on_submit():
+        try:
+            set_preferred_language(current_user, form.preferred_language.data)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            session["lang"] = form.preferred_language.data
+            db.session.commit()
+            flash(_("Your preferences are saved."), "success")
+            return redirect(url_for(".account"))
+    return render_template("auth/account.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current_password.data, form.new_password.data)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            # This session takes the new token; every other session of the account ends.
+            login_user(current_user._get_current_object())
+            flash(_("Your password has been changed."), "success")
+            return redirect(role_home_url(current_user))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,71 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
+
+from lca.forms import BaseForm, clean_email, clean_text, max_length
+
+
+def _upper(value):
+    value = clean_text(value)
+    return value.upper() if value else value
+
+
+class CohortForm(BaseForm):
+    code = StringField(
+        _l("Cohort code"),
+        description=_l("Capital letters, digits and hyphens, for example CA-2569-01."),
+        filters=[_upper],
+        validators=[
+            DataRequired(_l("Enter the cohort code.")),
+            max_length(32),
+            Regexp(
+                r"^[A-Z0-9][A-Z0-9-]{2,31}$",
+                message=_l("Use capital letters, digits and hyphens, for example CA-2569-01."),
+            ),
+        ],
+    )
+    host_city_id = SelectField(
+        _l("Host city"), coerce=int, validators=[InputRequired(_l("Choose the host city."))]
+    )
+    starts_on = DateField(_l("First day"), validators=[InputRequired(_l("Enter the first day."))])
+    ends_on = DateField(_l("Last day"), validators=[InputRequired(_l("Enter the last day."))])
+    field_starts_on = DateField(
+        _l("Field practice starts"),
+        description=_l("Leave empty to start on the cohort's first day."),
+        validators=[Optional()],
+    )
+    field_window_months = IntegerField(
+        _l("Field window (months)"),
+        default=6,
+        validators=[
+            InputRequired(_l("Enter the length of the field window in months.")),
+            NumberRange(
+                min=1, max=24, message=_l("The field window is from %(min)d to %(max)d months.")
+            ),
+        ],
+    )
+
+
+class AssignInstructorForm(BaseForm):
+    instructor_id = SelectField(
+        _l("Instructor"), coerce=int, validators=[InputRequired(_l("Choose an instructor."))]
+    )
+
+
+class EnrolForm(BaseForm):
+    email = EmailField(
+        _l("Learner's e-mail address"),
+        filters=[clean_email],
+        validators=[DataRequired(_l("Enter the learner's e-mail address."))],
+    )
+
+
+class WithdrawForm(BaseForm):
+    reason = TextAreaField(
+        _l("Reason for the withdrawal"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Give the reason for the withdrawal.")),
+            max_length(1000),
+        ],
+    )

@@ -1,0 +1,265 @@
+"""Cohorts: creating and changing them, their instructors, enrolling and withdrawing learners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from lca.audit import record
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.i18n import format_day
+from lca.models import City, Cohort, Enrolment, EnrolmentStatus, Role, User, cohort_instructors
+from lca.orm import utcnow
+
+MAX_FIELD_WINDOW_MONTHS = 24
+
+
+@dataclass
+class CohortPlan:
+    """What an administrator types about a cohort."""
+
+    code: str
+    host_city: City
+    starts_on: date
+    ends_on: date
+    field_starts_on: date
+    field_window_months: int
+
+
+def check_cohort_plan(plan: CohortPlan, cohort: Cohort | None = None) -> None:
+    """A cohort's code is unique, it ends on or after its start, and field work starts within it."""
+    taken = select(Cohort.id).where(func.upper(Cohort.code) == plan.code.upper())
+    if cohort is not None:
+        taken = taken.where(Cohort.id != cohort.id)
+    if db.session.scalar(taken.limit(1)) is not None:
+        raise RuleError(_("Another cohort already has this code."), field="code")
+    if plan.ends_on < plan.starts_on:
+        raise RuleError(_("The cohort cannot end before it starts."), field="ends_on")
+    if plan.field_starts_on < plan.starts_on:
+        raise RuleError(
+            _(
+                "Field practice cannot start before the cohort starts (%(date)s).",
+                date=format_day(plan.starts_on),
+            ),
+            field="field_starts_on",
+        )
+    if plan.field_starts_on > plan.ends_on:
+        raise RuleError(
+            _(
+                "Field practice must start by the cohort's last day (%(date)s).",
+                date=format_day(plan.ends_on),
+            ),
+            field="field_starts_on",
+        )
+    if not 1 <= plan.field_window_months <= MAX_FIELD_WINDOW_MONTHS:
+        raise RuleError(
+            _(
+                "The field window is from %(min)d to %(max)d months.",
+                min=1,
+                max=MAX_FIELD_WINDOW_MONTHS,
+            ),
+            field="field_window_months",
+        )
+
+
+def create_cohort(plan: CohortPlan, actor: User) -> Cohort:
+    """Open a new cohort."""
+    check_cohort_plan(plan)
+    cohort = Cohort(
+        code=plan.code.upper(),
+        host_city=plan.host_city,
+        starts_on=plan.starts_on,
+        ends_on=plan.ends_on,
+        field_starts_on=plan.field_starts_on,
+        field_window_months=plan.field_window_months,
+    )
+    db.session.add(cohort)
+    db.session.flush()
+    record(actor, "cohort.create", cohort, code=cohort.code)
+    return cohort
+
+
+def update_cohort(cohort: Cohort, plan: CohortPlan, actor: User) -> None:
+    """Change a cohort's code, host city, dates or field window."""
+    check_cohort_plan(plan, cohort)
+    wanted = {
+        "code": plan.code.upper(),
+        "host_city_id": plan.host_city.id,
+        "starts_on": plan.starts_on,
+        "ends_on": plan.ends_on,
+        "field_starts_on": plan.field_starts_on,
+        "field_window_months": plan.field_window_months,
+    }
+    changes = {}
+    for name, new in wanted.items():
+        old = getattr(cohort, name)
+        if old != new:
+            changes[name] = [str(old), str(new)]
+            setattr(cohort, name, new)
+    if "host_city_id" in changes:
+        cohort.host_city = plan.host_city
+    if changes:
+        record(actor, "cohort.update", cohort, changes=changes)
+    db.session.flush()
+
+
+def assign_instructor(cohort: Cohort, instructor: User, actor: User) -> None:
+    """Make an active instructor one of the cohort's instructors."""
+    if instructor.role is not Role.INSTRUCTOR or not instructor.is_active:
+        raise RuleError(_("Choose an active instructor."), field="instructor_id")
+    if instructor.id in instructor_ids(cohort):
+        raise RuleError(
+            _("This instructor is already assigned to the cohort."), field="instructor_id"
+        )
+    db.session.execute(
+        cohort_instructors.insert().values(
+            cohort_id=cohort.id, instructor_id=instructor.id, assigned_at=utcnow()
+        )
+    )
+    record(actor, "cohort.assign_instructor", cohort, instructor_id=instructor.id)
+    db.session.flush()
+
+
+def unassign_instructor(cohort: Cohort, instructor: User, actor: User) -> None:
+    """Take an instructor off a cohort."""
+    if instructor.id not in instructor_ids(cohort):
+        raise RuleError(_("This instructor is not assigned to the cohort."))
+    db.session.execute(
+        cohort_instructors.delete().where(
+            cohort_instructors.c.cohort_id == cohort.id,
+            cohort_instructors.c.instructor_id == instructor.id,
+        )
+    )
+    record(actor, "cohort.unassign_instructor", cohort, instructor_id=instructor.id)
+    db.session.flush()
+
+
+def instructor_ids(cohort: Cohort) -> set[int]:
+    query = select(cohort_instructors.c.instructor_id).where(
+        cohort_instructors.c.cohort_id == cohort.id
+    )
+    return set(db.session.scalars(query))
+
+
+def find_learner(email: str) -> User:
+    """The active learner with this e-mail address, or a message saying what is wrong."""
+    learner = db.session.scalar(select(User).where(User.email == email.lower()))
+    if learner is None:
+        raise RuleError(_("No account has this e-mail address."), field="email")
+    if not learner.is_learner:
+        raise RuleError(_("This account is not a learner's."), field="email")
+    if not learner.is_active:
+        raise RuleError(_("This account is inactive."), field="email")
+    return learner
+
+
+def enrol_learner(cohort: Cohort, learner: User, actor: User | None) -> Enrolment:
+    """Enrol a learner once per cohort; enrolling a withdrawn learner again re-activates them."""
+    if not learner.is_learner or not learner.is_active:
+        raise RuleError(_("Only an active learner can be enrolled."), field="email")
+    enrolment = db.session.scalar(
+        select(Enrolment).where(
+            Enrolment.cohort_id == cohort.id, Enrolment.learner_id == learner.id
+        )
+    )
+    if enrolment is not None and enrolment.status is not EnrolmentStatus.WITHDRAWN:
+        raise RuleError(_("This learner is already enrolled in the cohort."), field="email")
+    if enrolment is None:
+        enrolment = Enrolment(cohort=cohort, learner=learner)
+        db.session.add(enrolment)
+        db.session.flush()
+        record(actor, "enrolment.create", enrolment, cohort_id=cohort.id, learner_id=learner.id)
+    else:
+        enrolment.status = EnrolmentStatus.ACTIVE
+        enrolment.withdrawn_at = None
+        enrolment.withdrawal_reason = None
+        record(actor, "enrolment.reinstate", enrolment)
+    db.session.flush()
+    return enrolment
+
+
+def withdraw_enrolment(enrolment: Enrolment, reason: str, actor: User) -> None:
+    """Withdraw an active learner from a cohort, keeping the reason."""
+    if enrolment.status is not EnrolmentStatus.ACTIVE:
+        raise RuleError(_("Only an active enrolment can be withdrawn."))
+    if not reason:
+        raise RuleError(_("Give the reason for the withdrawal."), field="reason")
+    enrolment.status = EnrolmentStatus.WITHDRAWN
+    enrolment.withdrawn_at = utcnow()
+    enrolment.withdrawal_reason = reason
+    record(actor, "enrolment.withdraw", enrolment, reason=reason)
+    db.session.flush()
+
+
+def list_cohorts(user: User) -> list[tuple[Cohort, int]]:
+    """Cohorts with their number of active learners: all for admins, an instructor's own."""
+    active = (
+        select(Enrolment.cohort_id, func.count().label("learners"))
+        .where(Enrolment.status == EnrolmentStatus.ACTIVE)
+        .group_by(Enrolment.cohort_id)
+        .subquery()
+    )
+    query = (
+        select(Cohort, func.coalesce(active.c.learners, 0))
+        .outerjoin(active, active.c.cohort_id == Cohort.id)
+        .options(joinedload(Cohort.host_city))
+        .order_by(Cohort.starts_on.desc(), Cohort.code)
+    )
+    if not user.is_admin:
+        query = query.join(cohort_instructors, cohort_instructors.c.cohort_id == Cohort.id).where(
+            cohort_instructors.c.instructor_id == user.id
+        )
+    return [(cohort, count) for cohort, count in db.session.execute(query)]
+
+
+def cohort_roster(cohort: Cohort) -> list[Enrolment]:
+    """The cohort's enrolments with their learners and cities, active first, by Thai name."""
+    query = (
+        select(Enrolment)
+        .join(Enrolment.learner)
+        .where(Enrolment.cohort_id == cohort.id)
+        .options(joinedload(Enrolment.learner).joinedload(User.city), joinedload(Enrolment.cohort))
+        .order_by(Enrolment.status, User.full_name_th)
+    )
+    return list(db.session.scalars(query))
+
+
+def cohort_instructors_of(cohort: Cohort) -> list[User]:
+    """The instructors assigned to a cohort, by Thai name."""
+    query = (
+        select(User)
+        .join(cohort_instructors, cohort_instructors.c.instructor_id == User.id)
+        .where(cohort_instructors.c.cohort_id == cohort.id)
+        .order_by(User.full_name_th)
+    )
+    return list(db.session.scalars(query))
+
+
+def assignable_instructors(cohort: Cohort) -> list[User]:
+    """Active instructors not yet assigned to the cohort."""
+    assigned = select(cohort_instructors.c.instructor_id).where(
+        cohort_instructors.c.cohort_id == cohort.id
+    )
+    query = (
+        select(User)
+        .where(User.role == Role.INSTRUCTOR, User.is_active.is_(True), User.id.not_in(assigned))
+        .order_by(User.full_name_th)
+    )
+    return list(db.session.scalars(query))
+
+
+def learner_enrolments(learner: User) -> list[Enrolment]:
+    """A learner's enrolments with their cohorts, newest cohort first."""
+    query = (
+        select(Enrolment)
+        .join(Enrolment.cohort)
+        .where(Enrolment.learner_id == learner.id)
+        .options(joinedload(Enrolment.cohort).joinedload(Cohort.host_city))
+        .order_by(Cohort.starts_on.desc())
+    )
+    return list(db.session.scalars(query))

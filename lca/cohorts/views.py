@@ -1,0 +1,171 @@
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from lca.admin.services import city_options
+from lca.cohorts import bp
+from lca.cohorts.forms import AssignInstructorForm, CohortForm, EnrolForm, WithdrawForm
+from lca.cohorts.services import (
+    CohortPlan,
+    assign_instructor,
+    assignable_instructors,
+    cohort_instructors_of,
+    cohort_roster,
+    create_cohort,
+    enrol_learner,
+    find_learner,
+    list_cohorts,
+    unassign_instructor,
+    update_cohort,
+    withdraw_enrolment,
+)
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.forms import options
+from lca.models import City, Enrolment, Role, User
+from lca.permissions import get_cohort_or_403, get_or_404, role_required
+from lca.views import refuse
+
+
+def _plan(form: CohortForm) -> CohortPlan:
+    return CohortPlan(
+        code=form.code.data,
+        host_city=get_or_404(City, form.host_city_id.data),
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
+        field_starts_on=form.field_starts_on.data or form.starts_on.data,
+        field_window_months=form.field_window_months.data,
+    )
+
+
+@bp.get("/")
+@role_required(Role.ADMIN, Role.INSTRUCTOR)
+def index():
+    return render_template("cohorts/index.html", cohorts=list_cohorts(current_user))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def new():
+    form = CohortForm()
+    form.host_city_id.choices = options(city_options())
+    if form.validate_on_submit():
+        try:
+            cohort = create_cohort(_plan(form), current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("Cohort %(code)s has been created.", code=cohort.code), "success")
+            return redirect(url_for(".show", cohort_id=cohort.id))
+    return render_template("cohorts/form.html", form=form, cohort=None)
+
+
+@bp.route("/<int:cohort_id>/edit", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def edit(cohort_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    form = CohortForm(obj=cohort)
+    form.host_city_id.choices = options(city_options())
+    if form.validate_on_submit():
+        try:
+            update_cohort(cohort, _plan(form), current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The cohort has been saved."), "success")
+            return redirect(url_for(".show", cohort_id=cohort.id))
+    return render_template("cohorts/form.html", form=form, cohort=cohort)
+
+
+def _show(cohort, assign_form=None, enrol_form=None):
+    assign_form = assign_form or AssignInstructorForm(formdata=None)
+    assign_form.instructor_id.choices = options(
+        (user.id, f"{user.full_name_th} ({user.email})") for user in assignable_instructors(cohort)
+    )
+    roster = cohort_roster(cohort)
+    return render_template(
+        "cohorts/show.html",
+        cohort=cohort,
+        instructors=cohort_instructors_of(cohort),
+        roster=roster,
+        active_count=sum(1 for enrolment in roster if enrolment.is_active),
+        assign_form=assign_form,
+        enrol_form=enrol_form or EnrolForm(formdata=None),
+    )
+
+
+@bp.get("/<int:cohort_id>")
+@role_required(Role.ADMIN, Role.INSTRUCTOR)
+def show(cohort_id: int):
+    return _show(get_cohort_or_403(cohort_id, current_user))
+
+
+@bp.post("/<int:cohort_id>/instructors")
+@role_required(Role.ADMIN)
+def assign(cohort_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    form = AssignInstructorForm()
+    form.instructor_id.choices = options((u.id, "") for u in assignable_instructors(cohort))
+    if form.validate_on_submit():
+        try:
+            assign_instructor(cohort, get_or_404(User, form.instructor_id.data), current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The instructor has been assigned."), "success")
+            return redirect(url_for(".show", cohort_id=cohort.id))
+    return _show(cohort, assign_form=form)
+
+
+@bp.post("/<int:cohort_id>/instructors/<int:user_id>/remove")
+@role_required(Role.ADMIN)
+def unassign(cohort_id: int, user_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    try:
+        unassign_instructor(cohort, get_or_404(User, user_id), current_user)
+    except RuleError as error:
+        refuse(None, error)
+    else:
+        db.session.commit()
+        flash(_("The instructor has been removed from the cohort."), "success")
+    return redirect(url_for(".show", cohort_id=cohort.id))
+
+
+@bp.post("/<int:cohort_id>/enrolments")
+@role_required(Role.ADMIN)
+def enrol(cohort_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    form = EnrolForm()
+    if form.validate_on_submit():
+        try:
+            enrolment = enrol_learner(cohort, find_learner(form.email.data), current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s has been enrolled.", name=enrolment.learner.full_name_th), "success")
+            return redirect(url_for(".show", cohort_id=cohort.id))
+    return _show(cohort, enrol_form=form)
+
+
+@bp.route("/<int:cohort_id>/enrolments/<int:enrolment_id>/withdraw", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def withdraw(cohort_id: int, enrolment_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    enrolment = get_or_404(Enrolment, enrolment_id)
+    if enrolment.cohort_id != cohort.id:
+        abort(404)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            withdraw_enrolment(enrolment, form.reason.data, current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The learner has been withdrawn."), "success")
+            return redirect(url_for(".show", cohort_id=cohort.id))
+    return render_template("cohorts/withdraw.html", form=form, cohort=cohort, enrolment=enrolment)

@@ -1,0 +1,100 @@
+"""Settings from the LCA_* environment variables (see the README's configuration table)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("production", "development", "testing")
+DEVELOPMENT_SECRET = "lca-development-only-not-a-secret"  # noqa: S105 - refused outside development
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _int_env(name: str, default: int) -> int:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as error:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}.") from error
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config from the environment, then apply ``overrides`` (tests)."""
+    overrides = dict(overrides or {})
+    env = overrides.pop("LCA_ENV", None) or _env("LCA_ENV", "production")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"LCA_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}.")
+
+    instance = ROOT / "instance"
+    data_dir = Path(_env("LCA_DATA_DIR", str(instance / "data")))
+    database_url = _env("LCA_DATABASE_URL", f"sqlite:///{instance / 'lca.sqlite3'}")
+    public_url = _env("LCA_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    secret = _env("LCA_SECRET_KEY")
+    if secret is None and env == "production":
+        raise ConfigError(
+            "LCA_SECRET_KEY is not set. Set it to a long random value, for example "
+            "`export LCA_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')`, "
+            "or set LCA_ENV=development on a developer's machine."
+        )
+
+    https = public_url.startswith("https://")
+    config = {
+        "LCA_ENV": env,
+        "SECRET_KEY": secret or DEVELOPMENT_SECRET,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "LCA_DATA_DIR": data_dir,
+        "LCA_PUBLIC_URL": public_url,
+        "LCA_TIMEZONE": _env("LCA_TIMEZONE", "Asia/Bangkok"),
+        "LCA_PASSWORD_MIN_LENGTH": 10,
+        "LCA_PASSWORD_PROFILE": "RFC_9106_LOW_MEMORY",
+        "LCA_PAGE_SIZE": 50,
+        # Sessions and cookies: HttpOnly, SameSite=Lax, Secure over https.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "SESSION_COOKIE_NAME": "lca_session",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "REMEMBER_COOKIE_NAME": "lca_remember",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": https,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,
+        # Languages: Thai first.
+        "BABEL_DEFAULT_LOCALE": "th",
+        "BABEL_DEFAULT_TIMEZONE": _env("LCA_TIMEZONE", "Asia/Bangkok"),
+        "LCA_LANGUAGES": ("th", "en"),
+        # Sign-in throttling; a Redis URL shares the counters between servers.
+        "RATELIMIT_STORAGE_URI": _env("LCA_RATELIMIT_STORAGE_URL", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LCA_LOGIN_RATE_LIMIT": _env("LCA_LOGIN_RATE_LIMIT", "10 per minute"),
+        #: how many reverse proxies in front of LCA set X-Forwarded-For/-Proto (0: none)
+        "LCA_PROXY_COUNT": _int_env("LCA_PROXY_COUNT", 0),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    }
+    if env == "testing":
+        config.update(
+            TESTING=True,
+            LCA_PASSWORD_PROFILE="CHEAPEST",  # noqa: S106 - a hashing profile name, not a password
+            RATELIMIT_ENABLED=False,
+            WTF_CSRF_ENABLED=False,
+        )
+    config.update(overrides)
+    if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    return config

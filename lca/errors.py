@@ -1,0 +1,83 @@
+"""The domain error services raise, and the error pages (in the visitor's language)."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from lca.extensions import db
+
+
+class RuleError(Exception):
+    """A rule of the programme refused an action; the message is for the user, translated."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field  #: the form field the message belongs next to, if any
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+PAGES = {
+    400: (
+        _l("The request could not be understood"),
+        _l("The form may have expired. Go back, reload the page and try again."),
+    ),
+    403: (
+        _l("You do not have access to this page"),
+        _l(
+            "This page belongs to another person or role. If you think you should see it, "
+            "contact the programme staff."
+        ),
+    ),
+    404: (_l("Page not found"), _l("The address may be mistyped, or the page no longer exists.")),
+    405: (
+        _l("This action is not possible here"),
+        _l("Use the buttons and forms of the site rather than typing the address."),
+    ),
+    413: (_l("The upload is too large"), _l("Send a smaller file, or fewer files at once.")),
+    429: (_l("Too many attempts"), _l("Please wait a minute before you try again.")),
+    500: (
+        _l("Something went wrong on our side"),
+        _l(
+            "Nothing was saved. Please try again in a moment; if it happens again, tell the "
+            "programme staff."
+        ),
+    ),
+}
+
+
+def _wants_json() -> bool:
+    return request.path == "/healthz" or request.accept_mimetypes.best == "application/json"
+
+
+def register_error_pages(app: Flask) -> None:
+    """Render 400/403/404/405/413/429/500 as pages of the site; roll back what failed."""
+
+    def render(status: int):
+        if _wants_json():
+            return jsonify(status=status), status
+        title, explanation = PAGES[status]
+        page = render_template(
+            "errors/error.html", status=status, title=title, explanation=explanation
+        )
+        return page, status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render(400)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code not in PAGES:
+            return error
+        return render(error.code)
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return render(500)

@@ -1,0 +1,66 @@
+"""The base form (WTForms messages through our catalogue) and shared field filters."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+
+CONTROL_CHARACTERS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+# WTForms' own messages, listed so that they are extracted and translated with ours.
+WTFORMS_MESSAGES = (
+    _l("Not a valid date value."),
+    _l("Not a valid integer value."),
+    _l("Not a valid decimal value."),
+    _l("Not a valid choice."),
+    _l("Invalid Choice: could not coerce."),
+    _l("This field is required."),
+)
+
+
+class _CatalogueTranslations:
+    def gettext(self, string):
+        return gettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return ngettext(singular, plural, n)
+
+
+class BaseForm(FlaskForm):
+    """Every LCA form: CSRF from Flask-WTF, messages in the visitor's language."""
+
+    class Meta:
+        def get_translations(self, form):
+            return _CatalogueTranslations()
+
+
+def clean_text(value: str | None) -> str | None:
+    """Normalise typed text: NFC, no control or invisible characters, single spaces, trimmed."""
+    if value is None:
+        return None
+    value = CONTROL_CHARACTERS.sub("", unicodedata.normalize("NFC", value))
+    return " ".join(value.split())
+
+
+def clean_email(value: str | None) -> str | None:
+    """E-mail addresses are compared and stored in lower case."""
+    cleaned = clean_text(value)
+    return cleaned.lower() if cleaned else cleaned
+
+
+def max_length(limit: int) -> Length:
+    """A length limit with its message in the visitor's language."""
+    return Length(max=limit, message=_l("Use at most %(max)d characters."))
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as select options."""
+    return [SelectChoice(value, label) for value, label in pairs]

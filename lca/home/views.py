@@ -1,0 +1,59 @@
+from flask import jsonify, redirect, render_template
+from flask_login import current_user
+from sqlalchemy import text
+
+from lca.cohorts.services import learner_enrolments, list_cohorts
+from lca.curriculum.services import field_module, list_learning_cities, list_modules, total_hours
+from lca.extensions import db
+from lca.home import bp
+from lca.models import Role
+from lca.permissions import public, role_required, signed_in
+from lca.views import role_home_url
+
+
+@bp.get("/")
+@public
+def index():
+    modules = list_modules()
+    return render_template(
+        "home/index.html",
+        cities=list_learning_cities(),
+        module_count=len(modules),
+        total_hours=total_hours(modules),
+        field_module=field_module(modules),
+    )
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any failure to reach the database is "unhealthy"
+        db.session.rollback()
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.get("/home")
+@signed_in
+def dashboard():
+    return redirect(role_home_url(current_user))
+
+
+@bp.get("/learner")
+@role_required(Role.LEARNER)
+def learner():
+    modules = list_modules()
+    return render_template(
+        "home/learner.html",
+        enrolments=learner_enrolments(current_user),
+        modules=modules,
+        total_hours=total_hours(modules),
+    )
+
+
+@bp.get("/instructor")
+@role_required(Role.INSTRUCTOR)
+def instructor():
+    return render_template("home/instructor.html", cohorts=list_cohorts(current_user))

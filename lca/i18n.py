@@ -1,0 +1,140 @@
+"""Languages (Thai first, English second) and the Buddhist-era date formats."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from babel.dates import format_date, format_time
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from lca.dates import programme_timezone
+from lca.extensions import babel, db
+from lca.models import EnrolmentStatus, ModuleKind, Role
+
+BUDDHIST_ERA_OFFSET = 543
+
+
+def select_locale() -> str:
+    """The visitor's language: ?lang=, then this session's choice, then the user's preference.
+
+    Outside a request (the command line) the shell's LANG decides: Thai for th_*, else English.
+    """
+    languages = current_app.config["LCA_LANGUAGES"]
+    if not has_request_context():
+        return "th" if os.environ.get("LANG", "").startswith("th") else "en"
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.preferred_language:
+        return current_user.preferred_language
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_language() -> str:
+    return str(get_locale() or "th")
+
+
+def remember_language_choice() -> None:
+    """Handle ``?lang=xx``: remember it for the session and save it as the user's preference."""
+    wanted = request.args.get("lang")
+    if wanted not in current_app.config["LCA_LANGUAGES"]:
+        return
+    session["lang"] = wanted
+    if current_user.is_authenticated and current_user.preferred_language != wanted:
+        current_user.preferred_language = wanted
+        db.session.commit()
+
+
+def format_day(
+    value: date | datetime | None, style: str = "long", language: str | None = None
+) -> str:
+    """A date in the Buddhist era in Thai (22 พฤศจิกายน 2569), Gregorian in English."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(programme_timezone()).date()
+    language = language or current_language()
+    month = "MMMM" if style == "long" else "MMM"
+    day_month = format_date(value, f"d {month}", locale=language)
+    year = value.year + BUDDHIST_ERA_OFFSET if language == "th" else value.year
+    return f"{day_month} {year}"
+
+
+def format_moment(value: datetime | None, language: str | None = None) -> str:
+    """A timestamp in the programme's timezone: 22 พ.ย. 2569 เวลา 14:05 น. / 22 Nov 2026, 14:05."""
+    if value is None:
+        return ""
+    language = language or current_language()
+    local = value.astimezone(programme_timezone())
+    clock = format_time(local, "HH:mm", locale=language)
+    day = format_day(local.date(), "short", language)
+    return f"{day} เวลา {clock} น." if language == "th" else f"{day}, {clock}"
+
+
+def format_buddhist_year(year_be: int | None, language: str | None = None) -> str:
+    """A year kept in the Buddhist era, shown as พ.ศ. 2567 in Thai and 2024 in English."""
+    if year_be is None:
+        return ""
+    language = language or current_language()
+    return f"พ.ศ. {year_be}" if language == "th" else str(year_be - BUDDHIST_ERA_OFFSET)
+
+
+def format_hours(value: int | float | Decimal | None) -> str:
+    """Hours without needless decimals: 6, 1.5, 2.25."""
+    if value is None:
+        return ""
+    text = f"{Decimal(str(value)).normalize():f}"
+    return text
+
+
+def localized(obj, field: str) -> str:
+    """``obj.<field>_en`` in English when it has one, else ``obj.<field>_th``."""
+    if current_language() == "en":
+        english = getattr(obj, f"{field}_en", None)
+        if english:
+            return english
+    return getattr(obj, f"{field}_th")
+
+
+def language_switch_url(language: str) -> str:
+    """This page in another language: the same path and query with ``lang`` replaced."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return f"{request.path}?{urlencode([*args, ('lang', language)])}"
+
+
+LABELS = {
+    Role.LEARNER: _l("Learner"),
+    Role.INSTRUCTOR: _l("Instructor"),
+    Role.ADMIN: _l("Administrator"),
+    ModuleKind.CLASSROOM: _l("Classroom"),
+    ModuleKind.FORUM: _l("Forum"),
+    ModuleKind.FIELD: _l("Field practice"),
+    ModuleKind.FESTIVAL: _l("Festival"),
+    EnrolmentStatus.ACTIVE: _l("Studying"),
+    EnrolmentStatus.WITHDRAWN: _l("Withdrawn"),
+    EnrolmentStatus.COMPLETED: _l("Completed"),
+}
+
+
+def label(member) -> str:
+    """The words for a role, module kind or status, in the visitor's language."""
+    return str(LABELS[member])
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.before_request(remember_language_choice)
+    app.add_template_filter(format_day, "day")
+    app.add_template_filter(format_moment, "moment")
+    app.add_template_filter(format_hours, "hours")
+    app.add_template_filter(format_buddhist_year, "be_year")
+    app.add_template_filter(localized, "l10n")
+    app.add_template_filter(label, "label")
+    app.add_template_global(current_language)
+    app.add_template_global(language_switch_url)

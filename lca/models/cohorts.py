@@ -1,0 +1,105 @@
+"""Cohorts (รุ่น), their instructors and the learners enrolled in them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lca.dates import add_months
+from lca.extensions import db
+from lca.orm import UTCDateTime, text_enum, utcnow
+
+if TYPE_CHECKING:
+    from lca.models.places import City
+    from lca.models.users import User
+
+cohort_instructors = Table(
+    "cohort_instructors",
+    db.metadata,
+    Column("cohort_id", ForeignKey("cohorts.id", ondelete="CASCADE"), primary_key=True),
+    Column("instructor_id", ForeignKey("users.id"), primary_key=True, index=True),
+    Column("assigned_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+
+class Cohort(db.Model):
+    """One run of the course, hosted by a city, with its own field-practice window."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="ends_not_before_start"),
+        CheckConstraint("field_starts_on >= starts_on", name="field_starts_not_before_start"),
+        CheckConstraint("field_window_months BETWEEN 1 AND 24", name="field_window_months_range"),
+        CheckConstraint("code = upper(code)", name="code_upper_case"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  #: e.g. CA-2569-01
+    host_city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"), index=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    field_starts_on: Mapped[date]  #: where each learner's field window starts by default
+    field_window_months: Mapped[int] = mapped_column(default=6)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    host_city: Mapped[City] = relationship()
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="cohort", lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<Cohort {self.code}>"
+
+
+class EnrolmentStatus(enum.Enum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    COMPLETED = "completed"
+
+
+class Enrolment(db.Model):
+    """One learner in one cohort, with the learner's own field-practice window."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "learner_id", name="uq_enrolments_cohort_learner"),
+        CheckConstraint(
+            "(status = 'withdrawn') = (withdrawn_at IS NOT NULL)",
+            name="withdrawn_at_matches_status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[EnrolmentStatus] = mapped_column(
+        text_enum(EnrolmentStatus), default=EnrolmentStatus.ACTIVE, index=True
+    )
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    #: this learner's own field start; None means the cohort's
+    field_starts_on: Mapped[date | None]
+
+    cohort: Mapped[Cohort] = relationship(back_populates="enrolments")
+    learner: Mapped[User] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is EnrolmentStatus.ACTIVE
+
+    @property
+    def field_window_starts_on(self) -> date:
+        return self.field_starts_on or self.cohort.field_starts_on
+
+    @property
+    def field_window_ends_on(self) -> date:
+        """The last day of the field window: start + the cohort's window length, inclusive."""
+        start = self.field_window_starts_on
+        return add_months(start, self.cohort.field_window_months) - timedelta(days=1)
+
+    def __repr__(self) -> str:
+        return f"<Enrolment {self.id} cohort={self.cohort_id} learner={self.learner_id}>"

@@ -1,0 +1,112 @@
+"""Who may do what: roles, the role_required decorator, predicates and permission-checked getters.
+
+Every route decides here. Getters answer 404 for an id that does not exist and 403 for an
+object that belongs to someone else, so the check lives on the object, at the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import exists, select
+
+from lca.extensions import db
+from lca.models import Cohort, Enrolment, Role, User, cohort_instructors
+
+__all__ = [
+    "Role",
+    "can_manage_cohorts",
+    "can_view_cohort",
+    "get_cohort_or_403",
+    "get_enrolment_or_403",
+    "get_or_404",
+    "public",
+    "role_required",
+    "signed_in",
+    "teaches",
+]
+
+
+def public(view: Callable) -> Callable:
+    """Open to everyone, signed in or not (the home page, the curriculum, verification)."""
+    view.lca_access = "public"  # read by the permission-matrix test
+    return view
+
+
+def signed_in(view: Callable) -> Callable:
+    """Open to every signed-in user, whatever the role (their own account pages)."""
+    wrapped = login_required(view)
+    wrapped.lca_access = "signed-in"
+    return wrapped
+
+
+def role_required(*roles: Role) -> Callable:
+    """Let only signed-in users with one of ``roles`` in; others get the login page or 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.lca_access = roles
+        return wrapped
+
+    return decorator
+
+
+def teaches(user: User, cohort: Cohort) -> bool:
+    """An instructor teaches a cohort when assigned to it."""
+    if not user.is_instructor:
+        return False
+    query = select(
+        exists().where(
+            cohort_instructors.c.cohort_id == cohort.id,
+            cohort_instructors.c.instructor_id == user.id,
+        )
+    )
+    return bool(db.session.scalar(query))
+
+
+def can_view_cohort(user: User, cohort: Cohort) -> bool:
+    """Admins see every cohort; instructors the cohorts they teach."""
+    return user.is_admin or teaches(user, cohort)
+
+
+def can_manage_cohorts(user: User) -> bool:
+    """Only admins create and change cohorts, their instructors and enrolments."""
+    return user.is_admin
+
+
+def get_or_404(model, object_id: int):
+    """Load by primary key, or 404."""
+    found = db.session.get(model, object_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def get_cohort_or_403(cohort_id: int, user: User, action: str = "view") -> Cohort:
+    """The cohort, if ``user`` may ``view`` it (admin, its instructors) or ``manage`` it (admin)."""
+    cohort = get_or_404(Cohort, cohort_id)
+    allowed = can_manage_cohorts(user) if action == "manage" else can_view_cohort(user, cohort)
+    if not allowed:
+        abort(403)
+    return cohort
+
+
+def get_enrolment_or_403(enrolment_id: int, user: User, action: str = "view") -> Enrolment:
+    """The enrolment, for its learner (view), its cohort's instructors (view) and admins."""
+    enrolment = get_or_404(Enrolment, enrolment_id)
+    if action == "manage":
+        allowed = user.is_admin
+    else:
+        allowed = enrolment.learner_id == user.id or can_view_cohort(user, enrolment.cohort)
+    if not allowed:
+        abort(403)
+    return enrolment

@@ -1,0 +1,41 @@
+"""Helpers every blueprint's views share: safe redirects, rule errors on forms, role homes."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, url_for
+from flask_wtf import FlaskForm
+
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.models import User
+
+
+def is_local_path(target: str | None) -> bool:
+    """Only a path on this site ("/cohorts/3?x=1"), never another host or scheme."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def role_home_url(user: User) -> str:
+    """Where each role lands after signing in."""
+    if user.is_admin:
+        return url_for("admin.index")
+    if user.is_instructor:
+        return url_for("home.instructor")
+    return url_for("home.learner")
+
+
+def refuse(form: FlaskForm | None, error: RuleError) -> None:
+    """Undo what the failed action wrote, and show the message next to its field (or on top)."""
+    db.session.rollback()
+    field = form[error.field] if form is not None and error.field in form else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")

@@ -1,0 +1,34 @@
+"""In real Chromium: each demo account signs in through the form and lands on its Thai home."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from lca.demo import DEMO_PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize(
+    ("email", "path", "heading"),
+    [
+        ("admin@example.org", "/admin/", "ผู้ดูแลระบบ"),
+        ("instructor@example.org", "/instructor", "สวัสดี ประเสริฐ แก้วมณี"),
+        ("learner@example.org", "/learner", "สวัสดี กมลชนก บุญมา"),
+        ("graduate@example.org", "/learner", "สวัสดี ธนากร ศักดิ์สิทธิ์"),
+    ],
+)
+def test_sign_in_and_see_the_role_home_in_thai(page: Page, live_server, email, path, heading):
+    page.goto("/")
+    expect(page.locator("html")).to_have_attribute("lang", "th")
+    page.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="เข้าสู่ระบบ").click()
+    page.get_by_label("อีเมล").fill(email)
+    page.get_by_label("รหัสผ่าน").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="เข้าสู่ระบบ").click()
+    expect(page).to_have_url(f"{live_server}{path}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    if "learner" in path:
+        expect(page.get_by_text("CA-2569-01")).to_be_visible()
+    page.get_by_role("button", name="ออกจากระบบ").click()
+    expect(page.get_by_text("ออกจากระบบแล้ว")).to_be_visible()

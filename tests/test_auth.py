@@ -1,0 +1,258 @@
+"""Signing in and out, passwords, languages, sessions."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from lca.models import AuditEvent, User
+from lca.views import is_local_path
+from tests.factories import PASSWORD, AdminFactory, InstructorFactory, LearnerFactory
+
+WRONG = "อีเมลหรือรหัสผ่านไม่ถูกต้อง"
+
+
+def sign_in(client, email, password=PASSWORD, **extra):
+    return client.post("/login", data={"email": email, "password": password}, **extra)
+
+
+@pytest.mark.parametrize(
+    ("factory", "home"),
+    [(LearnerFactory, "/learner"), (InstructorFactory, "/instructor"), (AdminFactory, "/admin/")],
+)
+def test_sign_in_through_the_form_lands_on_the_role_home(client, db, factory, home):
+    user = factory(email="Somsri@Example.org".lower())
+    response = sign_in(client, "  SOMSRI@example.ORG ")
+    assert response.status_code == 302
+    assert response.headers["Location"] == home
+    assert client.get(home).status_code == 200
+    db.session.refresh(user)
+    assert user.last_login_at is not None
+    assert db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "auth.login", AuditEvent.actor_id == user.id)
+    )
+
+
+def test_wrong_password_and_unknown_account_get_the_same_answer(client, db):
+    LearnerFactory(email="known@example.org")
+    wrong = sign_in(client, "known@example.org", "not the password").get_data(as_text=True)
+    unknown = sign_in(client, "nobody@example.org").get_data(as_text=True)
+    assert WRONG in wrong and WRONG in unknown
+    with client.session_transaction() as session:
+        assert "_user_id" not in session
+    failures = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "auth.login_failed")
+    ).all()
+    assert len(failures) == 2
+
+
+def test_an_inactive_account_cannot_sign_in(client, db):
+    LearnerFactory(email="gone@example.org", is_active=False)
+    page = sign_in(client, "gone@example.org").get_data(as_text=True)
+    assert "บัญชีนี้ถูกปิดใช้งานแล้ว" in page
+    assert client.get("/learner").status_code == 302  # still anonymous
+
+
+def test_empty_sign_in_form_says_what_is_missing(client, db):
+    page = client.post("/login", data={}).get_data(as_text=True)
+    assert "กรอกอีเมลของคุณ" in page and "กรอกรหัสผ่านของคุณ" in page
+
+
+def test_next_is_followed_only_to_a_local_path(client, db):
+    LearnerFactory(email="next@example.org")
+    response = sign_in(client, "next@example.org", query_string={"next": "/account"})
+    assert response.headers["Location"] == "/account"
+    client.post("/logout")
+    for hostile in ("https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x"):
+        response = sign_in(client, "next@example.org", query_string={"next": hostile})
+        assert response.headers["Location"] == "/learner"
+        client.post("/logout")
+
+
+@pytest.mark.parametrize(
+    ("target", "local"),
+    [
+        ("/cohorts/1", True),
+        ("/a?b=c", True),
+        ("//x.org", False),
+        ("http://x.org/", False),
+        ("/\\x.org", False),
+        ("", False),
+        (None, False),
+        ("cohorts", False),
+        ("/\nx", False),
+    ],
+)
+def test_is_local_path(target, local):
+    assert is_local_path(target) is local
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_with_next(client, db):
+    response = client.get("/learner")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_sign_out_ends_the_session(client, db):
+    LearnerFactory(email="out@example.org")
+    sign_in(client, "out@example.org")
+    assert client.get("/learner").status_code == 200
+    client.post("/logout")
+    assert client.get("/learner").status_code == 302
+
+
+def test_change_password_signs_out_other_sessions(app, client, db):
+    user = LearnerFactory(email="pw@example.org")
+    other_device = app.test_client()
+    sign_in(other_device, "pw@example.org")
+    sign_in(client, "pw@example.org")
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "ต้นไม้ใหญ่ริมน้ำ 2569",
+            "confirm_password": "ต้นไม้ใหญ่ริมน้ำ 2569",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/learner").status_code == 200  # this device stays signed in
+    assert other_device.get("/learner").status_code == 302  # the other one is signed out
+    client.post("/logout")
+    assert sign_in(client, "pw@example.org", "ต้นไม้ใหญ่ริมน้ำ 2569").status_code == 302
+    db.session.refresh(user)
+    assert (
+        db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "user.password_change")
+        ).target_id
+        == user.id
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {
+                "current_password": "wrong",
+                "new_password": "a long new password",
+                "confirm_password": "a long new password",
+            },
+            "รหัสผ่านปัจจุบันไม่ถูกต้อง",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"},
+            "ใช้อย่างน้อย 10 ตัวอักษร",
+        ),
+        (
+            {
+                "current_password": PASSWORD,
+                "new_password": "aaaaaaaaaaaa",
+                "confirm_password": "aaaaaaaaaaaa",
+            },
+            "รหัสผ่านนี้เดาง่ายเกินไป",
+        ),
+        (
+            {
+                "current_password": PASSWORD,
+                "new_password": "a long new password",
+                "confirm_password": "another long one",
+            },
+            "รหัสผ่านใหม่ทั้งสองช่องไม่ตรงกัน",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": PASSWORD, "confirm_password": PASSWORD},
+            "รหัสผ่านใหม่ต้องไม่ซ้ำกับรหัสผ่านปัจจุบัน",
+        ),
+        (
+            {
+                "current_password": PASSWORD,
+                "new_password": "x" * 257,
+                "confirm_password": "x" * 257,
+            },
+            "ใช้ไม่เกิน 256 ตัวอักษร",
+        ),
+    ],
+)
+def test_bad_new_passwords_are_refused_and_nothing_changes(client, login, db, data, message):
+    user = LearnerFactory()
+    before = (user.password_hash, user.auth_token)
+    login(user)
+    page = client.post("/account/password", data=data).get_data(as_text=True)
+    assert message in page
+    db.session.refresh(user)
+    assert (user.password_hash, user.auth_token) == before
+
+
+def test_one_time_password_must_be_replaced_first(client, login, db):
+    user = LearnerFactory(must_change_password=True)
+    login(user)
+    assert client.get("/learner").headers["Location"] == "/account/password"
+    assert client.get("/curriculum").headers["Location"] == "/account/password"
+    assert client.get("/account/password").status_code == 200
+    client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "my own password 1",
+            "confirm_password": "my own password 1",
+        },
+    )
+    assert client.get("/learner").status_code == 200
+
+
+def test_language_switch_is_remembered_and_saved(client, login, db):
+    user = LearnerFactory()
+    login(user)
+    assert '<html lang="en">' in client.get("/learner?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in client.get("/curriculum").get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.preferred_language == "en"
+    assert '<html lang="th">' in client.get("/curriculum?lang=th").get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.preferred_language == "th"
+
+
+def test_the_saved_language_applies_at_the_next_sign_in(client, db):
+    LearnerFactory(email="en@example.org", preferred_language="en")
+    sign_in(client, "en@example.org")
+    assert '<html lang="en">' in client.get("/learner").get_data(as_text=True)
+
+
+def test_preferences_form_saves_the_language(client, login, db):
+    user = LearnerFactory()
+    login(user)
+    response = client.post("/account/preferences", data={"preferred_language": "en"})
+    assert response.status_code == 302
+    db.session.refresh(user)
+    assert user.preferred_language == "en"
+    page = client.post("/account/preferences", data={"preferred_language": "fr"})
+    assert "Not a valid choice." in page.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.preferred_language == "en"
+
+
+def test_deactivation_ends_open_sessions(client, login, db):
+    user, admin = LearnerFactory(), AdminFactory()
+    login(user)
+    assert client.get("/learner").status_code == 200
+    admin_client = client.application.test_client()
+    with admin_client.session_transaction() as session:
+        session["_user_id"] = admin.get_id()
+    admin_client.post(f"/admin/users/{user.id}/deactivate")
+    assert client.get("/learner").status_code == 302
+
+
+def test_passwords_are_stored_as_argon2id_hashes(db):
+    user = db.session.scalar(select(User).limit(1)) or LearnerFactory()
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_forms_refuse_a_post_without_the_csrf_token(app, db):
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        client = app.test_client()
+        response = client.post("/login", data={"email": "a@example.org", "password": "x"})
+        assert response.status_code == 400
+        assert "แบบฟอร์มอาจหมดอายุแล้ว" in response.get_data(as_text=True)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False

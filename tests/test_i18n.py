@@ -1,0 +1,85 @@
+"""Thai first, English second: dates in the Buddhist era, and a complete Thai catalogue."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.pofile import read_po
+
+from lca.i18n import format_buddhist_year, format_day, format_hours, format_moment
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = ROOT / "lca/translations/th/LC_MESSAGES/messages.po"
+
+
+def load(path: Path):
+    with path.open("rb") as file:
+        return read_po(file)
+
+
+@pytest.mark.parametrize(
+    ("value", "style", "language", "expected"),
+    [
+        (date(2026, 11, 22), "long", "th", "22 พฤศจิกายน 2569"),
+        (date(2026, 11, 22), "short", "th", "22 พ.ย. 2569"),
+        (date(2026, 11, 22), "long", "en", "22 November 2026"),
+        (date(2027, 1, 1), "long", "th", "1 มกราคม 2570"),
+        # 20:00 UTC on 31 December is already 1 January in Bangkok.
+        (datetime(2026, 12, 31, 20, 0, tzinfo=UTC), "long", "th", "1 มกราคม 2570"),
+    ],
+)
+def test_dates_are_in_the_buddhist_era_in_thai(app, value, style, language, expected):
+    with app.app_context():
+        assert format_day(value, style, language) == expected
+
+
+def test_moments_in_the_programme_timezone(app):
+    moment = datetime(2026, 11, 22, 7, 5, tzinfo=UTC)
+    with app.app_context():
+        assert format_moment(moment, "th") == "22 พ.ย. 2569 เวลา 14:05 น."
+        assert format_moment(moment, "en") == "22 Nov 2026, 14:05"
+
+
+def test_years_and_hours(app):
+    with app.test_request_context("/?lang=en"):
+        assert format_buddhist_year(2567, "th") == "พ.ศ. 2567"
+        assert format_buddhist_year(2567, "en") == "2024"
+    assert [format_hours(v) for v in (6, 1.5, 2.25, 9.0)] == ["6", "1.5", "2.25", "9"]
+
+
+def test_every_message_has_a_thai_translation(tmp_path):
+    """Extract the messages from the code now and compare with the Thai catalogue."""
+    template = tmp_path / "messages.pot"
+    CommandLineInterface().run(
+        [
+            "pybabel",
+            "-q",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-o",
+            str(template),
+            str(ROOT),
+        ]
+    )
+    extracted = {m.id for m in load(template) if m.id}
+    translated = {m.id: m for m in load(CATALOGUE) if m.id}
+    assert extracted - set(translated) == set(), "run `make i18n-update` and translate"
+    untranslated = [m.id for m in translated.values() if not m.string or m.fuzzy]
+    assert untranslated == []
+    obsolete = set(translated) - extracted
+    assert obsolete == set(), "messages no longer used: run `make i18n-update`"
+
+
+def test_placeholders_survive_translation():
+    import re
+
+    for message in load(CATALOGUE):
+        if message.id and message.string:
+            names = sorted(re.findall(r"%\((\w+)\)", message.id))
+            assert sorted(re.findall(r"%\((\w+)\)", message.string)) == names, message.id

@@ -1,0 +1,201 @@
+"""seed/ and the demo data: create or update, never duplicate."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from lca.demo import DEMO_COHORT, DEMO_PASSWORD, load_demo
+from lca.models import (
+    AuditEvent,
+    City,
+    Cohort,
+    Enrolment,
+    FieldMechanism,
+    FieldTool,
+    Module,
+    User,
+    cohort_instructors,
+)
+from lca.seeding import SEED_DIR, SeedError, seed_all
+from tests.factories import count_rows
+
+TABLES = (Module, FieldMechanism, FieldTool, City, User, Cohort, Enrolment)
+
+
+def snapshot(db):
+    """Every row of the seeded and demo tables, as plain tuples."""
+    rows = {}
+    for model in TABLES:
+        columns = [c for c in model.__table__.columns if c.name not in ("updated_at",)]
+        rows[model.__tablename__] = sorted(
+            tuple(str(row) for row in record) for record in db.session.execute(select(*columns))
+        )
+    rows["cohort_instructors"] = sorted(
+        tuple(row)
+        for row in db.session.execute(
+            select(cohort_instructors.c.cohort_id, cohort_instructors.c.instructor_id)
+        )
+    )
+    return rows
+
+
+def test_seed_and_demo_twice_leave_the_same_rows(db):
+    seed_all()
+    load_demo()
+    db.session.flush()
+    first = snapshot(db)
+    report = seed_all()
+    load_demo()
+    db.session.flush()
+    assert snapshot(db) == first
+    assert all(counts["created"] == counts["updated"] == 0 for counts in report.counts.values())
+
+
+def test_demo_accounts_and_cohort(db):
+    load_demo()
+    emails = set(db.session.scalars(select(User.email)))
+    assert {
+        "admin@example.org",
+        "instructor@example.org",
+        "learner@example.org",
+        "graduate@example.org",
+    } <= emails
+    cohort = db.session.scalar(select(Cohort).where(Cohort.code == DEMO_COHORT))
+    enrolled = db.session.scalars(
+        select(User)
+        .join(Enrolment, Enrolment.learner_id == User.id)
+        .where(Enrolment.cohort_id == cohort.id)
+    ).all()
+    assert len(enrolled) >= 14  # the two demo learners and a dozen more
+    assert len({learner.city_id for learner in enrolled}) >= 5  # from several cities
+
+
+def test_demo_accounts_sign_in_to_their_homes(client, db):
+    load_demo()
+    for email, home in (
+        ("admin@example.org", "/admin/"),
+        ("instructor@example.org", "/instructor"),
+        ("learner@example.org", "/learner"),
+        ("graduate@example.org", "/learner"),
+    ):
+        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        assert response.headers["Location"] == home
+        assert client.get(home).status_code == 200
+        client.post("/logout")
+
+
+@pytest.fixture
+def seed_copy(tmp_path):
+    target = tmp_path / "seed"
+    shutil.copytree(SEED_DIR, target)
+    return target
+
+
+def edit_yaml(path, change):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def test_a_changed_title_in_seed_updates_the_row(db, seed_copy):
+    def retitle(data):
+        data["modules"][0]["title_en"] = "Learning City Basics"
+
+    edit_yaml(seed_copy / "curriculum.yaml", retitle)
+    report = seed_all(seed_copy)
+    assert report.counts["modules"]["updated"] == 1
+    module = db.session.scalar(select(Module).where(Module.number == 1))
+    assert module.title_en == "Learning City Basics"
+    assert count_rows(Module) == 7
+
+
+def test_seed_can_swap_the_order_of_two_tools(db, seed_copy):
+    def swap(data):
+        data["tools"][0]["number"], data["tools"][1]["number"] = 2, 1
+
+    edit_yaml(seed_copy / "curriculum.yaml", swap)
+    seed_all(seed_copy)
+    first = db.session.scalar(select(FieldTool).where(FieldTool.number == 1))
+    assert first.code == "social-business-model-canvas"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["modules"][0].pop("title_th"), "'title_th' is required"),
+        (lambda d: d["modules"][0].update(hours=0), "'hours' has a wrong value"),
+        (lambda d: d["modules"][0].update(kind="lecture"), "'kind' has a wrong value"),
+        (lambda d: d["modules"][1].update(number=1), "'number' repeats"),
+        (lambda d: d["modules"][4].pop("field_window_months"), "field_window_months"),
+        (lambda d: d["tools"][0].update(colour="red"), "unknown field(s) colour"),
+        (lambda d: d.update(mechanisms=[]), "'mechanisms' must be a non-empty list"),
+    ],
+)
+def test_a_broken_seed_file_is_refused_and_nothing_is_written(db, seed_copy, change, message):
+    edit_yaml(seed_copy / "curriculum.yaml", change)
+    before = snapshot(db)
+    with pytest.raises(SeedError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        seed_all(seed_copy)
+    assert snapshot(db) == before
+
+
+def test_seed_command_and_demo_command(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["lca", "seed"])
+    assert result.exit_code == 0 and "modules: 0 created, 0 updated, 7 unchanged" in result.output
+
+
+def test_create_user_command_prompts_for_the_password(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "lca",
+            "create-user",
+            "--email",
+            "Ops@Example.org",
+            "--name-th",
+            "ผู้ดูแล ระบบ",
+            "--role",
+            "admin",
+            "--city",
+            "yala",
+        ],
+        input="a good long password\na good long password\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.email == "ops@example.org"))
+    assert user.is_admin and user.city.code == "yala" and not user.must_change_password
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.target_id == user.id))
+    refused = runner.invoke(
+        args=[
+            "lca",
+            "create-user",
+            "--email",
+            "ops@example.org",
+            "--name-th",
+            "ซ้ำ",
+            "--role",
+            "admin",
+        ],
+        input="a good long password\na good long password\n",
+    )
+    assert refused.exit_code != 0 and "already in use" in refused.output
+    weak = runner.invoke(
+        args=[
+            "lca",
+            "create-user",
+            "--email",
+            "weak@example.org",
+            "--name-th",
+            "อ่อน",
+            "--role",
+            "learner",
+        ],
+        input="short\nshort\n",
+    )
+    assert weak.exit_code != 0 and "at least 10 characters" in weak.output
+    assert db.session.scalar(select(User).where(User.email == "weak@example.org")) is None

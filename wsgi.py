@@ -1,0 +1,5 @@
+"""Entry point for servers and the flask command: ``gunicorn wsgi:app``, ``flask --app wsgi``."""
+
+from lca import create_app
+
+app = create_app()
