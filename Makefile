@@ -62,7 +62,7 @@ i18n-update: $(VENV)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -o lca/translations/messages.pot \
 		--sort-output --no-location --project LCA --copyright-holder LCA .
 	$(BIN)/pybabel -q update -i lca/translations/messages.pot -d lca/translations \
-		--no-location --width 100 --no-fuzzy-matching
+		--width 100 --no-fuzzy-matching --ignore-obsolete
 	rm lca/translations/messages.pot
 
 clean:
