@@ -63,3 +63,38 @@ def test_security_headers_on_every_page(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert "Strict-Transport-Security" not in response.headers  # served over http here
+
+
+def test_forbidden_page_in_both_languages(client, login, db):
+    from tests.factories import LearnerFactory
+
+    login(LearnerFactory())
+    response = client.get("/admin/")
+    assert response.status_code == 403
+    assert "คุณไม่มีสิทธิ์เข้าถึงหน้านี้" in response.get_data(as_text=True)
+    response = client.get("/admin/?lang=en")
+    assert "You do not have access to this page" in response.get_data(as_text=True)
+
+
+def test_server_error_page_in_both_languages_and_nothing_half_written(app, client, db,
+                                                                      monkeypatch):
+    from sqlalchemy import func, select
+
+    from lca.models import City
+
+    def broken():
+        from lca.extensions import db as database
+
+        database.session.add(City(code="half", name_th="ครึ่งทาง", name_en="Halfway"))
+        database.session.flush()
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(app.view_functions, "curriculum.index", broken)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = client.get("/curriculum")
+    assert response.status_code == 500
+    assert "เกิดข้อผิดพลาดที่ระบบของเรา" in response.get_data(as_text=True)
+    assert "Something went wrong on our side" in client.get("/curriculum?lang=en").get_data(
+        as_text=True
+    )
+    assert db.session.scalar(select(func.count()).where(City.code == "half")) == 0
