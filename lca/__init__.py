@@ -14,14 +14,17 @@ from lca.config import ROOT, load_config
 from lca.extensions import csrf, db, limiter, login_manager, migrate
 
 
-def create_app(config: dict | None = None) -> Flask:
-    """Build the application from the LCA_* environment, with ``config`` overriding it."""
+def create_app(config: dict | None = None, serving: bool = True) -> Flask:
+    """Build the application from the LCA_* environment, with ``config`` overriding it.
+
+    ``serving=False`` for maintenance commands, which need no LCA_SECRET_KEY.
+    """
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
         instance_path=str(ROOT / "instance"),
     )
-    app.config.update(load_config(config))
+    app.config.update(load_config(config, serving))
     if app.config["LCA_PROXY_COUNT"]:
         count = app.config["LCA_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,8 +31,12 @@ def _int_env(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}.") from error
 
 
-def load_config(overrides: dict | None = None) -> dict:
-    """Build the Flask config from the environment, then apply ``overrides`` (tests)."""
+def load_config(overrides: dict | None = None, serving: bool = True) -> dict:
+    """Build the Flask config from the environment, then apply ``overrides`` (tests).
+
+    ``serving=False`` is for maintenance commands (migrations, seeding): they sign no cookies,
+    so they run without LCA_SECRET_KEY on a random key of their own.
+    """
     overrides = dict(overrides or {})
     env = overrides.pop("LCA_ENV", None) or _env("LCA_ENV", "production")
     if env not in ENVIRONMENTS:
@@ -43,6 +48,8 @@ def load_config(overrides: dict | None = None) -> dict:
     public_url = _env("LCA_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
 
     secret = _env("LCA_SECRET_KEY")
+    if secret is None and env == "production" and not serving:
+        secret = secrets.token_hex(32)
     if secret is None and env == "production":
         raise ConfigError(
             "LCA_SECRET_KEY is not set. Set it to a long random value, for example "

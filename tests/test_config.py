@@ -35,8 +35,12 @@ def test_https_public_url_makes_cookies_secure_and_adds_hsts(monkeypatch, tmp_pa
     assert config["LCA_PUBLIC_URL"] == "https://lca.example.org"
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax" and config["SESSION_COOKIE_HTTPONLY"]
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/c.sqlite3",
-                      "LCA_DATA_DIR": tmp_path / "data"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/c.sqlite3",
+            "LCA_DATA_DIR": tmp_path / "data",
+        }
+    )
     response = app.test_client().get("/healthz")  # the database is empty: unhealthy is fine
     assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
 
@@ -56,3 +60,11 @@ def test_database_engine_settings(app, db):
         assert scalar("PRAGMA journal_mode") == "wal"
     else:
         assert scalar("SHOW server_encoding") == "UTF8"
+
+
+def test_maintenance_commands_need_no_secret_key(monkeypatch):
+    """Migrating or seeding signs no cookies: it runs on a random key of its own."""
+    monkeypatch.delenv("LCA_SECRET_KEY", raising=False)
+    monkeypatch.setenv("LCA_ENV", "production")
+    first, second = load_config(serving=False), load_config(serving=False)
+    assert len(first["SECRET_KEY"]) == 64 and first["SECRET_KEY"] != second["SECRET_KEY"]

@@ -76,8 +76,7 @@ def test_forbidden_page_in_both_languages(client, login, db):
     assert "You do not have access to this page" in response.get_data(as_text=True)
 
 
-def test_server_error_page_in_both_languages_and_nothing_half_written(app, client, db,
-                                                                      monkeypatch):
+def test_server_error_page_in_both_languages_and_nothing_half_written(app, client, db, monkeypatch):
     from sqlalchemy import func, select
 
     from lca.models import City
