@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+from datetime import date
 from typing import Any
 
 from flask import has_request_context, request
@@ -31,3 +33,23 @@ def record(actor: User | None, action: str, target: Any = None, **details: Any) 
     )
     db.session.add(event)
     return event
+
+
+def _plain(value: Any) -> Any:
+    """A value as the audit trail's JSON keeps it."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def apply_changes(obj: Any, wanted: dict[str, Any]) -> dict[str, list]:
+    """Set the attributes that differ; return {name: [old, new]} for the audit trail."""
+    changes = {}
+    for name, new in wanted.items():
+        old = getattr(obj, name)
+        if old != new:
+            changes[name] = [_plain(old), _plain(new)]
+            setattr(obj, name, new)
+    return changes

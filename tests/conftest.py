@@ -159,6 +159,16 @@ def login(client):
     return sign_in
 
 
+@pytest.fixture
+def admin(client, login):
+    """An administrator, signed in on ``client``."""
+    from tests.factories import AdminFactory
+
+    user = AdminFactory()
+    login(user)
+    return user
+
+
 class StatementCounter:
     IGNORED = re.compile(r"^\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT)", re.IGNORECASE)
 

@@ -6,15 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from lca.models import AuditEvent, City
-from tests.factories import AdminFactory, CityFactory, count_rows
+from tests.factories import CityFactory, count_rows
 from tests.helpers import field_error
-
-
-@pytest.fixture
-def admin(client, login, db):
-    admin = AdminFactory()
-    login(admin)
-    return admin
 
 
 def test_city_list_shows_the_seeded_learning_cities(client, admin, db):

@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from lca.models import AuditEvent, Role, User
 from tests.factories import (
-    AdminFactory,
     CityFactory,
     CohortFactory,
     EnrolmentFactory,
@@ -18,13 +17,6 @@ from tests.factories import (
     count_rows,
 )
 from tests.helpers import field_error, flashes
-
-
-@pytest.fixture
-def admin(client, login, db):
-    admin = AdminFactory()
-    login(admin)
-    return admin
 
 
 def new_user_data(**overrides):

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from lca.dates import add_months
 from lca.models import AuditEvent, City, Cohort, Enrolment, EnrolmentStatus, cohort_instructors
 from tests.factories import (
-    AdminFactory,
     CohortFactory,
     EnrolmentFactory,
     InstructorFactory,
@@ -20,13 +19,6 @@ from tests.factories import (
     count_rows,
 )
 from tests.helpers import field_error, flashes
-
-
-@pytest.fixture
-def admin(client, login, db):
-    admin = AdminFactory()
-    login(admin)
-    return admin
 
 
 def cohort_data(db, **overrides):

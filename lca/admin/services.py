@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from lca.audit import record
+from lca.audit import apply_changes, record
 from lca.dates import local_today
 from lca.errors import RuleError
 from lca.extensions import db
@@ -103,12 +103,14 @@ def create_city(details: CityDetails, actor: User) -> City:
 def update_city(city: City, details: CityDetails, actor: User) -> None:
     """Correct a city's names or its year of joining the network."""
     check_city(details, city)
-    changes = {}
-    for name in ("name_th", "name_en", "gnlc_joined_year"):
-        old, new = getattr(city, name), getattr(details, name)
-        if old != new:
-            changes[name] = [old, new]
-            setattr(city, name, new)
+    changes = apply_changes(
+        city,
+        {
+            "name_th": details.name_th,
+            "name_en": details.name_en,
+            "gnlc_joined_year": details.gnlc_joined_year,
+        },
+    )
     if changes:
         record(actor, "city.update", city, changes=changes)
     db.session.flush()

@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from lca.audit import record
+from lca.audit import apply_changes, record
 from lca.auth.passwords import hash_password, needs_rehash, password_matches
 from lca.errors import RuleError
 from lca.extensions import db
@@ -99,21 +99,12 @@ def update_user(user: User, profile: Profile, actor: User) -> None:
         "preferred_language": profile.preferred_language,
         "city_id": profile.city.id if profile.city else None,
     }
-    changes = {}
-    for name, new in wanted.items():
-        old = getattr(user, name)
-        if old != new:
-            changes[name] = [_plain(old), _plain(new)]
-            setattr(user, name, new)
+    changes = apply_changes(user, wanted)
     if "city_id" in changes:
         user.city = profile.city
     if changes:
         record(actor, "user.update", user, changes=changes)
     db.session.flush()
-
-
-def _plain(value):
-    return value.value if isinstance(value, Role) else value
 
 
 def _check_role_change(user: User, new_role: Role, actor: User) -> None:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from lca.audit import record
+from lca.audit import apply_changes, record
 from lca.errors import RuleError
 from lca.extensions import db
 from lca.i18n import format_day
@@ -95,12 +95,7 @@ def update_cohort(cohort: Cohort, plan: CohortPlan, actor: User) -> None:
         "field_starts_on": plan.field_starts_on,
         "field_window_months": plan.field_window_months,
     }
-    changes = {}
-    for name, new in wanted.items():
-        old = getattr(cohort, name)
-        if old != new:
-            changes[name] = [str(old), str(new)]
-            setattr(cohort, name, new)
+    changes = apply_changes(cohort, wanted)
     if "host_city_id" in changes:
         cohort.host_city = plan.host_city
     if changes:
