@@ -45,7 +45,7 @@ def create_app(config: dict | None = None, serving: bool = True) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from lca import i18n
+    from lca import i18n, storage
     from lca.models import User
 
     db.init_app(app)
@@ -53,6 +53,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
+    storage.init_app(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -85,8 +86,9 @@ def _register_blueprints(app: Flask) -> None:
     from lca.cohorts import bp as cohorts_bp
     from lca.curriculum import bp as curriculum_bp
     from lca.home import bp as home_bp
+    from lca.hours import bp as hours_bp
 
-    for blueprint in (home_bp, auth_bp, curriculum_bp, cohorts_bp, admin_bp):
+    for blueprint in (home_bp, auth_bp, curriculum_bp, cohorts_bp, hours_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import io
+from datetime import time, timedelta
 
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from lca.auth.services import Profile, create_user
 from lca.cohorts.services import assign_instructor, enrol_learner, instructor_ids
 from lca.dates import local_today
 from lca.extensions import db
-from lca.models import City, Cohort, Enrolment, Role, User
+from lca.hours.attendance import Mark, SessionPlan, record_attendance, schedule_session
+from lca.hours.evidence import Upload
+from lca.hours.services import (
+    LogEntry,
+    approve_log,
+    reject_log,
+    return_log,
+    submit_log,
+    withdraw_log,
+)
+from lca.models import (
+    AttendanceStatus,
+    City,
+    ClassSession,
+    Cohort,
+    Enrolment,
+    FieldMechanism,
+    FieldTool,
+    Module,
+    Role,
+    User,
+)
 
 DEMO_PASSWORD = "demo-pass-2569"  # noqa: S105 - documented demo accounts only
 DEMO_COHORT = "CA-2569-01"
@@ -173,6 +196,11 @@ def ensure_demo_cohort(host: City) -> Cohort:
 
 def load_demo() -> list[str]:
     """Create what is missing of the demo; running it again changes nothing."""
+    lines = _load_people_and_cohort()
+    return lines + load_demo_hours()
+
+
+def _load_people_and_cohort() -> list[str]:
     cities = _cities()
     if not cities:
         raise RuntimeError("Load the seed data first: flask --app wsgi lca seed")
@@ -195,3 +223,174 @@ def _is_enrolled(cohort: Cohort, learner: User) -> bool:
         Enrolment.cohort_id == cohort.id, Enrolment.learner_id == learner.id
     )
     return db.session.scalar(query) is not None
+
+
+def demo_photo(colour: str, label: int) -> bytes:
+    """A small made-up JPEG standing in for a photo from the field."""
+    image = Image.new("RGB", (640, 480), colour)
+    draw = ImageDraw.Draw(image)
+    for step in range(0, 640, 80):
+        draw.rectangle([step, 300 + (step + label * 40) % 120, step + 60, 470], fill="white")
+    draw.ellipse([40, 40, 160, 160], fill="gold")
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def load_demo_hours() -> list[str]:
+    """Sessions with attendance and logs in every state, once: the graduate has every module's
+    hours approved, the learner is part-way with logs pending, returned and rejected."""
+    cohort = db.session.scalar(select(Cohort).where(Cohort.code == DEMO_COHORT))
+    already = db.session.scalar(select(ClassSession.id).where(ClassSession.cohort_id == cohort.id))
+    if already is not None:
+        return []
+    people = {u.email: u for u in db.session.scalars(select(User))}
+    instructor = people["instructor@example.org"]
+    learner = people["learner@example.org"]
+    enrolments = {
+        e.learner.email: e
+        for e in db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id))
+    }
+    modules = {m.number: m for m in db.session.scalars(select(Module))}
+    mechanisms = {m.code: m for m in db.session.scalars(select(FieldMechanism))}
+    tools = {t.code: t for t in db.session.scalars(select(FieldTool))}
+
+    # One six-hour session for each classroom, forum and festival module, a week apart.
+    for week, number in enumerate((1, 2, 3, 4, 6, 7), start=1):
+        module = modules[number]
+        session = schedule_session(
+            cohort,
+            SessionPlan(
+                module,
+                cohort.starts_on + timedelta(days=7 * week),
+                time(9, 0),
+                module.hours * 60,
+                "หอประชุมมหาวิทยาลัยพะเยา",
+            ),
+            instructor,
+        )
+        marks = []
+        for email, enrolment in enrolments.items():
+            status, minutes = AttendanceStatus.PRESENT, None
+            if email == "learner@example.org" and number == 4:
+                status, minutes = AttendanceStatus.LATE, 240
+            elif email == "learner@example.org" and number in (6, 7):
+                status = AttendanceStatus.ABSENT if number == 6 else AttendanceStatus.EXCUSED
+            elif email.startswith("learner0") and number == 7 and int(email[8]) % 3 == 0:
+                status = AttendanceStatus.ABSENT
+            marks.append(Mark(enrolment.id, status, minutes))
+        record_attendance(session, marks, instructor)
+
+    start = enrolments["graduate@example.org"].field_window_starts_on
+    field = modules[5]
+
+    def field_log(email, offset, hours, text, mechanism, tool_codes, place, colour):
+        entry = LogEntry(
+            field,
+            start + timedelta(days=offset),
+            int(hours * 60),
+            text,
+            mechanisms[mechanism],
+            [tools[c] for c in tool_codes],
+            place,
+        )
+        photo = Upload(f"field-{offset}.jpg", demo_photo(colour, offset))
+        return submit_log(enrolments[email], entry, [photo], people[email])
+
+    for offset, hours, text, mechanism, tool_codes, place, colour in (
+        (
+            5,
+            3,
+            "ชวนภาคีในเมืองเชียงรายทำแผนที่ทรัพยากรการเรียนรู้ร่วมกัน",
+            "process",
+            ["participatory-mapping"],
+            "ชุมชนริมกก เชียงราย",
+            "seagreen",
+        ),
+        (
+            20,
+            3,
+            "จัดเวิร์กช็อปคิดเชิงออกแบบกับเยาวชนเพื่อออกแบบแหล่งเรียนรู้ใหม่",
+            "tools-and-learning",
+            ["design-thinking"],
+            "ศูนย์เยาวชนเทศบาลนครเชียงราย",
+            "steelblue",
+        ),
+        (
+            35,
+            3,
+            "นำเสนอผลงานในเวทีเสวนาเมืองแห่งการเรียนรู้และเผยแพร่ทางเพจของเทศบาล",
+            "communication",
+            ["gaming-simulation", "other"],
+            "ลานวัฒนธรรมเชียงราย",
+            "darkorange",
+        ),
+    ):
+        approve_log(
+            field_log(
+                "graduate@example.org", offset, hours, text, mechanism, tool_codes, place, colour
+            ),
+            instructor,
+        )
+
+    approve_log(
+        field_log(
+            "learner@example.org",
+            10,
+            2,
+            "สำรวจข้อมูลพื้นฐานของชุมชนรอบกว๊านพะเยา",
+            "process",
+            ["participatory-mapping"],
+            "กว๊านพะเยา",
+            "teal",
+        ),
+        instructor,
+    )
+    field_log(
+        "learner@example.org",
+        25,
+        1.5,
+        "ประชุมคณะทำงานเมืองแห่งการเรียนรู้ครั้งแรก",
+        "structural",
+        ["design-thinking"],
+        "สำนักงานเทศบาลเมืองพะเยา",
+        "slateblue",
+    )
+    return_log(
+        field_log(
+            "learner@example.org",
+            30,
+            2,
+            "ทดลองเกมสถานการณ์จำลองกับครู",
+            "tools-and-learning",
+            ["gaming-simulation"],
+            "โรงเรียนในเขตเทศบาล",
+            "indianred",
+        ),
+        instructor,
+        "ช่วยเล่าเพิ่มว่ามีครูกี่คนร่วม และได้ข้อค้นพบอะไรจากการเล่นเกม",
+    )
+    reject_log(
+        field_log(
+            "learner@example.org", 40, 4, "เตรียมเอกสาร", "structural", ["other"], "บ้าน", "gray"
+        ),
+        instructor,
+        "งานเตรียมเอกสารส่วนตัวนับเป็นชั่วโมงปฏิบัติการในพื้นที่ไม่ได้",
+    )
+    withdraw_log(
+        field_log("learner@example.org", 41, 1, "บันทึกซ้ำ", "structural", ["other"], "บ้าน", "gray"),
+        learner,
+    )
+    for number, email in enumerate(sorted(e for e in enrolments if e.startswith("learner0"))):
+        field_log(
+            email,
+            12 + number,
+            1 + number % 3,
+            "ลงพื้นที่พูดคุยกับผู้นำชุมชนเรื่องแหล่งเรียนรู้",
+            "process",
+            ["participatory-mapping"],
+            "ชุมชนในเมือง",
+            "olivedrab",
+        )
+    db.session.flush()
+    return [f"{cohort.code}: 6 sessions with attendance, field logs in every state"]

@@ -18,6 +18,7 @@ CONTROL_CHARACTERS = re.compile(
 # WTForms' own messages, listed so that they are extracted and translated with ours.
 WTFORMS_MESSAGES = (
     _l("Not a valid date value."),
+    _l("Not a valid time value."),
     _l("Not a valid integer value."),
     _l("Not a valid decimal value."),
     _l("Not a valid choice."),

@@ -15,7 +15,14 @@ from flask_login import current_user
 
 from lca.dates import programme_timezone
 from lca.extensions import babel, db
-from lca.models import EnrolmentStatus, ModuleKind, Role
+from lca.models import (
+    AttendanceStatus,
+    EnrolmentStatus,
+    LogStatus,
+    ModuleKind,
+    NoteKind,
+    Role,
+)
 
 BUDDHIST_ERA_OFFSET = 543
 
@@ -93,6 +100,11 @@ def format_hours(value: int | float | Decimal | None) -> str:
     return text
 
 
+def minutes_as_hours(minutes: int | None) -> str:
+    """Minutes kept in the database, shown as hours: 90 → 1.5."""
+    return "" if minutes is None else format_hours(Decimal(minutes) / 60)
+
+
 def localized(obj, field: str) -> str:
     """``obj.<field>_en`` in English when it has one, else ``obj.<field>_th``."""
     if current_language() == "en":
@@ -119,6 +131,18 @@ LABELS = {
     EnrolmentStatus.ACTIVE: _l("Studying"),
     EnrolmentStatus.WITHDRAWN: _l("Withdrawn"),
     EnrolmentStatus.COMPLETED: _l("Completed"),
+    LogStatus.PENDING: _l("Waiting for review"),
+    LogStatus.APPROVED: _l("Approved"),
+    LogStatus.REJECTED: _l("Not approved"),
+    LogStatus.RETURNED: _l("Returned with a question"),
+    LogStatus.WITHDRAWN: _l("Withdrawn by the learner"),
+    AttendanceStatus.PRESENT: _l("Present"),
+    AttendanceStatus.LATE: _l("Late"),
+    AttendanceStatus.ABSENT: _l("Absent"),
+    AttendanceStatus.EXCUSED: _l("Excused"),
+    NoteKind.QUESTION: _l("Question from the instructor"),
+    NoteKind.ANSWER: _l("The learner's answer"),
+    NoteKind.REJECTION: _l("Reason for not approving"),
 }
 
 
@@ -133,6 +157,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_day, "day")
     app.add_template_filter(format_moment, "moment")
     app.add_template_filter(format_hours, "hours")
+    app.add_template_filter(minutes_as_hours, "as_hours")
     app.add_template_filter(format_buddhist_year, "be_year")
     app.add_template_filter(localized, "l10n")
     app.add_template_filter(label, "label")

@@ -14,7 +14,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import exists, select
 
 from lca.extensions import db
-from lca.models import Cohort, Enrolment, Role, User, cohort_instructors
+from lca.models import (
+    ClassSession,
+    Cohort,
+    Enrolment,
+    EvidenceFile,
+    HourLog,
+    Role,
+    User,
+    cohort_instructors,
+)
 
 __all__ = [
     "Role",
@@ -22,7 +31,10 @@ __all__ = [
     "can_view_cohort",
     "get_cohort_or_403",
     "get_enrolment_or_403",
+    "get_evidence_or_404",
+    "get_log_or_403",
     "get_or_404",
+    "get_session_or_403",
     "public",
     "role_required",
     "signed_in",
@@ -62,15 +74,7 @@ def role_required(*roles: Role) -> Callable:
 
 def teaches(user: User, cohort: Cohort) -> bool:
     """An instructor teaches a cohort when assigned to it."""
-    if not user.is_instructor:
-        return False
-    query = select(
-        exists().where(
-            cohort_instructors.c.cohort_id == cohort.id,
-            cohort_instructors.c.instructor_id == user.id,
-        )
-    )
-    return bool(db.session.scalar(query))
+    return teaches_cohort_id(user, cohort.id)
 
 
 def can_view_cohort(user: User, cohort: Cohort) -> bool:
@@ -110,3 +114,53 @@ def get_enrolment_or_403(enrolment_id: int, user: User, action: str = "view") ->
     if not allowed:
         abort(403)
     return enrolment
+
+
+def teaches_cohort_id(user: User, cohort_id: int) -> bool:
+    """``teaches`` for a cohort known by its id."""
+    if not user.is_instructor:
+        return False
+    query = select(
+        exists().where(
+            cohort_instructors.c.cohort_id == cohort_id,
+            cohort_instructors.c.instructor_id == user.id,
+        )
+    )
+    return bool(db.session.scalar(query))
+
+
+def can_review_cohort(user: User, cohort_id: int) -> bool:
+    """Admins review every cohort's logs; instructors those of the cohorts they teach."""
+    return user.is_admin or teaches_cohort_id(user, cohort_id)
+
+
+def get_log_or_403(log_id: int, user: User, action: str = "view") -> HourLog:
+    """An hour log for its learner (view, edit), its cohort's instructors and admins (view,
+    review)."""
+    log = get_or_404(HourLog, log_id)
+    owner = log.enrolment.learner_id == user.id
+    if action == "edit":
+        allowed = owner
+    elif action == "review":
+        allowed = can_review_cohort(user, log.enrolment.cohort_id)
+    else:
+        allowed = owner or can_review_cohort(user, log.enrolment.cohort_id)
+    if not allowed:
+        abort(403)
+    return log
+
+
+def get_evidence_or_404(log: HourLog, evidence_id: int) -> EvidenceFile:
+    """A file of this log; a file of another log is "not found" here."""
+    evidence = db.session.get(EvidenceFile, evidence_id)
+    if evidence is None or evidence.hour_log_id != log.id:
+        abort(404)
+    return evidence
+
+
+def get_session_or_403(session_id: int, user: User) -> ClassSession:
+    """A class session, for its cohort's instructors and admins."""
+    session = get_or_404(ClassSession, session_id)
+    if not can_review_cohort(user, session.cohort_id):
+        abort(403)
+    return session

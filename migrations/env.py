@@ -45,6 +45,12 @@ def run_migrations_online():
     options = dict(current_app.extensions["migrate"].configure_args)
     options.setdefault("process_revision_directives", skip_empty)
     with db.engine.connect() as connection:
+        # SQLite rebuilds a table to alter it ("batch" mode): that drops a table that others
+        # point to, so foreign keys are off while migrating and checked once at the end.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            connection.commit()  # end the implicit transaction so that alembic runs its own
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -53,6 +59,12 @@ def run_migrations_online():
         )
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"Foreign keys broken by the migration: {broken[:10]}")
 
 
 if context.is_offline_mode():

@@ -137,6 +137,7 @@ class IsolatedClient(FlaskClient):
     its own database session (on the test's connection), not the test's."""
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)  # read the whole body and close what it streamed
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

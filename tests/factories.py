@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import io
+from datetime import time, timedelta
 
 import factory
 from argon2 import PasswordHasher, profiles
+from PIL import Image
 from sqlalchemy import select
 
 from lca.dates import local_today
 from lca.extensions import db
 from lca.models import (
+    Attendance,
+    AttendanceStatus,
     AuditEvent,
     City,
+    ClassSession,
     Cohort,
     Enrolment,
+    EvidenceFile,
     FieldMechanism,
     FieldTool,
+    FieldWindowExtension,
+    HourLog,
+    HourLogNote,
+    LogSource,
+    LogStatus,
     Module,
     ModuleKind,
+    NoteKind,
     Role,
     User,
     cohort_instructors,
 )
 from lca.orm import utcnow
+from lca.storage import storage
 
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = PasswordHasher.from_parameters(profiles.CHEAPEST).hash(PASSWORD)
@@ -145,6 +158,95 @@ class AuditEventFactory(Base):
     target_id = 1
     details = factory.LazyFunction(dict)
     origin = "127.0.0.1"
+
+
+def _module(number: int) -> Module:
+    return db.session.scalar(select(Module).where(Module.number == number))
+
+
+class HourLogFactory(Base):
+    """A learner's pending log of two hours for module 1, a week into the cohort."""
+
+    class Meta:
+        model = HourLog
+
+    enrolment = factory.SubFactory(EnrolmentFactory)
+    module = factory.LazyFunction(lambda: _module(1))
+    worked_on = factory.LazyAttribute(lambda o: o.enrolment.cohort.starts_on + timedelta(days=7))
+    minutes = 120
+    description = "เข้าร่วมกิจกรรมเรียนรู้"
+    source = LogSource.LEARNER
+    status = LogStatus.PENDING
+    tools = factory.LazyFunction(list)
+
+
+class EvidenceFileFactory(Base):
+    """A real stored JPEG (and thumbnail) attached to a log."""
+
+    class Meta:
+        model = EvidenceFile
+
+    hour_log = factory.SubFactory(HourLogFactory)
+    storage_key = factory.LazyFunction(lambda: storage().save(tiny_jpeg(), ".jpg"))
+    thumbnail_key = factory.LazyFunction(lambda: storage().save(tiny_jpeg(), ".jpg"))
+    original_name = "photo.jpg"
+    content_type = "image/jpeg"
+    size_bytes = factory.LazyFunction(lambda: len(tiny_jpeg()))
+    sha256 = "0" * 64
+
+
+class HourLogNoteFactory(Base):
+    class Meta:
+        model = HourLogNote
+
+    hour_log_id = factory.LazyAttribute(lambda o: HourLogFactory().id)
+    author = factory.SubFactory(InstructorFactory)
+    kind = NoteKind.QUESTION
+    body = "ช่วยอธิบายเพิ่มเติม"
+
+
+class ClassSessionFactory(Base):
+    """A six-hour session of module 1, a week into the cohort."""
+
+    class Meta:
+        model = ClassSession
+
+    cohort = factory.SubFactory(CohortFactory)
+    module = factory.LazyFunction(lambda: _module(1))
+    held_on = factory.LazyAttribute(lambda o: o.cohort.starts_on + timedelta(days=7))
+    starts_at = time(9, 0)
+    minutes = 360
+    place = "ห้องประชุม"
+
+
+class AttendanceFactory(Base):
+    class Meta:
+        model = Attendance
+
+    class_session = factory.SubFactory(ClassSessionFactory)
+    enrolment = factory.SubFactory(
+        EnrolmentFactory, cohort=factory.SelfAttribute("..class_session.cohort")
+    )
+    status = AttendanceStatus.ABSENT
+    minutes = 0
+
+
+class FieldWindowExtensionFactory(Base):
+    class Meta:
+        model = FieldWindowExtension
+
+    enrolment = factory.SubFactory(EnrolmentFactory)
+    previous_ends_on = factory.LazyAttribute(lambda o: o.enrolment.field_window_ends_on)
+    extended_to = factory.LazyAttribute(lambda o: o.previous_ends_on + timedelta(days=30))
+    reason = "ป่วย"
+
+
+def tiny_jpeg(colour: str = "green", size: tuple[int, int] = (8, 8)) -> bytes:
+    """A real, small JPEG."""
+    image = Image.new("RGB", size, colour)
+    out = io.BytesIO()
+    image.save(out, "JPEG")
+    return out.getvalue()
 
 
 def count_rows(model) -> int:

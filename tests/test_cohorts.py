@@ -8,9 +8,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from lca.cohorts.field_window import set_field_start
 from lca.dates import add_months
 from lca.models import AuditEvent, City, Cohort, Enrolment, EnrolmentStatus, cohort_instructors
 from tests.factories import (
+    AdminFactory,
     CohortFactory,
     EnrolmentFactory,
     InstructorFactory,
@@ -191,7 +193,7 @@ def test_learners_see_their_cohort_and_the_modules(client, login, db):
     login(enrolment.learner)
     page = client.get("/learner").get_data(as_text=True)
     assert enrolment.cohort.code in page
-    assert "ปฏิบัติการจริงบนพื้นที่" in page and '<td class="num">45</td>' in page
+    assert "ปฏิบัติการจริงบนพื้นที่" in page and "อนุมัติแล้ว 0 จาก 45 ชั่วโมง" in page
 
 
 def test_the_field_window_runs_six_months_from_the_field_start(db):
@@ -200,7 +202,7 @@ def test_the_field_window_runs_six_months_from_the_field_start(db):
     )
     assert enrolment.field_window_starts_on == date(2026, 8, 31)
     assert enrolment.field_window_ends_on == date(2027, 2, 27)  # 28 Feb is the 6-month mark
-    enrolment.field_starts_on = date(2026, 9, 1)
+    set_field_start(enrolment, date(2026, 9, 1), AdminFactory())
     assert enrolment.field_window_ends_on == date(2027, 2, 28)
 
 

@@ -9,7 +9,15 @@ import pytest
 
 from lca.models import Role
 from lca.permissions import get_cohort_or_403, get_enrolment_or_403, teaches
-from tests.factories import AdminFactory, CohortFactory, EnrolmentFactory, InstructorFactory
+from tests.factories import (
+    AdminFactory,
+    ClassSessionFactory,
+    CohortFactory,
+    EnrolmentFactory,
+    EvidenceFileFactory,
+    HourLogFactory,
+    InstructorFactory,
+)
 
 ACTORS = ("anonymous", "learner", "other_learner", "instructor", "other_instructor", "admin")
 OK, LOGIN, FORBIDDEN = "ok", "login", "forbidden"
@@ -26,6 +34,8 @@ LEARNERS = {**ADMIN, "admin": FORBIDDEN, "learner": OK, "other_learner": OK}
 INSTRUCTORS = {**ADMIN, "admin": FORBIDDEN, "instructor": OK, "other_instructor": OK}
 STAFF = {**ADMIN, "instructor": OK, "other_instructor": OK}
 COHORT_STAFF = {**ADMIN, "instructor": OK}  # admins and the cohort's own instructors
+LOG_READERS = {**COHORT_STAFF, "learner": OK}  # the log's learner, the cohort's staff
+OWNER = {**ADMIN, "admin": FORBIDDEN, "learner": OK}  # the learner whose log it is
 
 #: (endpoint, method) → who gets what
 MATRIX = {
@@ -53,6 +63,33 @@ MATRIX = {
     ("cohorts.enrol", "POST"): ADMIN,
     ("cohorts.withdraw", "GET"): ADMIN,
     ("cohorts.withdraw", "POST"): ADMIN,
+    ("hours.my_logs", "GET"): LEARNERS,
+    ("hours.new_log", "GET"): LEARNERS,
+    ("hours.new_log", "POST"): LEARNERS,
+    ("hours.show_log", "GET"): LOG_READERS,
+    ("hours.edit_log", "GET"): OWNER,
+    ("hours.edit_log", "POST"): OWNER,
+    ("hours.withdraw", "POST"): OWNER,
+    ("hours.answer", "POST"): OWNER,
+    ("hours.evidence", "GET"): LOG_READERS,
+    ("hours.thumbnail", "GET"): LOG_READERS,
+    ("hours.approve", "POST"): COHORT_STAFF,
+    ("hours.reject", "POST"): COHORT_STAFF,
+    ("hours.send_back", "POST"): COHORT_STAFF,
+    ("hours.queue", "GET"): STAFF,
+    ("hours.bulk_approve", "POST"): STAFF,
+    ("hours.sessions", "GET"): COHORT_STAFF,
+    ("hours.new_session", "GET"): COHORT_STAFF,
+    ("hours.new_session", "POST"): COHORT_STAFF,
+    ("hours.edit_session", "GET"): COHORT_STAFF,
+    ("hours.edit_session", "POST"): COHORT_STAFF,
+    ("hours.attendance", "GET"): COHORT_STAFF,
+    ("hours.attendance", "POST"): COHORT_STAFF,
+    ("hours.cohort_matrix", "GET"): COHORT_STAFF,
+    ("hours.cohort_matrix_csv", "GET"): COHORT_STAFF,
+    ("hours.enrolment", "GET"): COHORT_STAFF,
+    ("hours.field_start", "POST"): ADMIN,
+    ("hours.extend", "POST"): ADMIN,
     ("admin.index", "GET"): ADMIN,
     ("admin.users", "GET"): ADMIN,
     ("admin.new_user", "GET"): ADMIN,
@@ -99,7 +136,11 @@ def world(db):
     instructor, other_instructor = InstructorFactory(), InstructorFactory()
     enrolment = EnrolmentFactory(cohort=CohortFactory(instructors=[instructor]))
     other = EnrolmentFactory(cohort=CohortFactory(instructors=[other_instructor]))
+    evidence = EvidenceFileFactory(hour_log=HourLogFactory(enrolment=enrolment))
     return {
+        "log": evidence.hour_log,
+        "evidence": evidence,
+        "session": ClassSessionFactory(cohort=enrolment.cohort),
         "anonymous": None,
         "learner": enrolment.learner,
         "other_learner": other.learner,
@@ -112,12 +153,16 @@ def world(db):
 
 
 def url_arguments(world) -> dict[str, int]:
-    """Ids for every URL variable: the first cohort, its learner and enrolment, its instructor."""
+    """Ids for every URL variable: the first cohort, its enrolment, instructor, the learner's
+    log and its file, a session of the cohort."""
     return {
         "cohort_id": world["cohort"].id,
         "enrolment_id": world["enrolment"].id,
         "user_id": world["instructor"].id,
         "city_id": world["cohort"].host_city_id,
+        "log_id": world["log"].id,
+        "evidence_id": world["evidence"].id,
+        "session_id": world["session"].id,
     }
 
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lca.demo import DEMO_COHORT, DEMO_PASSWORD, load_demo
 from lca.models import (
@@ -199,3 +199,23 @@ def test_create_user_command_prompts_for_the_password(app, db):
     )
     assert weak.exit_code != 0 and "at least 10 characters" in weak.output
     assert db.session.scalar(select(User).where(User.email == "weak@example.org")) is None
+
+
+def test_demo_hours_cover_every_state_and_the_graduate_has_every_hour(app, db):
+    from lca.hours.progress import progress_of
+    from lca.models import ClassSession, HourLog, LogStatus
+
+    load_demo()
+    states = set(db.session.scalars(select(HourLog.status).distinct()))
+    assert states == set(LogStatus)
+    assert db.session.scalar(select(func.count(ClassSession.id))) == 6
+    graduate = db.session.scalar(
+        select(Enrolment).join(Enrolment.learner).where(User.email == "graduate@example.org")
+    )
+    learner = db.session.scalar(
+        select(Enrolment).join(Enrolment.learner).where(User.email == "learner@example.org")
+    )
+    with app.test_request_context():
+        done, part_way = progress_of([graduate, learner])
+    assert done.hours_complete and done.counted_minutes == 45 * 60
+    assert not part_way.hours_complete and part_way.pending_minutes > 0

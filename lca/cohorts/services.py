@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from lca.audit import apply_changes, record
+from lca.cohorts.field_window import refresh_field_windows
 from lca.errors import RuleError
 from lca.extensions import db
 from lca.i18n import format_day
@@ -96,6 +97,8 @@ def update_cohort(cohort: Cohort, plan: CohortPlan, actor: User) -> None:
         "field_window_months": plan.field_window_months,
     }
     changes = apply_changes(cohort, wanted)
+    if {"field_starts_on", "field_window_months"} & set(changes):
+        refresh_field_windows(cohort)
     if "host_city_id" in changes:
         cohort.host_city = plan.host_city
     if changes:

@@ -6,6 +6,7 @@ from lca.cohorts.services import learner_enrolments, list_cohorts
 from lca.curriculum.services import field_module, list_learning_cities, list_modules, total_hours
 from lca.extensions import db
 from lca.home import bp
+from lca.hours.progress import progress_of
 from lca.models import Role
 from lca.permissions import public, role_required, signed_in
 from lca.views import role_home_url
@@ -44,12 +45,12 @@ def dashboard():
 @bp.get("/learner")
 @role_required(Role.LEARNER)
 def learner():
-    modules = list_modules()
+    enrolments = learner_enrolments(current_user)
+    studying = [e for e in enrolments if e.is_active]
     return render_template(
         "home/learner.html",
-        enrolments=learner_enrolments(current_user),
-        modules=modules,
-        total_hours=total_hours(modules),
+        progress=progress_of(studying),
+        others=[e for e in enrolments if not e.is_active],
     )
 
 

@@ -3,22 +3,46 @@
 from lca.models.audit import AuditEvent
 from lca.models.cohorts import Cohort, Enrolment, EnrolmentStatus, cohort_instructors
 from lca.models.curriculum import FieldMechanism, FieldTool, Module, ModuleKind
+from lca.models.hours import (
+    Attendance,
+    AttendanceStatus,
+    ClassSession,
+    EvidenceFile,
+    FieldWindowExtension,
+    HourLog,
+    HourLogNote,
+    LogSource,
+    LogStatus,
+    NoteKind,
+    hour_log_tools,
+)
 from lca.models.places import City
 from lca.models.users import Role, User
 from lca.orm import utcnow
 
 __all__ = [
+    "Attendance",
+    "AttendanceStatus",
     "AuditEvent",
     "City",
+    "ClassSession",
     "Cohort",
     "Enrolment",
     "EnrolmentStatus",
+    "EvidenceFile",
     "FieldMechanism",
     "FieldTool",
+    "FieldWindowExtension",
+    "HourLog",
+    "HourLogNote",
+    "LogSource",
+    "LogStatus",
     "Module",
     "ModuleKind",
+    "NoteKind",
     "Role",
     "User",
     "cohort_instructors",
+    "hour_log_tools",
     "utcnow",
 ]

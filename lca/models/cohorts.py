@@ -6,7 +6,16 @@ import enum
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lca.dates import add_months
@@ -35,6 +44,7 @@ class Cohort(db.Model):
         CheckConstraint("field_starts_on >= starts_on", name="field_starts_not_before_start"),
         CheckConstraint("field_window_months BETWEEN 1 AND 24", name="field_window_months_range"),
         CheckConstraint("code = upper(code)", name="code_upper_case"),
+        CheckConstraint("field_ends_on >= field_starts_on", name="field_ends_after_start"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +54,8 @@ class Cohort(db.Model):
     ends_on: Mapped[date]
     field_starts_on: Mapped[date]  #: where each learner's field window starts by default
     field_window_months: Mapped[int] = mapped_column(default=6)
+    #: last day of the default field window, kept in step with the two columns above
+    field_ends_on: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -52,6 +64,17 @@ class Cohort(db.Model):
 
     def __repr__(self) -> str:
         return f"<Cohort {self.code}>"
+
+
+def field_window_end(starts_on: date, months: int) -> date:
+    """The last day of a field window of ``months`` months from ``starts_on``, inclusive."""
+    return add_months(starts_on, months) - timedelta(days=1)
+
+
+@event.listens_for(Cohort, "before_insert")
+@event.listens_for(Cohort, "before_update")
+def _keep_field_end_in_step(_mapper, _connection, cohort: Cohort) -> None:
+    cohort.field_ends_on = field_window_end(cohort.field_starts_on, cohort.field_window_months)
 
 
 class EnrolmentStatus(enum.Enum):
@@ -83,6 +106,8 @@ class Enrolment(db.Model):
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
     #: this learner's own field start; None means the cohort's
     field_starts_on: Mapped[date | None]
+    #: this learner's own last field day (own start or an extension); None means the cohort's
+    field_ends_on: Mapped[date | None]
 
     cohort: Mapped[Cohort] = relationship(back_populates="enrolments")
     learner: Mapped[User] = relationship()
@@ -97,9 +122,8 @@ class Enrolment(db.Model):
 
     @property
     def field_window_ends_on(self) -> date:
-        """The last day of the field window: start + the cohort's window length, inclusive."""
-        start = self.field_window_starts_on
-        return add_months(start, self.cohort.field_window_months) - timedelta(days=1)
+        """The last day of this learner's field window (inclusive)."""
+        return self.field_ends_on or self.cohort.field_ends_on
 
     def __repr__(self) -> str:
         return f"<Enrolment {self.id} cohort={self.cohort_id} learner={self.learner_id}>"

@@ -1,0 +1,167 @@
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    DateField,
+    DecimalField,
+    FieldList,
+    FormField,
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from lca.errors import RuleError
+from lca.forms import BaseForm, clean_text, max_length, options
+from lca.hours.services import check_minutes
+from lca.i18n import LABELS
+from lca.models import AttendanceStatus
+
+
+def hours_to_minutes(hours: Decimal | None) -> int | None:
+    """Hours typed as a decimal (1.5) in whole minutes (90); None when not whole minutes."""
+    if hours is None:
+        return None
+    try:
+        minutes = hours * 60
+    except InvalidOperation:
+        return None
+    return int(minutes) if minutes == minutes.to_integral_value() else None
+
+
+def quarter_hours(form, field) -> None:
+    """Positive, at most 12, on the quarter-hour grid (the same rule the service enforces)."""
+    if field.data is None:
+        return
+    minutes = hours_to_minutes(field.data)
+    try:
+        check_minutes(minutes if minutes is not None else 1)
+    except RuleError as error:
+        raise ValidationError(error.message) from error
+
+
+def multiline(value):
+    """Trim typed paragraphs, keep their line breaks."""
+    if value is None:
+        return None
+    return "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").strip().split("\n"))
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+HOURS_HINT = _l("In hours, by quarter hours: 1, 1.5, 2.25 …")
+
+
+class LogForm(BaseForm):
+    enrolment_id = SelectField(_l("Cohort"), coerce=int, validators=[InputRequired()])
+    module_id = SelectField(
+        _l("Module"), coerce=int, validators=[InputRequired(_l("Choose the module."))]
+    )
+    worked_on = DateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
+    hours = DecimalField(
+        _l("Hours"),
+        description=HOURS_HINT,
+        places=2,
+        validators=[InputRequired(_l("Enter the hours.")), quarter_hours],
+    )
+    description = TextAreaField(
+        _l("What did you do?"),
+        filters=[multiline],
+        validators=[DataRequired(_l("Describe what you did.")), max_length(4000)],
+    )
+    mechanism_id = SelectField(_l("Mechanism"), coerce=int, default=0)
+    tool_ids = CheckboxesField(_l("Tools used"), coerce=int, default=[])
+    place = StringField(_l("Place"), filters=[clean_text], validators=[Optional(), max_length(200)])
+    files = MultipleFileField(
+        _l("Evidence: photos or PDFs"),
+        description=_l("Up to 5 files of at most 10 MB each: JPEG, PNG, WebP, HEIC or PDF."),
+    )
+    remove_evidence = CheckboxesField(_l("Remove these files"), coerce=int, default=[])
+
+
+class NoteForm(BaseForm):
+    body = TextAreaField(
+        _l("Message"), filters=[multiline], validators=[Optional(), max_length(2000)]
+    )
+
+
+class BulkApproveForm(BaseForm):
+    log_ids = SelectMultipleField(_l("Logs"), coerce=int, validate_choice=False, default=[])
+
+
+class QueueFilterForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    cohort = SelectField(_l("Cohort"), coerce=int, default=0, validate_choice=False)
+    module = SelectField(_l("Module"), coerce=int, default=0, validate_choice=False)
+    status = SelectField(_l("State"), default="pending", validate_choice=False)
+
+
+class SessionForm(BaseForm):
+    module_id = SelectField(
+        _l("Module"), coerce=int, validators=[InputRequired(_l("Choose the module."))]
+    )
+    held_on = DateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
+    starts_at = TimeField(_l("Starts at"), validators=[InputRequired(_l("Enter the time."))])
+    hours = DecimalField(
+        _l("Hours"),
+        description=HOURS_HINT,
+        places=2,
+        validators=[InputRequired(_l("Enter the hours.")), quarter_hours],
+    )
+    place = StringField(
+        _l("Place"),
+        filters=[clean_text],
+        validators=[DataRequired(_l("Say where the session takes place.")), max_length(200)],
+    )
+
+
+ATTENDANCE_CHOICES = [(status.value, LABELS[status]) for status in AttendanceStatus]
+
+
+class MarkForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    enrolment_id = HiddenField()
+    status = RadioField(
+        _l("Attendance"),
+        choices=options(ATTENDANCE_CHOICES),
+        validators=[InputRequired(_l("Choose present, late, absent or excused."))],
+    )
+    hours = DecimalField(_l("Hours credited"), places=2, validators=[Optional(), quarter_hours])
+
+
+class AttendanceForm(BaseForm):
+    marks = FieldList(FormField(MarkForm))
+
+
+class FieldStartForm(BaseForm):
+    field_starts_on = DateField(
+        _l("This learner's field practice starts"),
+        description=_l("Leave empty to follow the cohort's field window."),
+        validators=[Optional()],
+    )
+
+
+class ExtensionForm(BaseForm):
+    extended_to = DateField(
+        _l("New last day of the field window"),
+        validators=[InputRequired(_l("Enter the new last day."))],
+    )
+    reason = TextAreaField(
+        _l("Reason"),
+        filters=[multiline],
+        validators=[DataRequired(_l("Give the reason for the extension.")), max_length(1000)],
+    )

@@ -1,0 +1,140 @@
+"""Progress for staff: the cohort matrix (and its CSV), one learner's progress and field window."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from lca.cohorts.field_window import extend_field_window, field_window_history, set_field_start
+from lca.errors import RuleError
+from lca.exports import csv_response
+from lca.extensions import db
+from lca.hours import bp
+from lca.hours.forms import ExtensionForm, FieldStartForm
+from lca.hours.progress import cohort_progress, progress_of
+from lca.hours.services import learner_logs
+from lca.i18n import format_day, format_hours, label, localized
+from lca.models import Role
+from lca.permissions import get_cohort_or_403, get_enrolment_or_403, role_required
+from lca.views import refuse
+
+STAFF = (Role.ADMIN, Role.INSTRUCTOR)
+SORTS = {
+    "name": lambda p: p.enrolment.learner.full_name_th,
+    "city": lambda p: p.enrolment.learner.city.name_th if p.enrolment.learner.city else "",
+    "total": lambda p: p.counted_minutes,
+}
+
+
+def _sorted(rows, key: str, descending: bool):
+    """Rows sorted by name, city, total or one module's approved hours (``module-5``)."""
+    numbers = {m.module.number for m in rows[0].modules} if rows else set()
+    if key.startswith("module-") and key[7:].isdigit() and int(key[7:]) in numbers:
+        number = int(key[7:])
+        return sorted(rows, key=lambda p: p.module(number).approved_minutes, reverse=descending)
+    return sorted(rows, key=SORTS.get(key, SORTS["name"]), reverse=descending)
+
+
+@bp.get("/cohorts/<int:cohort_id>/progress")
+@role_required(*STAFF)
+def cohort_matrix(cohort_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user)
+    rows = cohort_progress(cohort)
+    sort, descending = request.args.get("sort", "name"), request.args.get("dir") == "desc"
+    rows = _sorted(rows, sort, descending)
+    return render_template(
+        "hours/matrix.html", cohort=cohort, rows=rows, sort=sort, descending=descending
+    )
+
+
+@bp.get("/cohorts/<int:cohort_id>/progress.csv")
+@role_required(*STAFF)
+def cohort_matrix_csv(cohort_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user)
+    rows = cohort_progress(cohort)
+    modules = rows[0].modules if rows else []
+    header = [
+        _("Name"),
+        _("Name in English"),
+        _("E-mail address"),
+        _("City"),
+        _("Status"),
+        *(_("Module %(number)s", number=m.module.number) for m in modules),
+        _("Approved hours"),
+        _("Hours waiting for review"),
+        _("Field window ends"),
+        _("All hours complete"),
+    ]
+
+    def lines():
+        for p in rows:
+            learner = p.enrolment.learner
+            yield [
+                learner.full_name_th,
+                learner.full_name_en,
+                learner.email,
+                localized(learner.city, "name") if learner.city else "",
+                label(p.enrolment.status),
+                *(format_hours(m.approved_minutes / 60) for m in p.modules),
+                format_hours(p.counted_minutes / 60),
+                format_hours(p.pending_minutes / 60),
+                format_day(p.window_ends_on),
+                _("yes") if p.hours_complete else _("no"),
+            ]
+
+    return csv_response(header, lines(), f"progress-{cohort.code}.csv")
+
+
+@bp.get("/enrolments/<int:enrolment_id>")
+@role_required(*STAFF)
+def enrolment(enrolment_id: int):
+    enrolment = get_enrolment_or_403(enrolment_id, current_user)
+    return _enrolment_page(enrolment)
+
+
+def _enrolment_page(enrolment, start_form=None, extension_form=None):
+    [progress] = progress_of([enrolment])
+    logs = learner_logs(enrolment.learner, enrolment)
+    return render_template(
+        "hours/enrolment.html",
+        enrolment=enrolment,
+        progress=progress,
+        logs=logs,
+        extensions=field_window_history(enrolment),
+        start_form=start_form
+        or FieldStartForm(formdata=None, field_starts_on=enrolment.field_starts_on),
+        extension_form=extension_form or ExtensionForm(formdata=None),
+    )
+
+
+@bp.post("/enrolments/<int:enrolment_id>/field-start")
+@role_required(Role.ADMIN)
+def field_start(enrolment_id: int):
+    enrolment = get_enrolment_or_403(enrolment_id, current_user, action="manage")
+    form = FieldStartForm()
+    if form.validate_on_submit():
+        try:
+            set_field_start(enrolment, form.field_starts_on.data, current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The field window has been saved."), "success")
+            return redirect(url_for(".enrolment", enrolment_id=enrolment_id))
+    return _enrolment_page(enrolment, start_form=form)
+
+
+@bp.post("/enrolments/<int:enrolment_id>/extend")
+@role_required(Role.ADMIN)
+def extend(enrolment_id: int):
+    enrolment = get_enrolment_or_403(enrolment_id, current_user, action="manage")
+    form = ExtensionForm()
+    if form.validate_on_submit():
+        try:
+            extend_field_window(enrolment, form.extended_to.data, form.reason.data, current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The field window has been extended."), "success")
+            return redirect(url_for(".enrolment", enrolment_id=enrolment_id))
+    return _enrolment_page(enrolment, extension_form=form)

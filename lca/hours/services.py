@@ -1,0 +1,309 @@
+"""The rules of the hours ledger: logging hours, reviewing them, and the field window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from lca.audit import apply_changes, record
+from lca.dates import local_today
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.hours import evidence as evidence_files
+from lca.hours.evidence import Upload
+from lca.i18n import format_day
+from lca.models import (
+    Cohort,
+    Enrolment,
+    EnrolmentStatus,
+    FieldMechanism,
+    FieldTool,
+    HourLog,
+    HourLogNote,
+    LogSource,
+    LogStatus,
+    Module,
+    NoteKind,
+    User,
+)
+from lca.models.hours import MAX_MINUTES_PER_LOG, MINUTE_STEP
+from lca.orm import utcnow
+
+MAX_NOTE_LENGTH = 2000
+REVIEW_ACTIONS = {
+    LogStatus.APPROVED: "hour_log.approve",
+    LogStatus.REJECTED: "hour_log.reject",
+    LogStatus.RETURNED: "hour_log.return",
+}
+
+
+@dataclass
+class LogEntry:
+    """What a learner types about the hours they worked."""
+
+    module: Module
+    worked_on: date
+    minutes: int
+    description: str
+    mechanism: FieldMechanism | None = None
+    tools: list[FieldTool] = field(default_factory=list)
+    place: str | None = None
+
+
+def check_minutes(minutes: int, field_name: str = "hours") -> None:
+    """Hours are positive, at most one day's worth (12), on a quarter-hour grid."""
+    if minutes <= 0:
+        raise RuleError(_("Enter more than 0 hours."), field=field_name)
+    if minutes > MAX_MINUTES_PER_LOG:
+        raise RuleError(
+            _(
+                "One log holds at most %(hours)d hours, one day's work.",
+                hours=MAX_MINUTES_PER_LOG // 60,
+            ),
+            field=field_name,
+        )
+    if minutes % MINUTE_STEP:
+        raise RuleError(_("Give hours in quarter hours: 1, 1.25, 1.5, 1.75 …"), field=field_name)
+
+
+def check_field_window(enrolment: Enrolment, worked_on: date) -> None:
+    """Field hours count only on days inside the learner's field window."""
+    start, end = enrolment.field_window_starts_on, enrolment.field_window_ends_on
+    if not start <= worked_on <= end:
+        raise RuleError(
+            _(
+                "Field hours must fall inside your field window, %(start)s to %(end)s.",
+                start=format_day(start),
+                end=format_day(end),
+            ),
+            field="worked_on",
+        )
+
+
+def check_entry(enrolment: Enrolment, entry: LogEntry) -> None:
+    """A log's day is not in the future nor before the cohort started; field practice is
+    inside the window and names its mechanism, tools and place."""
+    check_minutes(entry.minutes)
+    if entry.worked_on > local_today():
+        raise RuleError(_("The day cannot be in the future."), field="worked_on")
+    if entry.worked_on < enrolment.cohort.starts_on:
+        raise RuleError(
+            _(
+                "The day cannot be before the cohort started (%(date)s).",
+                date=format_day(enrolment.cohort.starts_on),
+            ),
+            field="worked_on",
+        )
+    if not entry.description:
+        raise RuleError(_("Describe what you did."), field="description")
+    if entry.module.is_field:
+        check_field_window(enrolment, entry.worked_on)
+        if entry.mechanism is None:
+            raise RuleError(_("Choose the mechanism this work belongs to."), field="mechanism_id")
+        if not entry.tools:
+            raise RuleError(_("Choose at least one tool you used."), field="tool_ids")
+        if not entry.place:
+            raise RuleError(_("Say where the work took place."), field="place")
+
+
+def _apply_entry(log: HourLog, entry: LogEntry) -> dict:
+    field_work = entry.module.is_field
+    changes = apply_changes(
+        log,
+        {
+            "module_id": entry.module.id,
+            "worked_on": entry.worked_on,
+            "minutes": entry.minutes,
+            "description": entry.description,
+            "mechanism_id": entry.mechanism.id if field_work and entry.mechanism else None,
+            "place": entry.place if field_work else None,
+        },
+    )
+    log.module, log.mechanism = entry.module, entry.mechanism if field_work else None
+    tools = sorted(entry.tools, key=lambda tool: tool.number) if field_work else []
+    if [t.id for t in log.tools] != [t.id for t in tools]:
+        changes["tools"] = [[t.code for t in log.tools], [t.code for t in tools]]
+        log.tools = tools
+    return changes
+
+
+def active_enrolments(learner: User) -> list[Enrolment]:
+    """The enrolments a learner can log hours against, newest cohort first."""
+    query = (
+        select(Enrolment)
+        .join(Enrolment.cohort)
+        .where(Enrolment.learner_id == learner.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+        .options(joinedload(Enrolment.cohort))
+        .order_by(Cohort.starts_on.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def submit_log(
+    enrolment: Enrolment, entry: LogEntry, uploads: list[Upload], learner: User
+) -> HourLog:
+    """A learner logs hours for review; field practice needs at least one evidence file."""
+    if enrolment.learner_id != learner.id or enrolment.status is not EnrolmentStatus.ACTIVE:
+        raise RuleError(_("You can log hours only in a cohort you are studying in."))
+    check_entry(enrolment, entry)
+    files = evidence_files.check_uploads(uploads, already=0)
+    if entry.module.is_field and not files:
+        raise RuleError(_("Attach at least one photo or PDF as evidence."), field="files")
+    log = HourLog(enrolment=enrolment, source=LogSource.LEARNER, status=LogStatus.PENDING, tools=[])
+    db.session.add(log)
+    _apply_entry(log, entry)
+    db.session.flush()
+    evidence_files.attach(log, files)
+    record(learner, "hour_log.submit", log, minutes=log.minutes, module=entry.module.number)
+    return log
+
+
+def _editable(log: HourLog) -> None:
+    if not log.is_editable:
+        raise RuleError(_("This log has been reviewed and can no longer be changed."))
+
+
+def update_log(
+    log: HourLog, entry: LogEntry, uploads: list[Upload], remove_ids: set[int], learner: User
+) -> None:
+    """Change a pending or returned log; a returned log goes back to the queue."""
+    _editable(log)
+    check_entry(log.enrolment, entry)
+    kept = [e for e in log.evidence if e.id not in remove_ids]
+    files = evidence_files.check_uploads(uploads, already=len(kept))
+    if entry.module.is_field and not kept and not files:
+        raise RuleError(_("Attach at least one photo or PDF as evidence."), field="files")
+    changes = _apply_entry(log, entry)
+    for gone in (e for e in log.evidence if e.id in remove_ids):
+        evidence_files.remove(gone)
+        changes.setdefault("removed_files", []).append(gone.original_name)
+    evidence_files.attach(log, files)
+    if files:
+        changes["added_files"] = [f.name for f in files]
+    resubmitted = log.status is LogStatus.RETURNED
+    if resubmitted:
+        log.status, log.submitted_at = LogStatus.PENDING, utcnow()
+    _flush_or_conflict()
+    record(learner, "hour_log.resubmit" if resubmitted else "hour_log.update", log, changes=changes)
+
+
+def withdraw_log(log: HourLog, learner: User) -> None:
+    """The learner takes back a log that has not been approved or rejected."""
+    _editable(log)
+    log.status = LogStatus.WITHDRAWN
+    _flush_or_conflict()
+    record(learner, "hour_log.withdraw", log)
+
+
+def _note(log: HourLog, author: User, kind: NoteKind, body: str) -> None:
+    body = (body or "").strip()
+    if len(body) > MAX_NOTE_LENGTH:
+        raise RuleError(_("Use at most %(count)d characters.", count=MAX_NOTE_LENGTH), field="body")
+    db.session.add(HourLogNote(hour_log_id=log.id, author=author, kind=kind, body=body))
+
+
+def answer_question(log: HourLog, answer: str, learner: User) -> None:
+    """The learner answers the question a returned log came back with; it goes for review."""
+    if log.status is not LogStatus.RETURNED:
+        raise RuleError(_("Only a log returned with a question can be answered."))
+    if not (answer or "").strip():
+        raise RuleError(_("Write your answer."), field="body")
+    _note(log, learner, NoteKind.ANSWER, answer)
+    log.status, log.submitted_at = LogStatus.PENDING, utcnow()
+    _flush_or_conflict()
+    record(learner, "hour_log.answer", log)
+
+
+def _review(log: HourLog, reviewer: User, status: LogStatus, note: tuple | None = None) -> None:
+    if log.source is not LogSource.LEARNER or log.status is not LogStatus.PENDING:
+        raise RuleError(_("Only a log waiting for review can be approved, rejected or returned."))
+    if note is not None:
+        kind, body = note
+        if not (body or "").strip():
+            raise RuleError(
+                _("Give the reason.") if kind is NoteKind.REJECTION else _("Write your question."),
+                field="body",
+            )
+        _note(log, reviewer, kind, body)
+    log.status, log.reviewed_by, log.reviewed_at = status, reviewer, utcnow()
+    _flush_or_conflict()
+    record(reviewer, REVIEW_ACTIONS[status], log)
+
+
+def approve_log(log: HourLog, reviewer: User) -> None:
+    """Approve a pending log; approved logs are locked and count toward the module."""
+    _review(log, reviewer, LogStatus.APPROVED)
+
+
+def reject_log(log: HourLog, reviewer: User, reason: str) -> None:
+    """Reject a pending log, saying why; rejected logs are locked."""
+    _review(log, reviewer, LogStatus.REJECTED, (NoteKind.REJECTION, reason))
+
+
+def return_log(log: HourLog, reviewer: User, question: str) -> None:
+    """Send a pending log back to its learner with a question."""
+    _review(log, reviewer, LogStatus.RETURNED, (NoteKind.QUESTION, question))
+
+
+def approve_logs(log_ids: list[int], reviewer: User, may_review) -> tuple[int, int]:
+    """Approve many pending logs at once; returns (approved, skipped). ``may_review(log)``
+    says whether the reviewer may act on a log (the cohorts they teach)."""
+    logs = db.session.scalars(
+        select(HourLog).where(HourLog.id.in_(log_ids)).options(joinedload(HourLog.enrolment))
+    ).all()
+    approved = 0
+    for log in logs:
+        if not may_review(log) or log.status is not LogStatus.PENDING:
+            continue
+        if log.source is not LogSource.LEARNER:
+            continue
+        log.status, log.reviewed_by, log.reviewed_at = LogStatus.APPROVED, reviewer, utcnow()
+        record(reviewer, "hour_log.approve", log, bulk=True)
+        approved += 1
+    _flush_or_conflict()
+    return approved, len(set(log_ids)) - approved
+
+
+def _flush_or_conflict() -> None:
+    """Write now; if someone changed the same log a moment ago, say so instead."""
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise RuleError(
+            _("Someone else changed this log a moment ago. Reload the page and try again.")
+        ) from error
+
+
+def load_log_details(log: HourLog) -> HourLog:
+    """The log with what its page shows: module, mechanism, tools, files, notes and authors."""
+    return db.session.scalars(
+        select(HourLog)
+        .where(HourLog.id == log.id)
+        .options(
+            joinedload(HourLog.module),
+            joinedload(HourLog.mechanism),
+            joinedload(HourLog.reviewed_by),
+            selectinload(HourLog.tools),
+            selectinload(HourLog.evidence),
+            selectinload(HourLog.notes).joinedload(HourLogNote.author),
+        )
+    ).one()
+
+
+def learner_logs(learner: User, enrolment: Enrolment | None = None) -> list[HourLog]:
+    """A learner's logs (of one enrolment, if given), newest day first, with module and files."""
+    query = (
+        select(HourLog)
+        .join(HourLog.enrolment)
+        .where(Enrolment.learner_id == learner.id)
+        .options(joinedload(HourLog.module), selectinload(HourLog.evidence))
+        .order_by(HourLog.worked_on.desc(), HourLog.id.desc())
+    )
+    if enrolment is not None:
+        query = query.where(HourLog.enrolment_id == enrolment.id)
+    return list(db.session.scalars(query))

@@ -1,0 +1,149 @@
+"""A cohort's class sessions and the attendance form for the whole roll."""
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.forms import options
+from lca.hours import bp
+from lca.hours.attendance import (
+    Mark,
+    SessionPlan,
+    list_sessions,
+    record_attendance,
+    schedule_session,
+    session_roll,
+    update_session,
+)
+from lca.hours.forms import AttendanceForm, SessionForm, hours_to_minutes
+from lca.i18n import localized
+from lca.models import AttendanceStatus, Module, Role
+from lca.permissions import get_cohort_or_403, get_session_or_403, role_required
+from lca.views import refuse
+
+STAFF = (Role.ADMIN, Role.INSTRUCTOR)
+
+
+def _session_modules() -> dict[int, Module]:
+    """Modules held as sessions: all but field practice."""
+    modules = db.session.scalars(select(Module).order_by(Module.number))
+    return {m.id: m for m in modules if not m.is_field}
+
+
+def _plan(form: SessionForm, modules: dict[int, Module]) -> SessionPlan:
+    return SessionPlan(
+        modules[form.module_id.data],
+        form.held_on.data,
+        form.starts_at.data,
+        hours_to_minutes(form.hours.data),
+        form.place.data,
+    )
+
+
+def _module_choices(form: SessionForm, modules: dict[int, Module]) -> None:
+    form.module_id.choices = options(
+        (m.id, f"{m.number}. {localized(m, 'title')}") for m in modules.values()
+    )
+
+
+@bp.get("/cohorts/<int:cohort_id>/sessions")
+@role_required(*STAFF)
+def sessions(cohort_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user)
+    return render_template("hours/sessions.html", cohort=cohort, sessions=list_sessions(cohort))
+
+
+@bp.route("/cohorts/<int:cohort_id>/sessions/new", methods=["GET", "POST"])
+@role_required(*STAFF)
+def new_session(cohort_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user)
+    modules, form = _session_modules(), SessionForm()
+    _module_choices(form, modules)
+    if form.validate_on_submit():
+        try:
+            session = schedule_session(cohort, _plan(form, modules), current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The session has been scheduled."), "success")
+            return redirect(url_for(".attendance", session_id=session.id))
+    return render_template("hours/session_form.html", form=form, cohort=cohort, session=None)
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@role_required(*STAFF)
+def edit_session(session_id: int):
+    session = get_session_or_403(session_id, current_user)
+    modules = _session_modules()
+    form = SessionForm(obj=session, hours=session.minutes / 60)
+    _module_choices(form, modules)
+    if form.validate_on_submit():
+        try:
+            update_session(session, _plan(form, modules), current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The session has been saved."), "success")
+            return redirect(url_for(".sessions", cohort_id=session.cohort_id))
+    return render_template(
+        "hours/session_form.html", form=form, cohort=session.cohort, session=session
+    )
+
+
+@bp.route("/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
+@role_required(*STAFF)
+def attendance(session_id: int):
+    session = get_session_or_403(session_id, current_user)
+    roll = session_roll(session)
+    form = AttendanceForm()
+    if not form.is_submitted():
+        form = AttendanceForm(
+            data={
+                "marks": [
+                    {
+                        "enrolment_id": e.id,
+                        "status": (a.status if a else AttendanceStatus.PRESENT).value,
+                        "hours": a.minutes / 60
+                        if a and a.status is AttendanceStatus.LATE
+                        else None,
+                    }
+                    for e, a in roll
+                ]
+            }
+        )
+    if form.validate_on_submit():
+        try:
+            counts = record_attendance(session, _marks(form), current_user)
+        except RuleError as error:
+            refuse(None, error)
+        else:
+            db.session.commit()
+            flash(
+                _("Attendance saved: %(recorded)s marked, %(corrected)s corrected.", **counts),
+                "success",
+            )
+            return redirect(url_for(".sessions", cohort_id=session.cohort_id))
+    names = {e.id: e for e, _a in roll}
+    return render_template("hours/attendance.html", session=session, form=form, learners=names)
+
+
+def _marks(form: AttendanceForm) -> list[Mark]:
+    """The rows of the form as marks; a row naming no enrolment is refused."""
+    marks = []
+    for row in form.marks:
+        enrolment_id = row.enrolment_id.data or ""
+        if not enrolment_id.isdigit():
+            raise RuleError(_("Someone on the form is not a learner of this cohort."))
+        marks.append(
+            Mark(
+                int(enrolment_id),
+                AttendanceStatus(row.status.data),
+                hours_to_minutes(row.hours.data),
+            )
+        )
+    return marks

@@ -1,0 +1,213 @@
+"""Learners log their hours; the learner, the cohort's instructors and admins read a log."""
+
+from decimal import Decimal
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.forms import options
+from lca.hours import bp
+from lca.hours.evidence import Upload
+from lca.hours.forms import LogForm, NoteForm, hours_to_minutes
+from lca.hours.services import (
+    LogEntry,
+    active_enrolments,
+    answer_question,
+    learner_logs,
+    load_log_details,
+    submit_log,
+    update_log,
+    withdraw_log,
+)
+from lca.i18n import localized
+from lca.models import FieldMechanism, FieldTool, Module, Role
+from lca.models.hours import MAX_EVIDENCE_BYTES
+from lca.permissions import (
+    can_review_cohort,
+    get_evidence_or_404,
+    get_log_or_403,
+    role_required,
+    signed_in,
+)
+from lca.storage import storage
+from lca.views import refuse
+
+
+class Catalogue:
+    """The modules, mechanisms and tools a log form offers, by id."""
+
+    def __init__(self) -> None:
+        self.modules, self.mechanisms, self.tools = (
+            {row.id: row for row in db.session.scalars(select(model).order_by(model.number))}
+            for model in (Module, FieldMechanism, FieldTool)
+        )
+
+    def fill(self, form: LogForm, enrolments) -> None:
+        form.enrolment_id.choices = options((e.id, e.cohort.code) for e in enrolments)
+        form.module_id.choices = options(
+            (m.id, f"{m.number}. {localized(m, 'title')}") for m in self.modules.values()
+        )
+        form.mechanism_id.choices = options(
+            [(0, "—"), *((m.id, localized(m, "name")) for m in self.mechanisms.values())]
+        )
+        form.tool_ids.choices = options((t.id, localized(t, "name")) for t in self.tools.values())
+        form.field_module_ids = [m.id for m in self.modules.values() if m.is_field]
+
+    def entry(self, form: LogForm) -> LogEntry:
+        return LogEntry(
+            module=self.modules[form.module_id.data],
+            worked_on=form.worked_on.data,
+            minutes=hours_to_minutes(form.hours.data),
+            description=form.description.data,
+            mechanism=self.mechanisms.get(form.mechanism_id.data),
+            tools=[self.tools[i] for i in form.tool_ids.data if i in self.tools],
+            place=form.place.data or None,
+        )
+
+
+def uploads() -> list[Upload]:
+    """The files sent with the form, read up to one byte past the limit."""
+    return [
+        Upload(name=f.filename or "", data=f.stream.read(MAX_EVIDENCE_BYTES + 1))
+        for f in request.files.getlist("files")
+    ]
+
+
+@bp.get("/hours")
+@role_required(Role.LEARNER)
+def my_logs():
+    return render_template("hours/index.html", logs=learner_logs(current_user))
+
+
+@bp.route("/hours/new", methods=["GET", "POST"])
+@role_required(Role.LEARNER)
+def new_log():
+    enrolments = active_enrolments(current_user)
+    catalogue, form = Catalogue(), LogForm()
+    catalogue.fill(form, enrolments)
+    if enrolments and form.validate_on_submit():
+        enrolment = next(e for e in enrolments if e.id == form.enrolment_id.data)
+        try:
+            log = submit_log(enrolment, catalogue.entry(form), uploads(), current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your hours have been sent for review."), "success")
+            return redirect(url_for(".show_log", log_id=log.id))
+    return render_template("hours/form.html", form=form, log=None, enrolments=enrolments)
+
+
+def log_page(log, note_form=None):
+    """A log's page, with the actions the current user may take on it."""
+    log = load_log_details(log)
+    return render_template(
+        "hours/show.html",
+        log=log,
+        note_form=note_form or NoteForm(formdata=None),
+        is_owner=log.enrolment.learner_id == current_user.id,
+        may_review=can_review_cohort(current_user, log.enrolment.cohort_id),
+    )
+
+
+@bp.get("/hours/<int:log_id>")
+@signed_in
+def show_log(log_id: int):
+    return log_page(get_log_or_403(log_id, current_user))
+
+
+@bp.route("/hours/<int:log_id>/edit", methods=["GET", "POST"])
+@role_required(Role.LEARNER)
+def edit_log(log_id: int):
+    log = load_log_details(get_log_or_403(log_id, current_user, action="edit"))
+    if not log.is_editable:
+        flash(_("This log has been reviewed and can no longer be changed."), "error")
+        return redirect(url_for(".show_log", log_id=log.id))
+    catalogue = Catalogue()
+    form = LogForm(
+        data={
+            "enrolment_id": log.enrolment_id,
+            "module_id": log.module_id,
+            "worked_on": log.worked_on,
+            "hours": Decimal(log.minutes) / 60,
+            "description": log.description,
+            "mechanism_id": log.mechanism_id or 0,
+            "tool_ids": [t.id for t in log.tools],
+            "place": log.place,
+        }
+    )
+    catalogue.fill(form, [log.enrolment])
+    form.remove_evidence.choices = options((e.id, e.original_name) for e in log.evidence)
+    if form.validate_on_submit():
+        try:
+            update_log(
+                log, catalogue.entry(form), uploads(), set(form.remove_evidence.data), current_user
+            )
+        except RuleError as error:
+            refuse(form, error)
+            log = load_log_details(log)
+        else:
+            db.session.commit()
+            flash(_("Your changes have been saved."), "success")
+            return redirect(url_for(".show_log", log_id=log.id))
+    return render_template("hours/form.html", form=form, log=log, enrolments=[log.enrolment])
+
+
+@bp.post("/hours/<int:log_id>/withdraw")
+@role_required(Role.LEARNER)
+def withdraw(log_id: int):
+    log = get_log_or_403(log_id, current_user, action="edit")
+    try:
+        withdraw_log(log, current_user)
+    except RuleError as error:
+        refuse(None, error)
+    else:
+        db.session.commit()
+        flash(_("The log has been withdrawn."), "success")
+    return redirect(url_for(".show_log", log_id=log_id))
+
+
+@bp.post("/hours/<int:log_id>/answer")
+@role_required(Role.LEARNER)
+def answer(log_id: int):
+    log = get_log_or_403(log_id, current_user, action="edit")
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            answer_question(log, form.body.data, current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your answer has been sent; the log is back in the review queue."), "success")
+            return redirect(url_for(".show_log", log_id=log_id))
+    return log_page(log, form)
+
+
+def _send(key: str, name: str, mimetype: str):
+    """A stored file as a download: never rendered by the browser as a page."""
+    response = send_file(
+        storage().open(key), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/hours/<int:log_id>/evidence/<int:evidence_id>")
+@signed_in
+def evidence(log_id: int, evidence_id: int):
+    item = get_evidence_or_404(get_log_or_403(log_id, current_user), evidence_id)
+    return _send(item.storage_key, item.original_name, item.content_type)
+
+
+@bp.get("/hours/<int:log_id>/evidence/<int:evidence_id>/thumbnail")
+@signed_in
+def thumbnail(log_id: int, evidence_id: int):
+    item = get_evidence_or_404(get_log_or_403(log_id, current_user), evidence_id)
+    if not item.thumbnail_key:
+        abort(404)
+    return _send(item.thumbnail_key, f"thumbnail-{item.id}.jpg", "image/jpeg")

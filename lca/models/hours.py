@@ -1,0 +1,244 @@
+"""The hours ledger: class sessions and attendance, hour logs with evidence and review notes,
+and extensions of a learner's field window."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lca.extensions import db
+from lca.orm import text_enum, utcnow
+
+if TYPE_CHECKING:
+    from lca.models.cohorts import Cohort, Enrolment
+    from lca.models.curriculum import FieldMechanism, FieldTool, Module
+    from lca.models.users import User
+
+MAX_MINUTES_PER_LOG = 12 * 60  #: one day's worth
+MINUTE_STEP = 15  #: hours are logged on a quarter-hour grid
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+MAX_EVIDENCE_PER_LOG = 5
+
+MINUTES_RULE = f"minutes > 0 AND minutes <= {MAX_MINUTES_PER_LOG} AND minutes % {MINUTE_STEP} = 0"
+
+
+class LogStatus(enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"  #: sent back to the learner with a question
+    WITHDRAWN = "withdrawn"  #: taken back by the learner before review
+
+
+class LogSource(enum.Enum):
+    LEARNER = "learner"  #: logged by the learner, reviewed by an instructor
+    ATTENDANCE = "attendance"  #: credited by attendance at a class session
+
+
+class AttendanceStatus(enum.Enum):
+    PRESENT = "present"
+    LATE = "late"
+    ABSENT = "absent"
+    EXCUSED = "excused"
+
+
+class NoteKind(enum.Enum):
+    QUESTION = "question"  #: the reviewer returns the log with a question
+    ANSWER = "answer"  #: the learner's reply
+    REJECTION = "rejection"  #: the reviewer's reason for rejecting
+
+
+hour_log_tools = Table(
+    "hour_log_tools",
+    db.metadata,
+    Column("hour_log_id", ForeignKey("hour_logs.id", ondelete="CASCADE"), primary_key=True),
+    Column("tool_id", ForeignKey("field_tools.id"), primary_key=True),
+)
+
+
+class ClassSession(db.Model):
+    """A scheduled classroom session, forum or festival day of a cohort."""
+
+    __tablename__ = "class_sessions"
+    __table_args__ = (CheckConstraint(MINUTES_RULE, name="minutes_in_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"))
+    held_on: Mapped[date]
+    starts_at: Mapped[time]
+    minutes: Mapped[int]  #: the session's length; a present learner is credited all of it
+    place: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    cohort: Mapped[Cohort] = relationship()
+    module: Mapped[Module] = relationship()
+
+
+class Attendance(db.Model):
+    """One learner's attendance at one session; it credits hours through an hour log."""
+
+    __tablename__ = "attendances"
+    __table_args__ = (
+        UniqueConstraint(
+            "class_session_id", "enrolment_id", name="uq_attendances_session_enrolment"
+        ),
+        CheckConstraint(
+            "minutes >= 0 AND minutes <= 720 AND minutes % 15 = 0", name="minutes_in_range"
+        ),
+        CheckConstraint(
+            "(status IN ('absent', 'excused')) = (minutes = 0)", name="credit_follows_status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_session_id: Mapped[int] = mapped_column(ForeignKey("class_sessions.id"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    status: Mapped[AttendanceStatus] = mapped_column(text_enum(AttendanceStatus))
+    minutes: Mapped[int]  #: the minutes credited
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    class_session: Mapped[ClassSession] = relationship()
+    enrolment: Mapped[Enrolment] = relationship()
+
+
+class HourLog(db.Model):
+    """Hours a learner earned for a module on a day; counted once approved."""
+
+    __tablename__ = "hour_logs"
+    __table_args__ = (
+        CheckConstraint(MINUTES_RULE, name="minutes_in_range"),
+        CheckConstraint(
+            "(source = 'attendance') = (class_session_id IS NOT NULL)",
+            name="attendance_has_session",
+        ),
+        UniqueConstraint("enrolment_id", "class_session_id", name="uq_hour_logs_enrolment_session"),
+        Index("ix_hour_logs_queue", "status", "submitted_at"),
+        Index("ix_hour_logs_progress", "enrolment_id", "module_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"))
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"))
+    worked_on: Mapped[date]
+    minutes: Mapped[int]  #: whole minutes; shown as hours
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[LogSource] = mapped_column(text_enum(LogSource), default=LogSource.LEARNER)
+    class_session_id: Mapped[int | None] = mapped_column(ForeignKey("class_sessions.id"))
+    status: Mapped[LogStatus] = mapped_column(text_enum(LogStatus), default=LogStatus.PENDING)
+    #: field practice only: the mechanism the work belongs to, and where it happened
+    mechanism_id: Mapped[int | None] = mapped_column(ForeignKey("field_mechanisms.id"))
+    place: Mapped[str | None] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)  #: the queue's order
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: bumped by every change: two people acting on the same log at once cannot both win
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own protocol
+
+    enrolment: Mapped[Enrolment] = relationship()
+    module: Mapped[Module] = relationship()
+    mechanism: Mapped[FieldMechanism | None] = relationship()
+    class_session: Mapped[ClassSession | None] = relationship()
+    tools: Mapped[list[FieldTool]] = relationship(
+        secondary=hour_log_tools, lazy="raise", order_by="FieldTool.number"
+    )
+    evidence: Mapped[list[EvidenceFile]] = relationship(
+        back_populates="hour_log", lazy="raise", order_by="EvidenceFile.id"
+    )
+    notes: Mapped[list[HourLogNote]] = relationship(lazy="raise", order_by="HourLogNote.id")
+    reviewed_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_editable(self) -> bool:
+        """The learner may still change or withdraw it."""
+        return self.source is LogSource.LEARNER and self.status in (
+            LogStatus.PENDING,
+            LogStatus.RETURNED,
+        )
+
+    def __repr__(self) -> str:
+        return f"<HourLog {self.id} {self.status.value} {self.minutes}min>"
+
+
+class EvidenceFile(db.Model):
+    """A photo or PDF attached to an hour log, stored under LCA_DATA_DIR by a random key."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (
+        CheckConstraint(
+            f"size_bytes > 0 AND size_bytes <= {MAX_EVIDENCE_BYTES}", name="size_in_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hour_log_id: Mapped[int] = mapped_column(ForeignKey("hour_logs.id"), index=True)
+    storage_key: Mapped[str] = mapped_column(String(128), unique=True)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(128))
+    original_name: Mapped[str] = mapped_column(String(255))  #: as uploaded, for the download
+    content_type: Mapped[str] = mapped_column(String(64))  #: decided from the content
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    hour_log: Mapped[HourLog] = relationship(back_populates="evidence")
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class HourLogNote(db.Model):
+    """A question, answer or rejection reason in the conversation about a log."""
+
+    __tablename__ = "hour_log_notes"
+    __table_args__ = (CheckConstraint("length(body) > 0", name="body_not_empty"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hour_log_id: Mapped[int] = mapped_column(ForeignKey("hour_logs.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[NoteKind] = mapped_column(text_enum(NoteKind))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship()
+
+
+class FieldWindowExtension(db.Model):
+    """An administrator's extension of one learner's field window, with the reason kept."""
+
+    __tablename__ = "field_window_extensions"
+    __table_args__ = (
+        CheckConstraint("extended_to > previous_ends_on", name="extends_the_window"),
+        CheckConstraint("length(reason) > 0", name="reason_given"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    previous_ends_on: Mapped[date]
+    extended_to: Mapped[date]
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    enrolment: Mapped[Enrolment] = relationship()
+    granted_by: Mapped[User | None] = relationship()
