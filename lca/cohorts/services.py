@@ -14,7 +14,18 @@ from lca.cohorts.field_window import refresh_field_windows
 from lca.errors import RuleError
 from lca.extensions import db
 from lca.i18n import format_day
-from lca.models import City, Cohort, Enrolment, EnrolmentStatus, Role, User, cohort_instructors
+from lca.models import (
+    City,
+    Cohort,
+    Enrolment,
+    EnrolmentStatus,
+    HourLog,
+    LogSource,
+    LogStatus,
+    Role,
+    User,
+    cohort_instructors,
+)
 from lca.orm import utcnow
 
 MAX_FIELD_WINDOW_MONTHS = 24
@@ -194,17 +205,26 @@ def withdraw_enrolment(enrolment: Enrolment, reason: str, actor: User) -> None:
     db.session.flush()
 
 
-def list_cohorts(user: User) -> list[tuple[Cohort, int]]:
-    """Cohorts with their number of active learners: all for admins, an instructor's own."""
+def list_cohorts(user: User) -> list[tuple[Cohort, int, int]]:
+    """Cohorts with their number of active learners and of logs waiting for review: all for
+    admins, an instructor's own."""
     active = (
         select(Enrolment.cohort_id, func.count().label("learners"))
         .where(Enrolment.status == EnrolmentStatus.ACTIVE)
         .group_by(Enrolment.cohort_id)
         .subquery()
     )
+    waiting = (
+        select(Enrolment.cohort_id, func.count().label("logs"))
+        .join(HourLog, HourLog.enrolment_id == Enrolment.id)
+        .where(HourLog.status == LogStatus.PENDING, HourLog.source == LogSource.LEARNER)
+        .group_by(Enrolment.cohort_id)
+        .subquery()
+    )
     query = (
-        select(Cohort, func.coalesce(active.c.learners, 0))
+        select(Cohort, func.coalesce(active.c.learners, 0), func.coalesce(waiting.c.logs, 0))
         .outerjoin(active, active.c.cohort_id == Cohort.id)
+        .outerjoin(waiting, waiting.c.cohort_id == Cohort.id)
         .options(joinedload(Cohort.host_city))
         .order_by(Cohort.starts_on.desc(), Cohort.code)
     )
@@ -212,7 +232,7 @@ def list_cohorts(user: User) -> list[tuple[Cohort, int]]:
         query = query.join(cohort_instructors, cohort_instructors.c.cohort_id == Cohort.id).where(
             cohort_instructors.c.instructor_id == user.id
         )
-    return [(cohort, count) for cohort, count in db.session.execute(query)]
+    return [tuple(row) for row in db.session.execute(query)]
 
 
 def cohort_roster(cohort: Cohort) -> list[Enrolment]:
