@@ -59,7 +59,14 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-HOURS_HINT = _l("In hours, by quarter hours: 1, 1.5, 2.25 …")
+def hours_field() -> DecimalField:
+    """Hours typed as a decimal on the quarter-hour grid."""
+    return DecimalField(
+        _l("Hours"),
+        description=_l("In hours, by quarter hours: 1, 1.5, 2.25 …"),
+        places=2,
+        validators=[InputRequired(_l("Enter the hours.")), quarter_hours],
+    )
 
 
 class LogForm(BaseForm):
@@ -68,12 +75,7 @@ class LogForm(BaseForm):
         _l("Module"), coerce=int, validators=[InputRequired(_l("Choose the module."))]
     )
     worked_on = DateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
-    hours = DecimalField(
-        _l("Hours"),
-        description=HOURS_HINT,
-        places=2,
-        validators=[InputRequired(_l("Enter the hours.")), quarter_hours],
-    )
+    hours = hours_field()
     description = TextAreaField(
         _l("What did you do?"),
         filters=[multiline],
@@ -114,12 +116,7 @@ class SessionForm(BaseForm):
     )
     held_on = DateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
     starts_at = TimeField(_l("Starts at"), validators=[InputRequired(_l("Enter the time."))])
-    hours = DecimalField(
-        _l("Hours"),
-        description=HOURS_HINT,
-        places=2,
-        validators=[InputRequired(_l("Enter the hours.")), quarter_hours],
-    )
+    hours = hours_field()
     place = StringField(
         _l("Place"),
         filters=[clean_text],
