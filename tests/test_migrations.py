@@ -13,18 +13,29 @@ from lca.extensions import db
 
 
 def test_upgrade_with_data_then_down_and_up_again(new_database, tmp_path):
-    app = create_app({"LCA_ENV": "testing", "SQLALCHEMY_DATABASE_URI": new_database("lca_mig"),
-                      "LCA_DATA_DIR": tmp_path})
+    app = create_app(
+        {
+            "LCA_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": new_database("lca_mig"),
+            "LCA_DATA_DIR": tmp_path,
+        }
+    )
     with app.app_context():
         upgrade(revision="0001")
-        db.session.execute(text(
-            "INSERT INTO cities (code, name_th, name_en, created_at) "
-            "VALUES ('nan', 'น่าน', 'Nan', CURRENT_TIMESTAMP)"))
-        db.session.execute(text(
-            "INSERT INTO cohorts (code, host_city_id, starts_on, ends_on, field_starts_on, "
-            "field_window_months, created_at, updated_at) VALUES ('CA-OLD', "
-            "(SELECT id FROM cities WHERE code = 'nan'), '2026-06-01', '2026-12-31', "
-            "'2026-08-31', 6, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        db.session.execute(
+            text(
+                "INSERT INTO cities (code, name_th, name_en, created_at) "
+                "VALUES ('nan', 'น่าน', 'Nan', CURRENT_TIMESTAMP)"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO cohorts (code, host_city_id, starts_on, ends_on, field_starts_on, "
+                "field_window_months, created_at, updated_at) VALUES ('CA-OLD', "
+                "(SELECT id FROM cities WHERE code = 'nan'), '2026-06-01', '2026-12-31', "
+                "'2026-08-31', 6, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
         db.session.commit()
         upgrade()
         ends = db.session.execute(text("SELECT field_ends_on FROM cohorts")).scalar()
@@ -35,7 +46,8 @@ def test_upgrade_with_data_then_down_and_up_again(new_database, tmp_path):
         assert "cohorts" not in inspect(db.engine).get_table_names()
         upgrade()
         assert {"hour_logs", "evidence_files", "attendances"} <= set(
-            inspect(db.engine).get_table_names())
+            inspect(db.engine).get_table_names()
+        )
         db.engine.dispose()
 
 

@@ -29,8 +29,7 @@ def test_learner_logs_field_hours_with_a_photo_and_sees_them_approved(
 ):
     photo = tmp_path / "กิจกรรม.jpg"
     photo.write_bytes(tiny_jpeg("teal", (640, 480)))
-    phone = browser.new_context(viewport=PHONE, base_url=base_url, is_mobile=True,
-                                has_touch=True)
+    phone = browser.new_context(viewport=PHONE, base_url=base_url, is_mobile=True, has_touch=True)
     learner = phone.new_page()
     sign_in(learner, "learner@example.org")
     learner.get_by_role("link", name="บันทึกชั่วโมง").first.click()
