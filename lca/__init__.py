@@ -82,13 +82,22 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from lca.admin import bp as admin_bp
+    from lca.assessment import bp as assessment_bp
     from lca.auth import bp as auth_bp
     from lca.cohorts import bp as cohorts_bp
     from lca.curriculum import bp as curriculum_bp
     from lca.home import bp as home_bp
     from lca.hours import bp as hours_bp
 
-    for blueprint in (home_bp, auth_bp, curriculum_bp, cohorts_bp, hours_bp, admin_bp):
+    for blueprint in (
+        home_bp,
+        auth_bp,
+        curriculum_bp,
+        cohorts_bp,
+        hours_bp,
+        assessment_bp,
+        admin_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

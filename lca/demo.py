@@ -8,12 +8,20 @@ from datetime import time, timedelta
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
+from lca.assessment.services import (
+    ReportDraft,
+    Score,
+    current_rubric,
+    field_logs_for_report,
+    grade_report,
+    report_of,
+    submit_report,
+)
 from lca.auth.services import Profile, create_user
 from lca.cohorts.services import assign_instructor, enrol_learner, instructor_ids
 from lca.dates import local_today
 from lca.extensions import db
 from lca.hours.attendance import Mark, SessionPlan, record_attendance, schedule_session
-from lca.hours.evidence import Upload
 from lca.hours.services import (
     LogEntry,
     approve_log,
@@ -30,10 +38,12 @@ from lca.models import (
     Enrolment,
     FieldMechanism,
     FieldTool,
+    GradeResult,
     Module,
     Role,
     User,
 )
+from lca.uploads import Upload
 
 DEMO_PASSWORD = "demo-pass-2569"  # noqa: S105 - documented demo accounts only
 DEMO_COHORT = "CA-2569-01"
@@ -197,7 +207,7 @@ def ensure_demo_cohort(host: City) -> Cohort:
 def load_demo() -> list[str]:
     """Create what is missing of the demo; running it again changes nothing."""
     lines = _load_people_and_cohort()
-    return lines + load_demo_hours()
+    return lines + load_demo_hours() + load_demo_reports()
 
 
 def _load_people_and_cohort() -> list[str]:
@@ -394,3 +404,57 @@ def load_demo_hours() -> list[str]:
         )
     db.session.flush()
     return [f"{cohort.code}: 6 sessions with attendance, field logs in every state"]
+
+
+#: email → (summary, scores per criterion in rubric order, result, feedback)
+DEMO_REPORTS = {
+    "graduate@example.org": (
+        "ผมชวนภาคีในเชียงรายทำแผนที่ทรัพยากรการเรียนรู้ริมแม่น้ำกก ใช้กระบวนการคิดเชิงออกแบบกับ"
+        "เยาวชนออกแบบแหล่งเรียนรู้ใหม่สองแห่ง และนำเสนอผลในเวทีเสวนาของเมือง บทเรียนสำคัญคือ"
+        "ต้องให้เยาวชนเป็นเจ้าของงานตั้งแต่ต้น ขั้นต่อไปคือบรรจุแหล่งเรียนรู้ไว้ในหลักสูตรท้องถิ่น",
+        (17, 16, 18, 20, 12),
+        GradeResult.PASS,
+        "งานเชื่อมโยงข้อมูลเมืองกับภาคีได้ดีมาก ควรเผยแพร่ผลต่อในเทศกาลการเรียนรู้ปีหน้า",
+    ),
+    "learner@example.org": (
+        "ดิฉันสำรวจข้อมูลชุมชนรอบกว๊านพะเยาและประชุมคณะทำงานครั้งแรก",
+        (12, 10, 9, 14, 7),
+        GradeResult.REVISE,
+        "เล่าเพิ่มว่าใช้ข้อมูลที่สำรวจอย่างไร ใครร่วมคณะทำงานบ้าง และสะท้อนสิ่งที่ได้เรียนรู้",
+    ),
+    "learner02@example.org": (
+        "ยังไม่ได้ลงพื้นที่ตามแผน",
+        (4, 3, 5, 6, 2),
+        GradeResult.FAIL,
+        "รายงานยังไม่มีงานในพื้นที่ให้ประเมิน โปรดติดต่อเจ้าหน้าที่โครงการ",
+    ),
+    "learner03@example.org": (
+        "ลงพื้นที่พูดคุยกับผู้นำชุมชนเรื่องแหล่งเรียนรู้ และจัดทำแผนที่แหล่งเรียนรู้ร่วมกัน",
+        (14, 13, 12, 16, 10),
+        GradeResult.PASS,
+        "ผ่าน ควรต่อยอดไปสู่การสื่อสารในวงกว้าง",
+    ),
+    "learner01@example.org": ("ลงพื้นที่พูดคุยกับผู้นำชุมชนเรื่องแหล่งเรียนรู้", None, None, ""),
+}
+
+
+def load_demo_reports() -> list[str]:
+    """Field reports in every state, once: the graduate's passed."""
+    cohort = db.session.scalar(select(Cohort).where(Cohort.code == DEMO_COHORT))
+    enrolments = {
+        e.learner.email: e
+        for e in db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id))
+    }
+    if any(report_of(e) is not None for e in enrolments.values()):
+        return []
+    instructor = db.session.scalar(select(User).where(User.email == "instructor@example.org"))
+    rubric = current_rubric()
+    for email, (summary, points, result, feedback) in DEMO_REPORTS.items():
+        enrolment = enrolments[email]
+        logs = [log.id for log in field_logs_for_report(enrolment)]
+        report = submit_report(enrolment, ReportDraft(summary, logs), [], enrolment.learner)
+        if result is not None:
+            scores = {c.id: Score(p) for c, p in zip(rubric.criteria, points, strict=True)}
+            grade_report(report, instructor, scores, result, feedback)
+    db.session.flush()
+    return [f"{cohort.code}: field reports submitted, to revise, passed and failed"]

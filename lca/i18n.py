@@ -18,9 +18,11 @@ from lca.extensions import babel, db
 from lca.models import (
     AttendanceStatus,
     EnrolmentStatus,
+    GradeResult,
     LogStatus,
     ModuleKind,
     NoteKind,
+    ReportStatus,
     Role,
 )
 
@@ -106,12 +108,13 @@ def minutes_as_hours(minutes: int | None) -> str:
 
 
 def localized(obj, field: str) -> str:
-    """``obj.<field>_en`` in English when it has one, else ``obj.<field>_th``."""
+    """``obj.<field>_en`` in English when it has one, else ``obj.<field>_th`` (also for dicts)."""
+    read = obj.get if isinstance(obj, dict) else lambda name: getattr(obj, name, None)
     if current_language() == "en":
-        english = getattr(obj, f"{field}_en", None)
+        english = read(f"{field}_en")
         if english:
             return english
-    return getattr(obj, f"{field}_th")
+    return read(f"{field}_th")
 
 
 def language_switch_url(language: str) -> str:
@@ -143,6 +146,13 @@ LABELS = {
     NoteKind.QUESTION: _l("Question from the instructor"),
     NoteKind.ANSWER: _l("The learner's answer"),
     NoteKind.REJECTION: _l("Reason for not approving"),
+    ReportStatus.SUBMITTED: _l("Waiting to be graded"),
+    ReportStatus.REVISE: _l("To be revised"),
+    ReportStatus.PASSED: _l("Passed"),
+    ReportStatus.FAILED: _l("Failed"),
+    GradeResult.PASS: _l("Pass"),
+    GradeResult.REVISE: _l("Revise and resubmit"),
+    GradeResult.FAIL: _l("Fail"),
 }
 
 

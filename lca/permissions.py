@@ -19,7 +19,9 @@ from lca.models import (
     Cohort,
     Enrolment,
     EvidenceFile,
+    FieldReport,
     HourLog,
+    ReportFile,
     Role,
     User,
     cohort_instructors,
@@ -34,6 +36,8 @@ __all__ = [
     "get_evidence_or_404",
     "get_log_or_403",
     "get_or_404",
+    "get_report_file_or_404",
+    "get_report_or_403",
     "get_session_or_403",
     "public",
     "role_required",
@@ -164,3 +168,27 @@ def get_session_or_403(session_id: int, user: User) -> ClassSession:
     if not can_review_cohort(user, session.cohort_id):
         abort(403)
     return session
+
+
+def get_report_or_403(report_id: int, user: User, action: str = "view") -> FieldReport:
+    """A field report for its learner and its cohort's instructors (view), admins (view,
+    assign); grading is decided by the assessment rules."""
+    report = get_or_404(FieldReport, report_id)
+    cohort_id = report.enrolment.cohort_id
+    if action == "assign":
+        allowed = user.is_admin
+    elif action == "grade":
+        allowed = teaches_cohort_id(user, cohort_id)
+    else:
+        allowed = report.enrolment.learner_id == user.id or can_review_cohort(user, cohort_id)
+    if not allowed:
+        abort(403)
+    return report
+
+
+def get_report_file_or_404(report: FieldReport, file_id: int) -> ReportFile:
+    """A file of this report; a file of another report is "not found" here."""
+    attached = db.session.get(ReportFile, file_id)
+    if attached is None or attached.field_report_id != report.id:
+        abort(404)
+    return attached

@@ -1,7 +1,10 @@
-"""Loading seed/ (curriculum, field catalogues, cities) into the database: create or update."""
+"""Loading seed/ (curriculum, field catalogues, cities, rubric) into the database: create or
+update, never duplicate."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +15,7 @@ from sqlalchemy import select
 
 from lca.config import ROOT
 from lca.extensions import db
-from lca.models import City, FieldMechanism, FieldTool, Module, ModuleKind
+from lca.models import City, FieldMechanism, FieldTool, Module, ModuleKind, Rubric, RubricCriterion
 
 SEED_DIR = ROOT / "seed"
 
@@ -210,6 +213,102 @@ def _upsert(catalogue: Catalogue, rows: list[dict], report: SeedReport) -> None:
     db.session.flush()
 
 
+def _whole(value: Any, where: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise SeedError(f"{where}: expected a whole number of at least {minimum}, not {value!r}.")
+    return value
+
+
+def _text(row: dict, key: str, where: str, required: bool = True) -> str:
+    value = " ".join(str(row.get(key) or "").split())
+    if required and not value:
+        raise SeedError(f"{where}: '{key}' is required.")
+    return value
+
+
+def load_rubric(data: dict) -> dict:
+    """The rubric of seed/rubric.yaml, checked: criteria with unique codes and numbers, each with
+    levels that cover its points from the top down to 0 without gaps, and a reachable pass mark."""
+    criteria = data.get("criteria")
+    if not isinstance(criteria, list) or not criteria:
+        raise SeedError("rubric.yaml: 'criteria' must be a non-empty list.")
+    cleaned = []
+    for index, row in enumerate(criteria):
+        where = f"rubric.yaml criteria[{index}]"
+        if not isinstance(row, dict):
+            raise SeedError(f"{where}: expected a mapping.")
+        criterion = {
+            "code": _text(row, "code", where),
+            "number": _whole(row.get("number"), f"{where} number", 1),
+            "name_th": _text(row, "name_th", where),
+            "name_en": _text(row, "name_en", where),
+            "description_th": _text(row, "description_th", where, required=False),
+            "description_en": _text(row, "description_en", where, required=False),
+            "max_points": _whole(row.get("max_points"), f"{where} max_points", 1),
+        }
+        levels = row.get("levels")
+        if not isinstance(levels, list) or not levels:
+            raise SeedError(f"{where}: 'levels' must be a non-empty list.")
+        criterion["levels"] = [
+            {
+                "min": _whole(level.get("min"), f"{where} level min"),
+                "max": _whole(level.get("max"), f"{where} level max"),
+                "text_th": _text(level, "text_th", f"{where} level"),
+                "text_en": _text(level, "text_en", f"{where} level"),
+            }
+            for level in levels
+            if isinstance(level, dict)
+        ]
+        top = criterion["max_points"]
+        for level in criterion["levels"]:
+            if level["max"] != top or level["min"] > level["max"]:
+                raise SeedError(
+                    f"{where}: levels must run from {criterion['max_points']} "
+                    "down to 0, best first, without gaps or overlaps."
+                )
+            top = level["min"] - 1
+        if top != -1:
+            raise SeedError(f"{where}: the lowest level must start at 0.")
+        cleaned.append(criterion)
+    for key in ("code", "number"):
+        values = [c[key] for c in cleaned]
+        if len(set(values)) != len(values):
+            raise SeedError(f"rubric.yaml: criteria '{key}' values repeat.")
+    max_points = sum(c["max_points"] for c in cleaned)
+    pass_mark = _whole(data.get("pass_mark"), "rubric.yaml pass_mark", 1)
+    if pass_mark > max_points:
+        raise SeedError(
+            f"rubric.yaml: pass_mark {pass_mark} is more than the {max_points} "
+            "points the criteria give."
+        )
+    return {
+        "pass_mark": pass_mark,
+        "max_points": max_points,
+        "criteria": sorted(cleaned, key=lambda c: c["number"]),
+    }
+
+
+def _seed_rubric(rubric: dict, report: SeedReport) -> None:
+    """A new rubric version when the content changed; grades keep the version they used."""
+    fingerprint = hashlib.sha256(
+        json.dumps(rubric, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    current = db.session.scalar(select(Rubric).order_by(Rubric.version.desc()).limit(1))
+    if current is not None and current.fingerprint == fingerprint:
+        report.add("rubric", "unchanged")
+        return
+    version = Rubric(
+        version=(current.version + 1) if current else 1,
+        pass_mark=rubric["pass_mark"],
+        max_points=rubric["max_points"],
+        fingerprint=fingerprint,
+        criteria=[RubricCriterion(**criterion) for criterion in rubric["criteria"]],
+    )
+    db.session.add(version)
+    db.session.flush()
+    report.add("rubric", "created")
+
+
 def seed_all(seed_dir: Path = SEED_DIR) -> SeedReport:
     """Create or update every catalogue from ``seed_dir``; validates everything before writing."""
     files: dict[str, dict] = {}
@@ -218,7 +317,9 @@ def seed_all(seed_dir: Path = SEED_DIR) -> SeedReport:
         if catalogue.file not in files:
             files[catalogue.file] = read_seed_file(seed_dir / catalogue.file)
         loaded.append((catalogue, load_catalogue(catalogue, files[catalogue.file])))
+    rubric = load_rubric(read_seed_file(seed_dir / "rubric.yaml"))
     report = SeedReport()
     for catalogue, rows in loaded:
         _upsert(catalogue, rows, report)
+    _seed_rubric(rubric, report)
     return report

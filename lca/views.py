@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, url_for
+from flask import flash, request, url_for
 from flask_wtf import FlaskForm
 
 from lca.errors import RuleError
 from lca.extensions import db
 from lca.models import User
+from lca.models.hours import MAX_EVIDENCE_BYTES
+from lca.uploads import Upload
 
 
 def is_local_path(target: str | None) -> bool:
@@ -39,3 +41,11 @@ def refuse(form: FlaskForm | None, error: RuleError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "error")
+
+
+def uploads(field: str = "files") -> list[Upload]:
+    """The files sent in a form field, each read up to one byte past the size limit."""
+    return [
+        Upload(name=f.filename or "", data=f.stream.read(MAX_EVIDENCE_BYTES + 1))
+        for f in request.files.getlist(field)
+    ]

@@ -22,8 +22,12 @@ from lca.models import (
     Enrolment,
     EvidenceFile,
     FieldMechanism,
+    FieldReport,
     FieldTool,
     FieldWindowExtension,
+    Grade,
+    GradeResult,
+    GradeScore,
     HourLog,
     HourLogNote,
     LogSource,
@@ -31,7 +35,11 @@ from lca.models import (
     Module,
     ModuleKind,
     NoteKind,
+    ReportFile,
+    ReportStatus,
     Role,
+    Rubric,
+    RubricCriterion,
     User,
     cohort_instructors,
 )
@@ -239,6 +247,99 @@ class FieldWindowExtensionFactory(Base):
     previous_ends_on = factory.LazyAttribute(lambda o: o.enrolment.field_window_ends_on)
     extended_to = factory.LazyAttribute(lambda o: o.previous_ends_on + timedelta(days=30))
     reason = "ป่วย"
+
+
+def current_rubric() -> Rubric:
+    return db.session.scalar(select(Rubric).order_by(Rubric.version.desc()).limit(1))
+
+
+class RubricFactory(Base):
+    """A one-criterion rubric of its own version (the seeded one is the real rubric)."""
+
+    class Meta:
+        model = Rubric
+
+    version = factory.Sequence(lambda n: 100 + n)
+    pass_mark = 6
+    max_points = 10
+    fingerprint = factory.Sequence(lambda n: f"{n:064d}")
+
+
+class RubricCriterionFactory(Base):
+    class Meta:
+        model = RubricCriterion
+
+    rubric = factory.SubFactory(RubricFactory)
+    code = factory.Sequence(lambda n: f"criterion-{n}")
+    number = factory.Sequence(lambda n: n + 1)
+    name_th = "เกณฑ์ทดสอบ"
+    name_en = "Test criterion"
+    max_points = 10
+    levels = factory.LazyFunction(
+        lambda: [{"min": 0, "max": 10, "text_th": "ทุกระดับ", "text_en": "Every level"}]
+    )
+
+
+class FieldReportFactory(Base):
+    """A submitted field report drawing on one field log of its enrolment."""
+
+    class Meta:
+        model = FieldReport
+
+    enrolment = factory.SubFactory(EnrolmentFactory)
+    summary = "สรุปงานภาคสนาม"
+    status = ReportStatus.SUBMITTED
+    logs = factory.LazyAttribute(
+        lambda o: [
+            HourLogFactory(
+                enrolment=o.enrolment,
+                module=_module(5),
+                worked_on=o.enrolment.field_window_starts_on,
+            )
+        ]
+    )
+
+
+class ReportFileFactory(Base):
+    class Meta:
+        model = ReportFile
+
+    field_report = factory.SubFactory(FieldReportFactory)
+    storage_key = factory.LazyFunction(lambda: storage().save(tiny_jpeg(), ".jpg"))
+    thumbnail_key = factory.LazyFunction(lambda: storage().save(tiny_jpeg(), ".jpg"))
+    original_name = "report-photo.jpg"
+    content_type = "image/jpeg"
+    size_bytes = factory.LazyFunction(lambda: len(tiny_jpeg()))
+    sha256 = "0" * 64
+
+
+class GradeFactory(Base):
+    """A passing grade under the current rubric, full points on every criterion."""
+
+    class Meta:
+        model = Grade
+
+    field_report = factory.SubFactory(FieldReportFactory, status=ReportStatus.PASSED)
+    rubric = factory.LazyFunction(current_rubric)
+    grader = factory.SubFactory(InstructorFactory)
+    result = GradeResult.PASS
+    total_points = factory.LazyAttribute(lambda o: o.rubric.max_points)
+    feedback = "ดีมาก"
+
+    @factory.post_generation
+    def scores(grade, create, extracted, **_kwargs):
+        for criterion in grade.rubric.criteria:
+            GradeScoreFactory(grade=grade, criterion=criterion, points=criterion.max_points)
+
+
+class GradeScoreFactory(Base):
+    class Meta:
+        model = GradeScore
+
+    grade = None
+    criterion = None
+    points = 0
+    comment = ""
 
 
 def tiny_jpeg(colour: str = "green", size: tuple[int, int] = (8, 8)) -> bytes:

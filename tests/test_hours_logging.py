@@ -141,7 +141,7 @@ ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200
     ("files", "message"),
     [
         ([(io.BytesIO(b"\xff\xd8\xff" + b"\x00" * (10 * 1024 * 1024)), "big.jpg")], "ใหญ่เกิน 10 MB"),
-        ([(io.BytesIO(tiny_jpeg()), f"p{i}.jpg") for i in range(6)], "ไม่เกิน 5 ไฟล์"),
+        ([(io.BytesIO(tiny_jpeg()), f"p{i}.jpg") for i in range(6)], "แนบไฟล์ได้ไม่เกิน 5 ไฟล์"),
         ([(io.BytesIO(ELF), "holiday.jpg")], "ไม่ใช่รูปภาพ"),
         ([(io.BytesIO(b"MZ\x90\x00" + b"\x00" * 100), "scan.pdf")], "ไม่ใช่รูปภาพ"),
         ([(io.BytesIO(b""), "empty.jpg")], "ว่างเปล่า"),

@@ -15,8 +15,10 @@ from tests.factories import (
     CohortFactory,
     EnrolmentFactory,
     EvidenceFileFactory,
+    FieldReportFactory,
     HourLogFactory,
     InstructorFactory,
+    ReportFileFactory,
 )
 
 ACTORS = ("anonymous", "learner", "other_learner", "instructor", "other_instructor", "admin")
@@ -36,6 +38,7 @@ STAFF = {**ADMIN, "instructor": OK, "other_instructor": OK}
 COHORT_STAFF = {**ADMIN, "instructor": OK}  # admins and the cohort's own instructors
 LOG_READERS = {**COHORT_STAFF, "learner": OK}  # the log's learner, the cohort's staff
 OWNER = {**ADMIN, "admin": FORBIDDEN, "learner": OK}  # the learner whose log it is
+COHORT_INSTRUCTOR = {**ADMIN, "admin": FORBIDDEN, "instructor": OK}
 
 #: (endpoint, method) → who gets what
 MATRIX = {
@@ -90,6 +93,15 @@ MATRIX = {
     ("hours.enrolment", "GET"): COHORT_STAFF,
     ("hours.field_start", "POST"): ADMIN,
     ("hours.extend", "POST"): ADMIN,
+    ("assessment.my_report", "GET"): LEARNERS,
+    ("assessment.my_report", "POST"): LEARNERS,
+    ("assessment.reports", "GET"): STAFF,
+    ("assessment.report", "GET"): LOG_READERS,
+    ("assessment.grade", "POST"): COHORT_INSTRUCTOR,
+    ("assessment.assign", "POST"): ADMIN,
+    ("assessment.report_file", "GET"): LOG_READERS,
+    ("assessment.report_thumbnail", "GET"): LOG_READERS,
+    ("curriculum.rubric", "GET"): PUBLIC,
     ("admin.index", "GET"): ADMIN,
     ("admin.users", "GET"): ADMIN,
     ("admin.new_user", "GET"): ADMIN,
@@ -137,7 +149,9 @@ def world(db):
     enrolment = EnrolmentFactory(cohort=CohortFactory(instructors=[instructor]))
     other = EnrolmentFactory(cohort=CohortFactory(instructors=[other_instructor]))
     evidence = EvidenceFileFactory(hour_log=HourLogFactory(enrolment=enrolment))
+    attachment = ReportFileFactory(field_report=FieldReportFactory(enrolment=enrolment))
     return {
+        "report_file": attachment,
         "log": evidence.hour_log,
         "evidence": evidence,
         "session": ClassSessionFactory(cohort=enrolment.cohort),
@@ -163,6 +177,8 @@ def url_arguments(world) -> dict[str, int]:
         "log_id": world["log"].id,
         "evidence_id": world["evidence"].id,
         "session_id": world["session"].id,
+        "report_id": world["report_file"].field_report_id,
+        "file_id": world["report_file"].id,
     }
 
 

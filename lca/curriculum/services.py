@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from lca.extensions import db
-from lca.models import City, FieldMechanism, FieldTool, Module
+from lca.models import City, FieldMechanism, FieldTool, Module, Rubric
 
 
 def list_modules() -> list[Module]:
@@ -38,3 +38,8 @@ def list_learning_cities() -> list[City]:
         .order_by(City.gnlc_joined_year, City.name_th)
     )
     return list(db.session.scalars(query))
+
+
+def latest_rubric() -> Rubric | None:
+    """The rubric field reports are graded with now."""
+    return db.session.scalar(select(Rubric).order_by(Rubric.version.desc()).limit(1))

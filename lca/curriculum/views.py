@@ -1,7 +1,13 @@
 from flask import render_template
 
 from lca.curriculum import bp
-from lca.curriculum.services import field_module, list_field_catalogues, list_modules, total_hours
+from lca.curriculum.services import (
+    field_module,
+    latest_rubric,
+    list_field_catalogues,
+    list_modules,
+    total_hours,
+)
 from lca.permissions import public
 
 
@@ -18,3 +24,9 @@ def index():
         mechanisms=mechanisms,
         tools=tools,
     )
+
+
+@bp.get("/curriculum/rubric")
+@public
+def rubric():
+    return render_template("curriculum/rubric.html", rubric=latest_rubric())

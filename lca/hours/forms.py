@@ -55,8 +55,15 @@ def multiline(value):
 
 
 class CheckboxesField(SelectMultipleField):
+    """Several choices as ticked boxes; a value not offered is "Not a valid choice"."""
+
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+    def pre_validate(self, form):
+        offered = {value for value, *_rest in self.iter_choices()}
+        if any(value not in offered for value in self.data or ()):
+            raise ValidationError(self.gettext("Not a valid choice."))
 
 
 def hours_field() -> DecimalField:

@@ -8,13 +8,24 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
 
 from lca.dates import local_today
 from lca.extensions import db
 from lca.i18n import format_day, format_hours
-from lca.models import Cohort, Enrolment, HourLog, LogStatus, Module, ModuleKind, User
+from lca.models import (
+    Cohort,
+    Enrolment,
+    FieldReport,
+    HourLog,
+    LogStatus,
+    Module,
+    ModuleKind,
+    ReportStatus,
+    User,
+)
 
 
 @dataclass
@@ -56,7 +67,17 @@ class EnrolmentProgress:
     enrolment: Enrolment
     modules: list[ModuleProgress]
     today: date
+    report_status: ReportStatus | None = None  #: the field report's state, if handed in
     missing: list[str] = field(default_factory=list)
+
+    @property
+    def field_passed(self) -> bool:
+        return self.report_status is ReportStatus.PASSED
+
+    @property
+    def is_eligible(self) -> bool:
+        """Eligible for the certificate: every module complete and the field work passed."""
+        return self.hours_complete and self.field_passed
 
     @property
     def required_minutes(self) -> int:
@@ -131,14 +152,28 @@ def _minutes_by_module(enrolment_filter) -> dict[int, dict[int, list[int]]]:
     return minutes
 
 
+def _report_statuses(enrolment_filter) -> dict[int, ReportStatus]:
+    """{enrolment_id: the state of its field report}."""
+    query = (
+        select(FieldReport.enrolment_id, FieldReport.status)
+        .join(Enrolment, Enrolment.id == FieldReport.enrolment_id)
+        .where(enrolment_filter)
+    )
+    return dict(db.session.execute(query).tuples().all())
+
+
 def _build(
-    enrolment: Enrolment, modules: list[Module], minutes: dict[int, list[int]], today: date
+    enrolment: Enrolment,
+    modules: list[Module],
+    minutes: dict[int, list[int]],
+    today: date,
+    report_status: ReportStatus | None,
 ) -> EnrolmentProgress:
     rows = []
     for module in modules:
         approved, pending, outside = minutes.get(module.id, (0, 0, 0))
         rows.append(ModuleProgress(module, approved, pending, outside))
-    progress = EnrolmentProgress(enrolment, rows, today)
+    progress = EnrolmentProgress(enrolment, rows, today, report_status)
     progress.missing = next_steps(progress)
     return progress
 
@@ -154,7 +189,8 @@ def progress_of(enrolments: list[Enrolment]) -> list[EnrolmentProgress]:
     modules, today = _modules(), local_today()
     ids = [enrolment.id for enrolment in enrolments]
     minutes = _minutes_by_module(HourLog.enrolment_id.in_(ids))
-    return [_build(e, modules, minutes.get(e.id, {}), today) for e in enrolments]
+    reports = _report_statuses(Enrolment.id.in_(ids))
+    return [_build(e, modules, minutes.get(e.id, {}), today, reports.get(e.id)) for e in enrolments]
 
 
 def cohort_progress(cohort: Cohort) -> list[EnrolmentProgress]:
@@ -172,7 +208,8 @@ def cohort_progress(cohort: Cohort) -> list[EnrolmentProgress]:
     )
     modules, today = _modules(), local_today()
     minutes = _minutes_by_module(Enrolment.cohort_id == cohort.id)
-    return [_build(e, modules, minutes.get(e.id, {}), today) for e in enrolments]
+    reports = _report_statuses(Enrolment.cohort_id == cohort.id)
+    return [_build(e, modules, minutes.get(e.id, {}), today, reports.get(e.id)) for e in enrolments]
 
 
 def next_steps(progress: EnrolmentProgress) -> list[str]:
@@ -226,4 +263,15 @@ def next_steps(progress: EnrolmentProgress) -> list[str]:
                 hours=format_hours(progress.pending_minutes / 60),
             )
         )
+    report_step = REPORT_STEPS.get(progress.report_status)
+    if report_step is not None:
+        steps.append(str(report_step))
     return steps
+
+
+REPORT_STEPS = {
+    None: _l("Hand in your field report: what you did in your city and what you learned."),
+    ReportStatus.SUBMITTED: _l("Your field report is waiting to be graded."),
+    ReportStatus.REVISE: _l("Revise your field report as your instructor asked, and resubmit it."),
+    ReportStatus.FAILED: _l("Your field report did not pass. Please contact the programme staff."),
+}

@@ -63,6 +63,8 @@ def cohort_matrix_csv(cohort_id: int):
         _("Hours waiting for review"),
         _("Field window ends"),
         _("All hours complete"),
+        _("Field report"),
+        _("Eligible for the certificate"),
     ]
 
     def lines():
@@ -79,6 +81,8 @@ def cohort_matrix_csv(cohort_id: int):
                 format_hours(p.pending_minutes / 60),
                 format_day(p.window_ends_on),
                 _("yes") if p.hours_complete else _("no"),
+                label(p.report_status) if p.report_status else "",
+                _("yes") if p.is_eligible else _("no"),
             ]
 
     return csv_response(header, lines(), f"progress-{cohort.code}.csv")

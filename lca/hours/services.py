@@ -10,17 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from lca import uploads as stored_files
 from lca.audit import apply_changes, record
 from lca.dates import local_today
 from lca.errors import RuleError
 from lca.extensions import db
-from lca.hours import evidence as evidence_files
-from lca.hours.evidence import Upload
 from lca.i18n import format_day
 from lca.models import (
     Cohort,
     Enrolment,
     EnrolmentStatus,
+    EvidenceFile,
     FieldMechanism,
     FieldTool,
     HourLog,
@@ -33,6 +33,7 @@ from lca.models import (
 )
 from lca.models.hours import MAX_MINUTES_PER_LOG, MINUTE_STEP
 from lca.orm import utcnow
+from lca.uploads import Upload
 
 MAX_NOTE_LENGTH = 2000
 REVIEW_ACTIONS = {
@@ -151,16 +152,24 @@ def submit_log(
     if enrolment.learner_id != learner.id or enrolment.status is not EnrolmentStatus.ACTIVE:
         raise RuleError(_("You can log hours only in a cohort you are studying in."))
     check_entry(enrolment, entry)
-    files = evidence_files.check_uploads(uploads, already=0)
+    files = stored_files.check_uploads(uploads, already=0)
     if entry.module.is_field and not files:
         raise RuleError(_("Attach at least one photo or PDF as evidence."), field="files")
     log = HourLog(enrolment=enrolment, source=LogSource.LEARNER, status=LogStatus.PENDING, tools=[])
     db.session.add(log)
     _apply_entry(log, entry)
     db.session.flush()
-    evidence_files.attach(log, files)
+    attach_evidence(log, files)
     record(learner, "hour_log.submit", log, minutes=log.minutes, module=entry.module.number)
     return log
+
+
+def attach_evidence(log: HourLog, files: list[stored_files.CheckedFile]) -> list[EvidenceFile]:
+    """Store checked files as evidence of ``log``."""
+    attached = [EvidenceFile(hour_log=log, **columns) for columns in stored_files.store(files)]
+    db.session.add_all(attached)
+    db.session.flush()
+    return attached
 
 
 def _editable(log: HourLog) -> None:
@@ -175,14 +184,14 @@ def update_log(
     _editable(log)
     check_entry(log.enrolment, entry)
     kept = [e for e in log.evidence if e.id not in remove_ids]
-    files = evidence_files.check_uploads(uploads, already=len(kept))
+    files = stored_files.check_uploads(uploads, already=len(kept))
     if entry.module.is_field and not kept and not files:
         raise RuleError(_("Attach at least one photo or PDF as evidence."), field="files")
     changes = _apply_entry(log, entry)
     for gone in (e for e in log.evidence if e.id in remove_ids):
-        evidence_files.remove(gone)
+        stored_files.remove(gone)
         changes.setdefault("removed_files", []).append(gone.original_name)
-    evidence_files.attach(log, files)
+    attach_evidence(log, files)
     if files:
         changes["added_files"] = [f.name for f in files]
     resubmitted = log.status is LogStatus.RETURNED

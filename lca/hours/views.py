@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,7 +11,6 @@ from lca.errors import RuleError
 from lca.extensions import db
 from lca.forms import options
 from lca.hours import bp
-from lca.hours.evidence import Upload
 from lca.hours.forms import LogForm, NoteForm, hours_to_minutes
 from lca.hours.services import (
     LogEntry,
@@ -25,7 +24,6 @@ from lca.hours.services import (
 )
 from lca.i18n import localized
 from lca.models import FieldMechanism, FieldTool, Module, Role
-from lca.models.hours import MAX_EVIDENCE_BYTES
 from lca.permissions import (
     can_review_cohort,
     get_evidence_or_404,
@@ -33,8 +31,8 @@ from lca.permissions import (
     role_required,
     signed_in,
 )
-from lca.storage import storage
-from lca.views import refuse
+from lca.storage import send_stored
+from lca.views import refuse, uploads
 
 
 class Catalogue:
@@ -67,14 +65,6 @@ class Catalogue:
             tools=[self.tools[i] for i in form.tool_ids.data if i in self.tools],
             place=form.place.data or None,
         )
-
-
-def uploads() -> list[Upload]:
-    """The files sent with the form, read up to one byte past the limit."""
-    return [
-        Upload(name=f.filename or "", data=f.stream.read(MAX_EVIDENCE_BYTES + 1))
-        for f in request.files.getlist("files")
-    ]
 
 
 @bp.get("/hours")
@@ -188,20 +178,11 @@ def answer(log_id: int):
     return log_page(log, form)
 
 
-def _send(key: str, name: str, mimetype: str):
-    """A stored file as a download: never rendered by the browser as a page."""
-    response = send_file(
-        storage().open(key), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.get("/hours/<int:log_id>/evidence/<int:evidence_id>")
 @signed_in
 def evidence(log_id: int, evidence_id: int):
     item = get_evidence_or_404(get_log_or_403(log_id, current_user), evidence_id)
-    return _send(item.storage_key, item.original_name, item.content_type)
+    return send_stored(item.storage_key, item.original_name, item.content_type)
 
 
 @bp.get("/hours/<int:log_id>/evidence/<int:evidence_id>/thumbnail")
@@ -210,4 +191,4 @@ def thumbnail(log_id: int, evidence_id: int):
     item = get_evidence_or_404(get_log_or_403(log_id, current_user), evidence_id)
     if not item.thumbnail_key:
         abort(404)
-    return _send(item.thumbnail_key, f"thumbnail-{item.id}.jpg", "image/jpeg")
+    return send_stored(item.thumbnail_key, f"thumbnail-{item.id}.jpg", "image/jpeg")

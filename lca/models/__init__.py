@@ -1,5 +1,16 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
+from lca.models.assessment import (
+    FieldReport,
+    Grade,
+    GradeResult,
+    GradeScore,
+    ReportFile,
+    ReportStatus,
+    Rubric,
+    RubricCriterion,
+    field_report_logs,
+)
 from lca.models.audit import AuditEvent
 from lca.models.cohorts import Cohort, Enrolment, EnrolmentStatus, cohort_instructors
 from lca.models.curriculum import FieldMechanism, FieldTool, Module, ModuleKind
@@ -31,8 +42,12 @@ __all__ = [
     "EnrolmentStatus",
     "EvidenceFile",
     "FieldMechanism",
+    "FieldReport",
     "FieldTool",
     "FieldWindowExtension",
+    "Grade",
+    "GradeResult",
+    "GradeScore",
     "HourLog",
     "HourLogNote",
     "LogSource",
@@ -40,9 +55,14 @@ __all__ = [
     "Module",
     "ModuleKind",
     "NoteKind",
+    "ReportFile",
+    "ReportStatus",
     "Role",
+    "Rubric",
+    "RubricCriterion",
     "User",
     "cohort_instructors",
+    "field_report_logs",
     "hour_log_tools",
     "utcnow",
 ]

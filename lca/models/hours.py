@@ -180,18 +180,10 @@ class HourLog(db.Model):
         return f"<HourLog {self.id} {self.status.value} {self.minutes}min>"
 
 
-class EvidenceFile(db.Model):
-    """A photo or PDF attached to an hour log, stored under LCA_DATA_DIR by a random key."""
-
-    __tablename__ = "evidence_files"
-    __table_args__ = (
-        CheckConstraint(
-            f"size_bytes > 0 AND size_bytes <= {MAX_EVIDENCE_BYTES}", name="size_in_range"
-        ),
-    )
+class StoredFile:
+    """Columns of a file kept under LCA_DATA_DIR by a random key (evidence, report attachments)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    hour_log_id: Mapped[int] = mapped_column(ForeignKey("hour_logs.id"), index=True)
     storage_key: Mapped[str] = mapped_column(String(128), unique=True)
     thumbnail_key: Mapped[str | None] = mapped_column(String(128))
     original_name: Mapped[str] = mapped_column(String(255))  #: as uploaded, for the download
@@ -200,11 +192,23 @@ class EvidenceFile(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    hour_log: Mapped[HourLog] = relationship(back_populates="evidence")
-
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+
+FILE_SIZE_RULE = f"size_bytes > 0 AND size_bytes <= {MAX_EVIDENCE_BYTES}"
+
+
+class EvidenceFile(StoredFile, db.Model):
+    """A photo or PDF attached to an hour log."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (CheckConstraint(FILE_SIZE_RULE, name="size_in_range"),)
+
+    hour_log_id: Mapped[int] = mapped_column(ForeignKey("hour_logs.id"), index=True)
+
+    hour_log: Mapped[HourLog] = relationship(back_populates="evidence")
 
 
 class HourLogNote(db.Model):

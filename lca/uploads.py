@@ -1,4 +1,5 @@
-"""Evidence files: photos and PDFs, judged by their content, with a thumbnail for photos."""
+"""Uploaded files (hour-log evidence, report attachments): photos and PDFs judged by their
+content, stored by random keys, with a thumbnail for photos."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from pillow_heif import register_heif_opener
 
 from lca.errors import RuleError
 from lca.extensions import db
-from lca.models import EvidenceFile, HourLog
-from lca.models.hours import MAX_EVIDENCE_BYTES, MAX_EVIDENCE_PER_LOG
+from lca.models.hours import MAX_EVIDENCE_BYTES, MAX_EVIDENCE_PER_LOG, StoredFile
 from lca.storage import delete_file_after_commit, save_file
 
 register_heif_opener()
@@ -121,40 +121,38 @@ def check_uploads(uploads: list[Upload], already: int) -> list[CheckedFile]:
     uploads = [upload for upload in uploads if upload.name or upload.data]
     if already + len(uploads) > MAX_EVIDENCE_PER_LOG:
         raise RuleError(
-            _("A log can have at most %(count)d files.", count=MAX_EVIDENCE_PER_LOG),
+            _("At most %(count)d files can be attached.", count=MAX_EVIDENCE_PER_LOG),
             field="files",
         )
     return [check_upload(upload) for upload in uploads]
 
 
-def attach(log: HourLog, files: list[CheckedFile]) -> list[EvidenceFile]:
-    """Store checked files and attach them to ``log`` (undone if the transaction rolls back)."""
-    attached = []
+def store(files: list[CheckedFile]) -> list[dict]:
+    """Store checked files (undone if the transaction rolls back); the columns of each."""
+    stored = []
     for checked in files:
         thumb = None
         if checked.content_type.startswith("image/"):
             thumb = save_file(db.session, thumbnail(checked.data), ".jpg")
-        evidence = EvidenceFile(
-            hour_log=log,
-            storage_key=save_file(db.session, checked.data, checked.suffix),
-            thumbnail_key=thumb,
-            original_name=_safe_name(checked.name),
-            content_type=checked.content_type,
-            size_bytes=len(checked.data),
-            sha256=hashlib.sha256(checked.data).hexdigest(),
+        stored.append(
+            {
+                "storage_key": save_file(db.session, checked.data, checked.suffix),
+                "thumbnail_key": thumb,
+                "original_name": _safe_name(checked.name),
+                "content_type": checked.content_type,
+                "size_bytes": len(checked.data),
+                "sha256": hashlib.sha256(checked.data).hexdigest(),
+            }
         )
-        db.session.add(evidence)
-        attached.append(evidence)
-    db.session.flush()
-    return attached
+    return stored
 
 
-def remove(evidence: EvidenceFile) -> None:
-    """Detach a file; its bytes go once the removal is committed."""
-    for key in (evidence.storage_key, evidence.thumbnail_key):
+def remove(stored: StoredFile) -> None:
+    """Detach a file (evidence or attachment); its bytes go once the removal is committed."""
+    for key in (stored.storage_key, stored.thumbnail_key):
         if key:
             delete_file_after_commit(db.session, key)
-    db.session.delete(evidence)
+    db.session.delete(stored)
     db.session.flush()
 
 

@@ -1,0 +1,272 @@
+"""The rules of field-work assessment: reports, gradings against the rubric, reassignment.
+
+A result follows the score and the instructor's decision: a pass needs a total at or above
+the pass mark; a fail is given only below it; "revise" may be given at any score and must say
+what to change. Pass and fail are final; after "revise" the learner resubmits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from lca import uploads as stored_files
+from lca.audit import record
+from lca.curriculum.services import latest_rubric
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.models import (
+    Enrolment,
+    EnrolmentStatus,
+    FieldReport,
+    Grade,
+    GradeResult,
+    GradeScore,
+    HourLog,
+    LogStatus,
+    Module,
+    ModuleKind,
+    ReportFile,
+    ReportStatus,
+    Rubric,
+    User,
+)
+from lca.orm import utcnow
+from lca.permissions import teaches_cohort_id
+from lca.uploads import Upload
+
+MAX_SUMMARY_LENGTH = 20_000
+RESULT_STATUS = {
+    GradeResult.PASS: ReportStatus.PASSED,
+    GradeResult.REVISE: ReportStatus.REVISE,
+    GradeResult.FAIL: ReportStatus.FAILED,
+}
+
+
+@dataclass
+class ReportDraft:
+    """What a learner writes: the summary and the field logs it draws on."""
+
+    summary: str
+    log_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Score:
+    points: int | None
+    comment: str = ""
+
+
+def current_rubric() -> Rubric:
+    """The newest version of the rubric (seed/rubric.yaml)."""
+    rubric = latest_rubric()
+    if rubric is None:
+        raise RuleError(_("The rubric has not been loaded yet. Ask the programme staff."))
+    return rubric
+
+
+def field_logs_for_report(enrolment: Enrolment) -> list[HourLog]:
+    """The field logs a report may draw on: this enrolment's, not withdrawn or rejected."""
+    return list(
+        db.session.scalars(
+            select(HourLog)
+            .join(HourLog.module)
+            .where(
+                HourLog.enrolment_id == enrolment.id,
+                Module.kind == ModuleKind.FIELD,
+                HourLog.status.not_in([LogStatus.WITHDRAWN, LogStatus.REJECTED]),
+            )
+            .order_by(HourLog.worked_on)
+        )
+    )
+
+
+def report_of(enrolment: Enrolment) -> FieldReport | None:
+    return db.session.scalar(select(FieldReport).where(FieldReport.enrolment_id == enrolment.id))
+
+
+def _check_draft(enrolment: Enrolment, draft: ReportDraft) -> list[HourLog]:
+    summary = (draft.summary or "").strip()
+    if not summary:
+        raise RuleError(_("Write the summary of your field work."), field="summary")
+    if len(summary) > MAX_SUMMARY_LENGTH:
+        raise RuleError(
+            _("Use at most %(count)d characters.", count=MAX_SUMMARY_LENGTH), field="summary"
+        )
+    allowed = {log.id: log for log in field_logs_for_report(enrolment)}
+    if not draft.log_ids:
+        raise RuleError(_("Choose the field logs your report draws on."), field="log_ids")
+    if not set(draft.log_ids) <= set(allowed):
+        raise RuleError(_("Choose only your own field logs."), field="log_ids")
+    return [allowed[i] for i in sorted(set(draft.log_ids), key=list(allowed).index)]
+
+
+def submit_report(
+    enrolment: Enrolment, draft: ReportDraft, uploads: list[Upload], learner: User
+) -> FieldReport:
+    """A learner hands in the field report of an enrolment, once."""
+    if enrolment.learner_id != learner.id or enrolment.status is not EnrolmentStatus.ACTIVE:
+        raise RuleError(_("You can hand in a report only for a cohort you are studying in."))
+    if report_of(enrolment) is not None:
+        raise RuleError(_("You have already handed in your report; change it instead."))
+    logs = _check_draft(enrolment, draft)
+    files = stored_files.check_uploads(uploads, already=0)
+    report = FieldReport(enrolment=enrolment, summary=draft.summary.strip(), logs=logs)
+    db.session.add(report)
+    db.session.flush()
+    db.session.add_all(ReportFile(field_report=report, **c) for c in stored_files.store(files))
+    db.session.flush()
+    record(learner, "field_report.submit", report, logs=[log.id for log in logs])
+    return report
+
+
+def update_report(
+    report: FieldReport,
+    draft: ReportDraft,
+    uploads: list[Upload],
+    remove_ids: set[int],
+    learner: User,
+) -> None:
+    """Change a report until it is graded; after "revise" this resubmits it."""
+    if not report.is_editable:
+        raise RuleError(_("Your report has been graded and can no longer be changed."))
+    logs = _check_draft(report.enrolment, draft)
+    kept = [f for f in report.files if f.id not in remove_ids]
+    files = stored_files.check_uploads(uploads, already=len(kept))
+    for gone in [f for f in report.files if f.id in remove_ids]:
+        stored_files.remove(gone)
+    report.summary, report.logs = draft.summary.strip(), logs
+    db.session.add_all(ReportFile(field_report=report, **c) for c in stored_files.store(files))
+    resubmitted = report.status is ReportStatus.REVISE
+    if resubmitted:
+        report.status, report.submitted_at = ReportStatus.SUBMITTED, utcnow()
+    _flush_or_conflict()
+    record(learner, "field_report.resubmit" if resubmitted else "field_report.update", report)
+
+
+def may_grade(user: User, report: FieldReport) -> bool:
+    """The report's assessor grades it; with none assigned, any instructor of the cohort."""
+    if not user.is_instructor or not teaches_cohort_id(user, report.enrolment.cohort_id):
+        return False
+    return report.assessor_id in (None, user.id)
+
+
+def grade_report(
+    report: FieldReport, grader: User, scores: dict[int, Score], result: GradeResult, feedback: str
+) -> Grade:
+    """Grade a submitted report on every criterion of the current rubric; the total is
+    computed; pass and fail follow the pass mark, and "revise" says what to change."""
+    if not may_grade(grader, report):
+        raise RuleError(_("Only the report's assessor, an instructor of its cohort, can grade it."))
+    if report.status is not ReportStatus.SUBMITTED:
+        raise RuleError(_("Only a report waiting to be graded can be graded."))
+    rubric = current_rubric()
+    rows = []
+    for criterion in rubric.criteria:
+        score = scores.get(criterion.id)
+        if score is None or score.points is None:
+            raise RuleError(_("Give points for every criterion."), field=f"points_{criterion.id}")
+        if not 0 <= score.points <= criterion.max_points:
+            raise RuleError(
+                _("Give from 0 to %(max)d points.", max=criterion.max_points),
+                field=f"points_{criterion.id}",
+            )
+        rows.append(
+            GradeScore(
+                criterion=criterion, points=score.points, comment=(score.comment or "").strip()
+            )
+        )
+    total = sum(row.points for row in rows)
+    feedback = (feedback or "").strip()
+    if result is GradeResult.PASS and total < rubric.pass_mark:
+        raise RuleError(
+            _(
+                "A pass needs at least %(mark)d points; this report has %(total)d.",
+                mark=rubric.pass_mark,
+                total=total,
+            ),
+            field="result",
+        )
+    if result is GradeResult.FAIL and total >= rubric.pass_mark:
+        raise RuleError(
+            _(
+                "A report with %(total)d points reaches the pass mark (%(mark)d) and "
+                "cannot fail; choose pass or revise.",
+                total=total,
+                mark=rubric.pass_mark,
+            ),
+            field="result",
+        )
+    if result is GradeResult.REVISE and not feedback:
+        raise RuleError(_("Say what the learner should change."), field="feedback")
+    grade = Grade(
+        field_report=report,
+        rubric=rubric,
+        grader=grader,
+        result=result,
+        total_points=total,
+        feedback=feedback,
+        scores=rows,
+    )
+    db.session.add(grade)
+    report.status = RESULT_STATUS[result]
+    report.assessor_id = report.assessor_id or grader.id
+    _flush_or_conflict()
+    record(
+        grader,
+        "field_report.grade",
+        report,
+        result=result.value,
+        total=total,
+        rubric_version=rubric.version,
+    )
+    return grade
+
+
+def reassign_report(report: FieldReport, instructor: User | None, admin: User) -> None:
+    """Give the report to another instructor of its cohort (None: any of them)."""
+    if instructor is not None and (
+        not instructor.is_active or not teaches_cohort_id(instructor, report.enrolment.cohort_id)
+    ):
+        raise RuleError(
+            _("Choose an active instructor of the report's cohort."), field="assessor_id"
+        )
+    if report.is_final:
+        raise RuleError(_("This report has a final result."))
+    previous = report.assessor_id
+    report.assessor_id = instructor.id if instructor else None
+    _flush_or_conflict()
+    record(admin, "field_report.reassign", report, previous=previous, assessor=report.assessor_id)
+
+
+def _flush_or_conflict() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise RuleError(
+            _("Someone else changed this report a moment ago. Reload the page and try again.")
+        ) from error
+
+
+def load_report(report: FieldReport) -> FieldReport:
+    """The report with what its page shows: learner, logs, files, every grading and score."""
+    return db.session.scalars(
+        select(FieldReport)
+        .where(FieldReport.id == report.id)
+        .options(
+            joinedload(FieldReport.enrolment).joinedload(Enrolment.learner),
+            joinedload(FieldReport.enrolment).joinedload(Enrolment.cohort),
+            joinedload(FieldReport.assessor),
+            selectinload(FieldReport.logs).joinedload(HourLog.module),
+            selectinload(FieldReport.files),
+            selectinload(FieldReport.grades).options(
+                joinedload(Grade.grader),
+                joinedload(Grade.rubric),
+                selectinload(Grade.scores).joinedload(GradeScore.criterion),
+            ),
+        )
+    ).one()

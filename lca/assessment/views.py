@@ -1,0 +1,202 @@
+"""Learners hand in their field report; instructors grade it; admins reassign it."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from lca.assessment import bp
+from lca.assessment.forms import AssignForm, ReportFilterForm, ReportForm, grade_form
+from lca.assessment.queue import reports_for
+from lca.assessment.services import (
+    ReportDraft,
+    Score,
+    current_rubric,
+    field_logs_for_report,
+    grade_report,
+    load_report,
+    may_grade,
+    reassign_report,
+    report_of,
+    submit_report,
+    update_report,
+)
+from lca.cohorts.services import cohort_instructors_of
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.forms import options
+from lca.hours.queue import reviewable_cohorts
+from lca.hours.services import active_enrolments
+from lca.i18n import format_day, label
+from lca.models import GradeResult, ReportStatus, Role, User
+from lca.permissions import (
+    get_report_file_or_404,
+    get_report_or_403,
+    role_required,
+    signed_in,
+)
+from lca.storage import send_stored
+from lca.views import refuse, uploads
+
+STAFF = (Role.ADMIN, Role.INSTRUCTOR)
+
+
+def _log_choices(form: ReportForm, enrolment) -> None:
+    form.log_ids.choices = options(
+        (
+            log.id,
+            f"{format_day(log.worked_on, 'short')} · "
+            f"{_('%(hours)s hours', hours=log.minutes / 60)} · {label(log.status)}",
+        )
+        for log in field_logs_for_report(enrolment)
+    )
+
+
+@bp.route("/field-report", methods=["GET", "POST"])
+@role_required(Role.LEARNER)
+def my_report():
+    enrolments = active_enrolments(current_user)
+    wanted = request.args.get("enrolment", type=int)
+    enrolment = next(
+        (e for e in enrolments if e.id == wanted), enrolments[0] if enrolments else None
+    )
+    if enrolment is None:
+        return render_template("assessment/my_report.html", enrolment=None, report=None, form=None)
+    report = report_of(enrolment)
+    report = load_report(report) if report else None
+    form = (
+        ReportForm()
+        if request.method == "POST"
+        else ReportForm(
+            data={
+                "summary": report.summary if report else "",
+                "log_ids": [log.id for log in report.logs] if report else [],
+            }
+        )
+    )
+    _log_choices(form, enrolment)
+    if report is not None:
+        form.remove_files.choices = options((f.id, f.original_name) for f in report.files)
+    if report is not None and not report.is_editable and form.is_submitted():
+        flash(_("Your report has been graded and can no longer be changed."), "error")
+    elif form.validate_on_submit():
+        draft = ReportDraft(form.summary.data, list(form.log_ids.data))
+        try:
+            if report is None:
+                submit_report(enrolment, draft, uploads(), current_user)
+            else:
+                update_report(report, draft, uploads(), set(form.remove_files.data), current_user)
+        except RuleError as error:
+            refuse(form, error)
+            report = load_report(report) if report else None
+        else:
+            db.session.commit()
+            flash(_("Your field report has been sent to your instructor."), "success")
+            return redirect(url_for(".my_report", enrolment=enrolment.id))
+    return render_template(
+        "assessment/my_report.html", enrolment=enrolment, report=report, form=form
+    )
+
+
+@bp.get("/assessments")
+@role_required(*STAFF)
+def reports():
+    form = ReportFilterForm(request.args)
+    cohorts = reviewable_cohorts(current_user)
+    form.cohort.choices = options([(0, _("All my cohorts")), *((c.id, c.code) for c in cohorts)])
+    status = next((s for s in ReportStatus if s.value == form.status.data), ReportStatus.SUBMITTED)
+    page = reports_for(
+        current_user,
+        status=status,
+        cohort_id=form.cohort.data if form.cohort.data in {c.id for c in cohorts} else None,
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["LCA_PAGE_SIZE"],
+    )
+    return render_template("assessment/reports.html", form=form, page=page, status=status)
+
+
+def _report_page(report, grading=None, assigning=None):
+    report = load_report(report)
+    rubric = current_rubric()
+    assign = assigning or AssignForm(formdata=None, assessor_id=report.assessor_id or 0)
+    assign.assessor_id.choices = options(
+        [
+            (0, _("Any instructor of the cohort")),
+            *((u.id, u.full_name_th) for u in cohort_instructors_of(report.enrolment.cohort)),
+        ]
+    )
+    return render_template(
+        "assessment/report.html",
+        report=report,
+        rubric=rubric,
+        grading=grading or grade_form(rubric, formdata=None),
+        assign=assign,
+        may_grade=may_grade(current_user, report) and report.status is ReportStatus.SUBMITTED,
+        is_owner=report.enrolment.learner_id == current_user.id,
+    )
+
+
+@bp.get("/field-reports/<int:report_id>")
+@signed_in
+def report(report_id: int):
+    return _report_page(get_report_or_403(report_id, current_user))
+
+
+@bp.post("/field-reports/<int:report_id>/grade")
+@role_required(Role.INSTRUCTOR)
+def grade(report_id: int):
+    report = get_report_or_403(report_id, current_user, action="grade")
+    rubric = current_rubric()
+    form = grade_form(rubric)
+    if form.validate_on_submit():
+        scores = {
+            c.id: Score(form[f"points_{c.id}"].data, form[f"comment_{c.id}"].data or "")
+            for c in rubric.criteria
+        }
+        try:
+            grade_report(
+                report, current_user, scores, GradeResult(form.result.data), form.feedback.data
+            )
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The grade has been saved; the learner can see it now."), "success")
+            return redirect(url_for(".reports"))
+    return _report_page(report, grading=form)
+
+
+@bp.post("/field-reports/<int:report_id>/assign")
+@role_required(Role.ADMIN)
+def assign(report_id: int):
+    report = get_report_or_403(report_id, current_user, action="assign")
+    form = AssignForm()
+    form.assessor_id.choices = options(
+        [(0, ""), *((u.id, "") for u in cohort_instructors_of(report.enrolment.cohort))]
+    )
+    if form.validate_on_submit():
+        instructor = db.session.get(User, form.assessor_id.data) if form.assessor_id.data else None
+        try:
+            reassign_report(report, instructor, current_user)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The report has been reassigned."), "success")
+            return redirect(url_for(".report", report_id=report_id))
+    return _report_page(report, assigning=form)
+
+
+@bp.get("/field-reports/<int:report_id>/files/<int:file_id>")
+@signed_in
+def report_file(report_id: int, file_id: int):
+    attached = get_report_file_or_404(get_report_or_403(report_id, current_user), file_id)
+    return send_stored(attached.storage_key, attached.original_name, attached.content_type)
+
+
+@bp.get("/field-reports/<int:report_id>/files/<int:file_id>/thumbnail")
+@signed_in
+def report_thumbnail(report_id: int, file_id: int):
+    attached = get_report_file_or_404(get_report_or_403(report_id, current_user), file_id)
+    if not attached.thumbnail_key:
+        abort(404)
+    return send_stored(attached.thumbnail_key, f"thumbnail-{attached.id}.jpg", "image/jpeg")
