@@ -34,6 +34,7 @@ run: $(VENV)/.installed $(MO)
 	$(DEV_ENV) $(FLASK) db upgrade
 	$(DEV_ENV) $(FLASK) lca seed
 	$(DEV_ENV) $(FLASK) lca demo
+	$(DEV_ENV) $(FLASK) lca keys generate
 	@echo "LCA is at http://127.0.0.1:$(PORT) — sign in as admin@example.org / demo-pass-2569"
 	$(DEV_ENV) $(FLASK) run --host 127.0.0.1 --port $(PORT)
 

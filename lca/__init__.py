@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from lca.admin import bp as admin_bp
     from lca.assessment import bp as assessment_bp
     from lca.auth import bp as auth_bp
+    from lca.certificates import bp as certificates_bp
     from lca.cohorts import bp as cohorts_bp
     from lca.curriculum import bp as curriculum_bp
     from lca.home import bp as home_bp
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
         cohorts_bp,
         hours_bp,
         assessment_bp,
+        certificates_bp,
         admin_bp,
     ):
         app.register_blueprint(blueprint)

@@ -86,3 +86,118 @@ def create_user_command(email, name_th, name_en, role, city_code, organisation, 
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+
+
+@lca_group.group("certificates")
+def certificates_group():
+    """Issue, revoke and print certificates (same rules and audit as the web pages)."""
+
+
+def _cohort_or_fail(code: str):
+    from lca.models import Cohort
+
+    cohort = db.session.scalar(select(Cohort).where(Cohort.code == code.strip().upper()))
+    if cohort is None:
+        raise click.ClickException(f"No cohort has the code {code!r}.")
+    return cohort
+
+
+@certificates_group.command("issue")
+@click.option("--cohort", "cohort_code", required=True, help="Cohort code, e.g. CA-2569-01.")
+@click.option("--email", "emails", multiple=True, help="Only this learner (repeatable).")
+@click.option(
+    "--language", type=click.Choice(["both", "th", "en"]), default="both", show_default=True
+)
+@with_appcontext
+def issue_certificates_command(cohort_code, emails, language):
+    """Issue the certificates of every eligible learner of a cohort (or of --email)."""
+    from lca.certificates.services import issue_for_cohort
+    from lca.models import CertificateLanguage
+
+    cohort = _cohort_or_fail(cohort_code)
+    wanted = {email.strip().lower() for email in emails} or None
+    issued = refused = 0
+    for enrolment, certificate, refusal in issue_for_cohort(
+        cohort, None, CertificateLanguage(language), wanted
+    ):
+        if certificate is not None:
+            db.session.commit()
+            issued += 1
+            click.echo(
+                f"{certificate.serial}\t{enrolment.learner.email}\t"
+                f"{certificate.snapshot['verify_url']}"
+            )
+        else:
+            db.session.rollback()
+            refused += 1
+            click.echo(f"refused\t{enrolment.learner.email}\t{refusal}", err=True)
+    if wanted:
+        from lca.models import Enrolment, User
+
+        enrolled = set(
+            db.session.scalars(
+                select(User.email)
+                .join(Enrolment, Enrolment.learner_id == User.id)
+                .where(Enrolment.cohort_id == cohort.id)
+            )
+        )
+        for missing in sorted(wanted - enrolled):
+            refused += 1
+            click.echo(f"refused\t{missing}\tnot a learner of {cohort.code}", err=True)
+    click.echo(f"{issued} issued, {refused} refused.")
+    if refused or (wanted and not issued):
+        raise SystemExit(1)
+
+
+@certificates_group.command("revoke")
+@click.argument("serial")
+@click.option("--reason", required=True, help="Why the certificate is revoked (kept).")
+@with_appcontext
+def revoke_certificate_command(serial, reason):
+    """Revoke the certificate with this serial number."""
+    from lca.certificates.services import find_by_serial, revoke_certificate
+
+    certificate = find_by_serial(serial)
+    if certificate is None:
+        raise click.ClickException(f"No certificate has the serial {serial!r}.")
+    try:
+        revoke_certificate(certificate, None, reason)
+    except RuleError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"{certificate.serial} revoked.")
+
+
+@certificates_group.command("print")
+@click.option("--cohort", "cohort_code", required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def print_certificates_command(cohort_code, out):
+    """Write every valid certificate of a cohort into one PDF, a page each, for the printer."""
+    from lca.certificates.services import certificates_of_cohort
+    from lca.certificates.views import merged_pdf
+
+    cohort = _cohort_or_fail(cohort_code)
+    valid = [c for c in certificates_of_cohort(cohort) if c.is_valid]
+    if not valid:
+        raise click.ClickException(f"{cohort.code} has no valid certificate to print.")
+    with click.open_file(out, "wb") as file:
+        file.write(merged_pdf(valid))
+    click.echo(f"{len(valid)} certificates written to {out}.")
+
+
+@lca_group.group("keys")
+def keys_group():
+    """The issuer's signing key for Open Badges credentials."""
+
+
+@keys_group.command("generate")
+@click.option("--force", is_flag=True, help="Replace the key (the old public key stays published).")
+@with_appcontext
+def generate_key_command(force):
+    """Create the Ed25519 signing key under LCA_DATA_DIR/keys (kept if it exists)."""
+    from lca.certificates.credential import generate_key
+
+    path, kid = generate_key(force=force)
+    click.echo(f"Signing key {kid} in {path}")

@@ -90,6 +90,7 @@ def load_config(overrides: dict | None = None, serving: bool = True) -> dict:
         "RATELIMIT_STORAGE_URI": _env("LCA_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LCA_LOGIN_RATE_LIMIT": _env("LCA_LOGIN_RATE_LIMIT", "10 per minute"),
+        "LCA_VERIFY_RATE_LIMIT": _env("LCA_VERIFY_RATE_LIMIT", "30 per minute"),
         #: how many reverse proxies in front of LCA set X-Forwarded-For/-Proto (0: none)
         "LCA_PROXY_COUNT": _int_env("LCA_PROXY_COUNT", 0),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
@@ -98,10 +99,13 @@ def load_config(overrides: dict | None = None, serving: bool = True) -> dict:
         config.update(
             TESTING=True,
             LCA_PASSWORD_PROFILE="CHEAPEST",  # noqa: S106 - a hashing profile name, not a password
-            RATELIMIT_ENABLED=False,
+            # Limits stay on, high enough for the suite; a test lowers one to see it work.
+            LCA_LOGIN_RATE_LIMIT="100000 per minute",
+            LCA_VERIFY_RATE_LIMIT="100000 per minute",
             WTF_CSRF_ENABLED=False,
         )
     config.update(overrides)
+    config["LCA_DATA_DIR"] = Path(config["LCA_DATA_DIR"])
     if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
     return config

@@ -17,6 +17,7 @@ from lca.dates import programme_timezone
 from lca.extensions import babel, db
 from lca.models import (
     AttendanceStatus,
+    CertificateStatus,
     EnrolmentStatus,
     GradeResult,
     LogStatus,
@@ -153,6 +154,9 @@ LABELS = {
     GradeResult.PASS: _l("Pass"),
     GradeResult.REVISE: _l("Revise and resubmit"),
     GradeResult.FAIL: _l("Fail"),
+    CertificateStatus.VALID: _l("Valid"),
+    CertificateStatus.REVOKED: _l("Revoked"),
+    CertificateStatus.SUPERSEDED: _l("Replaced by a re-issue"),
 }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import exists, select
 
 from lca.extensions import db
 from lca.models import (
+    Certificate,
     ClassSession,
     Cohort,
     Enrolment,
@@ -31,6 +32,7 @@ __all__ = [
     "Role",
     "can_manage_cohorts",
     "can_view_cohort",
+    "get_certificate_or_403",
     "get_cohort_or_403",
     "get_enrolment_or_403",
     "get_evidence_or_404",
@@ -192,3 +194,17 @@ def get_report_file_or_404(report: FieldReport, file_id: int) -> ReportFile:
     if attached is None or attached.field_report_id != report.id:
         abort(404)
     return attached
+
+
+def get_certificate_or_403(certificate_id: int, user: User, action: str = "view") -> Certificate:
+    """A certificate for its learner and its cohort's instructors (view), admins (view,
+    manage)."""
+    certificate = get_or_404(Certificate, certificate_id)
+    if action == "manage":
+        allowed = user.is_admin
+    else:
+        enrolment = certificate.enrolment
+        allowed = enrolment.learner_id == user.id or can_review_cohort(user, enrolment.cohort_id)
+    if not allowed:
+        abort(403)
+    return certificate

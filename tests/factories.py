@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 from datetime import time, timedelta
 
@@ -16,6 +18,8 @@ from lca.models import (
     Attendance,
     AttendanceStatus,
     AuditEvent,
+    Certificate,
+    CertificateLanguage,
     City,
     ClassSession,
     Cohort,
@@ -340,6 +344,85 @@ class GradeScoreFactory(Base):
     criterion = None
     points = 0
     comment = ""
+
+
+@functools.cache
+def one_page_pdf() -> bytes:
+    """A real one-page PDF, to stand for a certificate's stored bytes."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    return bytes(pdf.output())
+
+
+def certificate_snapshot(o) -> dict:
+    """What a certificate of this factory says (the shape the services write)."""
+    from lca.certificates.issuer import load_issuer
+
+    learner, cohort = o.enrolment.learner, o.enrolment.cohort
+    return {
+        "serial": o.serial,
+        "code": o.code,
+        "code_display": o.code,
+        "language": "both",
+        "verify_url": f"http://127.0.0.1:5000/verify/{o.code}",
+        "issued_at": "2026-11-22T05:00:00+00:00",
+        "issued_on": "2026-11-22",
+        "learner": {
+            "name_th": learner.full_name_th,
+            "name_en": learner.full_name_en or "",
+            "email": learner.email,
+        },
+        "cohort": {
+            "code": cohort.code,
+            "host_city_th": "พะเยา",
+            "host_city_en": "Phayao",
+            "starts_on": cohort.starts_on.isoformat(),
+            "ends_on": cohort.ends_on.isoformat(),
+        },
+        "modules": [
+            {
+                "number": n,
+                "title_th": f"กลุ่มวิชาที่ {n}",
+                "title_en": f"Module {n}",
+                "hours": 9 if n == 5 else 6,
+                "approved_hours": 9 if n == 5 else 6,
+            }
+            for n in range(1, 8)
+        ],
+        "total_hours": 45,
+        "serial_year": o.serial_year,
+        "serial_number": o.serial_number,
+        "activity_started_on": cohort.starts_on.isoformat(),
+        "activity_ended_on": "2026-11-22",
+        **load_issuer(),
+    }
+
+
+class CertificateFactory(Base):
+    """A valid certificate whose PDF is really stored."""
+
+    class Meta:
+        model = Certificate
+
+    enrolment = factory.SubFactory(EnrolmentFactory)
+    serial_year = 2569
+    serial_number = factory.Sequence(lambda n: 9000 + n)
+    serial = factory.LazyAttribute(lambda o: f"CA-{o.serial_year}-{o.serial_number:04d}")
+    code = factory.Sequence(
+        lambda n: (
+            f"TESTCODE{n:024d}".replace("0", "A")
+            .replace("1", "B")
+            .replace("8", "C")
+            .replace("9", "D")[:32]
+        )
+    )
+    language = CertificateLanguage.BOTH
+    snapshot = factory.LazyAttribute(certificate_snapshot)
+    pdf_key = factory.LazyFunction(lambda: storage().save(one_page_pdf(), ".pdf"))
+    pdf_sha256 = factory.LazyFunction(lambda: hashlib.sha256(one_page_pdf()).hexdigest())
+    pdf_size = factory.LazyFunction(lambda: len(one_page_pdf()))
 
 
 def tiny_jpeg(colour: str = "green", size: tuple[int, int] = (8, 8)) -> bytes:

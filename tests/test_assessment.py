@@ -18,7 +18,6 @@ from lca.models import (
     ReportFile,
     ReportStatus,
     Rubric,
-    field_report_logs,
 )
 from tests.factories import (
     CohortFactory,

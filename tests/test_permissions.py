@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import pytest
 
+from lca.certificates.credential import generate_key
 from lca.models import Role
 from lca.permissions import get_cohort_or_403, get_enrolment_or_403, teaches
 from tests.factories import (
     AdminFactory,
+    CertificateFactory,
     ClassSessionFactory,
     CohortFactory,
     EnrolmentFactory,
@@ -102,6 +104,24 @@ MATRIX = {
     ("assessment.report_file", "GET"): LOG_READERS,
     ("assessment.report_thumbnail", "GET"): LOG_READERS,
     ("curriculum.rubric", "GET"): PUBLIC,
+    ("certificates.cohort", "GET"): COHORT_STAFF,
+    ("certificates.issue", "POST"): ADMIN,
+    ("certificates.issue_all", "POST"): ADMIN,
+    ("certificates.print_cohort", "GET"): ADMIN,
+    ("certificates.zip_cohort", "GET"): ADMIN,
+    ("certificates.show", "GET"): LOG_READERS,
+    ("certificates.download", "GET"): LOG_READERS,
+    ("certificates.revoke", "POST"): ADMIN,
+    ("certificates.reissue", "POST"): ADMIN,
+    ("certificates.verify_form", "GET"): PUBLIC,
+    ("certificates.verify", "GET"): PUBLIC,
+    ("certificates.verify_pdf", "GET"): PUBLIC,
+    ("certificates.credential_json", "GET"): PUBLIC,
+    ("certificates.credential_jwt", "GET"): PUBLIC,
+    ("certificates.jwks", "GET"): PUBLIC,
+    ("certificates.issuer", "GET"): PUBLIC,
+    ("certificates.achievement", "GET"): PUBLIC,
+    ("certificates.revocations", "GET"): PUBLIC,
     ("admin.index", "GET"): ADMIN,
     ("admin.users", "GET"): ADMIN,
     ("admin.new_user", "GET"): ADMIN,
@@ -150,7 +170,9 @@ def world(db):
     other = EnrolmentFactory(cohort=CohortFactory(instructors=[other_instructor]))
     evidence = EvidenceFileFactory(hour_log=HourLogFactory(enrolment=enrolment))
     attachment = ReportFileFactory(field_report=FieldReportFactory(enrolment=enrolment))
+    generate_key()  # the credential route signs
     return {
+        "certificate": CertificateFactory(enrolment=enrolment),
         "report_file": attachment,
         "log": evidence.hour_log,
         "evidence": evidence,
@@ -166,7 +188,7 @@ def world(db):
     }
 
 
-def url_arguments(world) -> dict[str, int]:
+def url_arguments(world) -> dict[str, int | str]:
     """Ids for every URL variable: the first cohort, its enrolment, instructor, the learner's
     log and its file, a session of the cohort."""
     return {
@@ -179,6 +201,8 @@ def url_arguments(world) -> dict[str, int]:
         "session_id": world["session"].id,
         "report_id": world["report_file"].field_report_id,
         "file_id": world["report_file"].id,
+        "certificate_id": world["certificate"].id,
+        "code": world["certificate"].code,
     }
 
 

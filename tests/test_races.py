@@ -35,6 +35,7 @@ def real_app(app, tmp_path_factory):
 
 
 def _remove(app, made: dict[str, set[int]]) -> None:
+    made = {"logs": set(), **made}
     with app.app_context():
         db.session.execute(
             delete(AuditEvent).where(
@@ -70,6 +71,9 @@ def race(app, work, runners: int = 2) -> list[str]:
             except RuleError as error:
                 db.session.rollback()
                 results.append(str(error))
+            except Exception as error:  # reported, so that the test shows it
+                db.session.rollback()
+                results.append(f"crashed: {error!r}")
             finally:
                 db.session.remove()
 
@@ -121,3 +125,123 @@ def test_two_reviewers_approving_at_once_make_one_approval(real_app):
             assert db.session.get(HourLog, log_id).version == 2
     finally:
         _remove(real_app, made)
+
+
+def _eligible(app, count):
+    """Committed eligible enrolments of one cohort (and what to remove afterwards)."""
+    from lca.models import FieldReport
+    from tests.certificate_helpers import eligible_enrolment
+
+    with app.app_context():
+        first = eligible_enrolment()
+        enrolments = [first] + [eligible_enrolment(cohort=first.cohort) for _ in range(count - 1)]
+        db.session.commit()
+        made = {
+            "enrolments": {e.id for e in enrolments},
+            "cohorts": {first.cohort_id},
+            "users": {e.learner_id for e in enrolments},
+            "cities": {first.cohort.host_city_id} | {e.learner.city_id for e in enrolments},
+            "logs": set(
+                db.session.scalars(
+                    select(HourLog.id).where(HourLog.enrolment_id.in_([e.id for e in enrolments]))
+                )
+            ),
+            "reports": set(
+                db.session.scalars(
+                    select(FieldReport.id).where(
+                        FieldReport.enrolment_id.in_([e.id for e in enrolments])
+                    )
+                )
+            ),
+        }
+        ids = [e.id for e in enrolments]
+        db.session.remove()
+    return ids, made
+
+
+def _remove_certificates_and_reports(app, made):
+    from lca.models import Certificate, FieldReport, SerialCounter, field_report_logs
+
+    with app.app_context():
+        db.session.execute(
+            delete(Certificate).where(Certificate.enrolment_id.in_(made["enrolments"]))
+        )
+        db.session.execute(
+            field_report_logs.delete().where(
+                field_report_logs.c.field_report_id.in_(made["reports"])
+            )
+        )
+        db.session.execute(delete(FieldReport).where(FieldReport.id.in_(made["reports"])))
+        db.session.execute(delete(AuditEvent).where(AuditEvent.action.like("certificate.%")))
+        db.session.execute(delete(SerialCounter))
+        db.session.commit()
+    _remove(app, made)
+
+
+@pytest.fixture
+def signing_key(real_app):
+    from lca.certificates.credential import generate_key
+
+    with real_app.app_context():
+        generate_key()
+
+
+def test_concurrent_issues_get_consecutive_serials_without_gaps(real_app, signing_key):
+    """Four admins issue four learners' certificates at the same moment."""
+    from lca.certificates.services import issue_certificate
+    from lca.models import Certificate, Enrolment
+
+    ids, made = _eligible(real_app, 4)
+    queue = list(ids)
+    lock = threading.Lock()
+
+    class Issue:
+        @staticmethod
+        def prepare():
+            with lock:
+                enrolment_id = queue.pop()
+            return (db.session.get(Enrolment, enrolment_id),)
+
+        @staticmethod
+        def act(enrolment):
+            issue_certificate(enrolment, None)
+
+    try:
+        results = race(real_app, Issue, runners=4)
+        assert results == ["won"] * 4, results
+        with real_app.app_context():
+            numbers = sorted(db.session.scalars(select(Certificate.serial_number)))
+            assert numbers == list(range(numbers[0], numbers[0] + 4))  # no gap, no duplicate
+            assert len(set(db.session.scalars(select(Certificate.serial)))) == 4
+    finally:
+        _remove_certificates_and_reports(real_app, made)
+
+
+def test_two_admins_issuing_one_learner_at_once_make_one_certificate(real_app, signing_key):
+    from lca.certificates.services import issue_certificate
+    from lca.models import Certificate, Enrolment, SerialCounter
+
+    [enrolment_id], made = _eligible(real_app, 1)
+
+    class Issue:
+        @staticmethod
+        def prepare():
+            return (db.session.get(Enrolment, enrolment_id),)
+
+        @staticmethod
+        def act(enrolment):
+            issue_certificate(enrolment, None)
+
+    try:
+        results = race(real_app, Issue)
+        assert results.count("won") == 1, results
+        loser = next(r for r in results if r != "won")
+        assert "already has" in loser
+        with real_app.app_context():
+            assert db.session.scalar(select(func.count(Certificate.id))) == 1
+            # The loser's serial number was given back: the counter shows one number used.
+            assert db.session.scalar(select(SerialCounter.last_number)) == db.session.scalar(
+                select(Certificate.serial_number)
+            )
+    finally:
+        _remove_certificates_and_reports(real_app, made)

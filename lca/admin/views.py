@@ -14,6 +14,7 @@ from lca.admin.services import (
     users_query,
 )
 from lca.auth.services import Profile, activate_user, create_user, deactivate_user, update_user
+from lca.certificates.services import cohorts_with_certificates_to_issue
 from lca.errors import RuleError
 from lca.extensions import db
 from lca.forms import options
@@ -25,7 +26,11 @@ from lca.views import refuse
 @bp.get("/")
 @role_required(Role.ADMIN)
 def index():
-    return render_template("admin/index.html", counts=programme_counts())
+    return render_template(
+        "admin/index.html",
+        counts=programme_counts(),
+        to_issue=cohorts_with_certificates_to_issue(),
+    )
 
 
 @bp.get("/users")

@@ -2,6 +2,7 @@ from flask import jsonify, redirect, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
+from lca.certificates.services import valid_certificates_of
 from lca.cohorts.services import learner_enrolments, list_cohorts
 from lca.curriculum.services import field_module, list_learning_cities, list_modules, total_hours
 from lca.extensions import db
@@ -51,6 +52,7 @@ def learner():
         "home/learner.html",
         progress=progress_of(studying),
         others=[e for e in enrolments if not e.is_active],
+        certificates=valid_certificates_of(enrolments),
     )
 
 

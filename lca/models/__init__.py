@@ -12,6 +12,12 @@ from lca.models.assessment import (
     field_report_logs,
 )
 from lca.models.audit import AuditEvent
+from lca.models.certificates import (
+    Certificate,
+    CertificateLanguage,
+    CertificateStatus,
+    SerialCounter,
+)
 from lca.models.cohorts import Cohort, Enrolment, EnrolmentStatus, cohort_instructors
 from lca.models.curriculum import FieldMechanism, FieldTool, Module, ModuleKind
 from lca.models.hours import (
@@ -35,6 +41,9 @@ __all__ = [
     "Attendance",
     "AttendanceStatus",
     "AuditEvent",
+    "Certificate",
+    "CertificateLanguage",
+    "CertificateStatus",
     "City",
     "ClassSession",
     "Cohort",
@@ -60,6 +69,7 @@ __all__ = [
     "Role",
     "Rubric",
     "RubricCriterion",
+    "SerialCounter",
     "User",
     "cohort_instructors",
     "field_report_logs",

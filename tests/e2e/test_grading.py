@@ -17,8 +17,7 @@ def test_instructor_grades_a_report_and_the_learner_reads_it(browser: Browser, b
     sign_in(instructor, "instructor@example.org")
     instructor.get_by_role("link", name="รายงานภาคสนาม").click()
     instructor.get_by_role("link", name="น้ำฝน ปู่ทอง").click()
-    expect(instructor.get_by_role("heading", level=1)).to_have_text(
-        "รายงานภาคสนามของ น้ำฝน ปู่ทอง")
+    expect(instructor.get_by_role("heading", level=1)).to_have_text("รายงานภาคสนามของ น้ำฝน ปู่ทอง")
     points = instructor.get_by_label("คะแนน (0 ถึง", exact=False)
     expect(points).to_have_count(5)
     for index, value in enumerate(["15", "14", "16", "20", "11"]):

@@ -1,0 +1,204 @@
+"""Each certificate as an Open Badges 3.0 AchievementCredential (VC Data Model 2.0 shape),
+signed as a VC-JWT (compact JWS) with an Ed25519 key through joserfc; the issuer's public keys
+are published as a JWK set.
+
+The JWS algorithm is named "Ed25519", the fully specified name of EdDSA over Ed25519 that
+RFC 9864 (2025) introduced when it deprecated the polymorphic "EdDSA".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+from flask import current_app
+from joserfc import jws
+from joserfc.jwk import KeySet, OKPKey
+
+from lca.models import Certificate, CertificateStatus
+
+CONTEXTS = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+]
+KEY_FILE = "issuer-ed25519.jwk.json"
+JWS_ALGORITHM = "Ed25519"
+ACHIEVEMENT_SLUG = "city-administrator"
+
+
+class SigningKeyMissing(RuntimeError):
+    """No issuer key yet: `flask --app wsgi lca keys generate` makes one."""
+
+
+def _keys_dir() -> Path:
+    return Path(current_app.config["LCA_DATA_DIR"]) / "keys"
+
+
+def generate_key(force: bool = False) -> tuple[Path, str]:
+    """Make the issuer's Ed25519 signing key (private, mode 0600); returns its path and key id.
+    An existing key is kept unless ``force``; the old public key stays published."""
+    folder = _keys_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / KEY_FILE
+    if path.exists() and not force:
+        return path, OKPKey.import_key(json.loads(path.read_text())).thumbprint()
+    if path.exists():
+        retired = json.loads(path.read_text())
+        old = OKPKey.import_key(retired)
+        (folder / f"retired-{old.thumbprint()}.public.json").write_text(
+            json.dumps(old.as_dict(private=False))
+        )
+    key = OKPKey.generate_key("Ed25519")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(key.as_dict(private=True), file)
+    return path, key.thumbprint()
+
+
+def signing_key() -> OKPKey:
+    path = _keys_dir() / KEY_FILE
+    if not path.exists():
+        raise SigningKeyMissing("No issuer signing key. Run: flask --app wsgi lca keys generate")
+    return OKPKey.import_key(json.loads(path.read_text()))
+
+
+def public_keys() -> dict:
+    """The JWK set of the current and retired public keys, each with its key id."""
+    keys = []
+    folder = _keys_dir()
+    if (folder / KEY_FILE).exists():
+        keys.append(signing_key())
+    for retired in sorted(folder.glob("retired-*.public.json")) if folder.exists() else []:
+        keys.append(OKPKey.import_key(json.loads(retired.read_text())))
+    return {
+        "keys": [
+            dict(k.as_dict(private=False), kid=k.thumbprint(), use="sig", alg=JWS_ALGORITHM)
+            for k in keys
+        ]
+    }
+
+
+def _stamp(value: str) -> str:
+    """A date or timestamp from the snapshot as an ISO 8601 UTC date-time ("…Z")."""
+    if "T" in value:
+        moment = datetime.fromisoformat(value)
+    else:
+        moment = datetime.combine(date.fromisoformat(value), time(0, 0), tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _issuer_profile(snapshot: dict, public_url: str) -> dict:
+    issuer = snapshot["issuer"]
+    profile = {
+        "id": f"{public_url}/issuer",
+        "type": ["Profile"],
+        "name": issuer["name_en"],
+        "url": issuer["url"],
+    }
+    if issuer.get("email"):
+        profile["email"] = issuer["email"]
+    return profile
+
+
+def issuer_profile() -> dict:
+    """The issuer's Profile as published at /issuer (from seed/issuer.yaml)."""
+    from lca.certificates.issuer import load_issuer
+
+    profile = _issuer_profile(load_issuer(), current_app.config["LCA_PUBLIC_URL"])
+    profile["@context"] = CONTEXTS
+    return profile
+
+
+def credential_id(certificate: Certificate) -> str:
+    return f"{current_app.config['LCA_PUBLIC_URL']}/verify/{certificate.code}/credential.json"
+
+
+def build_credential(certificate: Certificate) -> dict:
+    """The AchievementCredential of a certificate, from what it said when it was issued."""
+    snapshot, public = certificate.snapshot, current_app.config["LCA_PUBLIC_URL"]
+    course, learner = snapshot["course"], snapshot["learner"]
+    salt = hashlib.sha256(f"{certificate.code}:salt".encode()).hexdigest()[:16]
+    email_hash = hashlib.sha256((learner.get("email", "") + salt).encode()).hexdigest()
+    return {
+        "@context": CONTEXTS,
+        "id": credential_id(certificate),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": _issuer_profile(snapshot, public),
+        "name": course["title_en"],
+        "description": course["description_en"],
+        "validFrom": _stamp(snapshot["issued_at"]),
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "identityType": "name",
+                    "hashed": False,
+                    "identityHash": learner["name_th"],
+                },
+                {
+                    "type": "IdentityObject",
+                    "identityType": "emailAddress",
+                    "hashed": True,
+                    "identityHash": f"sha256${email_hash}",
+                    "salt": salt,
+                },
+            ],
+            "achievement": {
+                "id": f"{public}/achievements/{ACHIEVEMENT_SLUG}",
+                "type": ["Achievement"],
+                "achievementType": "Certificate",
+                "name": course["title_en"],
+                "description": course["description_en"],
+                "criteria": {"narrative": course["criteria_en"]},
+                "creditsAvailable": snapshot["total_hours"],
+                "humanCode": "CA",
+                "inLanguage": "th",
+            },
+            "creditsEarned": snapshot["total_hours"],
+            "activityStartDate": _stamp(snapshot["activity_started_on"]),
+            "activityEndDate": _stamp(snapshot["activity_ended_on"]),
+        },
+        "credentialStatus": {
+            "id": f"{public}/credentials/revocations",
+            "type": "1EdTechRevocationList",
+        },
+    }
+
+
+def sign_credential(credential: dict) -> str:
+    """The credential as a VC-JWT: a compact JWS whose payload is the credential itself."""
+    key = signing_key()
+    header = {"alg": JWS_ALGORITHM, "typ": "vc+jwt", "cty": "vc", "kid": key.thumbprint()}
+    payload = json.dumps(credential, ensure_ascii=False, separators=(",", ":")).encode()
+    return jws.serialize_compact(header, payload, key, algorithms=[JWS_ALGORITHM])
+
+
+def verify_jwt(token: str) -> dict:
+    """The credential inside a VC-JWT, if its signature checks against a published key."""
+    keys = KeySet.import_key_set(public_keys())
+    message = jws.deserialize_compact(token, keys, algorithms=[JWS_ALGORITHM])
+    return json.loads(message.payload)
+
+
+def revocation_list(certificates: list[Certificate]) -> dict:
+    """The 1EdTech revocation list: every revoked or superseded credential and why."""
+    public = current_app.config["LCA_PUBLIC_URL"]
+    entries = []
+    for certificate in certificates:
+        reason = certificate.revocation_reason
+        if certificate.status is CertificateStatus.SUPERSEDED:
+            reason = (
+                f"Superseded by {certificate.superseded_by.serial}"
+                if (certificate.superseded_by)
+                else "Superseded"
+            )
+        entries.append({"id": credential_id(certificate), "revocationReason": reason})
+    return {
+        "id": f"{public}/credentials/revocations",
+        "issuer": f"{public}/issuer",
+        "revokedCredentials": entries,
+    }

@@ -1,0 +1,234 @@
+"""The certificate PDF: A4 landscape, Thai first, drawn with fpdf2 and HarfBuzz shaping in
+Sarabun (from the fontpkg-sarabun package), with a vector QR code of the verification URL.
+
+Thai has no spaces between words, and fpdf2 breaks lines only at spaces, so every paragraph
+is cut into words by PyThaiNLP and laid out here, line by line, breaking between words.
+
+HarfBuzz turns a Thai cluster into several glyphs (SARA AM becomes NIKHAHIT and SARA AA, marks
+stack), which text extractors read back with stray spaces or in the wrong order. Every line is
+therefore wrapped in a marked-content span whose /ActualText is the line as written, the PDF's
+own way of saying what a run of glyphs reads as: copy, search and pdftotext get the exact text.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+
+import fontpkg
+import segno
+from fpdf import FPDF
+from pythainlp.tokenize import word_tokenize
+
+from lca.i18n import format_day
+
+PAGE_W, PAGE_H = 297, 210
+MARGIN = 22
+TEXT_W = PAGE_W - 2 * MARGIN
+INK = (31, 35, 40)
+BRAND = (11, 93, 75)
+MUTED = (87, 96, 106)
+FONT = "Sarabun"
+
+
+def words(text: str) -> list[str]:
+    """Where a line may break: Thai words (PyThaiNLP) and the spaces between English words."""
+    return [w for w in word_tokenize(text, engine="newmm", keep_whitespace=True) if w]
+
+
+class CertificateRenderer:
+    """Draws certificates; the fonts are found once per renderer, that is once per batch."""
+
+    def __init__(self) -> None:
+        self.fonts = {
+            style: str(fontpkg.path(FONT, weight, italic))
+            for style, weight, italic in (
+                ("", 400, "normal"),
+                ("B", 700, "normal"),
+                ("I", 400, "italic"),
+            )
+        }
+
+    def _document(self, snapshot: dict) -> FPDF:
+        pdf = FPDF(orientation="L", unit="mm", format="A4")
+        pdf.set_text_shaping(True)
+        for style, path in self.fonts.items():
+            pdf.add_font(FONT, style, path)
+        pdf.set_auto_page_break(False)
+        pdf.set_margins(MARGIN, MARGIN, MARGIN)
+        issued = datetime.fromisoformat(snapshot["issued_at"])
+        pdf.set_creation_date(issued.astimezone(UTC))
+        pdf.set_title(f"{snapshot['course']['title_th']} — {snapshot['serial']}")
+        pdf.set_author(snapshot["issuer"]["name_th"])
+        pdf.set_subject(snapshot["learner"]["name_th"])
+        pdf.set_creator("LCA")
+        pdf.set_producer("LCA")
+        return pdf
+
+    # -- layout helpers ------------------------------------------------------------------
+
+    @staticmethod
+    def _line(pdf: FPDF, width: float, height: float, text: str, align: str, **move) -> None:
+        """One line of text that reads back exactly as written (see the module's note)."""
+        utf16 = "FEFF" + text.encode("utf-16-be").hex().upper()
+        pdf._out(f"/Span <</ActualText <{utf16}>>> BDC")  # fpdf2 has no public API for it
+        pdf.cell(width, height, text, align=align, **move)
+        pdf._out("EMC")
+
+    def _lines(self, pdf: FPDF, text: str, width: float) -> list[str]:
+        lines, current = [], ""
+        for word in words(text):
+            candidate = current + word
+            if current and pdf.get_string_width(candidate.rstrip()) > width:
+                lines.append(current.rstrip())
+                current = word.lstrip()
+            else:
+                current = candidate
+        if current.strip():
+            lines.append(current.rstrip())
+        return lines
+
+    def _paragraph(
+        self,
+        pdf: FPDF,
+        text: str,
+        size: float,
+        style: str = "",
+        colour=INK,
+        gap: float = 1.5,
+        width: float = TEXT_W,
+    ) -> None:
+        pdf.set_font(FONT, style, size)
+        pdf.set_text_color(*colour)
+        height = size * 0.5
+        for line in self._lines(pdf, text, width):
+            pdf.set_x((PAGE_W - width) / 2)
+            self._line(pdf, width, height, line, "C", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
+
+    def _frame(self, pdf: FPDF) -> None:
+        pdf.set_draw_color(*BRAND)
+        pdf.set_line_width(1.2)
+        pdf.rect(8, 8, PAGE_W - 16, PAGE_H - 16)
+        pdf.set_line_width(0.3)
+        pdf.rect(11, 11, PAGE_W - 22, PAGE_H - 22)
+
+    def _qr(self, pdf: FPDF, url: str, x: float, y: float, size: float) -> None:
+        svg = io.BytesIO()
+        segno.make(url, error="m").save(svg, kind="svg", omitsize=True, border=0, dark="black")
+        svg.seek(0)
+        pdf.image(svg, x=x, y=y, w=size, h=size)
+
+    # -- the page --------------------------------------------------------------------------
+
+    def render(self, snapshot: dict) -> bytes:
+        """The PDF of one certificate, from its snapshot; the same snapshot, the same page."""
+        pdf = self._document(snapshot)
+        self.draw(pdf, snapshot)
+        return bytes(pdf.output())
+
+    def draw(self, pdf: FPDF, snapshot: dict) -> None:
+        pdf.add_page()
+        self._frame(pdf)
+        thai = snapshot["language"] in ("th", "both")
+        english = snapshot["language"] in ("en", "both")
+        course, issuer, learner = snapshot["course"], snapshot["issuer"], snapshot["learner"]
+        issued_on = date.fromisoformat(snapshot["issued_on"])
+        if issuer.get("logo"):
+            pdf.image(issuer["logo"], x=PAGE_W / 2 - 10, y=16, h=18)
+            pdf.set_y(36)
+        else:
+            pdf.set_y(24)
+
+        organisations = " · ".join(
+            o["name_th"] if thai else o["name_en"] for o in snapshot["organisations"]
+        )
+        self._paragraph(pdf, organisations, 11, colour=MUTED, gap=2)
+        if thai:
+            self._paragraph(pdf, "วุฒิบัตร", 34, "B", BRAND, gap=0)
+        if english:
+            self._paragraph(pdf, "Certificate of Completion", 20 if thai else 30, "B", BRAND)
+        if thai:
+            self._paragraph(pdf, "ให้ไว้เพื่อแสดงว่า", 15, gap=0.5)
+            self._paragraph(pdf, learner["name_th"], 26, "B", gap=0.5)
+        if english:
+            self._paragraph(pdf, "This is to certify that", 12 if thai else 15, "I", MUTED, gap=0.5)
+            name_en = learner.get("name_en") or learner["name_th"]
+            self._paragraph(pdf, name_en, 16 if thai else 26, "B", gap=1)
+        hours = snapshot["total_hours"]
+        cohort = snapshot["cohort"]
+        if thai:
+            self._paragraph(
+                pdf,
+                f"ได้ผ่านการอบรม{course['title_th']} จำนวน {hours} ชั่วโมง "
+                f"รุ่น {cohort['code']} ณ {cohort['host_city_th']} "
+                f"ระหว่างวันที่ {format_day(date.fromisoformat(cohort['starts_on']), language='th')} "
+                f"ถึง {format_day(date.fromisoformat(cohort['ends_on']), language='th')}",
+                15,
+                width=TEXT_W - 30,
+            )
+        if english:
+            self._paragraph(
+                pdf,
+                f"has completed the {course['title_en']}, {hours} hours, cohort "
+                f"{cohort['code']} in {cohort['host_city_en']}, "
+                f"{format_day(date.fromisoformat(cohort['starts_on']), language='en')} to "
+                f"{format_day(date.fromisoformat(cohort['ends_on']), language='en')}.",
+                12 if thai else 15,
+                "I" if thai else "",
+                MUTED if thai else INK,
+                width=TEXT_W - 30,
+            )
+        if thai:
+            self._paragraph(pdf, f"ให้ไว้ ณ วันที่ {format_day(issued_on, language='th')}", 14, gap=0)
+        if english:
+            self._paragraph(
+                pdf,
+                f"Given on {format_day(issued_on, language='en')}",
+                11 if thai else 14,
+                "I" if thai else "",
+                MUTED if thai else INK,
+            )
+        self._signatories(pdf, snapshot["signatories"], thai, english)
+        self._footer(pdf, snapshot)
+
+    def _signatories(self, pdf: FPDF, signatories: list[dict], thai: bool, english: bool):
+        count = len(signatories)
+        column = (TEXT_W - 60) / count
+        top = 150
+        for index, person in enumerate(signatories):
+            x = MARGIN + 30 + index * column
+            if person.get("signature"):
+                pdf.image(person["signature"], x=x + column / 2 - 20, y=top - 14, w=40, h=12)
+            pdf.set_draw_color(*MUTED)
+            pdf.set_line_width(0.2)
+            pdf.line(x + 10, top, x + column - 10, top)
+            pdf.set_xy(x, top + 1)
+            for text, size, style, colour in (
+                (person["name_th"] if thai else person["name_en"], 11, "B", INK),
+                (person["title_th"] if thai else person["title_en"], 9, "", MUTED),
+                (person["name_en"] if thai and english else "", 9, "I", MUTED),
+            ):
+                if not text:
+                    continue
+                pdf.set_font(FONT, style, size)
+                pdf.set_text_color(*colour)
+                for line in self._lines(pdf, text, column - 4):
+                    pdf.set_x(x)
+                    self._line(pdf, column, size * 0.45, line, "C", new_x="LEFT", new_y="NEXT")
+
+    def _footer(self, pdf: FPDF, snapshot: dict) -> None:
+        size = 24
+        x, y = PAGE_W - MARGIN - size, PAGE_H - MARGIN - size + 4
+        self._qr(pdf, snapshot["verify_url"], x, y, size)
+        pdf.set_font(FONT, "", 8.5)
+        pdf.set_text_color(*MUTED)
+        lines = [
+            f"เลขที่ {snapshot['serial']} · Serial {snapshot['serial']}",
+            f"รหัสตรวจสอบ / Verification code: {snapshot['code_display']}",
+            f"ตรวจสอบได้ที่ / Verify at {snapshot['verify_url']}",
+        ]
+        pdf.set_xy(MARGIN, y + 6)
+        for line in lines:
+            pdf.set_x(MARGIN)
+            self._line(pdf, TEXT_W - size - 6, 4.5, line, "L", new_x="LMARGIN", new_y="NEXT")

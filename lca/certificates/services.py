@@ -1,0 +1,367 @@
+"""The rules of certificates: who is eligible, issuing (once per enrolment), revoking,
+re-issuing after a name correction. Issuing is an administrator's act."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from lca.audit import record
+from lca.certificates.codes import (
+    display_code,
+    new_code,
+    next_serial_number,
+    serial_of,
+)
+from lca.certificates.issuer import load_issuer
+from lca.certificates.pdf import CertificateRenderer
+from lca.dates import local_today
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.hours.progress import EnrolmentProgress, cohort_progress, progress_of
+from lca.i18n import BUDDHIST_ERA_OFFSET
+from lca.models import (
+    Certificate,
+    CertificateLanguage,
+    CertificateStatus,
+    Cohort,
+    Enrolment,
+    EnrolmentStatus,
+    User,
+)
+from lca.orm import utcnow
+from lca.storage import save_file
+
+
+@dataclass
+class CohortCertificateRow:
+    """One learner on the cohort's certificate page."""
+
+    progress: EnrolmentProgress
+    certificate: Certificate | None  #: the valid one, if any
+
+    @property
+    def enrolment(self) -> Enrolment:
+        return self.progress.enrolment
+
+    @property
+    def can_issue(self) -> bool:
+        return self.certificate is None and self.progress.is_eligible
+
+
+def _check_operator(admin: User | None) -> None:
+    """Certificates are an administrator's act; None is an operator at the command line."""
+    if admin is not None and not admin.is_admin:
+        raise RuleError(_("Only an administrator issues, revokes or re-issues certificates."))
+
+
+def verify_url(code: str) -> str:
+    return f"{current_app.config['LCA_PUBLIC_URL']}/verify/{code}"
+
+
+def valid_certificate(enrolment: Enrolment) -> Certificate | None:
+    return db.session.scalar(
+        select(Certificate).where(
+            Certificate.enrolment_id == enrolment.id, Certificate.status == CertificateStatus.VALID
+        )
+    )
+
+
+def valid_certificates_of(enrolments: list[Enrolment]) -> dict[int, Certificate]:
+    """{enrolment_id: its valid certificate} for the given enrolments, in one query."""
+    ids = [enrolment.id for enrolment in enrolments]
+    if not ids:
+        return {}
+    query = select(Certificate).where(
+        Certificate.enrolment_id.in_(ids), Certificate.status == CertificateStatus.VALID
+    )
+    return {certificate.enrolment_id: certificate for certificate in db.session.scalars(query)}
+
+
+def cohorts_with_certificates_to_issue() -> list[tuple[Cohort, int]]:
+    """Cohorts where learners are eligible but have no certificate yet, with how many."""
+    pending = (
+        select(Enrolment)
+        .join(Enrolment.cohort)
+        .where(
+            Enrolment.status == EnrolmentStatus.ACTIVE,
+            ~select(Certificate.id)
+            .where(
+                Certificate.enrolment_id == Enrolment.id,
+                Certificate.status == CertificateStatus.VALID,
+            )
+            .exists(),
+        )
+        .options(joinedload(Enrolment.cohort))
+    )
+    counts: dict[int, list] = {}
+    for progress in progress_of(list(db.session.scalars(pending))):
+        if progress.is_eligible:
+            cohort = progress.enrolment.cohort
+            counts.setdefault(cohort.id, [cohort, 0])[1] += 1
+    return [(cohort, count) for cohort, count in counts.values()]
+
+
+def cohort_certificates(cohort: Cohort) -> list[CohortCertificateRow]:
+    """Every learner of a cohort with their progress and valid certificate (a fixed number of
+    queries)."""
+    rows = cohort_progress(cohort)
+    valid = {
+        c.enrolment_id: c
+        for c in db.session.scalars(
+            select(Certificate)
+            .join(Certificate.enrolment)
+            .where(Enrolment.cohort_id == cohort.id, Certificate.status == CertificateStatus.VALID)
+        )
+    }
+    return [CohortCertificateRow(p, valid.get(p.enrolment.id)) for p in rows]
+
+
+def certificates_of_cohort(cohort: Cohort) -> list[Certificate]:
+    """Every certificate ever issued in a cohort, newest first, with its learner."""
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .join(Certificate.enrolment)
+            .where(Enrolment.cohort_id == cohort.id)
+            .options(joinedload(Certificate.enrolment).joinedload(Enrolment.learner))
+            .order_by(Certificate.serial_year, Certificate.serial_number)
+        )
+    )
+
+
+def _snapshot(
+    enrolment: Enrolment,
+    progress: EnrolmentProgress,
+    serial: str,
+    code: str,
+    language: CertificateLanguage,
+    learner_names: dict | None = None,
+) -> dict:
+    """What the certificate says, kept with it for good: later changes never alter it."""
+    issuer, learner, cohort = load_issuer(), enrolment.learner, enrolment.cohort
+    issued_at = utcnow()
+    return {
+        "serial": serial,
+        "code": code,
+        "code_display": display_code(code),
+        "verify_url": verify_url(code),
+        "language": language.value,
+        "issued_at": issued_at.isoformat(),
+        "issued_on": local_today().isoformat(),
+        "learner": learner_names
+        or {
+            "name_th": learner.full_name_th,
+            "name_en": learner.full_name_en or "",
+            "email": learner.email,
+        },
+        "cohort": {
+            "code": cohort.code,
+            "host_city_th": cohort.host_city.name_th,
+            "host_city_en": cohort.host_city.name_en,
+            "starts_on": cohort.starts_on.isoformat(),
+            "ends_on": cohort.ends_on.isoformat(),
+        },
+        "modules": [
+            {
+                "number": m.module.number,
+                "title_th": m.module.title_th,
+                "title_en": m.module.title_en,
+                "hours": m.module.hours,
+                "approved_hours": m.approved_minutes / 60,
+            }
+            for m in progress.modules
+        ],
+        "total_hours": progress.required_minutes // 60,
+        "activity_started_on": cohort.starts_on.isoformat(),
+        # The course ended for this learner when the cohort and their field window were over,
+        # or on the day of issue if that came first.
+        "activity_ended_on": min(
+            local_today(), max(cohort.ends_on, enrolment.field_window_ends_on)
+        ).isoformat(),
+        **issuer,
+    }
+
+
+def _store(
+    enrolment: Enrolment, snapshot: dict, actor: User, renderer: CertificateRenderer
+) -> Certificate:
+    pdf = renderer.render(snapshot)
+    year, number = snapshot["serial_year"], snapshot["serial_number"]
+    certificate = Certificate(
+        enrolment=enrolment,
+        serial=snapshot["serial"],
+        serial_year=year,
+        serial_number=number,
+        code=snapshot["code"],
+        language=CertificateLanguage(snapshot["language"]),
+        snapshot=snapshot,
+        pdf_key=save_file(db.session, pdf, ".pdf"),
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        pdf_size=len(pdf),
+        issued_by_id=actor.id if actor else None,
+    )
+    name = enrolment.learner.full_name_th  # read now: after a failed flush the session waits
+    db.session.add(certificate)
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # another administrator issued it a moment ago
+        raise RuleError(_("%(name)s already has a valid certificate.", name=name)) from error
+    return certificate
+
+
+def _new_serial() -> tuple[int, int, str]:
+    year = local_today().year + BUDDHIST_ERA_OFFSET
+    number = next_serial_number(year)
+    return year, number, serial_of(year, number)
+
+
+def issue_certificate(
+    enrolment: Enrolment,
+    admin: User | None,
+    language: CertificateLanguage = CertificateLanguage.BOTH,
+    renderer: CertificateRenderer | None = None,
+) -> Certificate:
+    """Issue a learner's certificate once every module is complete and the field work passed;
+    never a second valid one for the same enrolment."""
+    _check_operator(admin)
+    existing = valid_certificate(enrolment)
+    if existing is not None:
+        raise RuleError(
+            _(
+                "%(name)s already has certificate %(serial)s.",
+                name=enrolment.learner.full_name_th,
+                serial=existing.serial,
+            )
+        )
+    [progress] = progress_of([enrolment])
+    if not progress.is_eligible:
+        raise RuleError(
+            _(
+                "%(name)s is not eligible yet: %(missing)s",
+                name=enrolment.learner.full_name_th,
+                missing=" ".join(progress.missing),
+            )
+        )
+    year, number, serial = _new_serial()
+    snapshot = _snapshot(enrolment, progress, serial, new_code(), language)
+    snapshot.update(serial_year=year, serial_number=number)
+    certificate = _store(enrolment, snapshot, admin, renderer or CertificateRenderer())
+    record(admin, "certificate.issue", certificate, serial=serial, enrolment_id=enrolment.id)
+    return certificate
+
+
+def issue_for_cohort(
+    cohort: Cohort,
+    admin: User | None,
+    language: CertificateLanguage,
+    emails: set[str] | None = None,
+) -> Iterator[tuple[Enrolment, Certificate | None, str | None]]:
+    """Issue every eligible learner's certificate (or those with the given e-mails), one by
+    one, with the fonts loaded once; yields (enrolment, certificate, refusal) for each. The
+    caller commits after each, so a long batch shows its progress and keeps what it did."""
+    renderer = CertificateRenderer()
+    for row in cohort_certificates(cohort):
+        learner = row.enrolment.learner
+        if emails is not None and learner.email not in emails:
+            continue
+        if emails is None and not row.can_issue:
+            continue
+        try:
+            yield row.enrolment, issue_certificate(row.enrolment, admin, language, renderer), None
+        except RuleError as error:
+            yield row.enrolment, None, error.message
+
+
+def revoke_certificate(certificate: Certificate, admin: User | None, reason: str) -> None:
+    """Revoke a valid certificate, keeping the reason; the verify page shows it revoked."""
+    _check_operator(admin)
+    if certificate.status is not CertificateStatus.VALID:
+        raise RuleError(_("Only a valid certificate can be revoked."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleError(_("Give the reason for revoking the certificate."), field="reason")
+    certificate.status = CertificateStatus.REVOKED
+    certificate.revoked_at = utcnow()
+    certificate.revoked_by_id = admin.id if admin else None
+    certificate.revocation_reason = reason
+    db.session.flush()
+    record(admin, "certificate.revoke", certificate, serial=certificate.serial, reason=reason)
+
+
+def reissue_certificate(
+    certificate: Certificate,
+    admin: User | None,
+    reason: str,
+    language: CertificateLanguage | None = None,
+) -> Certificate:
+    """Re-issue a valid certificate after a name correction: a new serial, code and PDF with the
+    learner's current name and the same hours; the old one is superseded and points to it."""
+    _check_operator(admin)
+    if certificate.status is not CertificateStatus.VALID:
+        raise RuleError(_("Only a valid certificate can be re-issued."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleError(_("Give the reason for re-issuing the certificate."), field="reason")
+    enrolment, old = certificate.enrolment, certificate.snapshot
+    certificate.status = CertificateStatus.SUPERSEDED
+    db.session.flush()
+    year, number, serial = _new_serial()
+    learner = enrolment.learner
+    [progress] = progress_of([enrolment])
+    snapshot = _snapshot(
+        enrolment,
+        progress,
+        serial,
+        new_code(),
+        language or certificate.language,
+        learner_names={
+            "name_th": learner.full_name_th,
+            "name_en": learner.full_name_en or "",
+            "email": learner.email,
+        },
+    )
+    # The hours and cohort stay as they were certified; only the name and dates are new.
+    snapshot.update(
+        modules=old["modules"],
+        total_hours=old["total_hours"],
+        cohort=old["cohort"],
+        serial_year=year,
+        serial_number=number,
+        replaces=certificate.serial,
+    )
+    successor = _store(enrolment, snapshot, admin, CertificateRenderer())
+    successor.replaces_id, successor.reissue_reason = certificate.id, reason
+    certificate.superseded_by_id = successor.id
+    db.session.flush()
+    record(
+        admin,
+        "certificate.reissue",
+        certificate,
+        serial=certificate.serial,
+        new_serial=successor.serial,
+        reason=reason,
+    )
+    return successor
+
+
+def find_by_code(code: str | None) -> Certificate | None:
+    """The certificate with exactly this code (already normalised), or None."""
+    if not code:
+        return None
+    return db.session.scalar(
+        select(Certificate)
+        .where(Certificate.code == code)
+        .options(joinedload(Certificate.superseded_by))
+    )
+
+
+def find_by_serial(serial: str) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.serial == serial.strip()))

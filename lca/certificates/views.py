@@ -1,0 +1,228 @@
+"""Certificates for staff and learners: the cohort's page (who is eligible, why not), issuing
+one or all, revoking, re-issuing, printing the cohort and downloading."""
+
+import io
+import zipfile
+
+from flask import (
+    Response,
+    flash,
+    redirect,
+    render_template,
+    stream_template,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from pypdf import PdfReader, PdfWriter
+
+from lca.certificates import bp
+from lca.certificates.forms import IssueForm, ReasonForm
+from lca.certificates.services import (
+    certificates_of_cohort,
+    cohort_certificates,
+    issue_certificate,
+    issue_for_cohort,
+    reissue_certificate,
+    revoke_certificate,
+)
+from lca.errors import RuleError
+from lca.extensions import db
+from lca.models import Certificate, CertificateLanguage, Role
+from lca.permissions import (
+    get_certificate_or_403,
+    get_cohort_or_403,
+    get_enrolment_or_403,
+    role_required,
+    signed_in,
+)
+from lca.storage import send_stored, storage
+from lca.views import refuse
+
+STAFF = (Role.ADMIN, Role.INSTRUCTOR)
+
+
+@bp.get("/cohorts/<int:cohort_id>/certificates")
+@role_required(*STAFF)
+def cohort(cohort_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user)
+    rows = cohort_certificates(cohort)
+    return render_template(
+        "certificates/cohort.html",
+        cohort=cohort,
+        rows=rows,
+        eligible=sum(1 for row in rows if row.can_issue),
+        issued=certificates_of_cohort(cohort),
+        form=IssueForm(formdata=None),
+    )
+
+
+@bp.post("/enrolments/<int:enrolment_id>/certificate")
+@role_required(Role.ADMIN)
+def issue(enrolment_id: int):
+    enrolment = get_enrolment_or_403(enrolment_id, current_user, action="manage")
+    form = IssueForm()
+    if form.validate_on_submit():
+        try:
+            certificate = issue_certificate(
+                enrolment, current_user, CertificateLanguage(form.language.data)
+            )
+        except RuleError as error:
+            refuse(None, error)
+        else:
+            db.session.commit()
+            flash(
+                _("Certificate %(serial)s has been issued.", serial=certificate.serial), "success"
+            )
+    return redirect(url_for(".cohort", cohort_id=enrolment.cohort_id))
+
+
+@bp.post("/cohorts/<int:cohort_id>/certificates/issue")
+@role_required(Role.ADMIN)
+def issue_all(cohort_id: int):
+    """Issue every eligible learner's certificate; the page shows each one as it is done."""
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    form = IssueForm()
+    if not form.validate_on_submit():
+        return redirect(url_for(".cohort", cohort_id=cohort_id))
+    language, admin = CertificateLanguage(form.language.data), current_user._get_current_object()
+
+    def results():
+        for enrolment, certificate, refusal in issue_for_cohort(cohort, admin, language):
+            if certificate is not None:
+                db.session.commit()
+            else:
+                db.session.rollback()
+            yield enrolment, certificate, refusal
+
+    return Response(
+        stream_template("certificates/batch.html", cohort=cohort, results=results()),
+        mimetype="text/html",
+    )
+
+
+@bp.get("/cohorts/<int:cohort_id>/certificates.pdf")
+@role_required(Role.ADMIN)
+def print_cohort(cohort_id: int):
+    """Every valid certificate of the cohort in one PDF, a page each, for the printer: the
+    pages are the frozen PDFs themselves."""
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    valid = [c for c in certificates_of_cohort(cohort) if c.is_valid]
+    if not valid:
+        flash(_("This cohort has no valid certificate to print."), "error")
+        return redirect(url_for(".cohort", cohort_id=cohort_id))
+    return Response(
+        merged_pdf(valid),
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f"attachment; filename=certificates-{cohort.code}.pdf",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def merged_pdf(certificates: list[Certificate]) -> bytes:
+    """The frozen PDFs of ``certificates`` as one document, in order."""
+    writer = PdfWriter()
+    for certificate in certificates:
+        with storage().open(certificate.pdf_key) as file:
+            writer.append(PdfReader(io.BytesIO(file.read())))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@bp.get("/cohorts/<int:cohort_id>/certificates.zip")
+@role_required(Role.ADMIN)
+def zip_cohort(cohort_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    valid = [c for c in certificates_of_cohort(cohort) if c.is_valid]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for certificate in valid:
+            with storage().open(certificate.pdf_key) as file:
+                archive.writestr(f"{certificate.serial}.pdf", file.read())
+    return Response(
+        out.getvalue(),
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f"attachment; filename=certificates-{cohort.code}.zip",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _certificate_page(certificate, revoke_form=None, reissue_form=None):
+    return render_template(
+        "certificates/show.html",
+        certificate=certificate,
+        revoke_form=revoke_form or ReasonForm(formdata=None),
+        reissue_form=reissue_form or ReasonForm(formdata=None),
+        history=_history(certificate),
+    )
+
+
+def _history(certificate: Certificate) -> list[Certificate]:
+    """The chain of re-issues this certificate belongs to, oldest first."""
+    chain = [certificate]
+    while chain[0].replaces_id:
+        chain.insert(0, db.session.get(Certificate, chain[0].replaces_id))
+    while chain[-1].superseded_by_id:
+        chain.append(db.session.get(Certificate, chain[-1].superseded_by_id))
+    return chain
+
+
+@bp.get("/certificates/<int:certificate_id>")
+@signed_in
+def show(certificate_id: int):
+    return _certificate_page(get_certificate_or_403(certificate_id, current_user))
+
+
+@bp.get("/certificates/<int:certificate_id>/pdf")
+@signed_in
+def download(certificate_id: int):
+    certificate = get_certificate_or_403(certificate_id, current_user)
+    return send_stored(certificate.pdf_key, f"{certificate.serial}.pdf", "application/pdf")
+
+
+@bp.post("/certificates/<int:certificate_id>/revoke")
+@role_required(Role.ADMIN)
+def revoke(certificate_id: int):
+    certificate = get_certificate_or_403(certificate_id, current_user, action="manage")
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            revoke_certificate(certificate, current_user, form.reason.data)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _("Certificate %(serial)s has been revoked.", serial=certificate.serial), "success"
+            )
+            return redirect(url_for(".show", certificate_id=certificate_id))
+    return _certificate_page(certificate, revoke_form=form)
+
+
+@bp.post("/certificates/<int:certificate_id>/reissue")
+@role_required(Role.ADMIN)
+def reissue(certificate_id: int):
+    certificate = get_certificate_or_403(certificate_id, current_user, action="manage")
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            successor = reissue_certificate(certificate, current_user, form.reason.data)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Certificate %(serial)s replaces %(old)s.",
+                    serial=successor.serial,
+                    old=certificate.serial,
+                ),
+                "success",
+            )
+            return redirect(url_for(".show", certificate_id=successor.id))
+    return _certificate_page(certificate, reissue_form=form)
