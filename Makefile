@@ -9,7 +9,7 @@ PO := lca/translations/th/LC_MESSAGES/messages.po
 MO := $(PO:.po=.mo)
 DEV_ENV := LCA_ENV=development
 
-.PHONY: run test test-sqlite test-postgresql lint fmt lock translations i18n-update clean help
+.PHONY: run test test-sqlite test-postgresql lint fmt lock translations i18n-update clean help bench-certificates
 
 help:
 	@echo "make run      serve LCA with demo data on http://127.0.0.1:$(PORT)"
@@ -68,3 +68,6 @@ i18n-update: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+bench-certificates: $(VENV)/.installed
+	$(BIN)/python bench/certificate_batch.py --learners $(or $(LEARNERS),200)

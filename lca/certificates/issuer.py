@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,21 @@ def _image(value: Any, where: str, seed_dir: Path) -> str | None:
     return str(path)
 
 
+_cache: dict[tuple[str, int], dict] = {}
+
+
 def load_issuer(seed_dir: Path = SEED_DIR) -> dict:
-    """The course, issuer, organisations and signatories, as plain data."""
+    """The course, issuer, organisations and signatories, as plain data (read again whenever
+    the file changes)."""
+    path = seed_dir / ISSUER_FILE
+    key = (str(path), path.stat().st_mtime_ns if path.exists() else 0)
+    if key not in _cache:
+        _cache.clear()
+        _cache[key] = _read_issuer(seed_dir)
+    return copy.deepcopy(_cache[key])
+
+
+def _read_issuer(seed_dir: Path) -> dict:
     data = read_seed_file(seed_dir / ISSUER_FILE)
     course = _require(
         data.get("course"),

@@ -37,17 +37,15 @@ def words(text: str) -> list[str]:
 
 
 class CertificateRenderer:
-    """Draws certificates; the fonts are found once per renderer, that is once per batch."""
+    """Draws certificates; fonts are found, and words measured, once per renderer, that is
+    once per batch."""
 
     def __init__(self) -> None:
         self.fonts = {
-            style: str(fontpkg.path(FONT, weight, italic))
-            for style, weight, italic in (
-                ("", 400, "normal"),
-                ("B", 700, "normal"),
-                ("I", 400, "italic"),
-            )
+            style: str(fontpkg.path(FONT, weight)) for style, weight in (("", 400), ("B", 700))
         }
+        #: the width of each word in each font and size, measured once per batch
+        self._widths: dict[tuple[str, float, str], float] = {}
 
     def _document(self, snapshot: dict) -> FPDF:
         pdf = FPDF(orientation="L", unit="mm", format="A4")
@@ -75,17 +73,27 @@ class CertificateRenderer:
         pdf.cell(width, height, text, align=align, **move)
         pdf._out("EMC")
 
+    def _width(self, pdf: FPDF, word: str) -> float:
+        key = (pdf.font_style, pdf.font_size_pt, word)
+        if key not in self._widths:
+            self._widths[key] = pdf.get_string_width(word)
+        return self._widths[key]
+
     def _lines(self, pdf: FPDF, text: str, width: float) -> list[str]:
-        lines, current = [], ""
+        """The text cut into lines no wider than ``width``, breaking only between words."""
+        lines: list[str] = []
+        current: list[str] = []
+        used = 0.0
         for word in words(text):
-            candidate = current + word
-            if current and pdf.get_string_width(candidate.rstrip()) > width:
-                lines.append(current.rstrip())
-                current = word.lstrip()
-            else:
-                current = candidate
-        if current.strip():
-            lines.append(current.rstrip())
+            size = self._width(pdf, word)
+            if current and not word.isspace() and used + size > width:
+                lines.append("".join(current).strip())
+                current, used = [], 0.0
+            if current or not word.isspace():
+                current.append(word)
+                used += size
+        if "".join(current).strip():
+            lines.append("".join(current).strip())
         return lines
 
     def _paragraph(
@@ -152,7 +160,7 @@ class CertificateRenderer:
             self._paragraph(pdf, "ให้ไว้เพื่อแสดงว่า", 15, gap=0.5)
             self._paragraph(pdf, learner["name_th"], 26, "B", gap=0.5)
         if english:
-            self._paragraph(pdf, "This is to certify that", 12 if thai else 15, "I", MUTED, gap=0.5)
+            self._paragraph(pdf, "This is to certify that", 12 if thai else 15, "", MUTED, gap=0.5)
             name_en = learner.get("name_en") or learner["name_th"]
             self._paragraph(pdf, name_en, 16 if thai else 26, "B", gap=1)
         hours = snapshot["total_hours"]
@@ -175,7 +183,7 @@ class CertificateRenderer:
                 f"{format_day(date.fromisoformat(cohort['starts_on']), language='en')} to "
                 f"{format_day(date.fromisoformat(cohort['ends_on']), language='en')}.",
                 12 if thai else 15,
-                "I" if thai else "",
+                "",
                 MUTED if thai else INK,
                 width=TEXT_W - 30,
             )
@@ -186,7 +194,7 @@ class CertificateRenderer:
                 pdf,
                 f"Given on {format_day(issued_on, language='en')}",
                 11 if thai else 14,
-                "I" if thai else "",
+                "",
                 MUTED if thai else INK,
             )
         self._signatories(pdf, snapshot["signatories"], thai, english)
@@ -207,7 +215,7 @@ class CertificateRenderer:
             for text, size, style, colour in (
                 (person["name_th"] if thai else person["name_en"], 11, "B", INK),
                 (person["title_th"] if thai else person["title_en"], 9, "", MUTED),
-                (person["name_en"] if thai and english else "", 9, "I", MUTED),
+                (person["name_en"] if thai and english else "", 9, "", MUTED),
             ):
                 if not text:
                     continue

@@ -228,9 +228,11 @@ def issue_certificate(
     admin: User | None,
     language: CertificateLanguage = CertificateLanguage.BOTH,
     renderer: CertificateRenderer | None = None,
+    progress: EnrolmentProgress | None = None,
 ) -> Certificate:
     """Issue a learner's certificate once every module is complete and the field work passed;
-    never a second valid one for the same enrolment."""
+    never a second valid one for the same enrolment. (A batch passes the ``progress`` it has
+    just computed for the whole cohort.)"""
     _check_operator(admin)
     existing = valid_certificate(enrolment)
     if existing is not None:
@@ -241,7 +243,8 @@ def issue_certificate(
                 serial=existing.serial,
             )
         )
-    [progress] = progress_of([enrolment])
+    if progress is None:
+        [progress] = progress_of([enrolment])
     if not progress.is_eligible:
         raise RuleError(
             _(
@@ -275,7 +278,8 @@ def issue_for_cohort(
         if emails is None and not row.can_issue:
             continue
         try:
-            yield row.enrolment, issue_certificate(row.enrolment, admin, language, renderer), None
+            certificate = issue_certificate(row.enrolment, admin, language, renderer, row.progress)
+            yield row.enrolment, certificate, None
         except RuleError as error:
             yield row.enrolment, None, error.message
 
