@@ -18,7 +18,8 @@ from lca.certificates.credential import generate_key, verify_jwt
 from lca.models import Certificate
 from tests.certificate_helpers import eligible_enrolment
 
-STANDARDS = Path(__file__).resolve().parents[2] / "shared" / "standards" / "openbadges-3.0"
+#: unmodified copies of the 1EdTech files (see SOURCE.md there)
+STANDARDS = Path(__file__).resolve().parent / "data" / "openbadges-3.0"
 
 
 @pytest.fixture
