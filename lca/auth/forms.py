@@ -17,10 +17,22 @@ class LoginForm(BaseForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
-class ChangePasswordForm(BaseForm):
-    current_password = PasswordField(
-        _l("Current password"), validators=[InputRequired(_l("Enter your current password."))]
+class PreferencesForm(BaseForm):
+    preferred_language = SelectField(
+        _l("Language"), choices=options(LANGUAGE_CHOICES), validators=[InputRequired()]
     )
+
+
+#: made before the new-password fields so that WTForms (which orders fields by creation) lists
+#: it first in the error summary of ChangePasswordForm
+CURRENT_PASSWORD = PasswordField(
+    _l("Current password"), validators=[InputRequired(_l("Enter your current password."))]
+)
+
+
+class SetPasswordForm(BaseForm):
+    """A new password, typed twice: from a set-password link."""
+
     new_password = PasswordField(
         _l("New password"), validators=[InputRequired(_l("Enter a new password."))]
     )
@@ -33,7 +45,7 @@ class ChangePasswordForm(BaseForm):
     )
 
 
-class PreferencesForm(BaseForm):
-    preferred_language = SelectField(
-        _l("Language"), choices=options(LANGUAGE_CHOICES), validators=[InputRequired()]
-    )
+class ChangePasswordForm(SetPasswordForm):
+    """A signed-in person's change: the current password first."""
+
+    current_password = CURRENT_PASSWORD

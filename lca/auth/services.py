@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -18,6 +20,9 @@ from lca.models.users import new_auth_token
 from lca.orm import utcnow
 
 MAX_PASSWORD_LENGTH = 256
+#: no password matches it: the account waits for its set-password link
+UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a password: an impossible hash
+SETUP_LINK_DAYS = 14
 
 
 @dataclass
@@ -192,3 +197,51 @@ def set_preferred_language(user: User, language: str) -> None:
         raise RuleError(_("Choose Thai or English."), field="preferred_language")
     user.preferred_language = language
     db.session.flush()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_setup_token(user: User) -> str:
+    """A one-time set-password link's token for ``user`` (only its hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    user.setup_token_hash = _token_hash(token)
+    user.setup_expires_at = utcnow() + timedelta(days=SETUP_LINK_DAYS)
+    return token
+
+
+def user_for_setup_token(token: str) -> User | None:
+    """The active account a set-password link belongs to, while the link works."""
+    if not token or len(token) > 100:
+        return None
+    user = db.session.scalar(select(User).where(User.setup_token_hash == _token_hash(token)))
+    if user is None or not user.is_active or user.setup_expires_at < utcnow():
+        return None
+    return user
+
+
+def complete_setup(user: User, password: str) -> None:
+    """The person behind a set-password link chooses their password; the link is used up."""
+    check_password_policy(password, user.email)
+    user.password_hash = hash_password(password)
+    user.setup_token_hash = user.setup_expires_at = None
+    user.must_change_password = False
+    user.auth_token = new_auth_token()
+    record(user, "user.password_setup", user)
+    db.session.flush()
+
+
+def reset_password(user: User, actor: User) -> str:
+    """An administrator gives the account a new one-time password (shown once); the person
+    must replace it at the next sign-in, and every open session ends."""
+    if user.id == actor.id:
+        raise RuleError(_("Change your own password on your account page."))
+    password = one_time_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.setup_token_hash = user.setup_expires_at = None
+    user.auth_token = new_auth_token()
+    record(actor, "user.password_reset", user)
+    db.session.flush()
+    return password

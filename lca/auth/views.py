@@ -3,8 +3,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from lca.auth import bp
-from lca.auth.forms import ChangePasswordForm, LoginForm, PreferencesForm
-from lca.auth.services import authenticate, change_password, set_preferred_language
+from lca.auth.forms import ChangePasswordForm, LoginForm, PreferencesForm, SetPasswordForm
+from lca.auth.services import (
+    authenticate,
+    change_password,
+    complete_setup,
+    set_preferred_language,
+    user_for_setup_token,
+)
 from lca.errors import RuleError
 from lca.extensions import db, limiter
 from lca.permissions import public, signed_in
@@ -93,3 +99,25 @@ def password():
             flash(_("Your password has been changed."), "success")
             return redirect(role_home_url(current_user))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@public
+def set_password(token: str):
+    """A one-time link from an import: the person chooses their own password."""
+    user = user_for_setup_token(token)
+    if user is None:
+        return render_template("auth/set_password.html", form=None), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            complete_setup(user, form.new_password.data)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            session.clear()
+            login_user(user)
+            flash(_("Your password is set. Welcome!"), "success")
+            return redirect(role_home_url(user))
+    return render_template("auth/set_password.html", form=form, user=user)

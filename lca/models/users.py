@@ -48,6 +48,9 @@ class User(UserMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     preferred_language: Mapped[str] = mapped_column(String(2), default="th")
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    #: SHA-256 of a one-time set-password link's token, and when the link stops working
+    setup_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    setup_expires_at: Mapped[datetime | None]
     #: what the session cookie carries; rotated on password change and deactivation
     auth_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_auth_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
