@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
@@ -201,3 +203,50 @@ def generate_key_command(force):
 
     path, kid = generate_key(force=force)
     click.echo(f"Signing key {kid} in {path}")
+
+
+@lca_group.group("learners")
+def learners_group():
+    """Learners in bulk."""
+
+
+@learners_group.command("import")
+@click.option("--cohort", "cohort_code", required=True, help="Cohort code, e.g. CA-2569-01.")
+@click.option("--dry-run", is_flag=True, help="Check every row and write nothing.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_learners_command(cohort_code, dry_run, path):
+    """Import learners from a CSV or XLSX file into a cohort, all or nothing.
+
+    New accounts get a set-password link (printed here, once)."""
+    from flask import current_app
+
+    from lca.admin.imports import ImportFileError, apply_import, plan_import
+
+    cohort = _cohort_or_fail(cohort_code)
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        plan = plan_import(cohort, os.path.basename(path), data)
+    except ImportFileError as error:
+        raise click.ClickException(str(error)) from error
+    for row in plan.problem_rows:
+        for problem in row.problems:
+            click.echo(f"row {row.number}\t{row.email}\t{problem}", err=True)
+    if not plan.ok:
+        click.echo(f"{len(plan.problem_rows)} rows have problems; nothing was imported.", err=True)
+        raise SystemExit(1)
+    new = sum(1 for row in plan.rows if row.creates_account)
+    if dry_run:
+        click.echo(
+            f"{len(plan.rows)} learners would be imported ({new} new accounts). "
+            "Nothing was written (--dry-run)."
+        )
+        return
+    done = apply_import(plan, None)
+    db.session.commit()
+    base = current_app.config["LCA_PUBLIC_URL"]
+    for item in done:
+        link = f"{base}/set-password/{item.setup_token}" if item.setup_token else "existing"
+        click.echo(f"{item.user.email}\t{link}")
+    click.echo(f"{len(done)} learners imported into {cohort.code} ({new} new accounts).")

@@ -61,6 +61,8 @@ def live_server(new_database, tmp_path_factory):
         db.session.commit()
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Links the app hands out (set-password, certificate QR codes) point at this server.
+    app.config["LCA_PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
