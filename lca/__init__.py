@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from lca.curriculum import bp as curriculum_bp
     from lca.home import bp as home_bp
     from lca.hours import bp as hours_bp
+    from lca.reports import bp as reports_bp
 
     for blueprint in (
         home_bp,
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
         hours_bp,
         assessment_bp,
         certificates_bp,
+        reports_bp,
         admin_bp,
     ):
         app.register_blueprint(blueprint)

@@ -1,19 +1,27 @@
-"""Spreadsheet downloads that open right in Excel (Thai intact) and cannot run formulas."""
+"""Spreadsheet downloads that open right in Excel (Thai intact) and cannot run formulas:
+CSV in UTF-8 with a byte-order mark, streamed row by row, or XLSX written with openpyxl's
+write-only mode (a row at a time, so memory stays flat however long the export)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from urllib.parse import quote
 
-from flask import Response
+from flask import Response, stream_with_context
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def safe_cell(value) -> str:
-    """A cell as text; text that a spreadsheet would read as a formula is quoted with '."""
+    """A CSV cell as text; text that a spreadsheet would read as a formula is quoted with '."""
     if value is None:
         return ""
     text = str(value)
@@ -30,10 +38,21 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def csv_response(header: Sequence[str], rows: Iterable[Sequence], filename: str) -> Response:
-    """A CSV download in UTF-8 with a byte-order mark, so that Excel shows Thai."""
+def hours_value(minutes: int | None):
+    """Minutes as a number of hours for a spreadsheet: 6, not 6.0; 1.5 stays 1.5."""
+    if minutes is None:
+        return None
+    return minutes // 60 if minutes % 60 == 0 else minutes / 60
 
-    def generate():
+
+def _disposition(filename: str) -> str:
+    return f"attachment; filename*=UTF-8''{quote(filename)}"
+
+
+def csv_response(header: Sequence[str], rows: Iterable[Sequence], filename: str) -> Response:
+    """A CSV download in UTF-8 with a byte-order mark, so that Excel shows Thai; streamed."""
+
+    def generate() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow([safe_cell(cell) for cell in header])
@@ -44,6 +63,55 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence], filename: str)
             writer.writerow([safe_cell(cell) for cell in row])
             yield buffer.getvalue()
 
-    response = Response(generate(), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response = Response(stream_with_context(generate()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = _disposition(filename)
     return response
+
+
+def _xlsx_cell(sheet, value):
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # always text: a name like "=SUM(…)" is never a formula
+    return cell
+
+
+def _xlsx_value(value):
+    if value is None:
+        return None
+    if isinstance(value, (int, float, Decimal, date, datetime)) and not isinstance(value, bool):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.replace(tzinfo=None)
+        return value
+    return str(value)
+
+
+def xlsx_response(
+    header: Sequence[str], rows: Iterable[Sequence], filename: str, sheet_name: str = "LCA"
+) -> Response:
+    """An XLSX download: rows written one at a time to a temporary file, then streamed."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_name[:31])
+    sheet.append([_xlsx_cell(sheet, str(title)) for title in header])
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, _xlsx_value(value)) for value in row])
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by generate(), after the download
+    workbook.save(spool)
+    spool.seek(0)
+
+    def generate() -> Iterator[bytes]:
+        with spool:
+            while chunk := spool.read(64 * 1024):
+                yield chunk
+
+    response = Response(generate(), mimetype=XLSX_TYPE)
+    response.headers["Content-Disposition"] = _disposition(filename)
+    return response
+
+
+def spreadsheet(
+    kind: str, header: Sequence[str], rows: Iterable[Sequence], filename: str
+) -> Response:
+    """CSV or XLSX of the same rows; ``filename`` without its extension."""
+    if kind == "xlsx":
+        return xlsx_response(header, rows, f"{filename}.xlsx")
+    return csv_response(header, rows, f"{filename}.csv")

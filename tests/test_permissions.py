@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from lca.auth.services import new_setup_token
 from lca.certificates.credential import generate_key
 from lca.models import Role
 from lca.permissions import get_cohort_or_403, get_enrolment_or_403, teaches
@@ -20,6 +21,7 @@ from tests.factories import (
     FieldReportFactory,
     HourLogFactory,
     InstructorFactory,
+    LearnerFactory,
     ReportFileFactory,
 )
 
@@ -122,6 +124,22 @@ MATRIX = {
     ("certificates.issuer", "GET"): PUBLIC,
     ("certificates.achievement", "GET"): PUBLIC,
     ("certificates.revocations", "GET"): PUBLIC,
+    ("auth.set_password", "GET"): PUBLIC,
+    ("auth.set_password", "POST"): PUBLIC,
+    ("reports.index", "GET"): STAFF,
+    ("reports.cohort", "GET"): COHORT_STAFF,
+    ("reports.city", "GET"): ADMIN,
+    ("admin.reset", "POST"): ADMIN,
+    ("admin.import_learners", "GET"): ADMIN,
+    ("admin.preview_import", "POST"): ADMIN,
+    ("admin.confirm_import", "POST"): ADMIN,
+    ("admin.import_template", "GET"): ADMIN,
+    ("admin.exports", "GET"): ADMIN,
+    ("admin.export_progress", "GET"): ADMIN,
+    ("admin.export_hour_logs", "GET"): ADMIN,
+    ("admin.export_certificates", "GET"): ADMIN,
+    ("admin.audit", "GET"): ADMIN,
+    ("admin.export_audit", "GET"): ADMIN,
     ("admin.index", "GET"): ADMIN,
     ("admin.users", "GET"): ADMIN,
     ("admin.new_user", "GET"): ADMIN,
@@ -171,7 +189,9 @@ def world(db):
     evidence = EvidenceFileFactory(hour_log=HourLogFactory(enrolment=enrolment))
     attachment = ReportFileFactory(field_report=FieldReportFactory(enrolment=enrolment))
     generate_key()  # the credential route signs
+    newcomer = LearnerFactory()
     return {
+        "setup_token": new_setup_token(newcomer),
         "certificate": CertificateFactory(enrolment=enrolment),
         "report_file": attachment,
         "log": evidence.hour_log,
@@ -203,6 +223,8 @@ def url_arguments(world) -> dict[str, int | str]:
         "file_id": world["report_file"].id,
         "certificate_id": world["certificate"].id,
         "code": world["certificate"].code,
+        "token": world["setup_token"],
+        "kind": "csv",
     }
 
 

@@ -13,7 +13,14 @@ from lca.admin.services import (
     update_city,
     users_query,
 )
-from lca.auth.services import Profile, activate_user, create_user, deactivate_user, update_user
+from lca.auth.services import (
+    Profile,
+    activate_user,
+    create_user,
+    deactivate_user,
+    reset_password,
+    update_user,
+)
 from lca.certificates.services import cohorts_with_certificates_to_issue
 from lca.errors import RuleError
 from lca.extensions import db
@@ -97,6 +104,20 @@ def edit_user(user_id: int):
             flash(_("The account has been saved."), "success")
             return redirect(url_for(".users"))
     return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@role_required(Role.ADMIN)
+def reset(user_id: int):
+    user = get_or_404(User, user_id)
+    try:
+        password = reset_password(user, current_user)
+    except RuleError as error:
+        refuse(None, error)
+        return redirect(url_for(".edit_user", user_id=user_id))
+    db.session.commit()
+    # Shown once, in this response only: never stored, never put in a cookie.
+    return render_template("admin/user_created.html", user=user, password=password, reset=True)
 
 
 @bp.post("/users/<int:user_id>/deactivate")

@@ -125,7 +125,7 @@ class EnrolmentProgress:
         return next(m for m in self.modules if m.module.number == number)
 
 
-def _minutes_by_module(enrolment_filter) -> dict[int, dict[int, list[int]]]:
+def minutes_by_module(enrolment_filter) -> dict[int, dict[int, list[int]]]:
     """{enrolment_id: {module_id: [approved, pending, approved outside the field window]}}."""
     window_start = func.coalesce(Enrolment.field_starts_on, Cohort.field_starts_on)
     window_end = func.coalesce(Enrolment.field_ends_on, Cohort.field_ends_on)
@@ -152,7 +152,7 @@ def _minutes_by_module(enrolment_filter) -> dict[int, dict[int, list[int]]]:
     return minutes
 
 
-def _report_statuses(enrolment_filter) -> dict[int, ReportStatus]:
+def report_statuses(enrolment_filter) -> dict[int, ReportStatus]:
     """{enrolment_id: the state of its field report}."""
     query = (
         select(FieldReport.enrolment_id, FieldReport.status)
@@ -188,8 +188,8 @@ def progress_of(enrolments: list[Enrolment]) -> list[EnrolmentProgress]:
         return []
     modules, today = _modules(), local_today()
     ids = [enrolment.id for enrolment in enrolments]
-    minutes = _minutes_by_module(HourLog.enrolment_id.in_(ids))
-    reports = _report_statuses(Enrolment.id.in_(ids))
+    minutes = minutes_by_module(HourLog.enrolment_id.in_(ids))
+    reports = report_statuses(Enrolment.id.in_(ids))
     return [_build(e, modules, minutes.get(e.id, {}), today, reports.get(e.id)) for e in enrolments]
 
 
@@ -207,8 +207,8 @@ def cohort_progress(cohort: Cohort) -> list[EnrolmentProgress]:
         )
     )
     modules, today = _modules(), local_today()
-    minutes = _minutes_by_module(Enrolment.cohort_id == cohort.id)
-    reports = _report_statuses(Enrolment.cohort_id == cohort.id)
+    minutes = minutes_by_module(Enrolment.cohort_id == cohort.id)
+    reports = report_statuses(Enrolment.cohort_id == cohort.id)
     return [_build(e, modules, minutes.get(e.id, {}), today, reports.get(e.id)) for e in enrolments]
 
 

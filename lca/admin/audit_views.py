@@ -1,0 +1,123 @@
+"""The audit trail for administrators: browse and filter by person, action, object and date,
+and export what the filter shows."""
+
+from datetime import datetime, time, timedelta
+
+from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.validators import Optional
+
+from lca.admin import bp
+from lca.admin.export_views import BATCH, export_kind
+from lca.dates import programme_timezone
+from lca.exports import spreadsheet
+from lca.extensions import db
+from lca.forms import BaseForm, clean_text, max_length, options
+from lca.models import AuditEvent, Role, User
+from lca.permissions import role_required
+
+
+class AuditFilterForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    person = StringField(
+        _l("Person (e-mail or name)"),
+        filters=[clean_text],
+        validators=[Optional(), max_length(200)],
+    )
+    action = SelectField(_l("Action"), default="", validate_choice=False)
+    target_type = SelectField(_l("Object"), default="", validate_choice=False)
+    target_id = IntegerField(_l("Object number"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To"), validators=[Optional()])
+
+
+def _filtered(form: AuditFilterForm):
+    query = (
+        select(AuditEvent)
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    )
+    if form.person.data:
+        pattern = f"%{form.person.data.lower()}%"
+        people = select(User.id).where(
+            func.lower(User.email).like(pattern)
+            | func.lower(User.full_name_th).like(pattern)
+            | func.lower(User.full_name_en).like(pattern)
+        )
+        query = query.where(AuditEvent.actor_id.in_(people))
+    if form.action.data:
+        query = query.where(AuditEvent.action == form.action.data)
+    if form.target_type.data:
+        query = query.where(AuditEvent.target_type == form.target_type.data)
+    if form.target_id.data is not None:
+        query = query.where(AuditEvent.target_id == form.target_id.data)
+    zone = programme_timezone()
+    if form.since.data:
+        query = query.where(
+            AuditEvent.occurred_at >= datetime.combine(form.since.data, time(), tzinfo=zone)
+        )
+    if form.until.data:
+        end = datetime.combine(form.until.data + timedelta(days=1), time(), tzinfo=zone)
+        query = query.where(AuditEvent.occurred_at < end)
+    return query
+
+
+def _form() -> AuditFilterForm:
+    form = AuditFilterForm(request.args)
+    form.validate()
+    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    targets = db.session.scalars(
+        select(AuditEvent.target_type)
+        .distinct()
+        .where(AuditEvent.target_type.is_not(None))
+        .order_by(AuditEvent.target_type)
+    )
+    form.action.choices = options([("", _("All actions")), *((a, a) for a in actions)])
+    form.target_type.choices = options([("", _("All objects")), *((t, t) for t in targets)])
+    return form
+
+
+@bp.get("/audit")
+@role_required(Role.ADMIN)
+def audit():
+    form = _form()
+    page = db.paginate(
+        _filtered(form), per_page=current_app.config["LCA_PAGE_SIZE"], error_out=False
+    )
+    arguments = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("admin/audit.html", form=form, page=page, arguments=arguments)
+
+
+@bp.get("/audit.<kind>")
+@role_required(Role.ADMIN)
+def export_audit(kind: str):
+    query = _filtered(_form()).execution_options(yield_per=BATCH)
+    header = [
+        _("When"),
+        _("Person"),
+        _("Action"),
+        _("Object"),
+        _("Object number"),
+        _("Details"),
+        _("From"),
+    ]
+
+    def lines():
+        for event in db.session.scalars(query):
+            yield [
+                event.occurred_at,
+                event.actor.email if event.actor else "",
+                event.action,
+                event.target_type,
+                event.target_id,
+                str(event.details),
+                event.origin,
+            ]
+
+    return spreadsheet(export_kind(kind), header, lines(), "audit-log")

@@ -1,0 +1,177 @@
+"""Exports (CSV with BOM, XLSX, formulas kept as text), reports by cohort and city with their
+charts and numbers, and the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+
+from lca.dates import local_today
+from lca.models import LogStatus
+from tests.certificate_helpers import eligible_enrolment
+from tests.factories import (
+    AuditEventFactory,
+    CertificateFactory,
+    CohortFactory,
+    EnrolmentFactory,
+    HourLogFactory,
+    InstructorFactory,
+    LearnerFactory,
+)
+from tests.hours_helpers import mechanism, module, tool
+
+FORMULA_NAME = '=HYPERLINK("http://evil.example","ดูที่นี่")'
+
+
+def read_csv(response) -> list[list[str]]:
+    body = response.data.decode("utf-8")
+    assert body.startswith("\ufeff")  # Excel shows Thai only with the byte-order mark
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+def read_xlsx(response) -> list[list]:
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+@pytest.fixture
+def cohort_with_people(admin, db):
+    cohort = CohortFactory()
+    done = eligible_enrolment(cohort=cohort, full_name_th="ฟ้าใส ญาติดี", email="fa@example.org")
+    CertificateFactory(enrolment=done)
+    EnrolmentFactory(cohort=cohort, learner=LearnerFactory(full_name_th=FORMULA_NAME))
+    return cohort
+
+
+def test_progress_export_as_csv_and_xlsx(client, cohort_with_people, db):
+    cohort = cohort_with_people
+    rows = read_csv(client.get(f"/admin/exports/progress-{cohort.id}.csv"))
+    assert rows[0][:3] == ["ชื่อ", "ชื่อภาษาอังกฤษ", "อีเมล"]
+    by_name = {row[0]: row for row in rows[1:]}
+    assert by_name["ฟ้าใส ญาติดี"][6:13] == ["6", "6", "6", "6", "9", "6", "6"]
+    assert "'" + FORMULA_NAME in by_name  # quoted: the spreadsheet shows it, never runs it
+    sheet = read_xlsx(client.get(f"/admin/exports/progress-{cohort.id}.xlsx"))
+    names = [row[0] for row in sheet[1:]]
+    assert "ฟ้าใส ญาติดี" in names and FORMULA_NAME in names
+    workbook = load_workbook(
+        io.BytesIO(client.get(f"/admin/exports/progress-{cohort.id}.xlsx").data)
+    )
+    formula_cell = next(
+        row[0] for row in workbook.active.iter_rows(min_row=2) if row[0].value == FORMULA_NAME
+    )
+    assert formula_cell.data_type == "s"  # text, not a formula
+    fa = next(row for row in sheet if row[0] == "ฟ้าใส ญาติดี")
+    assert fa[6] == 6 and fa[-1] == "ใช้ได้"
+
+
+def test_hour_logs_and_certificate_register(client, cohort_with_people, db):
+    rows = read_csv(client.get("/admin/exports/hour-logs.csv"))
+    assert len(rows) == 1 + 7 + 1  # header, the graduate's seven logs, the report's field log
+    cohort_rows = read_xlsx(
+        client.get(f"/admin/exports/hour-logs.xlsx?cohort={cohort_with_people.id}")
+    )
+    assert len(cohort_rows) == len(rows)
+    register = read_csv(client.get("/admin/exports/certificates.csv"))
+    assert register[1][0].startswith("CA-") and register[1][3] == "ฟ้าใส ญาติดี"
+    assert client.get("/admin/exports/certificates.pdf").status_code == 404
+
+
+def test_cohort_report_counts_and_charts(client, login, db, count_statements):
+    instructor = InstructorFactory()
+    cohort = CohortFactory(instructors=[instructor])
+    done = eligible_enrolment(cohort=cohort)
+    CertificateFactory(enrolment=done)
+    eligible_enrolment(cohort=cohort)  # completed, no certificate yet
+    withdrawn = EnrolmentFactory(cohort=cohort)
+    withdrawn.status, withdrawn.withdrawn_at = withdrawn.status.WITHDRAWN, withdrawn.enrolled_at
+    studying = EnrolmentFactory(cohort=cohort)
+    HourLogFactory(
+        enrolment=studying,
+        module=module(5),
+        minutes=90,
+        status=LogStatus.APPROVED,
+        mechanism=mechanism("communication"),
+        tools=[tool("design-thinking"), tool("gaming-simulation")],
+        worked_on=studying.field_window_starts_on,
+    )
+    db.session.flush()
+    login(instructor)
+    page = client.get(f"/reports/cohorts/{cohort.id}").get_data(as_text=True)
+    assert "<li><strong>4</strong> ลงทะเบียน</li>" in page
+    assert "<li><strong>3</strong> กำลังเรียน</li>" in page
+    assert "<li><strong>1</strong> ถอนชื่อ</li>" in page
+    assert "<li><strong>2</strong> ผ่านเกณฑ์ครบทุกข้อ</li>" in page
+    assert "<li><strong>1</strong> วุฒิบัตรที่ออกแล้ว</li>" in page
+    assert page.count('role="img"') == 4  # hours, mechanisms, tools, the cohort's funnel
+    assert "ชั่วโมงที่อนุมัติแล้วรายกลุ่มวิชา" in page
+    # Field hours: the two eligible learners' 9 h (no mechanism) and the 1.5 h above.
+    cell = '</td><td data-label="ชั่วโมงที่อนุมัติแล้ว" class="num">1.5<'
+    assert ">กลไกการสื่อสารและขยายผล" + cell in page
+    assert ">กระบวนการคิดเชิงออกแบบ (Design Thinking)" + cell in page
+    other = CohortFactory(instructors=[InstructorFactory()])
+    assert client.get(f"/reports/cohorts/{other.id}").status_code == 403
+    assert client.get(f"/reports/cities/{cohort.host_city_id}").status_code == 403
+
+
+@pytest.mark.parametrize("learners", [5, 40])
+def test_the_report_runs_the_same_statements_however_many_learners(
+    client, admin, db, count_statements, learners
+):
+    cohort = CohortFactory()
+    for _ in range(learners):
+        enrolment = EnrolmentFactory(cohort=cohort)
+        HourLogFactory(enrolment=enrolment, module=module(1), status=LogStatus.APPROVED)
+        HourLogFactory(
+            enrolment=enrolment,
+            module=module(5),
+            status=LogStatus.APPROVED,
+            mechanism=mechanism(),
+            tools=[tool()],
+            worked_on=enrolment.field_window_starts_on,
+        )
+    with count_statements() as counter:
+        assert client.get(f"/reports/cohorts/{cohort.id}").status_code == 200
+    expected = REPORT_STATEMENTS.setdefault("report", counter.count)
+    assert counter.count == expected, (learners, counter.count, expected)
+    print(f"\nreport statements with {learners} learners: {counter.count}")
+
+
+REPORT_STATEMENTS: dict = {}
+
+
+def test_city_report_counts_learners_from_the_city(client, admin, db):
+    city_learner = LearnerFactory()
+    EnrolmentFactory(learner=city_learner)
+    EnrolmentFactory(learner=LearnerFactory(city=city_learner.city))
+    EnrolmentFactory()  # another city
+    page = client.get(f"/reports/cities/{city_learner.city_id}").get_data(as_text=True)
+    assert "<li><strong>2</strong> ลงทะเบียน</li>" in page
+    assert client.get("/reports/").status_code == 200
+
+
+def test_the_audit_log_filters_and_exports(client, admin, db):
+    someone = LearnerFactory(email="someone@example.org")
+    AuditEventFactory(
+        actor=someone, action="hour_log.submit", target_type="hour_logs", target_id=42
+    )
+    AuditEventFactory(actor=admin, action="cohort.create", target_type="cohorts", target_id=7)
+    page = client.get("/admin/audit?person=someone").get_data(as_text=True)
+    assert "<code>hour_log.submit</code>" in page and "<code>cohort.create</code>" not in page
+    page = client.get("/admin/audit?action=cohort.create").get_data(as_text=True)
+    assert "<code>cohort.create</code>" in page and "<code>hour_log.submit</code>" not in page
+    page = client.get("/admin/audit?target_type=hour_logs&target_id=42").get_data(as_text=True)
+    assert "#42" in page and "#7" not in page
+    today = local_today()
+    page = client.get(f"/admin/audit?since={(today + timedelta(days=1)).isoformat()}")
+    assert "<code>hour_log.submit</code>" not in page.get_data(as_text=True)
+    page = client.get(f"/admin/audit?since={today.isoformat()}&until={today.isoformat()}")
+    assert "<code>hour_log.submit</code>" in page.get_data(as_text=True)
+    rows = read_csv(client.get("/admin/audit.csv?person=someone"))
+    assert [row[2] for row in rows[1:]] == ["hour_log.submit"]
+    sheet = read_xlsx(client.get("/admin/audit.xlsx?action=cohort.create"))
+    assert [row[2] for row in sheet[1:]] == ["cohort.create"]
+    assert client.get("/admin/audit?since=not-a-date").status_code == 200
