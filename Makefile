@@ -9,7 +9,7 @@ PO := lca/translations/th/LC_MESSAGES/messages.po
 MO := $(PO:.po=.mo)
 DEV_ENV := LCA_ENV=development
 
-.PHONY: run test test-sqlite test-postgresql lint fmt lock translations i18n-update clean help bench-certificates
+.PHONY: run test test-sqlite test-postgresql lint fmt lock translations i18n-update clean help bench-certificates bench-import
 
 help:
 	@echo "make run      serve LCA with demo data on http://127.0.0.1:$(PORT)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint     ruff checks;  make fmt  ruff formatting"
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
 	@echo "make i18n-update  extract messages and merge them into the Thai catalogue"
+	@echo "make bench-certificates / bench-import  the benchmarks (bench/results/*.json)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,3 +72,6 @@ clean:
 
 bench-certificates: $(VENV)/.installed
 	$(BIN)/python bench/certificate_batch.py --learners $(or $(LEARNERS),200)
+
+bench-import: $(VENV)/.installed
+	$(BIN)/python bench/learner_import.py --rows $(or $(ROWS),5000)
