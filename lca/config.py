@@ -90,6 +90,7 @@ def load_config(overrides: dict | None = None, serving: bool = True) -> dict:
         "RATELIMIT_STORAGE_URI": _env("LCA_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LCA_LOGIN_RATE_LIMIT": _env("LCA_LOGIN_RATE_LIMIT", "10 per minute"),
+        "LCA_LOGIN_ACCOUNT_RATE_LIMIT": _env("LCA_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
         "LCA_VERIFY_RATE_LIMIT": _env("LCA_VERIFY_RATE_LIMIT", "30 per minute"),
         #: how many reverse proxies in front of LCA set X-Forwarded-For/-Proto (0: none)
         "LCA_PROXY_COUNT": _int_env("LCA_PROXY_COUNT", 0),
@@ -101,6 +102,7 @@ def load_config(overrides: dict | None = None, serving: bool = True) -> dict:
             LCA_PASSWORD_PROFILE="CHEAPEST",  # noqa: S106 - a hashing profile name, not a password
             # Limits stay on, high enough for the suite; a test lowers one to see it work.
             LCA_LOGIN_RATE_LIMIT="100000 per minute",
+            LCA_LOGIN_ACCOUNT_RATE_LIMIT="100000 per minute",
             LCA_VERIFY_RATE_LIMIT="100000 per minute",
             WTF_CSRF_ENABLED=False,
         )

@@ -75,6 +75,8 @@ def register_error_pages(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code not in PAGES:
             return error
+        if error.code == 429 and error.response is not None:
+            return error.response  # a limit that answers with its own page (sign-in)
         return render(error.code)
 
     @app.errorhandler(500)

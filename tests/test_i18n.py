@@ -70,7 +70,7 @@ def test_every_message_has_a_thai_translation(tmp_path):
     extracted = {m.id for m in load(template) if m.id}
     translated = {m.id: m for m in load(CATALOGUE) if m.id}
     assert extracted - set(translated) == set(), "run `make i18n-update` and translate"
-    untranslated = [m.id for m in translated.values() if not m.string or m.fuzzy]
+    untranslated = [m.id for m in translated.values() if not all(strings(m)) or m.fuzzy]
     assert untranslated == []
     obsolete = set(translated) - extracted
     assert obsolete == set(), "messages no longer used: run `make i18n-update`"
@@ -80,6 +80,16 @@ def test_placeholders_survive_translation():
     import re
 
     for message in load(CATALOGUE):
-        if message.id and message.string:
-            names = sorted(re.findall(r"%\((\w+)\)", message.id))
-            assert sorted(re.findall(r"%\((\w+)\)", message.string)) == names, message.id
+        for singular, string in zip(ids(message), strings(message), strict=False):
+            names = sorted(re.findall(r"%\((\w+)\)", singular))
+            assert sorted(re.findall(r"%\((\w+)\)", string)) == names, message.id
+
+
+def ids(message) -> list[str]:
+    """A message's source text; a plural message (Thai has one form) by its forms."""
+    return list(message.id) if isinstance(message.id, tuple) else [message.id]
+
+
+def strings(message) -> list[str]:
+    """A message's translations: one, or one per plural form."""
+    return list(message.string) if isinstance(message.string, tuple) else [message.string]

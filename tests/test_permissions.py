@@ -57,6 +57,7 @@ MATRIX = {
     ("auth.logout", "POST"): SIGNED_IN,
     ("auth.account", "GET"): SIGNED_IN,
     ("auth.preferences", "POST"): SIGNED_IN,
+    ("auth.sign_out_everywhere", "POST"): SIGNED_IN,
     ("auth.password", "GET"): SIGNED_IN,
     ("auth.password", "POST"): SIGNED_IN,
     ("cohorts.index", "GET"): STAFF,

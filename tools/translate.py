@@ -19,11 +19,13 @@ def main(source: str) -> int:
         catalogue = read_po(file)
     missing = []
     for message in catalogue:
-        if message.id and not message.string:
-            if message.id in table:
-                message.string = table[message.id]
+        plural = isinstance(message.id, tuple)  # Thai has one form: keyed by the singular
+        key = message.id[0] if plural else message.id
+        if key and not any(message.string if plural else [message.string]):
+            if key in table:
+                message.string = (table[key],) if plural else table[key]
             else:
-                missing.append(message.id)
+                missing.append(key)
     with open(CATALOGUE, "wb") as file:
         write_po(file, catalogue, width=100, no_location=True)
     for msgid in missing:

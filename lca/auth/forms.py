@@ -49,3 +49,9 @@ class ChangePasswordForm(SetPasswordForm):
     """A signed-in person's change: the current password first."""
 
     current_password = CURRENT_PASSWORD
+
+
+class SignOutEverywhereForm(BaseForm):
+    """The password again before ending the account's other sessions."""
+
+    current_password = CURRENT_PASSWORD

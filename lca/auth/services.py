@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from lca.audit import apply_changes, record
 from lca.auth.passwords import hash_password, needs_rehash, password_matches
@@ -20,6 +24,10 @@ from lca.models.users import new_auth_token
 from lca.orm import utcnow
 
 MAX_PASSWORD_LENGTH = 256
+#: zxcvbn's estimate (0 to 4) a password must reach; 3 is "safely unguessable" for an online
+#: attacker and a slow hash such as Argon2id
+MIN_PASSWORD_SCORE = 3
+ZXCVBN_MAX_LENGTH = 72  #: zxcvbn refuses longer input; the first 72 characters decide
 #: no password matches it: the account waits for its set-password link
 UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a password: an impossible hash
 SETUP_LINK_DAYS = 14
@@ -38,8 +46,10 @@ class Profile:
     preferred_language: str = "th"
 
 
-def check_password_policy(password: str, email: str | None = None) -> None:
-    """A password is long enough, not too long, and not the e-mail address."""
+def check_password_policy(password: str, email: str | None = None, *names: str | None) -> None:
+    """A password is long enough, not too long, not one of the common passwords, and not
+    guessable from the person's own e-mail or names (zxcvbn's estimate, score 3 of 4 at least).
+    Any characters count, Thai included; nothing else about its make-up is required."""
     minimum = current_app.config["LCA_PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
         raise RuleError(
@@ -49,8 +59,25 @@ def check_password_policy(password: str, email: str | None = None) -> None:
         raise RuleError(
             _("Use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH), field="new_password"
         )
-    if len(set(password)) < 4 or (email and email.lower() in password.lower()):
+    if password.lower() in _common_passwords():
+        raise RuleError(
+            _("This is one of the most common passwords. Choose another."), field="new_password"
+        )
+    personal = [part for value in (email, *names) if value for part in _personal_words(value)]
+    estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=personal)
+    if estimate["score"] < MIN_PASSWORD_SCORE or (email and email.lower() in password.lower()):
         raise RuleError(_("This password is too easy to guess."), field="new_password")
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """zxcvbn's list of the 30,000 passwords most often found in breaches."""
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _personal_words(value: str) -> list[str]:
+    """An e-mail or a name, and its parts: what someone who knows the person would try."""
+    return [value.lower(), *(part for part in re.split(r"[@.\s_+-]+", value.lower()) if part)]
 
 
 def email_taken(email: str, except_user: User | None = None) -> bool:
@@ -179,7 +206,7 @@ def change_password(user: User, current: str, new: str) -> None:
     """Replace one's own password; every other session of the account ends."""
     if not password_matches(user.password_hash, current or ""):
         raise RuleError(_("The current password is not correct."), field="current_password")
-    check_password_policy(new, user.email)
+    check_password_policy(new, user.email, user.full_name_th, user.full_name_en)
     if password_matches(user.password_hash, new):
         raise RuleError(
             _("The new password must differ from the current one."), field="new_password"
@@ -188,6 +215,16 @@ def change_password(user: User, current: str, new: str) -> None:
     user.must_change_password = False
     user.auth_token = new_auth_token()
     record(user, "user.password_change", user)
+    db.session.flush()
+
+
+def sign_out_everywhere_else(user: User, current: str) -> None:
+    """End every other session of the account (a lost phone, a shared computer): its token
+    changes, so other session and remember-me cookies no longer load it."""
+    if not password_matches(user.password_hash, current or ""):
+        raise RuleError(_("The current password is not correct."), field="current_password")
+    user.auth_token = new_auth_token()
+    record(user, "user.sessions_ended", user)
     db.session.flush()
 
 
@@ -223,7 +260,7 @@ def user_for_setup_token(token: str) -> User | None:
 
 def complete_setup(user: User, password: str) -> None:
     """The person behind a set-password link chooses their password; the link is used up."""
-    check_password_policy(password, user.email)
+    check_password_policy(password, user.email, user.full_name_th, user.full_name_en)
     user.password_hash = hash_password(password)
     user.setup_token_hash = user.setup_expires_at = None
     user.must_change_password = False

@@ -1,14 +1,33 @@
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+import time
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from lca.auth import bp
-from lca.auth.forms import ChangePasswordForm, LoginForm, PreferencesForm, SetPasswordForm
+from lca.auth.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    PreferencesForm,
+    SetPasswordForm,
+    SignOutEverywhereForm,
+)
 from lca.auth.services import (
     authenticate,
     change_password,
     complete_setup,
     set_preferred_language,
+    sign_out_everywhere_else,
     user_for_setup_token,
 )
 from lca.errors import RuleError
@@ -21,8 +40,45 @@ def _login_limit() -> str:
     return current_app.config["LCA_LOGIN_RATE_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["LCA_LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _account_key() -> str:
+    """Failed sign-ins are also counted per account typed, known or not (so the throttle says
+    nothing about which accounts exist), wherever they come from."""
+    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _sign_in_failed(response) -> bool:
+    return response.status_code != 302  # a sign-in that works redirects
+
+
+def _account_throttled(limit) -> Response:
+    """The sign-in page again, saying how long to wait; the password is not even checked."""
+    minutes = max(1, round((limit.reset_at - time.time()) / 60))
+    flash(
+        ngettext(
+            "Too many failed sign-ins for this account. Try again in %(num)d minute, or ask "
+            "the programme staff to reset your password.",
+            "Too many failed sign-ins for this account. Try again in %(num)d minutes, or ask "
+            "the programme staff to reset your password.",
+            minutes,
+        ),
+        "error",
+    )
+    return Response(render_template("auth/login.html", form=LoginForm()), status=429)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(
+    _account_limit,
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_sign_in_failed,
+    on_breach=_account_throttled,
+)
 @public
 def login():
     if current_user.is_authenticated:
@@ -59,11 +115,33 @@ def logout():
     return redirect(url_for("home.index"))
 
 
+def _account_page(form=None, sign_out_form=None) -> str:
+    form = form or PreferencesForm(preferred_language=current_user.preferred_language)
+    sign_out_form = sign_out_form or SignOutEverywhereForm()
+    return render_template("auth/account.html", form=form, sign_out_form=sign_out_form)
+
+
 @bp.get("/account")
 @signed_in
 def account():
-    form = PreferencesForm(preferred_language=current_user.preferred_language)
-    return render_template("auth/account.html", form=form)
+    return _account_page()
+
+
+@bp.post("/account/sign-out-everywhere")
+@signed_in
+def sign_out_everywhere():
+    form = SignOutEverywhereForm()
+    if form.validate_on_submit():
+        try:
+            sign_out_everywhere_else(current_user, form.current_password.data)
+        except RuleError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object())  # this session takes the new token
+            flash(_("You are now signed out on every other device."), "success")
+            return redirect(url_for(".account"))
+    return _account_page(sign_out_form=form)
 
 
 @bp.post("/account/preferences")
@@ -80,7 +158,7 @@ def preferences():
             db.session.commit()
             flash(_("Your preferences are saved."), "success")
             return redirect(url_for(".account"))
-    return render_template("auth/account.html", form=form)
+    return _account_page(form=form)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

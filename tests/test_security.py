@@ -1,0 +1,223 @@
+"""Sign-in throttling per account and per address, the password policy, ending sessions, and
+the headers and page markup that the Content-Security-Policy relies on."""
+
+from __future__ import annotations
+
+import re
+from itertools import count
+
+import pytest
+from sqlalchemy import select
+
+from lca import SECURITY_HEADERS
+from lca.models import AuditEvent
+from tests.factories import PASSWORD, LearnerFactory
+from tests.helpers import field_error
+from tests.test_permissions import MATRIX, OK, url_arguments, world  # noqa: F401 - a fixture
+
+THROTTLED = "บัญชีนี้เข้าสู่ระบบไม่สำเร็จหลายครั้งเกินไป"
+WRONG = "อีเมลหรือรหัสผ่านไม่ถูกต้อง"
+addresses = (f"203.0.113.{n}" for n in count(1))  # a new client address per attempt
+
+
+def sign_in(client, email, password=PASSWORD, address=None):
+    return client.post(
+        "/login",
+        data={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address or next(addresses)},
+    )
+
+
+@pytest.fixture
+def account_limit(app, monkeypatch):
+    monkeypatch.setitem(app.config, "LCA_LOGIN_ACCOUNT_RATE_LIMIT", "3 per 15 minutes")
+
+
+def test_failed_sign_ins_are_throttled_per_account_from_any_address(client, db, account_limit):
+    LearnerFactory(email="target@example.org")
+    for _ in range(3):
+        assert WRONG in sign_in(client, "target@example.org", "guess").get_data(as_text=True)
+    throttled = sign_in(client, "Target@Example.org ", PASSWORD)  # right password, too late
+    assert throttled.status_code == 429
+    assert THROTTLED in throttled.get_data(as_text=True)
+    assert "ลองใหม่ในอีก 15 นาที" in throttled.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert "_user_id" not in session
+    LearnerFactory(email="bystander@example.org")
+    assert sign_in(client, "bystander@example.org").status_code == 302  # others unaffected
+
+
+def test_an_unknown_account_is_throttled_the_same_way(client, db, account_limit):
+    """The throttle must not tell which e-mail addresses have accounts."""
+    for _ in range(3):
+        sign_in(client, "nobody-here@example.org", "guess")
+    page = sign_in(client, "nobody-here@example.org", "guess")
+    assert page.status_code == 429 and THROTTLED in page.get_data(as_text=True)
+
+
+def test_successful_sign_ins_do_not_count_against_the_account(app, db, account_limit):
+    LearnerFactory(email="daily@example.org")
+    for _ in range(5):
+        device = app.test_client()
+        assert sign_in(device, "daily@example.org").status_code == 302
+
+
+def test_sign_ins_are_throttled_per_address(app, client, db, monkeypatch):
+    monkeypatch.setitem(app.config, "LCA_LOGIN_RATE_LIMIT", "3 per minute")
+    statuses = [
+        sign_in(client, f"spray{n}@example.org", "guess", address="198.51.100.99").status_code
+        for n in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    assert sign_in(client, "spray9@example.org", "guess", "198.51.100.98").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("password1234", "รหัสผ่านนี้อยู่ในรายการรหัสผ่านที่คนใช้บ่อยที่สุด"),
+        ("qwertyuiop", "รหัสผ่านนี้อยู่ในรายการรหัสผ่านที่คนใช้บ่อยที่สุด"),
+        ("Iloveyou12", "รหัสผ่านนี้อยู่ในรายการรหัสผ่านที่คนใช้บ่อยที่สุด"),
+        ("aaaaaaaaaaaa", "รหัสผ่านนี้เดาง่ายเกินไป"),
+        ("abcd1234abcd", "รหัสผ่านนี้เดาง่ายเกินไป"),
+        ("somchairakdee", "รหัสผ่านนี้เดาง่ายเกินไป"),  # the person's own name
+        ("ssomchai.rakdee@city.example.org", "รหัสผ่านนี้เดาง่ายเกินไป"),  # their e-mail
+        ("สั้นไป", "ใช้อย่างน้อย 10 ตัวอักษร"),
+    ],
+)
+def test_weak_passwords_are_refused(client, login, db, password, message):
+    user = LearnerFactory(
+        email="somchai.rakdee@city.example.org",
+        full_name_th="สมชาย รักดี",
+        full_name_en="Somchai Rakdee",
+    )
+    login(user)
+    before = user.password_hash
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": password,
+            "confirm_password": password,
+        },
+    )
+    assert message in field_error(response.get_data(as_text=True), "new_password")
+    db.session.refresh(user)
+    assert user.password_hash == before
+
+
+@pytest.mark.parametrize("password", ["ดอกปีบบานที่ลำพูน", "river Kwai bridge 2569", "ก" * 9 + "x1"])
+def test_thai_and_passphrase_passwords_are_welcome(client, login, db, password):
+    login(LearnerFactory())
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": password,
+            "confirm_password": password,
+        },
+    )
+    if password.startswith("ก"):  # one letter repeated: too easy, whatever its length
+        assert "รหัสผ่านนี้เดาง่ายเกินไป" in response.get_data(as_text=True)
+    else:
+        assert response.status_code == 302
+
+
+def test_sign_out_everywhere_else_ends_the_other_sessions(app, client, db):
+    user = LearnerFactory(email="lost-phone@example.org")
+    phone, desk = app.test_client(), app.test_client()
+    for device in (phone, desk):
+        assert sign_in(device, "lost-phone@example.org").status_code == 302
+    wrong = desk.post("/account/sign-out-everywhere", data={"current_password": "not it"})
+    assert "รหัสผ่านปัจจุบันไม่ถูกต้อง" in field_error(wrong.get_data(as_text=True), "current_password")
+    assert phone.get("/learner").status_code == 200  # nothing changed
+    done = desk.post("/account/sign-out-everywhere", data={"current_password": PASSWORD})
+    assert done.headers["Location"] == "/account"
+    assert "ออกจากระบบบนอุปกรณ์อื่นทั้งหมดแล้ว" in desk.get("/account").get_data(as_text=True)
+    assert desk.get("/learner").status_code == 200
+    assert phone.get("/learner").status_code == 302  # signed out
+    events = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "user.sessions_ended", AuditEvent.target_id == user.id
+        )
+    ).all()
+    assert len(events) == 1
+
+
+def test_a_remember_me_cookie_dies_with_the_session_token(app, db):
+    LearnerFactory(email="remembered@example.org")
+    device = app.test_client()
+    device.post(
+        "/login",
+        data={"email": "remembered@example.org", "password": PASSWORD, "remember": "y"},
+    )
+    assert device.get_cookie("lca_remember") is not None
+    with device.session_transaction() as session:
+        session.clear()  # the browser was closed: only the remember-me cookie is left
+    assert device.get("/learner").status_code == 200
+    other = app.test_client()
+    sign_in(other, "remembered@example.org")
+    other.post("/account/sign-out-everywhere", data={"current_password": PASSWORD})
+    with device.session_transaction() as session:
+        session.clear()
+    assert device.get("/learner").status_code == 302
+
+
+# -- headers and markup -------------------------------------------------------------------
+
+
+def test_security_headers_on_every_kind_of_response(client, db):
+    for path in ("/", "/login", "/no-such-page", "/healthz"):
+        response = client.get(path)
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, (path, name)
+        assert "Strict-Transport-Security" not in response.headers  # plain http: no HSTS
+    policy = SECURITY_HEADERS["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["script-src"] == "'self'" and "unsafe" not in policy
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+
+
+def test_hsts_when_served_over_https(client, db):
+    response = client.get("/", base_url="https://lca.example.org")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_the_session_cookie_is_http_only_and_same_site(client, db):
+    LearnerFactory(email="cookie@example.org")
+    sign_in(client, "cookie@example.org")
+    cookie = client.get_cookie("lca_session")
+    assert cookie.http_only and cookie.same_site == "Lax"
+
+
+INLINE = [
+    (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I), "inline script"),
+    (re.compile(r"\son[a-z]+\s*=", re.I), "event-handler attribute"),
+    (re.compile(r"\sstyle\s*=", re.I), "style attribute"),
+    (re.compile(r"javascript:", re.I), "javascript: URL"),
+]
+
+
+@pytest.mark.parametrize("actor", ["anonymous", "learner", "instructor", "admin"])
+def test_no_page_needs_inline_script_or_style(app, client, login, world, actor):  # noqa: F811
+    """The policy forbids inline script and style; a page that used them would break
+    silently in the browser, so every page a role can open is checked for them."""
+    from flask import url_for
+
+    if world[actor] is not None:
+        login(world[actor])
+    checked = 0
+    for (endpoint, method), who in sorted(MATRIX.items()):
+        if method != "GET" or who[actor] != OK:
+            continue
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        with app.test_request_context():
+            url = url_for(endpoint, **{a: url_arguments(world)[a] for a in rule.arguments})
+        response = client.get(url)
+        if not response.content_type.startswith("text/html"):
+            continue
+        page = response.get_data(as_text=True)
+        for pattern, what in INLINE:
+            assert not pattern.search(page), f"{what} on {url}: {pattern.search(page).group(0)}"
+        checked += 1
+    assert checked >= 5
