@@ -245,3 +245,113 @@ def test_two_admins_issuing_one_learner_at_once_make_one_certificate(real_app, s
             )
     finally:
         _remove_certificates_and_reports(real_app, made)
+
+
+def _cohort_and_learner(app):
+    from tests.factories import AdminFactory, LearnerFactory
+
+    with app.app_context():
+        cohort, learner, admin = CohortFactory(), LearnerFactory(), AdminFactory()
+        db.session.commit()
+        made = {
+            "enrolments": set(),
+            "cohorts": {cohort.id},
+            "users": {learner.id, admin.id},
+            "cities": {cohort.host_city_id, learner.city_id, admin.city_id} - {None},
+        }
+        ids = cohort.id, learner.id, admin.id
+        db.session.remove()
+    return ids, made
+
+
+def _enrolments_of(app, cohort_id, made) -> int:
+    with app.app_context():
+        found = set(
+            db.session.scalars(select(Enrolment.id).where(Enrolment.cohort_id == cohort_id))
+        )
+        made["enrolments"] |= found
+        return len(found)
+
+
+def test_two_admins_enrolling_one_learner_at_once_make_one_enrolment(real_app):
+    from lca.cohorts.services import enrol_learner
+
+    (cohort_id, learner_id, admin_id), made = _cohort_and_learner(real_app)
+
+    class Enrol:
+        @staticmethod
+        def prepare():
+            return (
+                db.session.get(Cohort, cohort_id),
+                db.session.get(User, learner_id),
+                db.session.get(User, admin_id),
+            )
+
+        @staticmethod
+        def act(cohort, learner, admin):
+            enrol_learner(cohort, learner, admin)
+
+    try:
+        results = race(real_app, Enrol)
+        assert results.count("won") == 1, results
+        assert "already enrolled" in next(r for r in results if r != "won")
+        assert _enrolments_of(real_app, cohort_id, made) == 1
+    finally:
+        _enrolments_of(real_app, cohort_id, made)  # whatever the outcome, remove them all
+        _remove(real_app, made)
+
+
+def test_an_import_racing_a_single_enrolment_imports_nothing(real_app, tmp_path):
+    """The import checked its rows, then someone enrolled one of its learners by hand: the
+    import refuses as a whole instead of half-importing or crashing."""
+    from lca.admin.imports import apply_import, plan_import
+    from lca.cohorts.services import enrol_learner
+
+    (cohort_id, learner_id, admin_id), made = _cohort_and_learner(real_app)
+    with real_app.app_context():
+        learner = db.session.get(User, learner_id)
+        data = (
+            "email,full_name_th\n"
+            f"{learner.email},{learner.full_name_th}\n"
+            "race-newcomer@example.org,ผู้มาใหม่ แข่งเวลา\n"
+        ).encode()
+        db.session.remove()
+
+    roles, lock = ["enrol", "import"], threading.Lock()
+
+    class Enrol:
+        @staticmethod
+        def prepare():
+            cohort = db.session.get(Cohort, cohort_id)
+            admin = db.session.get(User, admin_id)
+            with lock:
+                role = roles.pop()
+            if role == "import":  # one runner imports, the other enrols by hand
+                plan = plan_import(cohort, "race.csv", data)
+                assert plan.ok, [r.problems for r in plan.rows]
+                return ("import", plan, admin)
+            return ("enrol", cohort, db.session.get(User, learner_id), admin)
+
+        @staticmethod
+        def act(kind, *arguments):
+            if kind == "import":
+                apply_import(*arguments)
+            else:
+                enrol_learner(*arguments)
+
+    try:
+        results = race(real_app, Enrol)
+        assert results.count("won") == 1, results
+        assert not any(r.startswith("crashed") for r in results), results
+        with real_app.app_context():
+            newcomer = db.session.scalar(
+                select(User).where(User.email == "race-newcomer@example.org")
+            )
+            if newcomer is not None:  # the import won: both its rows are in
+                made["users"].add(newcomer.id)
+                assert _enrolments_of(real_app, cohort_id, made) == 2
+            else:  # the enrolment won: nothing of the import is left
+                assert _enrolments_of(real_app, cohort_id, made) == 1
+    finally:
+        _enrolments_of(real_app, cohort_id, made)  # whatever the outcome, remove them all
+        _remove(real_app, made)

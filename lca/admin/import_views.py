@@ -25,6 +25,7 @@ from lca.admin.imports import (
     template_csv,
     template_xlsx,
 )
+from lca.errors import RuleError
 from lca.extensions import db
 from lca.forms import BaseForm
 from lca.models import Role
@@ -106,7 +107,12 @@ def confirm_import(cohort_id: int):
         plan = plan_import(cohort, pending["name"], file.read())  # checked again
     if not plan.ok:  # something changed since the preview
         return _page(cohort, plan=plan)
-    done = apply_import(plan, current_user)
+    try:
+        done = apply_import(plan, current_user)
+    except RuleError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".import_learners", cohort_id=cohort.id))
     delete_file_after_commit(db.session, pending["key"])
     db.session.commit()
     session.pop(PENDING, None)

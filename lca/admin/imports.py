@@ -18,6 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from openpyxl import load_workbook
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from lca.audit import record
 from lca.auth.services import UNUSABLE_PASSWORD, new_setup_token
@@ -362,7 +363,15 @@ def apply_import(plan: ImportPlan, actor: User | None) -> list[Imported]:
         else:
             db.session.add(Enrolment(cohort=cohort, learner=user))
         done.append(Imported(row, user, token))
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # someone enrolled or created one of them a moment ago
+        raise RuleError(
+            _(
+                "Some of these learners were enrolled, or their e-mail addresses used, while "
+                "you were checking the file. Nothing was imported; check the file again."
+            )
+        ) from error
     for item in done:
         if item.setup_token:
             record(

@@ -12,6 +12,7 @@ from functools import cache
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -111,7 +112,10 @@ def create_user(profile: Profile, password: str | None, actor: User | None) -> t
         must_change_password=temporary,
     )
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # the same address was saved a moment ago
+        raise RuleError(_("This e-mail address is already in use."), field="email") from error
     record(actor, "user.create", user, email=user.email, role=user.role.value)
     return user, password
 

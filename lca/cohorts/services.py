@@ -7,6 +7,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from lca.audit import apply_changes, record
@@ -181,7 +182,12 @@ def enrol_learner(cohort: Cohort, learner: User, actor: User | None) -> Enrolmen
     if enrolment is None:
         enrolment = Enrolment(cohort=cohort, learner=learner)
         db.session.add(enrolment)
-        db.session.flush()
+        try:
+            db.session.flush()
+        except IntegrityError as error:  # another administrator enrolled them a moment ago
+            raise RuleError(
+                _("This learner is already enrolled in the cohort."), field="email"
+            ) from error
         record(actor, "enrolment.create", enrolment, cohort_id=cohort.id, learner_id=learner.id)
     else:
         enrolment.status = EnrolmentStatus.ACTIVE
