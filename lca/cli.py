@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -81,7 +82,7 @@ def create_user_command(email, name_th, name_en, role, city_code, organisation, 
         organisation.strip() or None,
     )
     try:
-        check_password_policy(password, profile.email)
+        check_password_policy(password, profile.email, profile.full_name_th, profile.full_name_en)
         user, _ = create_user(profile, password, actor=None)
     except RuleError as error:
         db.session.rollback()
@@ -250,3 +251,36 @@ def import_learners_command(cohort_code, dry_run, path):
         link = f"{base}/set-password/{item.setup_token}" if item.setup_token else "existing"
         click.echo(f"{item.user.email}\t{link}")
     click.echo(f"{len(done)} learners imported into {cohort.code} ({new} new accounts).")
+
+
+@lca_group.command("backup")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(out):
+    """Write the database and every file under LCA_DATA_DIR into one archive OUT (a .tar,
+    or .tar.gz), with a manifest of row counts and SHA-256 checksums."""
+    from lca.backup import BackupError, make_backup
+
+    try:
+        report = make_backup(out)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    for line in report.lines():
+        click.echo(line)
+
+
+@lca_group.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database and files that are already there.")
+@with_appcontext
+def restore_command(archive, force):
+    """Restore a backup made by `lca backup` into an empty instance, checking every file's
+    SHA-256 and every table's row count; all or nothing."""
+    from lca.backup import BackupError, restore_backup
+
+    try:
+        report = restore_backup(archive, force=force)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    for line in report.lines():
+        click.echo(line)
