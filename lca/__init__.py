@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 
 from flask import Flask, redirect, request, url_for
@@ -32,6 +33,9 @@ def create_app(config: dict | None = None, serving: bool = True) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         ROOT.joinpath("instance").mkdir(exist_ok=True)
 
+    from lca.views import DatabaseIdConverter
+
+    app.url_map.converters["int"] = DatabaseIdConverter
     _init_extensions(app)
     _register_blueprints(app)
     _add_request_hooks(app)
@@ -80,7 +84,31 @@ def _sqlite_pragmas(connection, _record) -> None:
         cursor.close()
 
 
+#: the modules whose routes make up the blueprints; importing one attaches its routes. The
+#: blueprint packages do not import them themselves, so that a service can be imported alone.
+VIEW_MODULES = (
+    "lca.home.views",
+    "lca.auth.views",
+    "lca.curriculum.views",
+    "lca.cohorts.views",
+    "lca.hours.progress_views",
+    "lca.hours.review_views",
+    "lca.hours.session_views",
+    "lca.hours.views",
+    "lca.assessment.views",
+    "lca.certificates.verify_views",
+    "lca.certificates.views",
+    "lca.reports.views",
+    "lca.admin.audit_views",
+    "lca.admin.export_views",
+    "lca.admin.import_views",
+    "lca.admin.views",
+)
+
+
 def _register_blueprints(app: Flask) -> None:
+    for name in VIEW_MODULES:
+        importlib.import_module(name)
     from lca.admin import bp as admin_bp
     from lca.assessment import bp as assessment_bp
     from lca.auth import bp as auth_bp
@@ -137,4 +165,7 @@ def _add_request_hooks(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
+        if current_user.is_authenticated and request.endpoint != "static":
+            # someone's own pages and files: not kept by the browser or any cache on the way
+            response.headers.setdefault("Cache-Control", "no-store")
         return response

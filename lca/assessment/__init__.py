@@ -1,5 +1,5 @@
+"""The assessment blueprint; its routes are in the view modules, which the app factory imports."""
+
 from flask import Blueprint
 
 bp = Blueprint("assessment", __name__)
-
-from lca.assessment import views  # noqa: E402, F401

@@ -1,5 +1,5 @@
+"""The auth blueprint; its routes are in the view modules, which the app factory imports."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
-
-from lca.auth import views  # noqa: E402, F401

@@ -1,5 +1,5 @@
+"""The cohorts blueprint; its routes are in the view modules, which the app factory imports."""
+
 from flask import Blueprint
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
-
-from lca.cohorts import views  # noqa: E402, F401

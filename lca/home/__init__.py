@@ -1,5 +1,5 @@
+"""The home blueprint; its routes are in the view modules, which the app factory imports."""
+
 from flask import Blueprint
 
 bp = Blueprint("home", __name__)
-
-from lca.home import views  # noqa: E402, F401

@@ -1,5 +1,5 @@
+"""The hours blueprint; its routes are in the view modules, which the app factory imports."""
+
 from flask import Blueprint
 
 bp = Blueprint("hours", __name__)
-
-from lca.hours import progress_views, review_views, session_views, views  # noqa: E402, F401

@@ -1,5 +1,5 @@
+"""The reports blueprint; its routes are in the view modules, which the app factory imports."""
+
 from flask import Blueprint
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
-
-from lca.reports import views  # noqa: E402, F401
