@@ -53,6 +53,15 @@ def clean_text(value: str | None) -> str | None:
     return " ".join(value.split())
 
 
+def multiline(value: str | None) -> str | None:
+    """Typed paragraphs: NFC, no control or invisible characters, each line trimmed at its
+    end, the line breaks kept."""
+    if value is None:
+        return None
+    value = CONTROL_CHARACTERS.sub("", unicodedata.normalize("NFC", value.replace("\r\n", "\n")))
+    return "\n".join(line.rstrip() for line in value.replace("\r", "\n").strip().split("\n"))
+
+
 def clean_email(value: str | None) -> str | None:
     """E-mail addresses are compared and stored in lower case."""
     cleaned = clean_text(value)
@@ -67,3 +76,12 @@ def max_length(limit: int) -> Length:
 def options(pairs) -> list[SelectChoice]:
     """(value, label) pairs as select options."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def read_filters(form: FlaskForm) -> None:
+    """Validate a form of list filters (a GET query): a value that fails, too long or not
+    one of the choices, is shown with its message and not applied."""
+    form.validate()
+    for field in form:
+        if field.errors:
+            field.data = field.default

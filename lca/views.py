@@ -6,12 +6,16 @@ from urllib.parse import urlsplit
 
 from flask import flash, request, url_for
 from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter
 
 from lca.errors import RuleError
 from lca.extensions import db
 from lca.models import User
 from lca.models.hours import MAX_EVIDENCE_BYTES
 from lca.uploads import Upload
+
+#: the largest value of an INTEGER column (PostgreSQL's int4)
+MAX_DATABASE_INT = 2**31 - 1
 
 
 def is_local_path(target: str | None) -> bool:
@@ -49,3 +53,22 @@ def uploads(field: str = "files") -> list[Upload]:
         Upload(name=f.filename or "", data=f.stream.read(MAX_EVIDENCE_BYTES + 1))
         for f in request.files.getlist(field)
     ]
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` in every URL: a non-negative number the database can hold (a 4-byte
+    integer); anything larger is simply not found, instead of an error in the database."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_DATABASE_INT)
+        super().__init__(url_map, *args, **kwargs)
+
+
+#: the last page number a list accepts; beyond it a list is simply empty
+MAX_PAGE = 100_000
+
+
+def page_number() -> int:
+    """The ``page`` of a list from the query string: 1 when missing or not a number."""
+    page = request.args.get("page", 1, type=int)
+    return page if 1 <= page <= MAX_PAGE else 1 if page < 1 else MAX_PAGE

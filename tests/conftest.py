@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -202,3 +203,12 @@ def count_statements(app, db):
             event.remove(engine, "before_cursor_execute", counter)
 
     return counting
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many hostile examples the fuzz tests ran (tests/test_fuzz.py)."""
+    fuzz = sys.modules.get("test_fuzz") or sys.modules.get("tests.test_fuzz")
+    if fuzz is not None and fuzz.RAN:
+        terminalreporter.write_line(
+            f"fuzzing: {sum(fuzz.RAN.values())} hostile examples over {len(fuzz.RAN)} routes"
+        )

@@ -9,16 +9,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from wtforms import DateField, IntegerField, SelectField, StringField
-from wtforms.validators import Optional
+from wtforms.validators import NumberRange, Optional
 
 from lca.admin import bp
 from lca.admin.export_views import BATCH, export_kind
+from lca.admin.services import escape_like
 from lca.dates import programme_timezone
 from lca.exports import spreadsheet
 from lca.extensions import db
-from lca.forms import BaseForm, clean_text, max_length, options
+from lca.forms import BaseForm, clean_text, max_length, options, read_filters
 from lca.models import AuditEvent, Role, User
 from lca.permissions import role_required
+from lca.views import MAX_DATABASE_INT, page_number
 
 
 class AuditFilterForm(BaseForm):
@@ -30,9 +32,15 @@ class AuditFilterForm(BaseForm):
         filters=[clean_text],
         validators=[Optional(), max_length(200)],
     )
-    action = SelectField(_l("Action"), default="", validate_choice=False)
-    target_type = SelectField(_l("Object"), default="", validate_choice=False)
-    target_id = IntegerField(_l("Object number"), validators=[Optional()])
+    action = SelectField(_l("Action"), default="")
+    target_type = SelectField(_l("Object"), default="")
+    target_id = IntegerField(
+        _l("Object number"),
+        validators=[
+            Optional(),
+            NumberRange(0, MAX_DATABASE_INT, _l("Enter a number from %(min)s to %(max)s.")),
+        ],
+    )
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("To"), validators=[Optional()])
 
@@ -44,11 +52,11 @@ def _filtered(form: AuditFilterForm):
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     )
     if form.person.data:
-        pattern = f"%{form.person.data.lower()}%"
+        pattern = f"%{escape_like(form.person.data.lower())}%"
         people = select(User.id).where(
-            func.lower(User.email).like(pattern)
-            | func.lower(User.full_name_th).like(pattern)
-            | func.lower(User.full_name_en).like(pattern)
+            func.lower(User.email).like(pattern, escape="\\")
+            | func.lower(User.full_name_th).like(pattern, escape="\\")
+            | func.lower(User.full_name_en).like(pattern, escape="\\")
         )
         query = query.where(AuditEvent.actor_id.in_(people))
     if form.action.data:
@@ -70,7 +78,6 @@ def _filtered(form: AuditFilterForm):
 
 def _form() -> AuditFilterForm:
     form = AuditFilterForm(request.args)
-    form.validate()
     actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
     targets = db.session.scalars(
         select(AuditEvent.target_type)
@@ -80,6 +87,7 @@ def _form() -> AuditFilterForm:
     )
     form.action.choices = options([("", _("All actions")), *((a, a) for a in actions)])
     form.target_type.choices = options([("", _("All objects")), *((t, t) for t in targets)])
+    read_filters(form)
     return form
 
 
@@ -88,7 +96,10 @@ def _form() -> AuditFilterForm:
 def audit():
     form = _form()
     page = db.paginate(
-        _filtered(form), per_page=current_app.config["LCA_PAGE_SIZE"], error_out=False
+        _filtered(form),
+        page=page_number(),
+        per_page=current_app.config["LCA_PAGE_SIZE"],
+        error_out=False,
     )
     arguments = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("admin/audit.html", form=form, page=page, arguments=arguments)

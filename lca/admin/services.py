@@ -24,7 +24,7 @@ def users_query(search: str = "", role: Role | None = None, active: bool | None 
     """People matching a search in e-mail or names, by role and status, by Thai name."""
     query = select(User).options(joinedload(User.city)).order_by(User.full_name_th, User.id)
     if search:
-        pattern = f"%{_escape_like(search.lower())}%"
+        pattern = f"%{escape_like(search.lower())}%"
         query = query.where(
             or_(
                 User.email.like(pattern, escape="\\"),
@@ -39,7 +39,8 @@ def users_query(search: str = "", role: Role | None = None, active: bool | None 
     return query
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
+    """Typed text matched literally by LIKE: its % and _ are not wildcards."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 

@@ -2,8 +2,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, MultipleFileField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from lca.forms import BaseForm, max_length, options
-from lca.hours.forms import CheckboxesField, multiline
+from lca.forms import BaseForm, max_length, multiline, options
+from lca.hours.forms import CheckboxesField
 from lca.i18n import LABELS
 from lca.models import GradeResult, ReportStatus, Rubric
 
@@ -74,7 +74,6 @@ class ReportFilterForm(BaseForm):
     status = SelectField(
         _l("State"),
         default="submitted",
-        validate_choice=False,
         choices=options((s.value, LABELS[s]) for s in ReportStatus),
     )
-    cohort = SelectField(_l("Cohort"), coerce=int, default=0, validate_choice=False)
+    cohort = SelectField(_l("Cohort"), coerce=int, default=0)

@@ -23,7 +23,7 @@ from lca.assessment.services import (
 from lca.cohorts.services import cohort_instructors_of
 from lca.errors import RuleError
 from lca.extensions import db
-from lca.forms import options
+from lca.forms import options, read_filters
 from lca.hours.queue import reviewable_cohorts
 from lca.hours.services import active_enrolments
 from lca.i18n import format_day, label
@@ -35,7 +35,7 @@ from lca.permissions import (
     signed_in,
 )
 from lca.storage import send_stored
-from lca.views import refuse, uploads
+from lca.views import page_number, refuse, uploads
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 
@@ -103,12 +103,13 @@ def reports():
     form = ReportFilterForm(request.args)
     cohorts = reviewable_cohorts(current_user)
     form.cohort.choices = options([(0, _("All my cohorts")), *((c.id, c.code) for c in cohorts)])
+    read_filters(form)
     status = next((s for s in ReportStatus if s.value == form.status.data), ReportStatus.SUBMITTED)
     page = reports_for(
         current_user,
         status=status,
         cohort_id=form.cohort.data if form.cohort.data in {c.id for c in cohorts} else None,
-        page=request.args.get("page", 1, type=int),
+        page=page_number(),
         per_page=current_app.config["LCA_PAGE_SIZE"],
     )
     return render_template("assessment/reports.html", form=form, page=page, status=status)

@@ -2,8 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
 
-from lca.forms import BaseForm, clean_text, max_length, options
-from lca.hours.forms import multiline
+from lca.forms import BaseForm, clean_text, max_length, multiline, options
 
 LANGUAGE_CHOICES = [
     ("both", _l("Thai and English")),

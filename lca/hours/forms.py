@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional, Validation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lca.errors import RuleError
-from lca.forms import BaseForm, clean_text, max_length, options
+from lca.forms import BaseForm, clean_text, max_length, multiline, options
 from lca.hours.services import check_minutes
 from lca.i18n import LABELS
 from lca.models import AttendanceStatus
@@ -27,7 +27,7 @@ from lca.models import AttendanceStatus
 
 def hours_to_minutes(hours: Decimal | None) -> int | None:
     """Hours typed as a decimal (1.5) in whole minutes (90); None when not whole minutes."""
-    if hours is None:
+    if hours is None or not hours.is_finite():  # "Infinity" and "NaN" parse as decimals
         return None
     try:
         minutes = hours * 60
@@ -45,13 +45,6 @@ def quarter_hours(form, field) -> None:
         check_minutes(minutes if minutes is not None else 1)
     except RuleError as error:
         raise ValidationError(error.message) from error
-
-
-def multiline(value):
-    """Trim typed paragraphs, keep their line breaks."""
-    if value is None:
-        return None
-    return "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").strip().split("\n"))
 
 
 class CheckboxesField(SelectMultipleField):
@@ -112,9 +105,9 @@ class QueueFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    cohort = SelectField(_l("Cohort"), coerce=int, default=0, validate_choice=False)
-    module = SelectField(_l("Module"), coerce=int, default=0, validate_choice=False)
-    status = SelectField(_l("State"), default="pending", validate_choice=False)
+    cohort = SelectField(_l("Cohort"), coerce=int, default=0)
+    module = SelectField(_l("Module"), coerce=int, default=0)
+    status = SelectField(_l("State"), default="pending")
 
 
 class SessionForm(BaseForm):

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from lca.errors import RuleError
 from lca.extensions import db
-from lca.forms import options
+from lca.forms import options, read_filters
 from lca.hours import bp
 from lca.hours.forms import BulkApproveForm, NoteForm, QueueFilterForm
 from lca.hours.queue import QUEUE_STATES, review_queue, reviewable_cohorts
@@ -15,9 +15,10 @@ from lca.hours.views import log_page
 from lca.i18n import LABELS, localized
 from lca.models import LogStatus, Module, Role
 from lca.permissions import can_review_cohort, get_log_or_403, role_required
-from lca.views import refuse
+from lca.views import MAX_DATABASE_INT, page_number, refuse
 
 REVIEWERS = (Role.ADMIN, Role.INSTRUCTOR)
+QUEUE_FILTERS = ("cohort", "module", "status", "page")
 
 
 @bp.get("/review")
@@ -31,13 +32,14 @@ def queue():
         [(0, _("All modules")), *((m.id, f"{m.number}. {localized(m, 'title')}") for m in modules)]
     )
     form.status.choices = options((s.value, LABELS[s]) for s in QUEUE_STATES)
+    read_filters(form)
     status = next((s for s in QUEUE_STATES if s.value == form.status.data), LogStatus.PENDING)
     page = review_queue(
         current_user,
         cohort_id=form.cohort.data if form.cohort.data in {c.id for c in cohorts} else None,
         module_id=form.module.data or None,
         status=status,
-        page=request.args.get("page", 1, type=int),
+        page=page_number(),
         per_page=current_app.config["LCA_PAGE_SIZE"],
     )
     return render_template(
@@ -54,8 +56,9 @@ def queue():
 def bulk_approve():
     form = BulkApproveForm()
     form.validate_on_submit()
-    ids = [i for i in form.log_ids.data or [] if isinstance(i, int)]
-    back = url_for(".queue", **request.args)  # the queue as it was filtered
+    ids = [i for i in form.log_ids.data or [] if isinstance(i, int) and 0 < i <= MAX_DATABASE_INT]
+    filters = {k: v for k, v in request.args.items() if k in QUEUE_FILTERS}
+    back = url_for(".queue", **filters)  # the queue as it was filtered
     if not ids:
         flash(_("Tick the logs to approve first."), "error")
         return redirect(back)
