@@ -63,7 +63,7 @@ def free_port() -> int:
 
 def prepare(env: dict[str, str]) -> None:
     """Migrate, seed and load the demo through the real commands."""
-    for command in (["db", "upgrade"], ["lca", "seed"], ["lca", "demo"]):
+    for command in (["db", "upgrade"], ["lca", "seed"], ["lca", "demo", "--allow-production"]):
         result = subprocess.run(  # noqa: S603 - our own flask command, fixed arguments
             [sys.executable, "-m", "flask", "--app", "wsgi", *command],
             cwd=ROOT,

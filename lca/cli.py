@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -37,9 +38,20 @@ def seed_command():
 
 @lca_group.command("demo")
 @with_appcontext
-def demo_command():
+@click.option(
+    "--allow-production",
+    is_flag=True,
+    help="Load the demo even with LCA_ENV=production (a throwaway instance only).",
+)
+def demo_command(allow_production):
     """Add the demo cohort and demo accounts (idempotent)."""
     from lca.demo import load_demo
+
+    if current_app.config["LCA_ENV"] == "production" and not allow_production:
+        raise click.ClickException(
+            "The demo accounts have a published password: not on a production instance "
+            "(LCA_ENV=production). For a throwaway instance, add --allow-production."
+        )
 
     try:
         lines = load_demo()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -55,6 +56,17 @@ def _wants_json() -> bool:
     return request.path == "/healthz" or request.accept_mimetypes.best == "application/json"
 
 
+def _log_refusal() -> None:
+    """A refused request goes to the security log (the server's log): who, what, from where."""
+    current_app.logger.warning(
+        "access refused: %s %s user=%s address=%s",
+        request.method,
+        request.path,
+        getattr(current_user, "id", None),
+        request.remote_addr,
+    )
+
+
 def register_error_pages(app: Flask) -> None:
     """Render 400/403/404/405/413/429/500 as pages of the site; roll back what failed."""
 
@@ -75,8 +87,8 @@ def register_error_pages(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code not in PAGES:
             return error
-        if error.code == 429 and error.response is not None:
-            return error.response  # a limit that answers with its own page (sign-in)
+        if error.code == 403:
+            _log_refusal()
         return render(error.code)
 
     @app.errorhandler(500)

@@ -10,7 +10,8 @@ import lca.models  # noqa: F401 - every table registered on the metadata
 from lca.orm import UTCDateTime
 
 config = context.config
-fileConfig(config.config_file_name)
+# keep the loggers that already exist (the app's security log among them) when run in-process
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 db = current_app.extensions["migrate"].db

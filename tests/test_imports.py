@@ -285,3 +285,16 @@ def test_admin_resets_a_password(app, client, admin, db):
     assert "เปลี่ยนรหัสผ่านของคุณเองได้ที่หน้าบัญชีของฉัน" in "".join(
         flashes(self_reset.get_data(as_text=True))
     )
+
+
+def test_an_xlsx_zip_bomb_is_refused_before_it_is_unpacked(client, cohort, db):
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (60 * 1024 * 1024))
+    assert len(out.getvalue()) < 100_000  # tiny on the wire
+    page = upload(client, cohort, out.getvalue(), "learners.xlsx").get_data(as_text=True)
+    assert "ไฟล์ XLSX นี้ใหญ่เกินไปเมื่อแตกไฟล์ออก" in page
+    assert count_rows(User) == 1

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from lca import SECURITY_HEADERS
 from lca.models import AuditEvent
-from tests.factories import PASSWORD, LearnerFactory
+from tests.factories import PASSWORD, AdminFactory, LearnerFactory
 from tests.helpers import field_error
 from tests.test_permissions import MATRIX, OK, url_arguments, world  # noqa: F401 - a fixture
 
@@ -47,6 +47,18 @@ def test_failed_sign_ins_are_throttled_per_account_from_any_address(client, db, 
     assert sign_in(client, "bystander@example.org").status_code == 302  # others unaffected
 
 
+def test_an_administrators_reset_lifts_the_throttle(app, client, login, db, account_limit):
+    user = LearnerFactory(email="forgetful@example.org")
+    for _ in range(4):
+        sign_in(client, "forgetful@example.org", "guess")
+    assert sign_in(client, "forgetful@example.org").status_code == 429
+    login(AdminFactory())
+    page = client.post(f"/admin/users/{user.id}/reset-password").get_data(as_text=True)
+    one_time = re.search(r"<code[^>]*>([^<]+)</code>", page).group(1)
+    device = app.test_client()
+    assert sign_in(device, "forgetful@example.org", one_time).status_code == 302
+
+
 def test_an_unknown_account_is_throttled_the_same_way(client, db, account_limit):
     """The throttle must not tell which e-mail addresses have accounts."""
     for _ in range(3):
@@ -55,7 +67,7 @@ def test_an_unknown_account_is_throttled_the_same_way(client, db, account_limit)
     assert page.status_code == 429 and THROTTLED in page.get_data(as_text=True)
 
 
-def test_successful_sign_ins_do_not_count_against_the_account(app, db, account_limit):
+def test_successful_sign_ins_do_not_count_against_the_account(app, client, db, account_limit):
     LearnerFactory(email="daily@example.org")
     for _ in range(5):
         device = app.test_client()
@@ -144,7 +156,7 @@ def test_sign_out_everywhere_else_ends_the_other_sessions(app, client, db):
     assert len(events) == 1
 
 
-def test_a_remember_me_cookie_dies_with_the_session_token(app, db):
+def test_a_remember_me_cookie_dies_with_the_session_token(app, client, db):
     LearnerFactory(email="remembered@example.org")
     device = app.test_client()
     device.post(
@@ -221,3 +233,30 @@ def test_no_page_needs_inline_script_or_style(app, client, login, world, actor):
             assert not pattern.search(page), f"{what} on {url}: {pattern.search(page).group(0)}"
         checked += 1
     assert checked >= 5
+
+
+def test_signing_out_forgets_the_remember_me_cookie(app, client, db):
+    LearnerFactory(email="shared-pc@example.org")
+    device = app.test_client()
+    device.post(
+        "/login", data={"email": "shared-pc@example.org", "password": PASSWORD, "remember": "y"}
+    )
+    assert device.get_cookie("lca_remember") is not None
+    device.post("/logout")
+    assert device.get_cookie("lca_remember") is None
+    assert device.get("/learner").status_code == 302  # not signed back in by the cookie
+
+
+def test_signed_in_pages_are_not_cached(client, login, db):
+    assert "Cache-Control" not in client.get("/curriculum").headers  # public: may be cached
+    login(LearnerFactory())
+    assert client.get("/learner").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/static/css/app.css").headers.get("Cache-Control", "")
+
+
+def test_refused_requests_are_logged(client, login, db, caplog):
+    learner = LearnerFactory()
+    login(learner)
+    with caplog.at_level("WARNING", logger="lca"):
+        assert client.get("/admin/").status_code == 403
+    assert f"access refused: GET /admin/ user={learner.id}" in caplog.text

@@ -219,3 +219,14 @@ def test_demo_hours_cover_every_state_and_the_graduate_has_every_hour(app, db):
         done, part_way = progress_of([graduate, learner])
     assert done.hours_complete and done.counted_minutes == 45 * 60
     assert not part_way.hours_complete and part_way.pending_minutes > 0
+
+
+def test_the_demo_is_refused_on_a_production_instance(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "LCA_ENV", "production")
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["lca", "demo"])
+    assert refused.exit_code != 0 and "published password" in refused.output
+    assert db.session.scalar(select(User).where(User.email == "admin@example.org")) is None
+    allowed = runner.invoke(args=["lca", "demo", "--allow-production"])
+    assert allowed.exit_code == 0, allowed.output
+    assert db.session.scalar(select(User).where(User.email == "admin@example.org")) is not None

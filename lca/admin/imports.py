@@ -29,6 +29,8 @@ from lca.models import City, Cohort, Enrolment, EnrolmentStatus, Role, User
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
+MAX_COLUMNS = 50  #: a sheet is read this wide at most; the columns LCA knows are a few
+MAX_XLSX_UNPACKED = 50 * 1024 * 1024  #: a workbook of 10,000 learners unpacks to a few MB
 FORMULA_START = ("=", "+", "-", "@")
 COLUMNS = ("email", "full_name_th", "full_name_en", "city", "organisation")
 REQUIRED = ("email", "full_name_th")
@@ -120,6 +122,13 @@ def _read_csv(data: bytes) -> list[list[str]]:
 
 def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:  # an XLSX file is a zip archive
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile as error:
+        raise ImportFileError(_("The XLSX file cannot be opened.")) from error
+    if unpacked > MAX_XLSX_UNPACKED:  # a "zip bomb", or far more than a list of learners
+        raise ImportFileError(_("The XLSX file is too large once unpacked."))
+    try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a damaged workbook
         raise ImportFileError(_("The XLSX file cannot be opened.")) from error
@@ -127,7 +136,7 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
         sheet = workbook.worksheets[0]
         return [
             ["" if cell is None else str(cell) for cell in row]
-            for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)
+            for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS)
         ]
     finally:
         workbook.close()

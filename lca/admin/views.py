@@ -21,13 +21,14 @@ from lca.auth.services import (
     reset_password,
     update_user,
 )
+from lca.auth.throttle import forget_failures
 from lca.certificates.services import cohorts_with_certificates_to_issue
 from lca.errors import RuleError
 from lca.extensions import db
-from lca.forms import options
+from lca.forms import options, read_filters
 from lca.models import City, Role, User
 from lca.permissions import get_or_404, role_required
-from lca.views import refuse
+from lca.views import page_number, refuse
 
 
 @bp.get("/")
@@ -44,11 +45,12 @@ def index():
 @role_required(Role.ADMIN)
 def users():
     form = UserSearchForm(request.args)
-    form.validate()
+    read_filters(form)
     role = Role(form.role.data) if form.role.data in {r.value for r in Role} else None
     active = {"active": True, "inactive": False}.get(form.status.data)
     page = db.paginate(
         users_query(form.q.data or "", role, active),
+        page=page_number(),
         per_page=current_app.config["LCA_PAGE_SIZE"],
         error_out=False,
     )
@@ -116,6 +118,7 @@ def reset(user_id: int):
         refuse(None, error)
         return redirect(url_for(".edit_user", user_id=user_id))
     db.session.commit()
+    forget_failures(user.email)  # a throttled person can sign in with the new password now
     # Shown once, in this response only: never stored, never put in a cookie.
     return render_template("admin/user_created.html", user=user, password=password, reset=True)
 

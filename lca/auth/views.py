@@ -1,7 +1,4 @@
-import time
-
 from flask import (
-    Response,
     current_app,
     flash,
     redirect,
@@ -30,6 +27,7 @@ from lca.auth.services import (
     sign_out_everywhere_else,
     user_for_setup_token,
 )
+from lca.auth.throttle import count_failure, minutes_to_wait
 from lca.errors import RuleError
 from lca.extensions import db, limiter
 from lca.permissions import public, signed_in
@@ -40,54 +38,31 @@ def _login_limit() -> str:
     return current_app.config["LCA_LOGIN_RATE_LIMIT"]
 
 
-def _account_limit() -> str:
-    return current_app.config["LCA_LOGIN_ACCOUNT_RATE_LIMIT"]
-
-
-def _account_key() -> str:
-    """Failed sign-ins are also counted per account typed, known or not (so the throttle says
-    nothing about which accounts exist), wherever they come from."""
-    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
-
-
-def _sign_in_failed(response) -> bool:
-    return response.status_code != 302  # a sign-in that works redirects
-
-
-def _account_throttled(limit) -> Response:
-    """The sign-in page again, saying how long to wait; the password is not even checked."""
-    minutes = max(1, round((limit.reset_at - time.time()) / 60))
-    flash(
-        ngettext(
-            "Too many failed sign-ins for this account. Try again in %(num)d minute, or ask "
-            "the programme staff to reset your password.",
-            "Too many failed sign-ins for this account. Try again in %(num)d minutes, or ask "
-            "the programme staff to reset your password.",
-            minutes,
-        ),
-        "error",
-    )
-    return Response(render_template("auth/login.html", form=LoginForm()), status=429)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(
-    _account_limit,
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_sign_in_failed,
-    on_breach=_account_throttled,
-)
 @public
 def login():
     if current_user.is_authenticated:
         return redirect(role_home_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
+        wait = minutes_to_wait(form.email.data)
+        if wait is not None:  # the password is not even checked
+            flash(
+                ngettext(
+                    "Too many failed sign-ins for this account. Try again in %(num)d minute, or "
+                    "ask the programme staff to reset your password.",
+                    "Too many failed sign-ins for this account. Try again in %(num)d minutes, or "
+                    "ask the programme staff to reset your password.",
+                    wait,
+                ),
+                "error",
+            )
+            return render_template("auth/login.html", form=form), 429
         try:
             user = authenticate(form.email.data, form.password.data)
         except RuleError as error:
+            count_failure(form.email.data)
             db.session.commit()  # keep the audit of the failed attempt
             flash(error.message, "error")
         else:
@@ -107,8 +82,8 @@ def login():
 @signed_in
 def logout():
     language = session.get("lang")
-    logout_user()
     session.clear()
+    logout_user()  # after the clear: it leaves the order to delete the remember-me cookie
     if language:
         session["lang"] = language
     flash(_("You have signed out."), "success")

@@ -1,0 +1,44 @@
+"""Failed sign-ins counted per account, wherever they come from.
+
+The count lives in Flask-Limiter's storage (memory, or Redis with ``LCA_RATELIMIT_STORAGE_URL``)
+under the e-mail typed, known or not, so that the throttle says nothing about which accounts
+exist. Only failures count; an administrator's password reset clears the count.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import current_app
+from limits import RateLimitItem, parse
+
+from lca.extensions import limiter
+
+SCOPE = "sign-in-account"
+
+
+def _limit() -> RateLimitItem:
+    return parse(current_app.config["LCA_LOGIN_ACCOUNT_RATE_LIMIT"])
+
+
+def _key(email: str | None) -> str:
+    return (email or "").strip().lower()[:254]
+
+
+def minutes_to_wait(email: str | None) -> int | None:
+    """How long the account must wait before another attempt; None when it may try now."""
+    limit = _limit()
+    if limiter.limiter.test(limit, SCOPE, _key(email)):
+        return None
+    reset_at, _remaining = limiter.limiter.get_window_stats(limit, SCOPE, _key(email))
+    return max(1, math.ceil((reset_at - time.time()) / 60))
+
+
+def count_failure(email: str | None) -> None:
+    limiter.limiter.hit(_limit(), SCOPE, _key(email))
+
+
+def forget_failures(email: str) -> None:
+    """Start the account afresh (after an administrator gave it a new password)."""
+    limiter.limiter.clear(_limit(), SCOPE, _key(email))
