@@ -8,7 +8,7 @@ import sqlite3
 from flask import Flask, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import event, select
+from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lca.config import ROOT, load_config
@@ -50,7 +50,7 @@ def create_app(config: dict | None = None, serving: bool = True) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from lca import i18n, storage
-    from lca.models import User
+    from lca.auth.sessions import load_session
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -64,9 +64,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
 
-    @login_manager.user_loader
-    def load_user(token: str):
-        return db.session.scalar(select(User).where(User.auth_token == token, User.is_active))
+    login_manager.user_loader(load_session)
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -75,6 +75,7 @@ def load_config(overrides: dict | None = None, serving: bool = True) -> dict:
         "SESSION_COOKIE_SECURE": https,
         "SESSION_COOKIE_NAME": "lca_session",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "LCA_SESSION_IDLE_MINUTES": _int_env("LCA_SESSION_IDLE_MINUTES", 60),
         "REMEMBER_COOKIE_NAME": "lca_remember",
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
         "REMEMBER_COOKIE_HTTPONLY": True,

@@ -154,8 +154,11 @@ def login(client):
     """``login(user)`` signs ``user`` in on ``client`` as Flask-Login would."""
 
     def sign_in(user) -> None:
+        from lca.auth.sessions import start_session
+
+        token = start_session(user)
         with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = token
             session["_fresh"] = True
 
     return sign_in

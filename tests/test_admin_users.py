@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from lca.auth.sessions import open_sessions, start_session
 from lca.models import AuditEvent, Role, User
 from tests.factories import (
     CityFactory,
@@ -159,10 +160,10 @@ def test_an_admin_cannot_demote_or_deactivate_themselves(client, admin, db):
 
 def test_deactivate_and_activate(client, admin, db):
     user = LearnerFactory()
-    token = user.auth_token
+    start_session(user)  # signed in on some device
     client.post(f"/admin/users/{user.id}/deactivate")
     db.session.refresh(user)
-    assert not user.is_active and user.deactivated_at and user.auth_token != token
+    assert not user.is_active and user.deactivated_at and open_sessions(user) == []
     page = client.post(f"/admin/users/{user.id}/deactivate", follow_redirects=True)
     assert "บัญชีนี้ถูกปิดใช้งานอยู่แล้ว" in flashes(page.get_data(as_text=True))
     client.post(f"/admin/users/{user.id}/activate")

@@ -10,6 +10,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from lca.auth.sessions import open_sessions, start_session
 from lca.models import AuditEvent, Enrolment, User
 from tests.factories import CohortFactory, EnrolmentFactory, LearnerFactory, count_rows
 from tests.helpers import field_error, flashes
@@ -272,11 +273,11 @@ def test_the_command_line_import(app, db, tmp_path):
 
 def test_admin_resets_a_password(app, client, admin, db):
     learner = LearnerFactory()
-    token = learner.auth_token
+    start_session(learner)  # signed in on some device
     page = client.post(f"/admin/users/{learner.id}/reset-password").get_data(as_text=True)
     password = re.search(r'<p class="one-time-password"><code>(.*?)</code>', page).group(1)
     db.session.refresh(learner)
-    assert learner.must_change_password and learner.auth_token != token
+    assert learner.must_change_password and open_sessions(learner) == []
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.password_reset"))
     other = app.test_client()
     response = other.post("/login", data={"email": learner.email, "password": password})

@@ -149,6 +149,7 @@ MATRIX = {
     ("admin.edit_user", "POST"): ADMIN,
     ("admin.deactivate", "POST"): ADMIN,
     ("admin.activate", "POST"): ADMIN,
+    ("admin.sign_out", "POST"): ADMIN,
     ("admin.cities", "GET"): ADMIN,
     ("admin.new_city", "GET"): ADMIN,
     ("admin.new_city", "POST"): ADMIN,

@@ -4,13 +4,14 @@ the headers and page markup that the Content-Security-Policy relies on."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from itertools import count
 
 import pytest
 from sqlalchemy import select
 
 from lca import SECURITY_HEADERS
-from lca.models import AuditEvent
+from lca.models import AuditEvent, User
 from tests.factories import PASSWORD, AdminFactory, LearnerFactory
 from tests.helpers import field_error
 from tests.test_permissions import MATRIX, OK, url_arguments, world  # noqa: F401 - a fixture
@@ -260,3 +261,118 @@ def test_refused_requests_are_logged(client, login, db, caplog):
     with caplog.at_level("WARNING", logger="lca"):
         assert client.get("/admin/").status_code == 403
     assert f"access refused: GET /admin/ user={learner.id}" in caplog.text
+
+
+# -- sessions kept on the server ----------------------------------------------------------
+
+ANDROID_CHROME = (
+    "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+
+
+def _session_of(db, email):
+    from lca.models import UserSession
+
+    return db.session.scalars(
+        select(UserSession).join(UserSession.user).where(User.email == email)
+    ).all()
+
+
+def test_a_copied_session_cookie_dies_at_sign_out(app, client, db):
+    LearnerFactory(email="copied@example.org")
+    sign_in(client, "copied@example.org")
+    stolen = client.get_cookie("lca_session").value
+    thief = app.test_client()
+    thief.set_cookie("lca_session", stolen)
+    assert thief.get("/learner").status_code == 200  # the copy works while the session lives
+    client.post("/logout")
+    assert thief.get("/learner").status_code == 302  # and not a moment after
+    [row] = _session_of(db, "copied@example.org")
+    assert row.ended_at is not None
+
+
+def test_an_idle_session_ends(client, db):
+    LearnerFactory(email="idle@example.org")
+    sign_in(client, "idle@example.org")
+    assert client.get("/learner").status_code == 200
+    [row] = _session_of(db, "idle@example.org")
+    row.last_seen_at -= timedelta(minutes=61)
+    db.session.flush()
+    assert client.get("/learner").status_code == 302
+    db.session.refresh(row)
+    assert row.ended_at is not None
+
+
+def test_a_kept_session_lasts_fourteen_days_and_no_longer(client, db):
+    LearnerFactory(email="kept@example.org")
+    client.post("/login", data={"email": "kept@example.org", "password": PASSWORD, "remember": "y"})
+    [row] = _session_of(db, "kept@example.org")
+    row.created_at -= timedelta(days=13)
+    row.last_seen_at -= timedelta(days=6)  # a week away: still signed in
+    db.session.flush()
+    assert client.get("/learner").status_code == 200
+    row.created_at -= timedelta(days=2)
+    db.session.flush()
+    assert client.get("/learner").status_code == 302
+
+
+def test_the_account_page_lists_the_devices(app, client, db):
+    LearnerFactory(email="two-phones@example.org")
+    other = app.test_client()
+    sign_in(other, "two-phones@example.org")
+    client.post(
+        "/login",
+        data={"email": "two-phones@example.org", "password": PASSWORD},
+        headers={"User-Agent": ANDROID_CHROME},
+    )
+    page = client.get("/account").get_data(as_text=True)
+    assert "Chrome · Android" in page and "อุปกรณ์นี้" in page
+    assert page.count("<li>\n          <strong>") == 2
+
+
+def test_an_administrator_signs_someone_out_everywhere(app, client, login, db):
+    user = LearnerFactory(email="suspect@example.org")
+    phone = app.test_client()
+    sign_in(phone, "suspect@example.org")
+    admin = AdminFactory()
+    login(admin)
+    assert "ขณะนี้เข้าสู่ระบบอยู่บน 1 อุปกรณ์" in client.get(f"/admin/users/{user.id}/edit").get_data(
+        as_text=True
+    )
+    client.post(f"/admin/users/{user.id}/sign-out")
+    assert phone.get("/learner").status_code == 302
+    event = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "user.sessions_ended", AuditEvent.target_id == user.id
+        )
+    )
+    assert event.actor_id == admin.id and event.details["sessions"] == 1
+    refused = client.post(f"/admin/users/{admin.id}/sign-out", follow_redirects=True)
+    assert "ออกจากระบบบนอุปกรณ์อื่นของคุณได้ที่หน้าบัญชีของคุณ" in refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("agent", "described"),
+    [
+        (ANDROID_CHROME, "Chrome · Android"),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Version/17.5 Safari/604.1",
+            "Safari · iPhone",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0 Safari/537.36 Edg/131.0",
+            "Edge · Windows",
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+            "Firefox · Linux",
+        ),
+        ("", "อุปกรณ์ที่ไม่รู้จัก"),
+    ],
+)
+def test_devices_are_described_for_people(app, agent, described):
+    from lca.auth.sessions import describe_device
+
+    with app.test_request_context():
+        assert describe_device(agent) == described

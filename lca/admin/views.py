@@ -19,8 +19,10 @@ from lca.auth.services import (
     create_user,
     deactivate_user,
     reset_password,
+    sign_out_user,
     update_user,
 )
+from lca.auth.sessions import open_sessions
 from lca.auth.throttle import forget_failures
 from lca.certificates.services import cohorts_with_certificates_to_issue
 from lca.errors import RuleError
@@ -105,7 +107,9 @@ def edit_user(user_id: int):
             db.session.commit()
             flash(_("The account has been saved."), "success")
             return redirect(url_for(".users"))
-    return render_template("admin/user_form.html", form=form, user=user)
+    return render_template(
+        "admin/user_form.html", form=form, user=user, open_sessions=len(open_sessions(user))
+    )
 
 
 @bp.post("/users/<int:user_id>/reset-password")
@@ -121,6 +125,12 @@ def reset(user_id: int):
     forget_failures(user.email)  # a throttled person can sign in with the new password now
     # Shown once, in this response only: never stored, never put in a cookie.
     return render_template("admin/user_created.html", user=user, password=password, reset=True)
+
+
+@bp.post("/users/<int:user_id>/sign-out")
+@role_required(Role.ADMIN)
+def sign_out(user_id: int):
+    return _switch(user_id, sign_out_user, _("The person is now signed out on every device."))
 
 
 @bp.post("/users/<int:user_id>/deactivate")

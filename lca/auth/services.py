@@ -18,10 +18,10 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from lca.audit import apply_changes, record
 from lca.auth.passwords import hash_password, needs_rehash, password_matches
+from lca.auth.sessions import end_sessions
 from lca.errors import RuleError
 from lca.extensions import db
 from lca.models import City, Enrolment, EnrolmentStatus, Role, User, cohort_instructors
-from lca.models.users import new_auth_token
 from lca.orm import utcnow
 
 MAX_PASSWORD_LENGTH = 256
@@ -174,7 +174,7 @@ def deactivate_user(user: User, actor: User) -> None:
         raise RuleError(_("This account is already inactive."))
     user.is_active = False
     user.deactivated_at = utcnow()
-    user.auth_token = new_auth_token()
+    end_sessions(user)
     record(actor, "user.deactivate", user)
     db.session.flush()
 
@@ -217,18 +217,28 @@ def change_password(user: User, current: str, new: str) -> None:
         )
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    user.auth_token = new_auth_token()
+    end_sessions(user, keep=user.session_token)  # this device stays signed in
     record(user, "user.password_change", user)
     db.session.flush()
 
 
 def sign_out_everywhere_else(user: User, current: str) -> None:
-    """End every other session of the account (a lost phone, a shared computer): its token
-    changes, so other session and remember-me cookies no longer load it."""
+    """End every other session of the account (a lost phone, a shared computer); their
+    session and remember-me cookies no longer sign anyone in."""
     if not password_matches(user.password_hash, current or ""):
         raise RuleError(_("The current password is not correct."), field="current_password")
-    user.auth_token = new_auth_token()
-    record(user, "user.sessions_ended", user)
+    ended = end_sessions(user, keep=user.session_token)
+    record(user, "user.sessions_ended", user, sessions=ended)
+    db.session.flush()
+
+
+def sign_out_user(user: User, actor: User) -> None:
+    """An administrator ends every session of someone else's account (a lost phone, a
+    suspicion); the person signs in again with their password."""
+    if user.id == actor.id:
+        raise RuleError(_("Sign out of your other devices on your account page."))
+    ended = end_sessions(user)
+    record(actor, "user.sessions_ended", user, sessions=ended)
     db.session.flush()
 
 
@@ -268,7 +278,7 @@ def complete_setup(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.setup_token_hash = user.setup_expires_at = None
     user.must_change_password = False
-    user.auth_token = new_auth_token()
+    end_sessions(user)
     record(user, "user.password_setup", user)
     db.session.flush()
 
@@ -282,7 +292,7 @@ def reset_password(user: User, actor: User) -> str:
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.setup_token_hash = user.setup_expires_at = None
-    user.auth_token = new_auth_token()
+    end_sessions(user)
     record(actor, "user.password_reset", user)
     db.session.flush()
     return password

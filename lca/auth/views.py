@@ -27,6 +27,13 @@ from lca.auth.services import (
     sign_out_everywhere_else,
     user_for_setup_token,
 )
+from lca.auth.sessions import (
+    describe_device,
+    end_session,
+    is_current,
+    open_sessions,
+    start_session,
+)
 from lca.auth.throttle import count_failure, minutes_to_wait
 from lca.errors import RuleError
 from lca.extensions import db, limiter
@@ -68,6 +75,7 @@ def login():
         else:
             language = session.get("lang")
             session.clear()
+            start_session(user, remember=form.remember.data)
             login_user(user, remember=form.remember.data)
             if language:
                 session["lang"] = language
@@ -82,6 +90,8 @@ def login():
 @signed_in
 def logout():
     language = session.get("lang")
+    end_session(current_user.session_token)
+    db.session.commit()
     session.clear()
     logout_user()  # after the clear: it leaves the order to delete the remember-me cookie
     if language:
@@ -93,7 +103,13 @@ def logout():
 def _account_page(form=None, sign_out_form=None) -> str:
     form = form or PreferencesForm(preferred_language=current_user.preferred_language)
     sign_out_form = sign_out_form or SignOutEverywhereForm()
-    return render_template("auth/account.html", form=form, sign_out_form=sign_out_form)
+    sessions = [
+        (row, describe_device(row.user_agent), is_current(row, current_user))
+        for row in open_sessions(current_user)
+    ]
+    return render_template(
+        "auth/account.html", form=form, sign_out_form=sign_out_form, sessions=sessions
+    )
 
 
 @bp.get("/account")
@@ -113,7 +129,6 @@ def sign_out_everywhere():
             refuse(form, error)
         else:
             db.session.commit()
-            login_user(current_user._get_current_object())  # this session takes the new token
             flash(_("You are now signed out on every other device."), "success")
             return redirect(url_for(".account"))
     return _account_page(sign_out_form=form)
@@ -146,9 +161,7 @@ def password():
         except RuleError as error:
             refuse(form, error)
         else:
-            db.session.commit()
-            # This session takes the new token; every other session of the account ends.
-            login_user(current_user._get_current_object())
+            db.session.commit()  # every other session of the account has ended
             flash(_("Your password has been changed."), "success")
             return redirect(role_home_url(current_user))
     return render_template("auth/password.html", form=form)
@@ -168,8 +181,9 @@ def set_password(token: str):
         except RuleError as error:
             refuse(form, error)
         else:
-            db.session.commit()
             session.clear()
+            start_session(user)
+            db.session.commit()
             login_user(user)
             flash(_("Your password is set. Welcome!"), "success")
             return redirect(role_home_url(user))

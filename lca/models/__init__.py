@@ -34,7 +34,7 @@ from lca.models.hours import (
     hour_log_tools,
 )
 from lca.models.places import City
-from lca.models.users import Role, User
+from lca.models.users import Role, User, UserSession
 from lca.orm import utcnow
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "RubricCriterion",
     "SerialCounter",
     "User",
+    "UserSession",
     "cohort_instructors",
     "field_report_logs",
     "hour_log_tools",

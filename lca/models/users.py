@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,11 +21,6 @@ class Role(enum.Enum):
     LEARNER = "learner"
     INSTRUCTOR = "instructor"
     ADMIN = "admin"
-
-
-def new_auth_token() -> str:
-    """A fresh session identifier; replacing it signs the user out everywhere."""
-    return secrets.token_urlsafe(32)
 
 
 class User(UserMixin, db.Model):
@@ -51,8 +45,6 @@ class User(UserMixin, db.Model):
     #: SHA-256 of a one-time set-password link's token, and when the link stops working
     setup_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     setup_expires_at: Mapped[datetime | None]
-    #: what the session cookie carries; rotated on password change and deactivation
-    auth_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_auth_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None]
@@ -60,8 +52,15 @@ class User(UserMixin, db.Model):
 
     city: Mapped[City | None] = relationship()
 
+    #: the token of the session this request belongs to (lca.auth.sessions), not stored here
+    session_token = None  # str, set on the instance
+
     def get_id(self) -> str:
-        return self.auth_token
+        """What Flask-Login keeps in the session and remember-me cookies: the token of this
+        device's session, never anything about the account itself."""
+        if self.session_token is None:
+            raise RuntimeError("start_session() before login_user()")
+        return self.session_token
 
     @property
     def is_admin(self) -> bool:
@@ -77,3 +76,25 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role.value}>"
+
+
+class UserSession(db.Model):
+    """One signed-in device. The session (and remember-me) cookie carries a random token whose
+    SHA-256 is kept here; ending the row signs that device out, whatever its cookies say."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)  #: "keep me signed in" was ticked
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(String(64))  #: where the sign-in came from
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<UserSession {self.id} of user {self.user_id}>"

@@ -1,0 +1,159 @@
+"""Signed-in devices, kept on the server.
+
+Each sign-in starts a ``UserSession``; the session cookie (and the remember-me cookie) carries
+only its random token. Every request looks the token up, so signing out, a password change, a
+deactivation or "sign out everywhere" ends a session for good, even if someone kept a copy of
+the cookie. A session ends by itself when it is idle too long or too old:
+
+- without "keep me signed in": after ``LCA_SESSION_IDLE_MINUTES`` without a request, and at the
+  latest ``PERMANENT_SESSION_LIFETIME`` (12 hours) after the sign-in;
+- with it: ``REMEMBER_COOKIE_DURATION`` (14 days) after the sign-in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app, has_request_context, request
+from flask_babel import gettext as _
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload
+
+from lca.extensions import db
+from lca.models import User, UserSession
+from lca.orm import utcnow
+
+#: how often a session's last activity is written (not on every request)
+SEEN_EVERY = timedelta(minutes=5)
+#: ended sessions are kept this long for the account page, then removed
+KEEP_ENDED = timedelta(days=30)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, remember: bool = False) -> str:
+    """A new session for ``user`` on this device; returns its token (for the cookie only)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.ended_at < now - KEEP_ENDED
+        )
+    )
+    db.session.add(
+        UserSession(
+            user=user,
+            token_hash=_hash(token),
+            remember=remember,
+            user_agent=request.user_agent.string[:300] if has_request_context() else None,
+            address=request.remote_addr if has_request_context() else None,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    db.session.flush()
+    user.session_token = token
+    return token
+
+
+def _expired(row: UserSession, now: datetime) -> bool:
+    config = current_app.config
+    age = now - row.created_at
+    if row.remember:
+        return age > config["REMEMBER_COOKIE_DURATION"]
+    idle = timedelta(minutes=config["LCA_SESSION_IDLE_MINUTES"])
+    return age > config["PERMANENT_SESSION_LIFETIME"] or now - row.last_seen_at > idle
+
+
+def load_session(token: str | None) -> User | None:
+    """The active account of a session token, or None when the session has ended.
+
+    Runs at the start of a request (Flask-Login's user loader), before the view has written
+    anything, so it may commit the session's last activity or its expiry on its own."""
+    if not token:
+        return None
+    row = db.session.scalar(
+        select(UserSession)
+        .options(joinedload(UserSession.user))
+        .where(UserSession.token_hash == _hash(token), UserSession.ended_at.is_(None))
+    )
+    if row is None or not row.user.is_active:
+        return None
+    now = utcnow()
+    if _expired(row, now):
+        row.ended_at = now
+        db.session.commit()
+        return None
+    if now - row.last_seen_at > SEEN_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    row.user.session_token = token
+    return row.user
+
+
+def end_session(token: str | None) -> None:
+    """Sign this device out (the caller commits)."""
+    if token:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == _hash(token), UserSession.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
+
+
+def end_sessions(user: User, keep: str | None = None) -> int:
+    """End every session of ``user``, except the one of token ``keep``; how many ended."""
+    query = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)
+    )
+    if keep:
+        query = query.where(UserSession.token_hash != _hash(keep))
+    return db.session.execute(query.values(ended_at=utcnow())).rowcount
+
+
+def open_sessions(user: User) -> list[UserSession]:
+    """The account's sessions that still work, the most recently used first."""
+    rows = db.session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    )
+    now = utcnow()
+    return [row for row in rows if not _expired(row, now)]
+
+
+def is_current(row: UserSession, user: User) -> bool:
+    return user.session_token is not None and row.token_hash == _hash(user.session_token)
+
+
+BROWSERS = (
+    ("Edg", "Edge"),
+    ("SamsungBrowser", "Samsung Internet"),
+    ("Line/", "LINE"),
+    ("Firefox", "Firefox"),
+    ("Chrome", "Chrome"),
+    ("Safari", "Safari"),
+)
+SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Macintosh", "Mac"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def describe_device(user_agent: str | None) -> str:
+    """ "Chrome · Android" from a browser's User-Agent, enough to recognise one's own phone."""
+    text = user_agent or ""
+    browser = next((name for key, name in BROWSERS if re.search(re.escape(key), text)), None)
+    system = next((name for key, name in SYSTEMS if key in text), None)
+    found = [part for part in (browser, system) if part]
+    return " · ".join(found) if found else _("Unknown device")
