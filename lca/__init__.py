@@ -33,8 +33,10 @@ def create_app(config: dict | None = None, serving: bool = True) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         ROOT.joinpath("instance").mkdir(exist_ok=True)
 
+    from lca.auth.sessions import SignedCookieSessions
     from lca.views import DatabaseIdConverter
 
+    app.session_interface = SignedCookieSessions()
     app.url_map.converters["int"] = DatabaseIdConverter
     _init_extensions(app)
     _register_blueprints(app)

@@ -69,14 +69,15 @@ def load_config(overrides: dict | None = None, serving: bool = True) -> dict:
         "LCA_PASSWORD_MIN_LENGTH": 10,
         "LCA_PASSWORD_PROFILE": "RFC_9106_LOW_MEMORY",
         "LCA_PAGE_SIZE": 50,
-        # Sessions and cookies: HttpOnly, SameSite=Lax, Secure over https.
+        # Sessions and cookies: HttpOnly, SameSite=Lax; over https also Secure and named with
+        # the __Host- prefix (the browser then refuses them from any other host or over http).
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": https,
-        "SESSION_COOKIE_NAME": "lca_session",
+        "SESSION_COOKIE_NAME": f"{'__Host-' if https else ''}lca_session",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
         "LCA_SESSION_IDLE_MINUTES": _int_env("LCA_SESSION_IDLE_MINUTES", 60),
-        "REMEMBER_COOKIE_NAME": "lca_remember",
+        "REMEMBER_COOKIE_NAME": f"{'__Host-' if https else ''}lca_remember",
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",

@@ -35,6 +35,8 @@ def test_https_public_url_makes_cookies_secure_and_adds_hsts(monkeypatch, tmp_pa
     assert config["LCA_PUBLIC_URL"] == "https://lca.example.org"
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax" and config["SESSION_COOKIE_HTTPONLY"]
+    assert config["SESSION_COOKIE_NAME"] == "__Host-lca_session"
+    assert config["REMEMBER_COOKIE_NAME"] == "__Host-lca_remember"
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/c.sqlite3",

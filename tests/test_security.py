@@ -96,6 +96,9 @@ def test_sign_ins_are_throttled_per_address(app, client, db, monkeypatch):
         ("somchairakdee", "รหัสผ่านนี้เดาง่ายเกินไป"),  # the person's own name
         ("ssomchai.rakdee@city.example.org", "รหัสผ่านนี้เดาง่ายเกินไป"),  # their e-mail
         ("สั้นไป", "ใช้อย่างน้อย 10 ตัวอักษร"),
+        ("learningcity2569", "รหัสผ่านนี้เดาง่ายเกินไป"),  # the programme's own words
+        ("Phayao@2569", "รหัสผ่านนี้เดาง่ายเกินไป"),  # a learning city and a year
+        ("demo-pass-2569", "รหัสผ่านนี้เดาง่ายเกินไป"),  # the demo accounts' published one
     ],
 )
 def test_weak_passwords_are_refused(client, login, db, password, message):
@@ -201,6 +204,8 @@ def test_the_session_cookie_is_http_only_and_same_site(client, db):
     sign_in(client, "cookie@example.org")
     cookie = client.get_cookie("lca_session")
     assert cookie.http_only and cookie.same_site == "Lax"
+    signature = cookie.value.rsplit(".", 1)[1]
+    assert len(signature) == 43  # an HMAC-SHA256 in base64, not Flask's default SHA-1 (27)
 
 
 INLINE = [

@@ -19,8 +19,10 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 from lca.audit import apply_changes, record
 from lca.auth.passwords import hash_password, needs_rehash, password_matches
 from lca.auth.sessions import end_sessions
+from lca.dates import local_today
 from lca.errors import RuleError
 from lca.extensions import db
+from lca.i18n import BUDDHIST_ERA_OFFSET
 from lca.models import City, Enrolment, EnrolmentStatus, Role, User, cohort_instructors
 from lca.orm import utcnow
 
@@ -65,9 +67,38 @@ def check_password_policy(password: str, email: str | None = None, *names: str |
             _("This is one of the most common passwords. Choose another."), field="new_password"
         )
     personal = [part for value in (email, *names) if value for part in _personal_words(value)]
-    estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=personal)
+    estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=personal + _context_words())
     if estimate["score"] < MIN_PASSWORD_SCORE or (email and email.lower() in password.lower()):
         raise RuleError(_("This password is too easy to guess."), field="new_password")
+
+
+#: words anyone who knows the programme would try first (ASVS 5.0 V6.1.2), besides the names of
+#: the learning cities and the years around now
+PROGRAMME_WORDS = [
+    "lca",
+    "learning city",
+    "learningcity",
+    "city administrator",
+    "cityadministrator",
+    "administrator",
+    "unesco",
+    "gnlc",
+    "นักจัดการเมือง",
+    "เมืองแห่งการเรียนรู้",
+    "กสศ",
+    "บพท",
+]
+
+
+def _context_words() -> list[str]:
+    from lca.demo import DEMO_PASSWORD  # published in the README (lca.demo imports this module)
+
+    year = local_today().year
+    years = [str(y) for y in range(year - 2, year + 3)]
+    years += [str(y + BUDDHIST_ERA_OFFSET) for y in range(year - 2, year + 3)]
+    cities = db.session.execute(select(City.code, City.name_th, City.name_en)).all()
+    names = [name.lower() for row in cities for name in row if name]
+    return [*PROGRAMME_WORDS, DEMO_PASSWORD, *years, *names, *(n.replace("-", "") for n in names)]
 
 
 @cache

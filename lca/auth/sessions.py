@@ -18,6 +18,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
@@ -25,6 +26,13 @@ from sqlalchemy.orm import joinedload
 from lca.extensions import db
 from lca.models import User, UserSession
 from lca.orm import utcnow
+
+
+class SignedCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed session cookie, its HMAC on SHA-256 instead of the legacy SHA-1."""
+
+    digest_method = staticmethod(hashlib.sha256)
+
 
 #: how often a session's last activity is written (not on every request)
 SEEN_EVERY = timedelta(minutes=5)
