@@ -63,6 +63,43 @@ def demo_command(allow_production):
         click.echo(line)
 
 
+@lca_group.command("synth")
+@click.option("--learners", type=click.IntRange(1, 1_000_000), required=True)
+@click.option("--seed", type=int, default=2569, show_default=True, help="Random seed.")
+@click.option(
+    "--allow-production",
+    is_flag=True,
+    help="Build it even with LCA_ENV=production (a throwaway benchmark instance only).",
+)
+@with_appcontext
+def synth_command(learners, seed, allow_production):
+    """Add synthetic learners (cohorts of 50, with hours, reports, certificates) for benchmarks."""
+    import time
+
+    from lca.synth import SYNTH_PASSWORD, SynthError, build_synthetic
+
+    if current_app.config["LCA_ENV"] == "production" and not allow_production:
+        raise click.ClickException(
+            "Synthetic accounts share a published password: not on a production instance "
+            "(LCA_ENV=production). For a throwaway benchmark instance, add --allow-production."
+        )
+    started = time.perf_counter()
+    with click.progressbar(length=learners, label="Learners", show_pos=True) as bar:
+        try:
+            counters = build_synthetic(learners, seed=seed, progress=bar.update)
+        except SynthError as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from error
+    db.session.commit()
+    seconds = time.perf_counter() - started
+    for table, count in counters.rows.items():
+        click.echo(f"{table:>20}: {count:,}")
+    click.echo(
+        f"{sum(counters.rows.values()):,} rows in {seconds:.1f} s; "
+        f"every synthetic account signs in with {SYNTH_PASSWORD}"
+    )
+
+
 @lca_group.command("create-user")
 @click.option("--email", prompt=True, help="E-mail address (the sign-in name).")
 @click.option("--name-th", prompt="Full name in Thai", help="Full name in Thai.")

@@ -1,0 +1,820 @@
+"""Synthetic data at scale for the benchmark: cohorts of learners with sessions, attendance, hour
+logs in every state, evidence rows, field reports with grades and certificates.
+
+It writes with bulk INSERTs (ids chosen here, no ORM objects) so that 10,000 learners and their
+half a million hour logs load in well under a minute. The people are made up (names drawn from
+lists of common Thai given names and surnames); every synthetic account signs in with
+``SYNTH_PASSWORD``. Evidence and certificate rows point at files that are not written: the
+benchmark measures pages, not downloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Table, func, insert, select, text
+
+from lca.auth.passwords import hash_password
+from lca.certificates.codes import display_code, new_code, serial_of
+from lca.certificates.issuer import load_issuer
+from lca.certificates.services import verify_url
+from lca.dates import local_today
+from lca.extensions import db
+from lca.i18n import BUDDHIST_ERA_OFFSET
+from lca.models import (
+    Attendance,
+    AttendanceStatus,
+    Certificate,
+    CertificateLanguage,
+    CertificateStatus,
+    City,
+    ClassSession,
+    Cohort,
+    Enrolment,
+    EnrolmentStatus,
+    EvidenceFile,
+    FieldMechanism,
+    FieldReport,
+    FieldTool,
+    Grade,
+    GradeResult,
+    GradeScore,
+    HourLog,
+    HourLogNote,
+    LogSource,
+    LogStatus,
+    Module,
+    NoteKind,
+    ReportStatus,
+    Role,
+    Rubric,
+    SerialCounter,
+    User,
+)
+from lca.models.assessment import field_report_logs
+from lca.models.cohorts import cohort_instructors, field_window_end
+from lca.models.hours import hour_log_tools
+
+SYNTH_PASSWORD = "synth-pass-2569"  # noqa: S105 - throwaway benchmark accounts only
+COHORT_PREFIX = "SY-"
+LEARNERS_PER_COHORT = 50
+COHORTS_PER_INSTRUCTOR = 4
+INSTRUCTORS_PER_COHORT = 2
+LOGS_PER_LEARNER = 50
+#: cohorts start one after another over about three years, the newest two months ago
+SPAN_DAYS = 1100
+NEWEST_STARTED_DAYS_AGO = 60
+
+GIVEN = [
+    ("สมชาย", "Somchai"),
+    ("สมศรี", "Somsri"),
+    ("ประยุทธ", "Prayut"),
+    ("วิไล", "Wilai"),
+    ("อนุชา", "Anucha"),
+    ("กาญจนา", "Kanchana"),
+    ("สุรชัย", "Surachai"),
+    ("นภา", "Napha"),
+    ("ธีระ", "Thira"),
+    ("พรทิพย์", "Pornthip"),
+    ("วีระ", "Wira"),
+    ("มาลี", "Malee"),
+    ("ชัยวัฒน์", "Chaiwat"),
+    ("รัตนา", "Rattana"),
+    ("เกียรติ", "Kiat"),
+    ("สุดา", "Suda"),
+    ("ปรีชา", "Preecha"),
+    ("อรุณี", "Arunee"),
+    ("ณัฐวุฒิ", "Nattawut"),
+    ("จิราพร", "Jiraporn"),
+    ("ศุภชัย", "Supachai"),
+    ("เพ็ญศรี", "Pensri"),
+    ("ธนพล", "Thanaphon"),
+    ("ลำดวน", "Lamduan"),
+    ("บุญมี", "Boonmee"),
+    ("ฮาซัน", "Hasan"),
+    ("นูรีดา", "Nurida"),
+    ("ก้องภพ", "Kongphop"),
+    ("ปิยะพงษ์", "Piyaphong"),
+    ("ศิริพร", "Siriporn"),
+    ("อำไพ", "Amphai"),
+    ("ภูมิใจ", "Phumjai"),
+]
+FAMILY = [
+    ("ใจดี", "Jaidee"), ("ศรีสุข", "Srisuk"), ("แก้วมณี", "Kaewmanee"), ("บุญมา", "Boonma"),
+    ("ทองคำ", "Thongkham"), ("สุขสวัสดิ์", "Suksawat"), ("ดอยคำ", "Doikham"), ("รักไทย", "Rakthai"),
+    ("มั่นคง", "Mankhong"), ("เจริญผล", "Charoenphon"), ("พรหมมา", "Phromma"), ("อินทร์แก้ว", "Inkaew"),
+    ("ศักดิ์ดี", "Sakdee"), ("ปัญญาดี", "Panyadee"), ("วงศ์ใหญ่", "Wongyai"), ("ชูศรี", "Chusri"),
+    ("ดือราแม", "Duerame"), ("สาและ", "Salae"), ("เชียงแสน", "Chiangsaen"), ("ทะเลงาม", "Thalengam"),
+    ("นาคสวัสดิ์", "Naksawat"), ("บุญเรือง", "Bunrueang"), ("คำแสน", "Khamsaen"), ("จันทร์เพ็ญ", "Chanpen"),
+]  # fmt: skip
+ORGANISATIONS = [
+    "เทศบาลนคร{city}",
+    "เทศบาลเมือง{city}",
+    "องค์การบริหารส่วนจังหวัด{city}",
+    "สำนักงานพัฒนาสังคมจังหวัด{city}",
+    "โรงเรียนประจำจังหวัด{city}",
+    "กลุ่มเยาวชนเมือง{city}",
+    "สภาองค์กรชุมชน{city}",
+    "มหาวิทยาลัยในจังหวัด{city}",
+]
+FIELD_WORK = [
+    "จัดเวทีรับฟังความเห็นชาวบ้านเรื่องพื้นที่เรียนรู้ของชุมชน",
+    "เดินสำรวจและทำแผนที่ทุนทางวัฒนธรรมกับเยาวชน",
+    "ประชุมภาคีเครือข่ายเพื่อวางแผนกิจกรรมเมืองแห่งการเรียนรู้",
+    "ทดลองกิจกรรมการเรียนรู้กับผู้สูงอายุในชุมชน",
+    "สรุปบทเรียนกับทีมงานเทศบาลหลังกิจกรรม",
+    "ออกแบบกิจกรรมร่วมกับโรงเรียนในพื้นที่",
+]
+STUDY_WORK = [
+    "อ่านเอกสารประกอบการเรียนและสรุปประเด็นสำคัญ",
+    "ทบทวนบทเรียนที่ขาดเรียนจากวิดีโอบันทึกการสอน",
+    "ทำแบบฝึกหัดท้ายบทและส่งให้ผู้สอน",
+]
+PLACES = ["ศาลาประชาคม", "หอประชุมเทศบาล", "ห้องสมุดประชาชน", "ลานวัฒนธรรม", "ตลาดชุมชน"]
+QUESTIONS = ["ขอภาพกิจกรรมเพิ่มเติม และช่วยระบุจำนวนผู้เข้าร่วม", "ช่วยอธิบายบทบาทของท่านในกิจกรรมนี้"]
+ANSWERS = ["แนบภาพเพิ่มแล้ว มีผู้เข้าร่วมประมาณ 30 คน", "เป็นผู้ดำเนินรายการและสรุปผลการประชุม"]
+REJECTIONS = ["กิจกรรมนี้ไม่อยู่ในช่วงฝึกปฏิบัติภาคสนาม", "ชั่วโมงซ้ำกับบันทึกที่อนุมัติแล้ว"]
+
+
+#: (cumulative share, state) of learners' own logs in finished and in running cohorts
+FINISHED_STATES = (
+    (0.86, LogStatus.APPROVED),
+    (0.92, LogStatus.REJECTED),
+    (0.97, LogStatus.WITHDRAWN),
+)
+RUNNING_STATES = (
+    (0.85, LogStatus.APPROVED),
+    (0.9, LogStatus.REJECTED),
+    (0.95, LogStatus.WITHDRAWN),
+)
+
+
+def _pick(roll: float, states, otherwise: LogStatus) -> LogStatus:
+    return next((state for limit, state in states if roll < limit), otherwise)
+
+
+class SynthError(Exception):
+    """The synthetic data cannot be built here (a message for the operator)."""
+
+
+@dataclass
+class Counters:
+    """Rows written, by table."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def add(self, table: str, count: int) -> None:
+        self.rows[table] = self.rows.get(table, 0) + count
+
+
+def _at(day: date, rng: random.Random, earliest: int = 8, latest: int = 20) -> datetime:
+    """A moment on ``day``, Thai office hours, in UTC."""
+    hour = rng.randint(earliest, latest)
+    moment = datetime.combine(day, time(hour, rng.choice((0, 15, 30, 45))))
+    return (moment - timedelta(hours=7)).replace(tzinfo=UTC)
+
+
+def _minutes(rng: random.Random) -> int:
+    return rng.choice((30, 45, 60, 60, 60, 90, 90, 120, 120, 180))
+
+
+class _Ids:
+    """The next free id of each table (ids are chosen here, so no RETURNING is needed)."""
+
+    def __init__(self, tables: Iterable[Table]):
+        self.next = {
+            table.name: (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+            for table in tables
+        }
+
+    def take(self, table: Table) -> int:
+        value = self.next[table.name]
+        self.next[table.name] = value + 1
+        return value
+
+
+class _Batch:
+    """Rows waiting to be inserted, table by table, in foreign-key order."""
+
+    ORDER = (
+        User.__table__,
+        Cohort.__table__,
+        cohort_instructors,
+        Enrolment.__table__,
+        ClassSession.__table__,
+        Attendance.__table__,
+        HourLog.__table__,
+        hour_log_tools,
+        EvidenceFile.__table__,
+        HourLogNote.__table__,
+        FieldReport.__table__,
+        field_report_logs,
+        Grade.__table__,
+        GradeScore.__table__,
+        Certificate.__table__,
+    )
+
+    def __init__(self, counters: Counters):
+        self.rows: dict[str, list[dict]] = {table.name: [] for table in self.ORDER}
+        self.counters = counters
+
+    def add(self, table: Table, row: dict) -> None:
+        self.rows[table.name].append(row)
+
+    def write(self) -> None:
+        for table in self.ORDER:
+            rows = self.rows[table.name]
+            if rows:
+                db.session.execute(insert(table), rows)
+                self.counters.add(table.name, len(rows))
+                rows.clear()
+
+
+@dataclass
+class _Catalogue:
+    modules: list[Module]
+    field_module: Module
+    mechanisms: list[int]
+    tools: list[int]
+    rubric: Rubric
+    cities: list[City]
+    issuer: dict
+
+
+def _catalogue() -> _Catalogue:
+    modules = list(db.session.scalars(select(Module).order_by(Module.number)))
+    rubric = db.session.scalar(select(Rubric).order_by(Rubric.version.desc()))
+    cities = list(db.session.scalars(select(City).order_by(City.id)))
+    if not modules or rubric is None or not cities:
+        raise SynthError("Load the seed data first: flask --app wsgi lca seed")
+    return _Catalogue(
+        modules=modules,
+        field_module=next(m for m in modules if m.is_field),
+        mechanisms=list(db.session.scalars(select(FieldMechanism.id))),
+        tools=list(db.session.scalars(select(FieldTool.id))),
+        rubric=rubric,
+        cities=cities,
+        issuer=load_issuer(),
+    )
+
+
+class _Builder:
+    def __init__(self, learners: int, seed: int):
+        self.rng = random.Random(seed)  # noqa: S311 - made-up data, not secrets  # nosec B311
+        self.today = local_today()
+        self.catalogue = _catalogue()
+        self.counters = Counters()
+        self.batch = _Batch(self.counters)
+        self.ids = _Ids(t for t in _Batch.ORDER if "id" in t.c)
+        self.password_hash = hash_password(SYNTH_PASSWORD)
+        self.learners = learners
+        self.cohorts = math.ceil(learners / LEARNERS_PER_COHORT)
+        self.instructors: list[int] = []
+        self.serials: dict[int, int] = {}
+        self.now = datetime.now(UTC)
+
+    # people ---------------------------------------------------------------------------------
+
+    def person(self, role: Role, email: str, city: City) -> int:
+        rng = self.rng
+        (given_th, given_en), (family_th, family_en) = rng.choice(GIVEN), rng.choice(FAMILY)
+        user_id = self.ids.take(User.__table__)
+        created = self.now - timedelta(days=SPAN_DAYS + 30)
+        self.batch.add(
+            User.__table__,
+            {
+                "id": user_id,
+                "email": email,
+                "password_hash": self.password_hash,
+                "full_name_th": f"{given_th} {family_th}",
+                "full_name_en": f"{given_en} {family_en}",
+                "role": role,
+                "city_id": city.id,
+                "organisation": rng.choice(ORGANISATIONS).format(city=city.name_th),
+                "is_active": True,
+                "preferred_language": "en" if rng.random() < 0.1 else "th",
+                "must_change_password": False,
+                "created_at": created,
+                "updated_at": created,
+            },
+        )
+        return user_id
+
+    def make_instructors(self) -> None:
+        count = max(
+            INSTRUCTORS_PER_COHORT,
+            math.ceil(self.cohorts * INSTRUCTORS_PER_COHORT / COHORTS_PER_INSTRUCTOR),
+        )
+        for number in range(1, count + 1):
+            city = self.catalogue.cities[number % len(self.catalogue.cities)]
+            email = f"synth.instructor.{number:04d}@example.org"
+            self.instructors.append(self.person(Role.INSTRUCTOR, email, city))
+
+    # one cohort -----------------------------------------------------------------------------
+
+    def cohort(self, index: int, learners: int) -> None:
+        rng, catalogue = self.rng, self.catalogue
+        age = NEWEST_STARTED_DAYS_AGO + (SPAN_DAYS * (self.cohorts - 1 - index)) // max(
+            self.cohorts, 1
+        )
+        starts_on = self.today - timedelta(days=age)
+        ends_on = starts_on + timedelta(days=270)
+        field_starts_on = starts_on + timedelta(days=30)
+        city = catalogue.cities[index % len(catalogue.cities)]
+        cohort_id = self.ids.take(Cohort.__table__)
+        created = _at(starts_on - timedelta(days=30), rng)
+        self.batch.add(
+            Cohort.__table__,
+            {
+                "id": cohort_id,
+                "code": f"{COHORT_PREFIX}{starts_on.year + BUDDHIST_ERA_OFFSET}-{index + 1:04d}",
+                "host_city_id": city.id,
+                "starts_on": starts_on,
+                "ends_on": ends_on,
+                "field_starts_on": field_starts_on,
+                "field_window_months": 6,
+                "field_ends_on": field_window_end(field_starts_on, 6),
+                "created_at": created,
+                "updated_at": created,
+            },
+        )
+        first = (index * INSTRUCTORS_PER_COHORT) % len(self.instructors)
+        teachers = [
+            self.instructors[(first + k) % len(self.instructors)]
+            for k in range(INSTRUCTORS_PER_COHORT)
+        ]
+        for instructor_id in teachers:
+            self.batch.add(
+                cohort_instructors,
+                {"cohort_id": cohort_id, "instructor_id": instructor_id, "assigned_at": created},
+            )
+        sessions = []
+        for week, module in enumerate((m for m in catalogue.modules if not m.is_field), start=1):
+            held_on = starts_on + timedelta(days=7 * week)
+            session_id = self.ids.take(ClassSession.__table__)
+            self.batch.add(
+                ClassSession.__table__,
+                {
+                    "id": session_id,
+                    "cohort_id": cohort_id,
+                    "module_id": module.id,
+                    "held_on": held_on,
+                    "starts_at": time(9, 0),
+                    "minutes": module.hours * 60,
+                    "place": f"หอประชุมเทศบาล{city.name_th}",
+                    "created_by_id": teachers[0],
+                    "created_at": created,
+                    "updated_at": created,
+                },
+            )
+            sessions.append((session_id, module, held_on))
+        context = {
+            "cohort_id": cohort_id,
+            "code": f"{COHORT_PREFIX}{starts_on.year + BUDDHIST_ERA_OFFSET}-{index + 1:04d}",
+            "city": city,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+            "field_starts_on": field_starts_on,
+            "field_ends_on": field_window_end(field_starts_on, 6),
+            "finished": ends_on < self.today,
+            "teachers": teachers,
+            "sessions": sessions,
+        }
+        for _ in range(learners):
+            self.learner(context)
+
+    def learner(self, cohort: dict) -> None:
+        rng, catalogue = self.rng, self.catalogue
+        number = self.counters.rows.get("synth_learners", 0) + 1
+        self.counters.add("synth_learners", 1)
+        learner_id = self.person(
+            Role.LEARNER, f"synth.learner.{number:06d}@example.org", rng.choice(catalogue.cities)
+        )
+        enrolment_id = self.ids.take(Enrolment.__table__)
+        withdrawn = rng.random() < 0.03
+        enrolled_at = _at(cohort["starts_on"] - timedelta(days=rng.randint(3, 20)), rng)
+        self.batch.add(
+            Enrolment.__table__,
+            {
+                "id": enrolment_id,
+                "cohort_id": cohort["cohort_id"],
+                "learner_id": learner_id,
+                "status": EnrolmentStatus.WITHDRAWN if withdrawn else EnrolmentStatus.ACTIVE,
+                "enrolled_at": enrolled_at,
+                "withdrawn_at": _at(cohort["starts_on"] + timedelta(days=40), rng)
+                if withdrawn
+                else None,
+                "withdrawal_reason": "ย้ายไปรับราชการต่างจังหวัด" if withdrawn else None,
+                "field_starts_on": None,
+                "field_ends_on": None,
+            },
+        )
+        approved = {module.id: 0 for module in catalogue.modules}
+        logs_left = 10 if withdrawn else LOGS_PER_LEARNER
+        for session_id, module, held_on in cohort["sessions"]:
+            logs_left -= self.attendance(
+                cohort, enrolment_id, session_id, module, held_on, approved
+            )
+        field_logs = []
+        for _ in range(max(logs_left, 0)):
+            log = self.hour_log(cohort, enrolment_id, approved, learner_id)
+            if log is not None:
+                field_logs.append(log)
+        if withdrawn:
+            return
+        passed = self.field_report(cohort, enrolment_id, approved, field_logs)
+        complete = all(approved[m.id] >= m.hours * 60 for m in catalogue.modules)
+        if cohort["finished"] and passed and complete and rng.random() < 0.95:
+            self.certificate(cohort, enrolment_id, learner_id, approved)
+
+    def attendance(self, cohort, enrolment_id, session_id, module, held_on, approved) -> int:
+        """Mark one learner at one session; returns the hour logs it made (0 or 1)."""
+        roll = self.rng.random()
+        full = module.hours * 60
+        if roll < 0.92:
+            status, minutes = AttendanceStatus.PRESENT, full
+        elif roll < 0.95:
+            status, minutes = AttendanceStatus.LATE, full - 60
+        elif roll < 0.99:
+            status, minutes = AttendanceStatus.ABSENT, 0
+        else:
+            status, minutes = AttendanceStatus.EXCUSED, 0
+        recorded = _at(held_on, self.rng, 16, 18)
+        teacher = cohort["teachers"][0]
+        self.batch.add(
+            Attendance.__table__,
+            {
+                "id": self.ids.take(Attendance.__table__),
+                "class_session_id": session_id,
+                "enrolment_id": enrolment_id,
+                "status": status,
+                "minutes": minutes,
+                "recorded_by_id": teacher,
+                "recorded_at": recorded,
+            },
+        )
+        if not minutes:
+            return 0
+        self._log_row(
+            enrolment_id=enrolment_id,
+            module_id=module.id,
+            worked_on=held_on,
+            minutes=minutes,
+            description=f"หอประชุมเทศบาล{cohort['city'].name_th}",
+            source=LogSource.ATTENDANCE,
+            class_session_id=session_id,
+            status=LogStatus.APPROVED,
+            mechanism_id=None,
+            place=None,
+            submitted_at=recorded,
+            reviewed_by_id=teacher,
+            reviewed_at=recorded,
+        )
+        approved[module.id] += minutes
+        return 1
+
+    def _log_row(self, **values) -> int:
+        log_id = self.ids.take(HourLog.__table__)
+        stamp = values["reviewed_at"] or values["submitted_at"]
+        self.batch.add(
+            HourLog.__table__,
+            {
+                "id": log_id,
+                **values,
+                "created_at": values["submitted_at"],
+                "updated_at": stamp,
+                "version": 2 if values["reviewed_at"] else 1,
+            },
+        )
+        return log_id
+
+    def hour_log(self, cohort, enrolment_id, approved, learner_id) -> int | None:
+        """A learner's own log in a state a cohort of this age would have; returns the id of an
+        approved field log (a field report may draw on it)."""
+        rng, catalogue = self.rng, self.catalogue
+        today = self.today
+        field_work = rng.random() < 0.75
+        if field_work:
+            module = catalogue.field_module
+            last = min(cohort["field_ends_on"], today)
+            span = (last - cohort["field_starts_on"]).days
+            worked_on = cohort["field_starts_on"] + timedelta(days=rng.randint(0, max(span, 0)))
+        else:
+            module = rng.choice([m for m in catalogue.modules if not m.is_field])
+            span = (min(cohort["ends_on"], today) - cohort["starts_on"]).days
+            worked_on = cohort["starts_on"] + timedelta(days=rng.randint(0, max(span, 0)))
+        roll = rng.random()
+        recent = (today - worked_on).days < 21
+        if cohort["finished"]:
+            states = (
+                (0.86, LogStatus.APPROVED),
+                (0.92, LogStatus.REJECTED),
+                (0.97, LogStatus.WITHDRAWN),
+            )
+            status = next((s for limit, s in states if roll < limit), LogStatus.RETURNED)
+        elif recent and roll < 0.6:
+            status = LogStatus.PENDING if roll < 0.5 else LogStatus.RETURNED
+        else:
+            states = (
+                (0.85, LogStatus.APPROVED),
+                (0.9, LogStatus.REJECTED),
+                (0.95, LogStatus.WITHDRAWN),
+            )
+            status = next((s for limit, s in states if roll < limit), LogStatus.PENDING)
+        submitted = min(_at(worked_on + timedelta(days=rng.randint(0, 3)), rng), self.now)
+        reviewed = status in (LogStatus.APPROVED, LogStatus.REJECTED, LogStatus.RETURNED)
+        reviewed_at = (
+            min(submitted + timedelta(hours=rng.randint(2, 96)), self.now) if reviewed else None
+        )
+        teacher = rng.choice(cohort["teachers"])
+        minutes = _minutes(rng)
+        log_id = self._log_row(
+            enrolment_id=enrolment_id,
+            module_id=module.id,
+            worked_on=worked_on,
+            minutes=minutes,
+            description=rng.choice(FIELD_WORK if field_work else STUDY_WORK),
+            source=LogSource.LEARNER,
+            class_session_id=None,
+            status=status,
+            mechanism_id=rng.choice(catalogue.mechanisms) if field_work else None,
+            place=f"{rng.choice(PLACES)} {cohort['city'].name_th}" if field_work else None,
+            submitted_at=submitted,
+            reviewed_by_id=teacher if reviewed else None,
+            reviewed_at=reviewed_at,
+        )
+        if field_work:
+            for tool_id in rng.sample(
+                catalogue.tools, k=min(len(catalogue.tools), rng.randint(1, 2))
+            ):
+                self.batch.add(hour_log_tools, {"hour_log_id": log_id, "tool_id": tool_id})
+            self.evidence(log_id, submitted)
+        if status is LogStatus.RETURNED:
+            self.note(log_id, teacher, NoteKind.QUESTION, rng.choice(QUESTIONS), reviewed_at)
+            if rng.random() < 0.3:  # answered: back in the queue
+                self.note(log_id, learner_id, NoteKind.ANSWER, rng.choice(ANSWERS), reviewed_at)
+        elif status is LogStatus.REJECTED:
+            self.note(log_id, teacher, NoteKind.REJECTION, rng.choice(REJECTIONS), reviewed_at)
+        if status is LogStatus.APPROVED:
+            approved[module.id] += minutes
+            return log_id if field_work else None
+        return None
+
+    def evidence(self, log_id: int, uploaded_at: datetime) -> None:
+        rng = self.rng
+        evidence_id = self.ids.take(EvidenceFile.__table__)
+        self.batch.add(
+            EvidenceFile.__table__,
+            {
+                "id": evidence_id,
+                "hour_log_id": log_id,
+                "storage_key": f"synth/evidence-{evidence_id}.jpg",
+                "thumbnail_key": None,
+                "original_name": f"IMG_{rng.randint(1000, 9999)}.jpg",
+                "content_type": "image/jpeg",
+                "size_bytes": rng.randint(180_000, 2_500_000),
+                "sha256": f"{rng.getrandbits(256):064x}",
+                "uploaded_at": uploaded_at,
+            },
+        )
+
+    def note(self, log_id, author_id, kind, body, at) -> None:
+        self.batch.add(
+            HourLogNote.__table__,
+            {
+                "id": self.ids.take(HourLogNote.__table__),
+                "hour_log_id": log_id,
+                "author_id": author_id,
+                "kind": kind,
+                "body": body,
+                "created_at": at,
+            },
+        )
+
+    # field report, grades, certificate ------------------------------------------------------
+
+    def field_report(self, cohort, enrolment_id, approved, field_logs) -> bool:
+        """A report once the field hours are in; returns whether it passed."""
+        rng, catalogue = self.rng, self.catalogue
+        if approved[catalogue.field_module.id] < catalogue.field_module.hours * 60:
+            return False
+        roll = rng.random()
+        if cohort["finished"]:
+            grades = (
+                [GradeResult.PASS]
+                if roll < 0.85
+                else [GradeResult.REVISE, GradeResult.PASS]
+                if roll < 0.93
+                else [GradeResult.FAIL]
+                if roll < 0.96
+                else None
+            )
+        else:
+            grades = [] if roll < 0.5 else [GradeResult.REVISE] if roll < 0.6 else None
+            if grades is None and roll < 0.8:
+                grades = [GradeResult.PASS]
+        if grades is None:
+            return False
+        status = (
+            {
+                GradeResult.PASS: ReportStatus.PASSED,
+                GradeResult.REVISE: ReportStatus.REVISE,
+                GradeResult.FAIL: ReportStatus.FAILED,
+            }[grades[-1]]
+            if grades
+            else ReportStatus.SUBMITTED
+        )
+        report_id = self.ids.take(FieldReport.__table__)
+        submitted = _at(min(cohort["field_ends_on"], self.today - timedelta(days=20)), rng)
+        assessor = rng.choice(cohort["teachers"])
+        self.batch.add(
+            FieldReport.__table__,
+            {
+                "id": report_id,
+                "enrolment_id": enrolment_id,
+                "summary": "สรุปการฝึกปฏิบัติภาคสนาม: จัดเวทีชุมชน ทำแผนที่ทุนทางวัฒนธรรม "
+                "และทดลองกิจกรรมการเรียนรู้กับภาคีในเมือง พร้อมบทเรียนที่ได้",
+                "status": status,
+                "assessor_id": assessor,
+                "submitted_at": submitted,
+                "created_at": submitted,
+                "updated_at": submitted,
+                "version": 1 + len(grades),
+            },
+        )
+        for log_id in field_logs[:6]:
+            self.batch.add(field_report_logs, {"field_report_id": report_id, "hour_log_id": log_id})
+        for step, result in enumerate(grades, start=1):
+            self.grade(report_id, assessor, result, submitted + timedelta(days=7 * step))
+        return status is ReportStatus.PASSED
+
+    def grade(self, report_id, grader_id, result, graded_at) -> None:
+        rubric, rng = self.catalogue.rubric, self.rng
+        share = {GradeResult.PASS: (0.7, 1.0), GradeResult.REVISE: (0.4, 0.6)}.get(
+            result, (0.1, 0.35)
+        )
+        points = [round(c.max_points * rng.uniform(*share)) for c in rubric.criteria]
+        total = sum(points)
+        if result is GradeResult.PASS and total < rubric.pass_mark:
+            points = [c.max_points for c in rubric.criteria]
+        elif result is not GradeResult.PASS and total >= rubric.pass_mark:
+            points = [0 for _ in rubric.criteria]
+        grade_id = self.ids.take(Grade.__table__)
+        self.batch.add(
+            Grade.__table__,
+            {
+                "id": grade_id,
+                "field_report_id": report_id,
+                "rubric_id": rubric.id,
+                "grader_id": grader_id,
+                "result": result,
+                "total_points": sum(points),
+                "feedback": "ขอบคุณสำหรับรายงานที่ละเอียด" if result is GradeResult.PASS else
+                "โปรดเพิ่มหลักฐานการมีส่วนร่วมของชุมชน",
+                "graded_at": min(graded_at, self.now),
+            },
+        )  # fmt: skip
+        for criterion, value in zip(rubric.criteria, points, strict=True):
+            self.batch.add(
+                GradeScore.__table__,
+                {
+                    "id": self.ids.take(GradeScore.__table__),
+                    "grade_id": grade_id,
+                    "criterion_id": criterion.id,
+                    "points": value,
+                    "comment": "",
+                },
+            )
+
+    def certificate(self, cohort, enrolment_id, learner_id, approved) -> None:
+        rng, catalogue = self.rng, self.catalogue
+        issued_on = min(cohort["ends_on"] + timedelta(days=rng.randint(7, 30)), self.today)
+        issued_at = _at(issued_on, rng, 9, 16)
+        year = issued_on.year + BUDDHIST_ERA_OFFSET
+        number = self.serials.get(year, self._last_serial(year)) + 1
+        self.serials[year] = number
+        serial, code = serial_of(year, number), new_code()
+        user = self.batch.rows[User.__table__.name]
+        person = next(row for row in reversed(user) if row["id"] == learner_id)
+        language = CertificateLanguage.BOTH
+        snapshot = {
+            "serial": serial,
+            "code": code,
+            "code_display": display_code(code),
+            "verify_url": verify_url(code),
+            "language": language.value,
+            "issued_at": issued_at.isoformat(),
+            "issued_on": issued_on.isoformat(),
+            "learner": {
+                "name_th": person["full_name_th"],
+                "name_en": person["full_name_en"],
+                "email": person["email"],
+            },
+            "cohort": {
+                "code": cohort["code"],
+                "host_city_th": cohort["city"].name_th,
+                "host_city_en": cohort["city"].name_en,
+                "starts_on": cohort["starts_on"].isoformat(),
+                "ends_on": cohort["ends_on"].isoformat(),
+            },
+            "modules": [
+                {
+                    "number": m.number,
+                    "title_th": m.title_th,
+                    "title_en": m.title_en,
+                    "hours": m.hours,
+                    "approved_hours": approved[m.id] / 60,
+                }
+                for m in catalogue.modules
+            ],
+            "total_hours": sum(m.hours for m in catalogue.modules),
+            "activity_started_on": cohort["starts_on"].isoformat(),
+            "activity_ended_on": max(cohort["ends_on"], cohort["field_ends_on"]).isoformat(),
+            **catalogue.issuer,
+            "serial_year": year,
+            "serial_number": number,
+        }
+        revoked = rng.random() < 0.01
+        self.batch.add(
+            Certificate.__table__,
+            {
+                "id": self.ids.take(Certificate.__table__),
+                "enrolment_id": enrolment_id,
+                "serial": serial,
+                "serial_year": year,
+                "serial_number": number,
+                "code": code,
+                "status": CertificateStatus.REVOKED if revoked else CertificateStatus.VALID,
+                "language": language,
+                "snapshot": snapshot,
+                "pdf_key": f"synth/certificate-{serial}.pdf",
+                "pdf_sha256": hashlib.sha256(code.encode()).hexdigest(),
+                "pdf_size": 180_000,
+                "issued_at": issued_at,
+                "issued_by_id": None,
+                "revoked_at": min(issued_at + timedelta(days=60), self.now) if revoked else None,
+                "revoked_by_id": None,
+                "revocation_reason": "ออกให้ผิดรุ่น" if revoked else None,
+                "superseded_by_id": None,
+                "replaces_id": None,
+                "reissue_reason": None,
+            },
+        )
+
+    def _last_serial(self, year: int) -> int:
+        counter = db.session.get(SerialCounter, year)
+        return counter.last_number if counter else 0
+
+    def save_serials(self) -> None:
+        for year, number in self.serials.items():
+            counter = db.session.get(SerialCounter, year)
+            if counter is None:
+                db.session.add(SerialCounter(year=year, last_number=number))
+            else:
+                counter.last_number = number
+
+
+def _advance_sequences() -> None:
+    """PostgreSQL hands out ids from sequences: move them past the ids chosen here."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in _Batch.ORDER:
+        if "id" in table.c:
+            db.session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608 - table names are our own
+                    f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"
+                )
+            )
+
+
+def build_synthetic(
+    learners: int, seed: int = 2569, progress: Callable[[int], None] | None = None
+) -> Counters:
+    """Add ``learners`` synthetic learners in cohorts of 50 with everything a real programme
+    accumulates. ``progress`` is told of each learner written. The caller commits."""
+    if learners < 1:
+        raise SynthError("Give at least one learner.")
+    exists = db.session.scalar(select(Cohort.id).where(Cohort.code.startswith(COHORT_PREFIX)))
+    if exists is not None:
+        raise SynthError("Synthetic data is already in this database; use a fresh one.")
+    builder = _Builder(learners, seed)
+    builder.make_instructors()
+    left = learners
+    for index in range(builder.cohorts):
+        size = min(LEARNERS_PER_COHORT, left)
+        builder.cohort(index, size)
+        left -= size
+        if index % 10 == 9 or left == 0:
+            builder.batch.write()
+        if progress is not None:
+            progress(size)
+    builder.save_serials()
+    _advance_sequences()
+    builder.counters.rows.pop("synth_learners", None)
+    return builder.counters

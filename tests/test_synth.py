@@ -1,0 +1,185 @@
+"""`lca synth`: synthetic data for the benchmark, consistent with LCA's own rules."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from lca.hours.progress import progress_of
+from lca.models import (
+    Certificate,
+    CertificateStatus,
+    Cohort,
+    Enrolment,
+    EnrolmentStatus,
+    EvidenceFile,
+    FieldReport,
+    HourLog,
+    HourLogNote,
+    LogSource,
+    LogStatus,
+    NoteKind,
+    ReportStatus,
+    Role,
+    SerialCounter,
+    User,
+)
+from lca.models.assessment import field_report_logs
+from lca.models.hours import hour_log_tools
+from lca.synth import LOGS_PER_LEARNER, SYNTH_PASSWORD, SynthError, build_synthetic
+from tests.factories import CohortFactory
+
+LEARNERS = 200
+
+
+@pytest.fixture
+def synthetic(db):
+    seen = []
+    counters = build_synthetic(LEARNERS, progress=seen.append)
+    assert sum(seen) == LEARNERS
+    return counters
+
+
+def test_people_cohorts_and_volumes(db, synthetic):
+    learners = db.session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.LEARNER)
+    )
+    assert learners == LEARNERS
+    sizes = db.session.execute(
+        select(Enrolment.cohort_id, func.count()).group_by(Enrolment.cohort_id)
+    ).all()
+    assert sorted(size for _, size in sizes) == [50, 50, 50, 50]
+    assert all(code.startswith("SY-") for code in db.session.scalars(select(Cohort.code)))
+    logs = db.session.scalar(select(func.count()).select_from(HourLog))
+    withdrawn = db.session.scalar(
+        select(func.count())
+        .select_from(Enrolment)
+        .where(Enrolment.status == EnrolmentStatus.WITHDRAWN)
+    )
+    # fifty logs a learner (ten for one who withdrew), less the sessions a learner missed
+    most = (LEARNERS - withdrawn) * LOGS_PER_LEARNER + withdrawn * 10
+    assert most * 0.95 < logs <= most
+    assert synthetic.rows["hour_logs"] == logs
+
+
+def test_every_state_a_real_programme_has(db, synthetic):
+    states = Counter(db.session.scalars(select(HourLog.status)))
+    assert set(states) == set(LogStatus)
+    assert states[LogStatus.APPROVED] > states[LogStatus.PENDING] > 0
+    sources = Counter(db.session.scalars(select(HourLog.source)))
+    assert set(sources) == set(LogSource)
+    reports = Counter(db.session.scalars(select(FieldReport.status)))
+    assert {ReportStatus.SUBMITTED, ReportStatus.REVISE, ReportStatus.PASSED} <= set(reports)
+    certificates = Counter(db.session.scalars(select(Certificate.status)))
+    assert certificates[CertificateStatus.VALID] > 0
+
+
+def test_the_data_keeps_the_rules_of_the_programme(db, synthetic):
+    # Every certificate belongs to a learner the app itself finds eligible.
+    holders = list(
+        db.session.scalars(
+            select(Enrolment)
+            .join(Certificate, Certificate.enrolment_id == Enrolment.id)
+            .options(joinedload(Enrolment.cohort))
+        )
+    )
+    assert holders and all(progress.is_eligible for progress in progress_of(holders))
+    # Field logs carry evidence and tools; returned and rejected logs carry the reviewer's note.
+    field_logs = select(HourLog.id).where(HourLog.mechanism_id.is_not(None))
+    without_evidence = field_logs.where(
+        ~select(EvidenceFile.id).where(EvidenceFile.hour_log_id == HourLog.id).exists()
+    )
+    without_tools = field_logs.where(
+        ~select(hour_log_tools.c.tool_id).where(hour_log_tools.c.hour_log_id == HourLog.id).exists()
+    )
+    assert db.session.scalar(select(func.count()).select_from(field_logs.subquery())) > 0
+    assert db.session.scalars(without_evidence).first() is None
+    assert db.session.scalars(without_tools).first() is None
+    explained = {LogStatus.RETURNED: NoteKind.QUESTION, LogStatus.REJECTED: NoteKind.REJECTION}
+    for status, kind in explained.items():
+        unexplained = select(HourLog.id).where(
+            HourLog.status == status,
+            ~select(HourLogNote.id)
+            .where(HourLogNote.hour_log_id == HourLog.id, HourLogNote.kind == kind)
+            .exists(),
+        )
+        assert db.session.scalars(unexplained).first() is None
+    # A report draws only on its own learner's approved field logs.
+    drawn = db.session.execute(
+        select(HourLog.status, HourLog.enrolment_id, FieldReport.enrolment_id)
+        .join(field_report_logs, field_report_logs.c.hour_log_id == HourLog.id)
+        .join(FieldReport, FieldReport.id == field_report_logs.c.field_report_id)
+    ).all()
+    assert drawn and all(s is LogStatus.APPROVED and a == b for s, a, b in drawn)
+    # Serial numbers continue from the counter, without gaps.
+    for counter in db.session.scalars(select(SerialCounter)):
+        numbers = sorted(
+            db.session.scalars(
+                select(Certificate.serial_number).where(Certificate.serial_year == counter.year)
+            )
+        )
+        assert numbers == list(range(1, counter.last_number + 1))
+
+
+def test_the_app_carries_on_after_the_bulk_load(db, synthetic):
+    """Ids were chosen by the builder: new rows from the app must not collide with them."""
+    cohort = CohortFactory()
+    db.session.flush()
+    assert cohort.id > db.session.scalar(
+        select(func.max(Cohort.id)).where(Cohort.code.startswith("SY-"))
+    )
+
+
+def test_pages_of_synthetic_people(client, db, synthetic):
+    learner = db.session.scalar(
+        select(User)
+        .join(Enrolment, Enrolment.learner_id == User.id)
+        .where(Enrolment.status == EnrolmentStatus.ACTIVE)
+        .order_by(User.id.desc())
+    )
+    enrolment = db.session.scalar(select(Enrolment).where(Enrolment.learner_id == learner.id))
+    instructor = db.session.scalar(select(User).where(User.role == Role.INSTRUCTOR))
+    certificate = db.session.scalar(
+        select(Certificate).where(Certificate.status == CertificateStatus.VALID)
+    )
+    db.session.commit()
+
+    def sign_in(user):
+        client.post("/logout")
+        answer = client.post("/login", data={"email": user.email, "password": SYNTH_PASSWORD})
+        assert answer.status_code == 302, answer.text
+
+    sign_in(learner)
+    assert learner.full_name_th in client.get("/learner").text
+    sign_in(instructor)
+    assert client.get("/review").status_code == 200
+    matrix = client.get(f"/cohorts/{enrolment.cohort_id}/progress")
+    assert matrix.status_code == 200 and learner.full_name_th in matrix.text
+    client.post("/logout")
+    verify = client.get(f"/verify/{certificate.code}")
+    assert verify.status_code == 200
+    assert certificate.snapshot["learner"]["name_th"] in verify.text
+
+
+def test_a_second_build_and_a_bad_size_are_refused(db, synthetic):
+    with pytest.raises(SynthError, match="already"):
+        build_synthetic(10)
+    with pytest.raises(SynthError, match="at least one"):
+        build_synthetic(0)
+
+
+def test_synth_command(app, db, monkeypatch):
+    runner = app.test_cli_runner()
+    monkeypatch.setitem(app.config, "LCA_ENV", "production")
+    refused = runner.invoke(args=["lca", "synth", "--learners", "3"])
+    assert refused.exit_code != 0 and "published password" in refused.output
+    assert db.session.scalar(select(Cohort.id)) is None
+    monkeypatch.setitem(app.config, "LCA_ENV", "testing")
+    result = runner.invoke(args=["lca", "synth", "--learners", "3"])
+    assert result.exit_code == 0, result.output
+    assert "enrolments: 3" in result.output and SYNTH_PASSWORD in result.output
+    again = runner.invoke(args=["lca", "synth", "--learners", "3"])
+    assert again.exit_code != 0 and "already" in again.output
