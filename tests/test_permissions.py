@@ -136,6 +136,7 @@ MATRIX = {
     ("admin.confirm_import", "POST"): ADMIN,
     ("admin.import_template", "GET"): ADMIN,
     ("admin.exports", "GET"): ADMIN,
+    ("admin.export_all_progress", "GET"): ADMIN,
     ("admin.export_progress", "GET"): ADMIN,
     ("admin.export_hour_logs", "GET"): ADMIN,
     ("admin.export_certificates", "GET"): ADMIN,

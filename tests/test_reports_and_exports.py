@@ -69,6 +69,33 @@ def test_progress_export_as_csv_and_xlsx(client, cohort_with_people, db):
     assert fa[6] == 6 and fa[-1] == "ใช้ได้"
 
 
+def test_progress_of_every_learner_cohort_by_cohort(
+    client, cohort_with_people, db, count_statements
+):
+    other = CohortFactory(starts_on=cohort_with_people.starts_on - timedelta(days=400))
+    for number in range(3):
+        EnrolmentFactory(cohort=other, learner=LearnerFactory(full_name_th=f"คนที่ {number}"))
+    db.session.commit()
+    rows = read_csv(client.get("/admin/exports/progress.csv"))
+    assert rows[0][:2] == ["รุ่น", "ชื่อ"]
+    # the older cohort first, then the other; every learner once
+    assert [row[0] for row in rows[1:]] == [other.code] * 3 + [cohort_with_people.code] * 2
+    fa = next(row for row in rows if row[1] == "ฟ้าใส ญาติดี")
+    assert fa[7:14] == ["6", "6", "6", "6", "9", "6", "6"] and fa[-1] == "ใช้ได้"
+    assert "'" + FORMULA_NAME in [row[1] for row in rows]
+    sheet = read_xlsx(client.get("/admin/exports/progress.xlsx"))
+    assert len(sheet) == len(rows) and sheet[1][0] == other.code
+    # The queries grow with the cohorts, not with the learners in them.
+    with count_statements() as small:
+        client.get("/admin/exports/progress.csv")
+    for number in range(20):
+        EnrolmentFactory(cohort=other, learner=LearnerFactory(full_name_th=f"อีกคน {number}"))
+    db.session.commit()
+    with count_statements() as large:
+        assert len(read_csv(client.get("/admin/exports/progress.csv"))) == len(rows) + 20
+    assert large.count == small.count
+
+
 def test_hour_logs_and_certificate_register(client, cohort_with_people, db):
     rows = read_csv(client.get("/admin/exports/hour-logs.csv"))
     assert len(rows) == 1 + 7 + 1  # header, the graduate's seven logs, the report's field log

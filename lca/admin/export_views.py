@@ -13,11 +13,15 @@ from lca.exports import hours_value, spreadsheet
 from lca.extensions import db
 from lca.hours.queue import reviewable_cohorts
 from lca.i18n import label, localized
-from lca.models import Certificate, Enrolment, HourLog, Role
+from lca.models import Certificate, Cohort, Enrolment, HourLog, Module, Role
 from lca.permissions import get_cohort_or_403, role_required
 
 KINDS = ("csv", "xlsx")
 BATCH = 1000
+
+
+def curriculum_modules() -> list[Module]:
+    return list(db.session.scalars(select(Module).order_by(Module.number)))
 
 
 def export_kind(kind: str) -> str:
@@ -33,20 +37,16 @@ def exports():
     return render_template("admin/exports.html", cohorts=reviewable_cohorts(current_user))
 
 
-@bp.get("/exports/progress-<int:cohort_id>.<kind>")
-@role_required(Role.ADMIN)
-def export_progress(cohort_id: int, kind: str):
-    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
-    rows = cohort_certificates(cohort)
-    modules = rows[0].progress.modules if rows else []
-    header = [
+def _progress_header(modules, with_cohort: bool) -> list[str]:
+    return [
+        *([_("Cohort")] if with_cohort else []),
         _("Name"),
         _("Name in English"),
         _("E-mail address"),
         _("City"),
         _("Organisation"),
         _("Status"),
-        *(_("Module %(number)s", number=m.module.number) for m in modules),
+        *(_("Module %(number)s", number=m.number) for m in modules),
         _("Approved hours"),
         _("Hours waiting for review"),
         _("Field window ends"),
@@ -56,27 +56,54 @@ def export_progress(cohort_id: int, kind: str):
         _("Certificate status"),
     ]
 
-    def lines():
-        for row in rows:
-            p, learner, certificate = row.progress, row.enrolment.learner, row.certificate
-            yield [
-                learner.full_name_th,
-                learner.full_name_en,
-                learner.email,
-                localized(learner.city, "name") if learner.city else "",
-                learner.organisation,
-                label(row.enrolment.status),
-                *(hours_value(m.approved_minutes) for m in p.modules),
-                hours_value(p.counted_minutes),
-                hours_value(p.pending_minutes),
-                p.window_ends_on,
-                label(p.report_status) if p.report_status else "",
-                _("yes") if p.is_eligible else _("no"),
-                certificate.serial if certificate else "",
-                label(certificate.status) if certificate else "",
-            ]
 
-    return spreadsheet(export_kind(kind), header, lines(), f"progress-{cohort.code}")
+def _progress_line(row) -> list:
+    p, learner, certificate = row.progress, row.enrolment.learner, row.certificate
+    return [
+        learner.full_name_th,
+        learner.full_name_en,
+        learner.email,
+        localized(learner.city, "name") if learner.city else "",
+        learner.organisation,
+        label(row.enrolment.status),
+        *(hours_value(m.approved_minutes) for m in p.modules),
+        hours_value(p.counted_minutes),
+        hours_value(p.pending_minutes),
+        p.window_ends_on,
+        label(p.report_status) if p.report_status else "",
+        _("yes") if p.is_eligible else _("no"),
+        certificate.serial if certificate else "",
+        label(certificate.status) if certificate else "",
+    ]
+
+
+@bp.get("/exports/progress-<int:cohort_id>.<kind>")
+@role_required(Role.ADMIN)
+def export_progress(cohort_id: int, kind: str):
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    rows = cohort_certificates(cohort)
+    header = _progress_header(curriculum_modules(), with_cohort=False)
+    lines = (_progress_line(row) for row in rows)
+    return spreadsheet(export_kind(kind), header, lines, f"progress-{cohort.code}")
+
+
+@bp.get("/exports/progress.<kind>")
+@role_required(Role.ADMIN)
+def export_all_progress(kind: str):
+    """Every learner of every cohort, oldest cohort first, read one cohort at a time (the
+    session keeps no strong reference to what it loaded), so memory stays that of one cohort
+    however many learners the programme has."""
+    kind = export_kind(kind)
+    cohort_ids = list(db.session.scalars(select(Cohort.id).order_by(Cohort.starts_on, Cohort.code)))
+
+    def lines():
+        for cohort_id in cohort_ids:
+            cohort = db.session.get(Cohort, cohort_id)
+            for row in cohort_certificates(cohort):
+                yield [cohort.code, *_progress_line(row)]
+
+    header = _progress_header(curriculum_modules(), with_cohort=True)
+    return spreadsheet(kind, header, lines(), "progress-all-cohorts")
 
 
 @bp.get("/exports/hour-logs.<kind>")
