@@ -9,7 +9,7 @@ PO := lca/translations/th/LC_MESSAGES/messages.po
 MO := $(PO:.po=.mo)
 DEV_ENV := LCA_ENV=development
 
-.PHONY: run test test-sqlite test-postgresql security-check lint fmt lock translations i18n-update clean help bench-certificates bench-import
+.PHONY: run test test-sqlite test-postgresql security-check lint fmt lock translations i18n-update clean help bench bench-load bench-certificates bench-import
 
 help:
 	@echo "make run      serve LCA with demo data on http://127.0.0.1:$(PORT)"
@@ -17,7 +17,9 @@ help:
 	@echo "make lint     ruff and bandit checks;  make fmt  ruff formatting"
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
 	@echo "make i18n-update  extract messages and merge them into the Thai catalogue"
-	@echo "make bench-certificates / bench-import  the benchmarks (bench/results/*.json)"
+	@echo "make bench    load test (locust) at 1,000 and 10,000 learners on SQLite and PostgreSQL,"
+	@echo "              and the certificate batch; BENCH_LEARNERS=\"1000 10000 100000\" for more"
+	@echo "make bench-load / bench-certificates / bench-import  one benchmark (bench/results/*.json)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +76,14 @@ i18n-update: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+BENCH_LEARNERS ?= 1000 10000
+BENCH_BACKENDS ?= sqlite postgresql
+
+bench: bench-load bench-certificates
+
+bench-load: $(VENV)/.installed $(MO)
+	$(BIN)/python bench/load.py --backend $(BENCH_BACKENDS) --learners $(BENCH_LEARNERS) $(BENCH_ARGS)
 
 bench-certificates: $(VENV)/.installed
 	$(BIN)/python bench/certificate_batch.py --learners $(or $(LEARNERS),200)

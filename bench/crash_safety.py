@@ -23,13 +23,10 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import random
 import re
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,8 +39,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, Gunicorn, flask, free_port, machine, revision, worker_pids
 
 DEMO_PASSWORD = "demo-pass-2569"  # noqa: S105 - the documented demo accounts
 DEMO_LEARNERS = ["learner@example.org"] + [f"learner{n:02d}@example.org" for n in range(1, 13)]
@@ -52,28 +49,13 @@ PREFIX = "crash-"
 LOG_PAGE = re.compile(r"^/hours/(\d+)$")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # --- the instance -------------------------------------------------------------------------------
 
 
 def prepare(env: dict[str, str]) -> None:
     """Migrate, seed and load the demo through the real commands."""
     for command in (["db", "upgrade"], ["lca", "seed"], ["lca", "demo", "--allow-production"]):
-        result = subprocess.run(  # noqa: S603 - our own flask command, fixed arguments
-            [sys.executable, "-m", "flask", "--app", "wsgi", *command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise SystemExit(f"flask {' '.join(command)} failed:\n{result.stdout}{result.stderr}")
+        flask(env, *command)
 
 
 def module_ids(url: str) -> list[int]:
@@ -91,22 +73,6 @@ def module_ids(url: str) -> list[int]:
     return result
 
 
-def worker_pids(master: int) -> list[int]:
-    """The gunicorn workers: the master's children, read from /proc."""
-    children = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == master and fields[0] != "Z":
-            children.append(int(entry))
-    return children
-
-
 def is_serving(pid: int) -> bool:
     """Whether a worker has loaded the app and entered its request loop.
 
@@ -122,56 +88,6 @@ def is_serving(pid: int) -> bool:
     except OSError:
         return False
     return False
-
-
-class Gunicorn:
-    def __init__(self, env: dict[str, str], port: int, args, log: Path):
-        self.port, self.log = port, log
-        workers, threads = args.workers, args.threads
-        command = [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--graceful-timeout",
-            "20",
-            "--no-control-socket",  # gunicorn 27's default socket is one path per user: shared
-            *(["--preload"] if args.preload else []),
-            "wsgi:app",
-        ]
-        self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-            command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-        )
-
-    def wait_ready(self, workers: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited early:\n{self.log.read_text()}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                connection.request("GET", "/healthz")
-                ok = connection.getresponse().status == 200
-                connection.close()
-                if ok and len(worker_pids(self.process.pid)) == workers:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit("gunicorn did not become ready")
-
-    def stop(self) -> int:
-        """SIGTERM: the master lets the workers finish their requests, then exits."""
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            return -9
 
 
 # --- the clients --------------------------------------------------------------------------------
@@ -310,7 +226,7 @@ def killer(
     """SIGKILL a random serving worker (never the master) every few tenths of a second, while
     fewer than ``max_booting`` workers are still loading the app: without --preload a respawned
     worker imports the app for seconds, and killing faster would only test respawning."""
-    rng = random.Random()  # noqa: S311 - picks victims and pauses, not secrets
+    rng = random.Random()
     while not stop.wait(rng.uniform(*pause)):
         workers = worker_pids(master)
         seen.update(workers)
@@ -443,38 +359,6 @@ def postgresql_integrity(url: str) -> dict:
     return {**counts, "problems": problems, "ok": not problems}
 
 
-def machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.machine()} {model}, {os.cpu_count()} CPUs, {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}"
-    )
-
-
-def revision() -> str:
-    """The commit under test, marked when the working tree has changes."""
-
-    def git(*args: str) -> str:
-        result = subprocess.run(  # noqa: S603 - fixed git arguments
-            ["git", *args],  # noqa: S607 - git from PATH
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return result.stdout.strip()
-
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    return git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if dirty else "")
-
-
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -532,9 +416,16 @@ def run(args, folder: Path, url: str, sqlite_path: Path | None) -> dict:
     print(f"preparing the {args.backend} instance …", flush=True)
     prepare(env)
     modules = module_ids(url)
-    gunicorn = Gunicorn(env, port, args, folder / "gunicorn.log")
+    gunicorn = Gunicorn(
+        env,
+        port,
+        folder / "gunicorn.log",
+        workers=args.workers,
+        threads=args.threads,
+        preload=args.preload,
+    )
     try:
-        gunicorn.wait_ready(args.workers)
+        gunicorn.wait_ready()
         print(f"serving on {port}; {args.clients} clients, killing workers for {args.seconds} s …")
         load = hammer(args, gunicorn.process.pid, port, modules)
         master_alive = gunicorn.process.poll() is None

@@ -8,8 +8,8 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from babel.dates import format_date, format_time
-from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -165,8 +165,28 @@ def label(member) -> str:
     return str(LABELS[member])
 
 
+def translations():
+    """The visitor's translations, found once per request and kept in ``g``.
+
+    Flask-Babel finds them anew on every call, through several context lookups; a page of 50
+    learners translates hundreds of words, and that lookup was most of its rendering time. (It
+    would miss a language change made by ``flask_babel.refresh()`` or ``force_locale`` in the
+    middle of a request; LCA uses neither.)"""
+    found = g.get("_lca_translations")
+    if found is None:
+        found = g._lca_translations = get_translations()
+    return found
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
     app.before_request(remember_language_choice)
     app.add_template_filter(format_day, "day")
     app.add_template_filter(format_moment, "moment")

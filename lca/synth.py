@@ -264,7 +264,7 @@ def _catalogue() -> _Catalogue:
 
 
 class _Builder:
-    def __init__(self, learners: int, seed: int):
+    def __init__(self, learners: int, seed: int, cohort_size: int):
         self.rng = random.Random(seed)  # noqa: S311 - made-up data, not secrets  # nosec B311
         self.today = local_today()
         self.catalogue = _catalogue()
@@ -273,7 +273,8 @@ class _Builder:
         self.ids = _Ids(t for t in _Batch.ORDER if "id" in t.c)
         self.password_hash = hash_password(SYNTH_PASSWORD)
         self.learners = learners
-        self.cohorts = math.ceil(learners / LEARNERS_PER_COHORT)
+        self.cohort_size = cohort_size
+        self.cohorts = math.ceil(learners / cohort_size)
         self.instructors: list[int] = []
         self.serials: dict[int, int] = {}
         self.now = datetime.now(UTC)
@@ -794,20 +795,23 @@ def _advance_sequences() -> None:
 
 
 def build_synthetic(
-    learners: int, seed: int = 2569, progress: Callable[[int], None] | None = None
+    learners: int,
+    seed: int = 2569,
+    progress: Callable[[int], None] | None = None,
+    cohort_size: int = LEARNERS_PER_COHORT,
 ) -> Counters:
-    """Add ``learners`` synthetic learners in cohorts of 50 with everything a real programme
-    accumulates. ``progress`` is told of each learner written. The caller commits."""
-    if learners < 1:
+    """Add ``learners`` synthetic learners in cohorts of ``cohort_size`` with everything a real
+    programme accumulates. ``progress`` is told of each learner written. The caller commits."""
+    if learners < 1 or cohort_size < 1:
         raise SynthError("Give at least one learner.")
     exists = db.session.scalar(select(Cohort.id).where(Cohort.code.startswith(COHORT_PREFIX)))
     if exists is not None:
         raise SynthError("Synthetic data is already in this database; use a fresh one.")
-    builder = _Builder(learners, seed)
+    builder = _Builder(learners, seed, cohort_size)
     builder.make_instructors()
     left = learners
     for index in range(builder.cohorts):
-        size = min(LEARNERS_PER_COHORT, left)
+        size = min(cohort_size, left)
         builder.cohort(index, size)
         left -= size
         if index % 10 == 9 or left == 0:

@@ -143,7 +143,9 @@ def minutes_by_module(enrolment_filter) -> dict[int, dict[int, list[int]]]:
         .join(Enrolment, Enrolment.id == HourLog.enrolment_id)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
         .join(Module, Module.id == HourLog.module_id)
-        .where(enrolment_filter, HourLog.status.in_([LogStatus.APPROVED, LogStatus.PENDING]))
+        # No filter on the status: the sums above ignore the other states, and a filter on it
+        # would tempt SQLite into the review queue's status index, reading every cohort's logs.
+        .where(enrolment_filter)
         .group_by(HourLog.enrolment_id, HourLog.module_id)
     )
     minutes: dict[int, dict[int, list[int]]] = defaultdict(dict)

@@ -130,7 +130,9 @@ class HourLog(db.Model):
         ),
         UniqueConstraint("enrolment_id", "class_session_id", name="uq_hour_logs_enrolment_session"),
         Index("ix_hour_logs_queue", "status", "submitted_at"),
-        Index("ix_hour_logs_progress", "enrolment_id", "module_id", "status"),
+        # A learner's logs by state: an instructor's queue (their learners' pending logs) and
+        # progress (every log of a cohort's enrolments, summed by module) both start here.
+        Index("ix_hour_logs_enrolment_status", "enrolment_id", "status", "module_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
