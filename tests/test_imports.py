@@ -114,6 +114,22 @@ def test_a_set_password_link_works_once(app, client, cohort, db):
     assert fresh.get("/set-password/not-a-token").status_code == 404
 
 
+def test_setting_a_password_keeps_the_language_chosen_on_the_page(app, client, cohort, db):
+    upload(client, cohort, csv_bytes(ROWS[:1]))
+    page = client.post(f"/admin/cohorts/{cohort.id}/import/confirm").get_data(as_text=True)
+    token = re.search(r"/set-password/([\w-]+)", page).group(1)
+    other = app.test_client()
+    page = other.get(f"/set-password/{token}?lang=en").get_data(as_text=True)
+    assert "Choose your password" in page
+    other.post(
+        f"/set-password/{token}",
+        data={"new_password": "ดอกไม้บานทุกฤดู", "confirm_password": "ดอกไม้บานทุกฤดู"},
+    )
+    assert "Your password is set. Welcome!" in other.get("/learner").get_data(as_text=True)
+    learner = db.session.scalar(select(User).where(User.email == "somsri@example.org"))
+    assert learner.preferred_language == "en"
+
+
 def test_every_row_problem_is_shown_and_nothing_is_written(client, cohort, db):
     LearnerFactory(email="taken@example.org", full_name_th="คนเดิม ชื่อจริง")
     EnrolmentFactory(cohort=cohort, learner=LearnerFactory(email="inside@example.org"))

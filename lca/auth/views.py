@@ -181,8 +181,12 @@ def set_password(token: str):
         except RuleError as error:
             refuse(form, error)
         else:
+            language = session.get("lang")  # the language chosen on this page stays
             session.clear()
             start_session(user)
+            if language:
+                session["lang"] = language
+                user.preferred_language = language
             db.session.commit()
             login_user(user)
             flash(_("Your password is set. Welcome!"), "success")
