@@ -142,7 +142,9 @@ def test_verify_page_valid_then_revoked(client, admin, db):
     assert "วุฒิบัตรนี้ถูกต้องและใช้ได้" in page and certificate.serial in page
     assert certificate.pdf_sha256 in page and "ปฏิบัติการจริงบนพื้นที่" in page
     form = client.post(f"/certificates/{certificate.id}/revoke", data={"reason": " "})
-    assert "ระบุเหตุผล" in field_error(form.get_data(as_text=True), "reason")
+    page = form.get_data(as_text=True)
+    assert "ระบุเหตุผล" in field_error(page, "revoke-reason")  # next to the revoke form's field
+    assert field_error(page, "reissue-reason") == ""
     client.post(f"/certificates/{certificate.id}/revoke", data={"reason": "ข้อมูลชั่วโมงผิด"})
     db.session.refresh(certificate)
     assert certificate.status is CertificateStatus.REVOKED

@@ -153,11 +153,16 @@ def zip_cohort(cohort_id: int):
 
 
 def _certificate_page(certificate, revoke_form=None, reissue_form=None):
+    revoke_form = revoke_form or ReasonForm(formdata=None)
+    reissue_form = reissue_form or ReasonForm(formdata=None)
+    # Two reason fields on one page: each needs an id of its own for its label to name it.
+    for form, purpose in ((revoke_form, "revoke"), (reissue_form, "reissue")):
+        form.reason.id = form.reason.label.field_id = f"{purpose}-reason"
     return render_template(
         "certificates/show.html",
         certificate=certificate,
-        revoke_form=revoke_form or ReasonForm(formdata=None),
-        reissue_form=reissue_form or ReasonForm(formdata=None),
+        revoke_form=revoke_form,
+        reissue_form=reissue_form,
         history=_history(certificate),
     )
 

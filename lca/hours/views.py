@@ -50,7 +50,11 @@ class Catalogue:
             (m.id, f"{m.number}. {localized(m, 'title')}") for m in self.modules.values()
         )
         form.mechanism_id.choices = options(
-            [(0, "—"), *((m.id, localized(m, "name")) for m in self.mechanisms.values())]
+            # numbered like the modules: a keyboard user picks one by typing its number
+            [
+                (0, "—"),
+                *((m.id, f"{m.number}. {localized(m, 'name')}") for m in self.mechanisms.values()),
+            ]
         )
         form.tool_ids.choices = options((t.id, localized(t, "name")) for t in self.tools.values())
         form.field_module_ids = [m.id for m in self.modules.values() if m.is_field]
