@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, func, insert, select
 
 from lca.auth.passwords import hash_password
 from lca.certificates.codes import display_code, new_code, serial_of
@@ -786,12 +786,9 @@ def _advance_sequences() -> None:
         return
     for table in _Batch.ORDER:
         if "id" in table.c:
-            db.session.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608 - table names are our own
-                    f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"
-                )
-            )
+            highest = db.session.scalar(select(func.max(table.c.id))) or 1
+            sequence = func.pg_get_serial_sequence(table.name, "id")
+            db.session.execute(select(func.setval(sequence, highest)))
 
 
 def build_synthetic(
