@@ -98,7 +98,9 @@ class ThrowawayPostgres:
         )
         return self
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """An empty database, or a copy of ``template`` (which nobody may be connected to)."""
+        copy = ["-T", template] if template else []
         self._run(
             str(self.bindir / "createdb"),
             "-h",
@@ -107,6 +109,7 @@ class ThrowawayPostgres:
             str(self.port),
             "-U",
             "postgres",
+            *copy,
             name,
         )
         return self.url(name)

@@ -1,18 +1,29 @@
-"""Browser journeys: the app served by a real server thread, driven in the system Chromium."""
+"""Browser journeys: the app served by a real server thread, driven in the system Chromium.
+
+The demo data is built once per run (migrations, seed, demo) and copied for each journey, so
+every journey starts from the same demo on a server of its own and none depends on another's
+side effects."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import sqlite3
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
+from lca import create_app
 from lca.demo import load_demo
 from lca.extensions import db
 from tests.conftest import make_app, unavailable
+from tests.e2e.support import LEDGER, Journey, screenshots_dir
 
 CHROMIUM_CANDIDATES = (
     "/usr/lib/chromium/chromium",
@@ -50,29 +61,132 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
 
 
+@dataclass
+class DemoTemplate:
+    database_url: str
+    data_dir: Path
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+
+
 @pytest.fixture(scope="session")
-def live_server(new_database, tmp_path_factory):
-    """LCA with its demo data on a database of its own, served on 127.0.0.1 in a thread."""
-    app = make_app(
-        new_database("lca_e2e"), tmp_path_factory.mktemp("e2e-data"), WTF_CSRF_ENABLED=True
-    )
+def demo_template(new_database, tmp_path_factory) -> DemoTemplate:
+    """Migrated, seeded and with the demo loaded, once; nobody stays connected to it."""
+    data_dir = tmp_path_factory.mktemp("e2e-template-data")
+    app = make_app(new_database("lca_e2e_template"), data_dir)
     with app.app_context():
         load_demo()
         db.session.commit()
         db.session.remove()
+        db.engine.dispose()
+    return DemoTemplate(app.config["SQLALCHEMY_DATABASE_URI"], data_dir)
+
+
+_copies = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def copy_demo(demo_template, postgres_server, tmp_path_factory):
+    """``copy_demo()`` → the URL and data directory of a fresh copy of the demo."""
+
+    def copy() -> tuple[str, Path]:
+        name = f"lca_e2e_{next(_copies)}"
+        data_dir = tmp_path_factory.mktemp("e2e-data")
+        shutil.copytree(demo_template.data_dir, data_dir, dirs_exist_ok=True)
+        if postgres_server is not None:
+            return postgres_server.create_database(name, template="lca_e2e_template"), data_dir
+        target = tmp_path_factory.mktemp("e2e-db") / f"{name}.sqlite3"
+        source_path = demo_template.database_url.removeprefix("sqlite:///")
+        with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copied:
+            source.backup(copied)
+        source.close()
+        copied.close()
+        return f"sqlite:///{target}", data_dir
+
+    return copy
+
+
+def serve(database_url: str, data_dir: Path) -> tuple[LiveServer, callable]:
+    app = create_app(
+        {
+            "LCA_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "LCA_DATA_DIR": data_dir,
+            "WTF_CSRF_ENABLED": True,
+        }
+    )
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
     # Links the app hands out (set-password, certificate QR codes) point at this server.
-    app.config["LCA_PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
+    app.config["LCA_PUBLIC_URL"] = url
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    with app.app_context():
-        db.engine.dispose()
+
+    def stop() -> None:
+        server.shutdown()
+        thread.join()
+        with app.app_context():
+            db.engine.dispose()
+
+    return LiveServer(url, app), stop
+
+
+@pytest.fixture(scope="session")
+def live_server(copy_demo) -> Iterator[str]:
+    """One copy of the demo served for the whole run, for short tests that change little."""
+    server, stop = serve(*copy_demo())
+    yield server.url
+    stop()
 
 
 @pytest.fixture(scope="session")
 def base_url(live_server) -> str:
     """Pages open relative to the live server (``page.goto("/login")``)."""
     return live_server
+
+
+@pytest.fixture
+def server(copy_demo) -> Iterator[LiveServer]:
+    """A server of this test's own on a fresh copy of the demo; ``server.app`` for arranging."""
+    server, stop = serve(*copy_demo())
+    yield server
+    stop()
+
+
+@pytest.fixture(params=["th", "en"])
+def language(request) -> str:
+    return request.param
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_PASSED] = report.passed
+    return report
+
+
+CALL_PASSED = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def journey(request, browser, server, language, tmp_path) -> Iterator[Journey]:
+    """A journey in ``language`` on its own server; at the end every page it loaded must have
+    passed ``journey.check`` (asked only of a journey that got to its end)."""
+    trip = Journey(browser, server, language, screenshots_dir(tmp_path))
+    yield trip
+    trip.finish(audit=request.node.stash.get(CALL_PASSED, False))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if LEDGER.views:
+        pages = LEDGER.distinct_pages()
+        terminalreporter.write_line(
+            f"axe-core: {len(LEDGER.views)} page views checked, {len(pages)} distinct pages "
+            f"× language, no serious or critical violation; below that: "
+            f"{dict(LEDGER.below_threshold) or 'none'}"
+        )
