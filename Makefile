@@ -9,7 +9,7 @@ PO := lca/translations/th/LC_MESSAGES/messages.po
 MO := $(PO:.po=.mo)
 DEV_ENV := LCA_ENV=development
 
-.PHONY: run test test-sqlite test-postgresql security-check lint fmt lock translations i18n-update clean help bench bench-load bench-certificates bench-import
+.PHONY: run test test-sqlite test-postgresql security-check lint fmt lock translations i18n-update screenshots clean help bench bench-load bench-certificates bench-import
 
 help:
 	@echo "make run      serve LCA with demo data on http://127.0.0.1:$(PORT)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint     ruff and bandit checks;  make fmt  ruff formatting"
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
 	@echo "make i18n-update  extract messages and merge them into the Thai catalogue"
+	@echo "make screenshots  the browser journeys, keeping their screenshots in docs/screenshots"
 	@echo "make bench    load test (locust) at 1,000 and 10,000 learners on SQLite and PostgreSQL,"
 	@echo "              and the certificate batch; BENCH_LEARNERS=\"1000 10000 100000\" for more"
 	@echo "make bench-load / bench-certificates / bench-import  one benchmark (bench/results/*.json)"
@@ -73,6 +74,11 @@ i18n-update: $(VENV)/.installed
 	$(BIN)/pybabel -q update -i lca/translations/messages.pot -d lca/translations \
 		--width 100 --no-fuzzy-matching --ignore-obsolete
 	rm lca/translations/messages.pot
+
+# The journeys that take the README's screenshots, writing them into docs/screenshots.
+screenshots: $(VENV)/.installed $(MO)
+	LCA_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/e2e \
+		-k "learner_logs_answers or instructor_takes or public"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
