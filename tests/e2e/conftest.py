@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from lca import create_app
@@ -24,6 +25,10 @@ from lca.demo import load_demo
 from lca.extensions import db
 from tests.conftest import make_app, unavailable
 from tests.e2e.support import LEDGER, Journey, screenshots_dir
+
+# Two busy cores issue certificates and start servers slowly; waiting longer costs a passing
+# journey nothing.
+expect.set_options(timeout=10_000)
 
 CHROMIUM_CANDIDATES = (
     "/usr/lib/chromium/chromium",
@@ -186,7 +191,7 @@ def pytest_terminal_summary(terminalreporter):
     if LEDGER.views:
         pages = LEDGER.distinct_pages()
         terminalreporter.write_line(
-            f"axe-core: {len(LEDGER.views)} page views checked, {len(pages)} distinct pages "
-            f"× language, no serious or critical violation; below that: "
-            f"{dict(LEDGER.below_threshold) or 'none'}"
+            f"axe-core: {len(LEDGER.views)} page views checked, {len({p for p, _ in pages})} "
+            f"distinct pages ({len(pages)} with their language), no serious or critical "
+            f"violation; below that: {dict(LEDGER.below_threshold) or 'none'}"
         )
