@@ -192,6 +192,8 @@ def measure_size(args, backend: str, url: str, learners: int, folder: Path) -> d
             stats = run_locust(user_class, f"http://127.0.0.1:{port}", env, folder, args)
             pages[name] = read_row(stats, name)
             page = pages[name]
+            # the machine's 1-minute load average as the page ends: other work skews a run
+            page["load_average_1min"] = round(os.getloadavg()[0], 2)
             print(
                 f"[{backend} {learners:,}] {name:<28} p50 {page['p50_ms']:>6.0f} ms"
                 f"  p95 {page['p95_ms']:>6.0f} ms  p99 {page['p99_ms']:>6.0f} ms"
@@ -288,6 +290,13 @@ def scaling(sizes: list[dict]) -> dict:
     }
 
 
+def describe_export(measured: dict) -> str:
+    return (
+        f"{measured['kind'].upper()} {measured['seconds']} s, {measured['export_peak_mb']} MB "
+        f"above the process's {measured['rss_before_mb']} MB"
+    )
+
+
 def table(results: list[dict]) -> str:
     lines = [
         "| Backend | Learners | Page | p50 ms | p95 ms | p99 ms | req/s | p95 ÷ /healthz "
@@ -313,8 +322,7 @@ def table(results: list[dict]) -> str:
             lines.append(
                 f"- {result['backend']}, {size['learners']:,} learners: lca synth "
                 f"{size['synth_seconds']} s; progress export of {export['learners']:,} learners: "
-                f"CSV peak {export['csv']['peak_rss_mb']} MB, XLSX peak "
-                f"{export['xlsx']['peak_rss_mb']} MB (process RSS)"
+                f"{describe_export(export['csv'])}; {describe_export(export['xlsx'])}"
             )
     return "\n".join(lines)
 
@@ -328,7 +336,25 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=8, help="locust users, never waiting")
     parser.add_argument("--seconds", type=int, default=20, help="how long each page is driven")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument(
+        "--report", action="store_true", help="print the table of the last results, run nothing"
+    )
     args = parser.parse_args()
+
+    if args.report:
+        for backend in args.backend:
+            result = json.loads((ROOT / "bench" / "results" / f"load-{backend}.json").read_text())
+            print(f"{backend}: {result['machine']}; commit {result['commit']}; {result['load']}")
+        print()
+        print(
+            table(
+                [
+                    json.loads((ROOT / "bench" / "results" / f"load-{b}.json").read_text())
+                    for b in args.backend
+                ]
+            )
+        )
+        return 0
 
     results = []
     for backend in args.backend:

@@ -271,17 +271,26 @@ def issue_for_cohort(
     one, with the fonts loaded once; yields (enrolment, certificate, refusal) for each. The
     caller commits after each, so a long batch shows its progress and keeps what it did."""
     renderer = CertificateRenderer()
-    for row in cohort_certificates(cohort):
-        learner = row.enrolment.learner
-        if emails is not None and learner.email not in emails:
-            continue
-        if emails is None and not row.can_issue:
-            continue
-        try:
-            certificate = issue_certificate(row.enrolment, admin, language, renderer, row.progress)
-            yield row.enrolment, certificate, None
-        except RuleError as error:
-            yield row.enrolment, None, error.message
+    rows = [
+        row
+        for row in cohort_certificates(cohort)
+        if (row.can_issue if emails is None else row.enrolment.learner.email in emails)
+    ]
+    # The caller commits after each certificate. What the batch reads (learners, modules,
+    # progress) was read at its start and is not read again after every commit.
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        for row in rows:
+            try:
+                certificate = issue_certificate(
+                    row.enrolment, admin, language, renderer, row.progress
+                )
+                yield row.enrolment, certificate, None
+            except RuleError as error:
+                yield row.enrolment, None, error.message
+    finally:
+        session.expire_on_commit = expire_on_commit
 
 
 def revoke_certificate(certificate: Certificate, admin: User | None, reason: str) -> None:
