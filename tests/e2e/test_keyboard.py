@@ -48,6 +48,9 @@ def test_learner_logs_hours_by_keyboard(journey: Journey, tmp_path):
     photo = tmp_path / "kwan-phayao.jpg"
     photo.write_bytes(tiny_jpeg("teal", (640, 480)))
     page = journey.page("desktop", locale="en-US")  # the date field takes month, day, year
+    # Listening from the start: Chromium is told to hand file choosers to the test only once a
+    # listener exists, and that message must arrive before the key press opens one.
+    page.on("filechooser", lambda chooser: chooser.set_files(str(photo)))
     sign_in_by_keyboard(journey, page, "learner@example.org")
     skip_to_content(page, journey)
     tab_to(page, page.locator("main").get_by_role("link", name=t("Log hours"), exact=True))
@@ -73,10 +76,10 @@ def test_learner_logs_hours_by_keyboard(journey: Journey, tmp_path):
     expect(tool).to_be_checked()
     tab_to(page, page.get_by_label(t("Place"), exact=True))
     page.keyboard.type(t.pick("ลานวัฒนธรรมพะเยา", "Phayao cultural square"))
-    tab_to(page, page.get_by_label(t("Evidence: photos or PDFs")))
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(str(photo))
+    evidence = page.get_by_label(t("Evidence: photos or PDFs"))
+    tab_to(page, evidence)
+    page.keyboard.press("Space")
+    page.wait_for_function("() => document.getElementById('files').files.length === 1")
     tab_to(page, page.get_by_role("button", name=t("Send for review")))
     page.keyboard.press("Enter")
 
