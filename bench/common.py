@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import platform
+import secrets
 import signal
 import socket
 import subprocess
@@ -23,10 +24,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def flask(env: dict[str, str], *command: str) -> str:
-    """Run ``flask --app wsgi …`` on the instance; its output, or exit with it on failure."""
-    result = subprocess.run(  # noqa: S603 - our own flask command, fixed arguments
-        [sys.executable, "-m", "flask", "--app", "wsgi", *command],
+def instance_env(url: str, folder: Path, port: int, **settings: str) -> dict[str, str]:
+    """The environment of a throwaway production instance on ``url`` served on ``port``."""
+    return {
+        **os.environ,
+        "LCA_DATABASE_URL": url,
+        "LCA_DATA_DIR": str(folder / "data"),
+        "LCA_SECRET_KEY": secrets.token_hex(32),
+        "LCA_ENV": "production",
+        "LCA_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **settings,
+    }
+
+
+def python(env: dict[str, str], *arguments: str) -> str:
+    """Run this Python on the instance; its output, or exit with it on failure."""
+    result = subprocess.run(  # noqa: S603 - our own Python, fixed arguments
+        [sys.executable, *arguments],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -34,8 +48,13 @@ def flask(env: dict[str, str], *command: str) -> str:
         check=False,
     )
     if result.returncode != 0:
-        raise SystemExit(f"flask {' '.join(command)} failed:\n{result.stdout}{result.stderr}")
+        raise SystemExit(f"{' '.join(arguments)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
+
+
+def flask(env: dict[str, str], *command: str) -> str:
+    """Run ``flask --app wsgi …`` on the instance."""
+    return python(env, "-m", "flask", "--app", "wsgi", *command)
 
 
 def worker_pids(master: int) -> list[int]:

@@ -25,7 +25,6 @@ import json
 import os
 import random
 import re
-import secrets
 import signal
 import sys
 import tempfile
@@ -40,7 +39,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Gunicorn, flask, free_port, machine, revision, worker_pids
+from common import (
+    ROOT,
+    Gunicorn,
+    flask,
+    free_port,
+    instance_env,
+    machine,
+    revision,
+    worker_pids,
+)
 
 DEMO_PASSWORD = "demo-pass-2569"  # noqa: S105 - the documented demo accounts
 DEMO_LEARNERS = ["learner@example.org"] + [f"learner{n:02d}@example.org" for n in range(1, 13)]
@@ -403,16 +411,8 @@ def hammer(args, master: int, port: int, modules: list[int]) -> dict:
 
 def run(args, folder: Path, url: str, sqlite_path: Path | None) -> dict:
     port = free_port()
-    env = {
-        **os.environ,
-        "LCA_DATABASE_URL": url,
-        "LCA_DATA_DIR": str(folder / "data"),
-        "LCA_SECRET_KEY": secrets.token_hex(32),
-        "LCA_ENV": "production",
-        "LCA_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        # the clients sign in again whenever they must; the default 10 per minute would refuse them
-        "LCA_LOGIN_RATE_LIMIT": "10000 per minute",
-    }
+    # the clients sign in again whenever they must; the default 10 per minute would refuse them
+    env = instance_env(url, folder, port, LCA_LOGIN_RATE_LIMIT="10000 per minute")
     print(f"preparing the {args.backend} instance …", flush=True)
     prepare(env)
     modules = module_ids(url)

@@ -22,7 +22,6 @@ import argparse
 import csv
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Gunicorn, flask, free_port, machine, revision
+from common import ROOT, Gunicorn, flask, free_port, instance_env, machine, python, revision
 
 PAGES = (
     ("Healthz", "/healthz"),
@@ -154,18 +153,15 @@ def read_row(stats: Path, name: str) -> dict:
 
 def measure_size(args, backend: str, url: str, learners: int, folder: Path) -> dict:
     port = free_port()
-    env = {
-        **os.environ,
-        "LCA_DATABASE_URL": url,
-        "LCA_DATA_DIR": str(folder / "data"),
-        "LCA_SECRET_KEY": secrets.token_hex(32),
-        "LCA_ENV": "production",
-        "LCA_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    env = instance_env(
+        url,
+        folder,
+        port,
         # every virtual user signs in, and the verify pages come from one address
-        "LCA_LOGIN_RATE_LIMIT": "1000000 per minute",
-        "LCA_LOGIN_ACCOUNT_RATE_LIMIT": "1000000 per minute",
-        "LCA_VERIFY_RATE_LIMIT": "1000000 per minute",
-    }
+        LCA_LOGIN_RATE_LIMIT="1000000 per minute",
+        LCA_LOGIN_ACCOUNT_RATE_LIMIT="1000000 per minute",
+        LCA_VERIFY_RATE_LIMIT="1000000 per minute",
+    )
     print(f"[{backend} {learners:,}] preparing …", flush=True)
     flask(env, "db", "upgrade")
     flask(env, "lca", "seed")
@@ -227,17 +223,8 @@ def export_memory(env: dict) -> dict:
     """The export of every learner's progress, as CSV and as XLSX, each in a fresh process."""
     measured = {}
     for kind in ("csv", "xlsx"):
-        result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-            [sys.executable, str(ROOT / "bench" / "export_memory.py"), kind],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise SystemExit(f"export_memory failed:\n{result.stdout}{result.stderr}")
-        measured[kind] = json.loads(result.stdout)
+        output = python(env, str(ROOT / "bench" / "export_memory.py"), kind)
+        measured[kind] = json.loads(output)
     measured["learners"] = measured["csv"]["learners"]
     return measured
 

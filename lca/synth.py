@@ -20,9 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Table, func, insert, select
 
 from lca.auth.passwords import hash_password
-from lca.certificates.codes import display_code, new_code, serial_of
-from lca.certificates.issuer import load_issuer
-from lca.certificates.services import verify_url
+from lca.certificates.codes import new_code, serial_of
+from lca.certificates.services import certificate_snapshot
 from lca.dates import local_today
 from lca.extensions import db
 from lca.i18n import BUDDHIST_ERA_OFFSET
@@ -243,7 +242,6 @@ class _Catalogue:
     tools: list[int]
     rubric: Rubric
     cities: list[City]
-    issuer: dict
 
 
 def _catalogue() -> _Catalogue:
@@ -259,7 +257,6 @@ def _catalogue() -> _Catalogue:
         tools=list(db.session.scalars(select(FieldTool.id))),
         rubric=rubric,
         cities=cities,
-        issuer=load_issuer(),
     )
 
 
@@ -703,27 +700,25 @@ class _Builder:
         user = self.batch.rows[User.__table__.name]
         person = next(row for row in reversed(user) if row["id"] == learner_id)
         language = CertificateLanguage.BOTH
-        snapshot = {
-            "serial": serial,
-            "code": code,
-            "code_display": display_code(code),
-            "verify_url": verify_url(code),
-            "language": language.value,
-            "issued_at": issued_at.isoformat(),
-            "issued_on": issued_on.isoformat(),
-            "learner": {
+        snapshot = certificate_snapshot(
+            serial=serial,
+            code=code,
+            language=language,
+            issued_at=issued_at,
+            issued_on=issued_on,
+            learner={
                 "name_th": person["full_name_th"],
                 "name_en": person["full_name_en"],
                 "email": person["email"],
             },
-            "cohort": {
+            cohort={
                 "code": cohort["code"],
                 "host_city_th": cohort["city"].name_th,
                 "host_city_en": cohort["city"].name_en,
                 "starts_on": cohort["starts_on"].isoformat(),
                 "ends_on": cohort["ends_on"].isoformat(),
             },
-            "modules": [
+            modules=[
                 {
                     "number": m.number,
                     "title_th": m.title_th,
@@ -733,13 +728,10 @@ class _Builder:
                 }
                 for m in catalogue.modules
             ],
-            "total_hours": sum(m.hours for m in catalogue.modules),
-            "activity_started_on": cohort["starts_on"].isoformat(),
-            "activity_ended_on": max(cohort["ends_on"], cohort["field_ends_on"]).isoformat(),
-            **catalogue.issuer,
-            "serial_year": year,
-            "serial_number": number,
-        }
+            total_hours=sum(m.hours for m in catalogue.modules),
+            activity_ended_on=max(cohort["ends_on"], cohort["field_ends_on"]),
+        )
+        snapshot.update(serial_year=year, serial_number=number)
         revoked = rng.random() < 0.01
         self.batch.add(
             Certificate.__table__,

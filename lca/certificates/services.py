@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -137,6 +138,38 @@ def certificates_of_cohort(cohort: Cohort) -> list[Certificate]:
     )
 
 
+def certificate_snapshot(
+    *,
+    serial: str,
+    code: str,
+    language: CertificateLanguage,
+    issued_at: datetime,
+    issued_on: date,
+    learner: dict,
+    cohort: dict,
+    modules: list[dict],
+    total_hours: int,
+    activity_ended_on: date,
+) -> dict:
+    """What a certificate says, as kept with it: plain values only (also used by lca synth)."""
+    return {
+        "serial": serial,
+        "code": code,
+        "code_display": display_code(code),
+        "verify_url": verify_url(code),
+        "language": language.value,
+        "issued_at": issued_at.isoformat(),
+        "issued_on": issued_on.isoformat(),
+        "learner": learner,
+        "cohort": cohort,
+        "modules": modules,
+        "total_hours": total_hours,
+        "activity_started_on": cohort["starts_on"],
+        "activity_ended_on": activity_ended_on.isoformat(),
+        **load_issuer(),
+    }
+
+
 def _snapshot(
     enrolment: Enrolment,
     progress: EnrolmentProgress,
@@ -146,30 +179,27 @@ def _snapshot(
     learner_names: dict | None = None,
 ) -> dict:
     """What the certificate says, kept with it for good: later changes never alter it."""
-    issuer, learner, cohort = load_issuer(), enrolment.learner, enrolment.cohort
-    issued_at = utcnow()
-    return {
-        "serial": serial,
-        "code": code,
-        "code_display": display_code(code),
-        "verify_url": verify_url(code),
-        "language": language.value,
-        "issued_at": issued_at.isoformat(),
-        "issued_on": local_today().isoformat(),
-        "learner": learner_names
+    learner, cohort = enrolment.learner, enrolment.cohort
+    return certificate_snapshot(
+        serial=serial,
+        code=code,
+        language=language,
+        issued_at=utcnow(),
+        issued_on=local_today(),
+        learner=learner_names
         or {
             "name_th": learner.full_name_th,
             "name_en": learner.full_name_en or "",
             "email": learner.email,
         },
-        "cohort": {
+        cohort={
             "code": cohort.code,
             "host_city_th": cohort.host_city.name_th,
             "host_city_en": cohort.host_city.name_en,
             "starts_on": cohort.starts_on.isoformat(),
             "ends_on": cohort.ends_on.isoformat(),
         },
-        "modules": [
+        modules=[
             {
                 "number": m.module.number,
                 "title_th": m.module.title_th,
@@ -179,15 +209,11 @@ def _snapshot(
             }
             for m in progress.modules
         ],
-        "total_hours": progress.required_minutes // 60,
-        "activity_started_on": cohort.starts_on.isoformat(),
+        total_hours=progress.required_minutes // 60,
         # The course ended for this learner when the cohort and their field window were over,
         # or on the day of issue if that came first.
-        "activity_ended_on": min(
-            local_today(), max(cohort.ends_on, enrolment.field_window_ends_on)
-        ).isoformat(),
-        **issuer,
-    }
+        activity_ended_on=min(local_today(), max(cohort.ends_on, enrolment.field_window_ends_on)),
+    )
 
 
 def _store(
