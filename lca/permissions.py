@@ -27,6 +27,7 @@ from lca.models import (
     User,
     cohort_instructors,
 )
+from lca.views import MAX_DATABASE_INT
 
 __all__ = [
     "Role",
@@ -94,7 +95,10 @@ def can_manage_cohorts(user: User) -> bool:
 
 
 def get_or_404(model, object_id: int):
-    """Load by primary key, or 404."""
+    """Load by primary key, or 404 (also for a number no INTEGER column can hold, which
+    PostgreSQL would refuse with an error: ids in query strings reach here unchecked)."""
+    if not 0 < object_id <= MAX_DATABASE_INT:
+        abort(404)
     found = db.session.get(model, object_id)
     if found is None:
         abort(404)

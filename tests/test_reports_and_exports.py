@@ -106,6 +106,8 @@ def test_hour_logs_and_certificate_register(client, cohort_with_people, db):
     register = read_csv(client.get("/admin/exports/certificates.csv"))
     assert register[1][0].startswith("CA-") and register[1][3] == "ฟ้าใส ญาติดี"
     assert client.get("/admin/exports/certificates.pdf").status_code == 404
+    # a cohort number beyond any INTEGER column: not found, not a database error
+    assert client.get("/admin/exports/hour-logs.csv?cohort=2147483648").status_code == 404
 
 
 def test_cohort_report_counts_and_charts(client, login, db, count_statements):
