@@ -326,17 +326,22 @@ def main() -> int:
     parser.add_argument(
         "--report", action="store_true", help="print the table of the last results, run nothing"
     )
+    parser.add_argument(
+        "--name", default="load", help="results go to bench/results/<name>-<backend>.json"
+    )
     args = parser.parse_args()
 
     if args.report:
         for backend in args.backend:
-            result = json.loads((ROOT / "bench" / "results" / f"load-{backend}.json").read_text())
+            result = json.loads(
+                (ROOT / "bench" / "results" / f"{args.name}-{backend}.json").read_text()
+            )
             print(f"{backend}: {result['machine']}; commit {result['commit']}; {result['load']}")
         print()
         print(
             table(
                 [
-                    json.loads((ROOT / "bench" / "results" / f"load-{b}.json").read_text())
+                    json.loads((ROOT / "bench" / "results" / f"{args.name}-{b}.json").read_text())
                     for b in args.backend
                 ]
             )
@@ -346,7 +351,7 @@ def main() -> int:
     results = []
     for backend in args.backend:
         result = run_backend(args, backend)
-        out = ROOT / "bench" / "results" / f"load-{backend}.json"
+        out = ROOT / "bench" / "results" / f"{args.name}-{backend}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         results.append(result)
