@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import platform
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, machine, revision
 
 PASSWORD = "benchmark password"  # noqa: S105 - a throwaway database
 
@@ -141,8 +140,8 @@ def main() -> None:
         "rows": args.rows,
         "database": backend,
         "formats": formats,
-        "machine": f"{platform.machine()} {platform.processor() or ''} "
-        f"Python {platform.python_version()}".strip(),
+        "machine": machine(),
+        "commit": revision(),
     }
     out = ROOT / "bench" / "results" / "learner-import.json"
     out.parent.mkdir(parents=True, exist_ok=True)

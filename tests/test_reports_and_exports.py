@@ -85,6 +85,7 @@ def test_progress_of_every_learner_cohort_by_cohort(
     assert "'" + FORMULA_NAME in [row[1] for row in rows]
     sheet = read_xlsx(client.get("/admin/exports/progress.xlsx"))
     assert len(sheet) == len(rows) and sheet[1][0] == other.code
+    assert client.get("/admin/exports/progress.pdf").status_code == 404
     # The queries grow with the cohorts, not with the learners in them.
     with count_statements() as small:
         client.get("/admin/exports/progress.csv")
