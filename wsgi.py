@@ -16,6 +16,6 @@ app = create_app(serving=not _maintenance_command())
 # Under `gunicorn --preload` the app is built before the workers fork: leave no pooled database
 # connection behind for them to share.
 with app.app_context():
-    from lca.extensions import db
+    from lca.core.db import db
 
     db.engine.dispose()

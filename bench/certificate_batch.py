@@ -30,8 +30,8 @@ def build(app, learners: int):
 
     from lca.auth.passwords import hash_password
     from lca.certificates.credential import generate_key
-    from lca.dates import local_today
-    from lca.extensions import db
+    from lca.core.dates import local_today
+    from lca.core.db import db
     from lca.models import (
         City,
         Cohort,
@@ -44,7 +44,7 @@ def build(app, learners: int):
         Role,
         User,
     )
-    from lca.seeding import seed_all
+    from lca.ops.seeding import seed_all
 
     upgrade()
     seed_all()
@@ -98,7 +98,7 @@ def issue_interleaved(cohort, calls: list[tuple]) -> tuple[int, float, float]:
     each one draw a floor page: both take turns on the machine, so other load on it weighs on
     both alike. Returns (certificates, seconds of LCA, seconds of the floor)."""
     from lca.certificates.services import issue_for_cohort
-    from lca.extensions import db
+    from lca.core.db import db
     from lca.models import CertificateLanguage
 
     floor = FloorPage(calls)
@@ -220,7 +220,7 @@ def main() -> None:
             from sqlalchemy import select
 
             from lca.certificates.services import issue_for_cohort
-            from lca.extensions import db
+            from lca.core.db import db
             from lca.models import Certificate, CertificateLanguage, User
 
             cohort = build(app, args.learners + 1)

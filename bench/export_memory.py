@@ -35,7 +35,7 @@ def main() -> int:
     from lca import create_app
     from lca.auth.passwords import hash_password
     from lca.auth.sessions import start_session
-    from lca.extensions import db
+    from lca.core.db import db
     from lca.models import Enrolment, Role, User
 
     app = create_app()

@@ -56,10 +56,10 @@ def prepare() -> list[int]:
     from sqlalchemy import select
 
     from lca.auth.passwords import hash_password
-    from lca.dates import local_today
-    from lca.extensions import db
+    from lca.core.dates import local_today
+    from lca.core.db import db
     from lca.models import City, Cohort, Role, User
-    from lca.seeding import seed_all
+    from lca.ops.seeding import seed_all
 
     upgrade()
     seed_all()

@@ -168,7 +168,7 @@ def measure_size(args, backend: str, url: str, learners: int, folder: Path) -> d
     started = time.perf_counter()
     synth_output = flask(env, "lca", "synth", "--learners", str(learners), "--allow-production")
     synth_seconds = round(time.perf_counter() - started, 1)
-    from lca.synth import SYNTH_PASSWORD
+    from lca.ops.synth import SYNTH_PASSWORD
 
     rows = {}
     for line in synth_output.splitlines():

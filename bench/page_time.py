@@ -31,7 +31,7 @@ def main() -> int:
 
     from lca import create_app
     from lca.auth.sessions import start_session
-    from lca.extensions import db
+    from lca.core.db import db
     from lca.models import Certificate, CertificateStatus, Cohort, Enrolment, EnrolmentStatus
     from lca.models.cohorts import cohort_instructors
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import importlib
 import sqlite3
 
+import click
 from flask import Flask, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lca.config import ROOT, load_config
-from lca.extensions import csrf, db, limiter, login_manager, migrate
+from lca.core.config import ROOT, load_config
+from lca.core.db import db, migrate
+from lca.web.extensions import csrf, limiter, login_manager
 
 
 def create_app(config: dict | None = None, serving: bool = True) -> Flask:
@@ -34,7 +36,7 @@ def create_app(config: dict | None = None, serving: bool = True) -> Flask:
         ROOT.joinpath("instance").mkdir(exist_ok=True)
 
     from lca.auth.sessions import SignedCookieSessions
-    from lca.views import DatabaseIdConverter
+    from lca.web.pages import DatabaseIdConverter
 
     app.session_interface = SignedCookieSessions()
     app.url_map.converters["int"] = DatabaseIdConverter
@@ -42,17 +44,37 @@ def create_app(config: dict | None = None, serving: bool = True) -> Flask:
     _register_blueprints(app)
     _add_request_hooks(app)
 
-    from lca.cli import lca_group
-    from lca.errors import register_error_pages
+    from lca.web.error_pages import register_error_pages
 
     register_error_pages(app)
-    app.cli.add_command(lca_group)
+    app.cli.add_command(OperatorCommands("lca"))
     return app
 
 
+class OperatorCommands(click.Group):
+    """``flask lca …``: the operators' commands, imported only when one is run, so that a
+    served worker never loads the operations floor (``lca.ops``)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, help="LCA operations: seed data, demo data, accounts.")
+
+    @staticmethod
+    def _commands() -> click.Group:
+        from lca.ops.commands import lca_group
+
+        return lca_group
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._commands().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._commands().get_command(ctx, cmd_name)
+
+
 def _init_extensions(app: Flask) -> None:
-    from lca import i18n, storage
     from lca.auth.sessions import load_session
+    from lca.core import storage
+    from lca.web import i18n
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

@@ -7,7 +7,7 @@ from alembic import context
 from flask import current_app
 
 import lca.models  # noqa: F401 - every table registered on the metadata
-from lca.orm import UTCDateTime
+from lca.core.db import UTCDateTime
 
 config = context.config
 # keep the loggers that already exist (the app's security log among them) when run in-process
@@ -21,8 +21,8 @@ target_metadata = db.metadata
 def render_item(type_, obj, autogen_context):
     """Write LCA's own column types as their import, not as a repr."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
-        autogen_context.imports.add("import lca.orm")
-        return "lca.orm.UTCDateTime()"
+        autogen_context.imports.add("import lca.core.db")
+        return "lca.core.db.UTCDateTime()"
     return False
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from lca.extensions import db
+from lca.core.db import db
 from lca.models import LogStatus, Module, ReportStatus
 from tests.conftest import unavailable
 from tests.factories import (

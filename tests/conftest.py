@@ -14,8 +14,8 @@ from flask_migrate import upgrade
 from sqlalchemy import event
 
 from lca import create_app
-from lca.extensions import db as _db
-from lca.seeding import seed_all
+from lca.core.db import db as _db
+from lca.ops.seeding import seed_all
 from tests.pgserver import PostgresUnavailable, ThrowawayPostgres
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -12,8 +12,9 @@ from argon2 import PasswordHasher, profiles
 from PIL import Image
 from sqlalchemy import select
 
-from lca.dates import local_today
-from lca.extensions import db
+from lca.core.dates import local_today
+from lca.core.db import db, utcnow
+from lca.core.storage import storage
 from lca.models import (
     Attendance,
     AttendanceStatus,
@@ -47,8 +48,6 @@ from lca.models import (
     User,
     cohort_instructors,
 )
-from lca.orm import utcnow
-from lca.storage import storage
 
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = PasswordHasher.from_parameters(profiles.CHEAPEST).hash(PASSWORD)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from lca.dates import local_today
-from lca.extensions import db
+from lca.core.dates import local_today
+from lca.core.db import db
 from lca.models import FieldMechanism, FieldTool, Module
 from tests.factories import tiny_jpeg
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lca.assessment.services import ReportDraft, submit_report
-from lca.errors import RuleError
+from lca.core.errors import RuleError
 from lca.models import (
     AuditEvent,
     FieldReport,
@@ -252,7 +252,8 @@ def test_a_new_rubric_version_leaves_old_grades_alone(client, grading, db, tmp_p
 
     import yaml
 
-    from lca.seeding import SEED_DIR, seed_all
+    from lca.core.seed_files import SEED_DIR
+    from lca.ops.seeding import seed_all
 
     _instructor, report, rubric = grading
     client.post(f"/field-reports/{report.id}/grade", data=grade_data(rubric))

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from lca.dates import local_today
+from lca.core.dates import local_today
 from lca.models import (
     Attendance,
     AttendanceStatus,

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from lca.auth.sessions import open_sessions, start_session
 from lca.models import AuditEvent, User
-from lca.views import is_local_path
+from lca.web.pages import is_local_path
 from tests.factories import PASSWORD, AdminFactory, InstructorFactory, LearnerFactory
 
 WRONG = "อีเมลหรือรหัสผ่านไม่ถูกต้อง"

@@ -20,19 +20,19 @@ from sqlalchemy import MetaData, inspect, make_url, select
 from sqlalchemy import func as sql_func
 
 from lca import create_app
-from lca.audit import record
-from lca.backup import (
+from lca.certificates.credential import KEY_FILE, generate_key
+from lca.certificates.services import issue_certificate
+from lca.core.audit import record
+from lca.core.db import db
+from lca.models import Certificate, City, Enrolment, EvidenceFile, User
+from lca.ops.backup import (
     FORMAT_VERSION,
     BackupError,
     find_pg_tool,
     make_backup,
     postgres_connection,
 )
-from lca.certificates.credential import KEY_FILE, generate_key
-from lca.certificates.services import issue_certificate
-from lca.demo import load_demo
-from lca.extensions import db
-from lca.models import Certificate, City, Enrolment, EvidenceFile, User
+from lca.ops.demo import load_demo
 from tests.conftest import make_app
 from tests.factories import CityFactory
 
@@ -299,7 +299,7 @@ def test_a_row_count_that_does_not_match_undoes_the_restore(archive, empty_insta
 
 def _fail_the_last_check(monkeypatch) -> None:
     """Make the check of the files, once moved into place, fail: the last step of a restore."""
-    monkeypatch.setattr("lca.backup._file_digest", lambda path: ("0" * 64, -1))
+    monkeypatch.setattr("lca.ops.backup._file_digest", lambda path: ("0" * 64, -1))
 
 
 def test_a_failure_after_the_files_moved_undoes_everything(archive, empty_instance, monkeypatch):
@@ -468,7 +468,7 @@ def test_a_backup_taken_while_the_app_writes_is_consistent(new_database, tmp_pat
 def test_missing_postgresql_programs_are_named(monkeypatch, tmp_path):
     monkeypatch.setenv("LCA_PG_BINDIR", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr("lca.backup.PG_BINDIR_GLOB", str(tmp_path / "none" / "*" / "bin"))
+    monkeypatch.setattr("lca.ops.backup.PG_BINDIR_GLOB", str(tmp_path / "none" / "*" / "bin"))
     with pytest.raises(BackupError, match=r"pg_dump was not found.*LCA_PG_BINDIR"):
         find_pg_tool("pg_dump")
 

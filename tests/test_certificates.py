@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 
 from lca.certificates.codes import normalise_code
 from lca.certificates.credential import generate_key
-from lca.dates import local_today
+from lca.core.dates import buddhist_year, local_today
+from lca.core.storage import storage
 from lca.models import AuditEvent, Certificate, CertificateStatus, SerialCounter
-from lca.storage import storage
 from tests.certificate_helpers import eligible_enrolment, pdf_fonts, pdf_text, qr_codes
 from tests.factories import EnrolmentFactory, LearnerFactory, count_rows
 from tests.helpers import field_error, flashes
 
-YEAR = local_today().year + 543
+YEAR = buddhist_year(local_today())
 THAI_NAMES = "น้ำ ปู่ ฟ้า ญาติ ฐู ฎู ศักดิ์ ฤๅษี กุ้ง ปั้น อื้อ"
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from lca.cohorts.field_window import set_field_start
-from lca.dates import add_months
+from lca.core.dates import add_months
 from lca.models import AuditEvent, City, Cohort, Enrolment, EnrolmentStatus, cohort_instructors
 from tests.factories import (
     AdminFactory,

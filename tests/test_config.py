@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lca import create_app
-from lca.config import ConfigError, load_config
+from lca.core.config import ConfigError, load_config
 
 
 def test_missing_secret_key_outside_development_is_a_clear_error(monkeypatch):

@@ -110,7 +110,7 @@ def every_form_field() -> list[str]:
     """The field names of every form class of the app, for routes without a form page."""
     from wtforms.fields.core import UnboundField
 
-    from lca.forms import BaseForm
+    from lca.web.forms import BaseForm
 
     names, classes = set(), [BaseForm]
     while classes:

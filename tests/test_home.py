@@ -82,7 +82,7 @@ def test_server_error_page_in_both_languages_and_nothing_half_written(app, clien
     from lca.models import City
 
     def broken():
-        from lca.extensions import db as database
+        from lca.core.db import db as database
 
         database.session.add(City(code="half", name_th="ครึ่งทาง", name_en="Halfway"))
         database.session.flush()

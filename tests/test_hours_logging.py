@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from lca.dates import local_today
+from lca.core.dates import buddhist_year, local_today
+from lca.core.storage import storage
 from lca.models import AuditEvent, EvidenceFile, HourLog, LogStatus, NoteKind
-from lca.storage import storage
 from tests.factories import (
     EnrolmentFactory,
     EvidenceFileFactory,
@@ -111,7 +111,7 @@ def test_field_hours_outside_the_window_are_refused_with_the_window(client, enro
     message = field_error(page.get_data(as_text=True), "worked_on")
     assert "ต้องอยู่ในช่วงปฏิบัติการของคุณ" in message
     start = enrolment.field_window_starts_on
-    assert f"{start.day} " in message and str(start.year + 543) in message
+    assert f"{start.day} " in message and str(buddhist_year(start)) in message
     assert (count_rows(HourLog), stored_files()) == (0, files)
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from lca.core.db import utcnow
 from lca.models import AuditEvent, HourLogNote, LogStatus, NoteKind
-from lca.orm import utcnow
 from tests.factories import (
     CohortFactory,
     EnrolmentFactory,

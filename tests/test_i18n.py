@@ -9,7 +9,8 @@ import pytest
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
-from lca.i18n import format_buddhist_year, format_day, format_hours, format_moment
+from lca.core.dates import format_buddhist_year, format_day, format_moment
+from lca.web.i18n import format_hours
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "lca/translations/th/LC_MESSAGES/messages.po"

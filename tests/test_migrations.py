@@ -9,7 +9,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from lca import create_app
-from lca.extensions import db
+from lca.core.db import db
 
 
 def test_upgrade_with_data_then_down_and_up_again(new_database, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from lca.auth.services import new_setup_token
 from lca.certificates.credential import generate_key
 from lca.models import Role
-from lca.permissions import get_cohort_or_403, get_enrolment_or_403, teaches
+from lca.web.permissions import get_cohort_or_403, get_enrolment_or_403, teaches
 from tests.factories import (
     AdminFactory,
     CertificateFactory,

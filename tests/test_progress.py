@@ -7,7 +7,7 @@ import csv
 import io
 from datetime import timedelta
 
-from lca.dates import local_today
+from lca.core.dates import local_today
 from lca.hours.progress import progress_of
 from lca.models import LogSource, LogStatus
 from tests.factories import (

@@ -9,8 +9,8 @@ import threading
 import pytest
 from sqlalchemy import delete, func, select
 
-from lca.errors import RuleError
-from lca.extensions import db
+from lca.core.db import db
+from lca.core.errors import RuleError
 from lca.hours.services import approve_log
 from lca.models import (
     AuditEvent,

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from lca.dates import local_today
+from lca.core.dates import local_today
 from lca.models import City, LogStatus
 from tests.certificate_helpers import eligible_enrolment
 from tests.factories import (

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from lca.demo import DEMO_COHORT, DEMO_PASSWORD, load_demo
+from lca.core.seed_files import SEED_DIR, SeedError
 from lca.models import (
     AuditEvent,
     City,
@@ -20,7 +20,8 @@ from lca.models import (
     User,
     cohort_instructors,
 )
-from lca.seeding import SEED_DIR, SeedError, seed_all
+from lca.ops.demo import DEMO_COHORT, DEMO_PASSWORD, load_demo
+from lca.ops.seeding import seed_all
 from tests.factories import count_rows
 
 TABLES = (Module, FieldMechanism, FieldTool, City, User, Cohort, Enrolment)

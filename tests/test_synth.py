@@ -30,7 +30,7 @@ from lca.models import (
 from lca.models.assessment import field_report_logs
 from lca.models.cohorts import cohort_instructors
 from lca.models.hours import hour_log_tools
-from lca.synth import LOGS_PER_LEARNER, SYNTH_PASSWORD, SynthError, build_synthetic
+from lca.ops.synth import LOGS_PER_LEARNER, SYNTH_PASSWORD, SynthError, build_synthetic
 from tests.factories import CohortFactory
 
 LEARNERS = 200

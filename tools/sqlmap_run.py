@@ -245,7 +245,7 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
     """What the demo lacks for a complete run, then the ids the targets are filled with."""
     from sqlalchemy import select
 
-    from lca.extensions import db
+    from lca.core.db import db
     from lca.models import (
         Certificate,
         ClassSession,
@@ -304,8 +304,8 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
                 report_of,
                 update_report,
             )
-            from lca.demo import demo_photo
-            from lca.uploads import Upload
+            from lca.core.uploads import Upload
+            from lca.ops.demo import demo_photo
 
             learner = users[ACCOUNTS["learner01"]]
             enrolment = db.session.scalar(

@@ -14,13 +14,13 @@ from wtforms.validators import NumberRange, Optional
 from lca.admin import bp
 from lca.admin.export_views import BATCH, export_kind
 from lca.admin.services import escape_like
-from lca.dates import programme_timezone
-from lca.exports import spreadsheet
-from lca.extensions import db
-from lca.forms import BaseForm, clean_text, max_length, options, read_filters
+from lca.core.dates import programme_timezone
+from lca.core.db import db
 from lca.models import AuditEvent, Role, User
-from lca.permissions import role_required
-from lca.views import MAX_DATABASE_INT, page_number
+from lca.web.downloads import spreadsheet
+from lca.web.forms import BaseForm, clean_text, max_length, options, read_filters
+from lca.web.pages import MAX_DATABASE_INT, page_number
+from lca.web.permissions import role_required
 
 
 class AuditFilterForm(BaseForm):

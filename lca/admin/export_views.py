@@ -9,12 +9,12 @@ from sqlalchemy.orm import joinedload
 
 from lca.admin import bp
 from lca.certificates.services import cohort_certificates
-from lca.exports import hours_value, spreadsheet
-from lca.extensions import db
+from lca.core.db import db
 from lca.hours.queue import reviewable_cohorts
-from lca.i18n import label, localized
 from lca.models import Certificate, Cohort, Enrolment, HourLog, Module, Role
-from lca.permissions import get_cohort_or_403, role_required
+from lca.web.downloads import hours_value, spreadsheet
+from lca.web.i18n import label, localized
+from lca.web.permissions import get_cohort_or_403, role_required
 
 KINDS = ("csv", "xlsx")
 BATCH = 1000

@@ -3,9 +3,9 @@ from wtforms import EmailField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, NumberRange, Optional
 
 from lca.auth.forms import LANGUAGE_CHOICES
-from lca.forms import BaseForm, clean_email, clean_text, max_length, options
-from lca.i18n import LABELS
 from lca.models import Role
+from lca.web.forms import BaseForm, clean_email, clean_text, max_length, options
+from lca.web.i18n import LABELS
 
 ROLE_CHOICES = [(role.value, LABELS[role]) for role in Role]
 

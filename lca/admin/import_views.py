@@ -25,12 +25,12 @@ from lca.admin.imports import (
     template_csv,
     template_xlsx,
 )
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.forms import BaseForm
+from lca.core.db import db
+from lca.core.errors import RuleError
+from lca.core.storage import delete_file_after_commit, storage
 from lca.models import Role
-from lca.permissions import get_cohort_or_403, role_required
-from lca.storage import delete_file_after_commit, storage
+from lca.web.forms import BaseForm
+from lca.web.permissions import get_cohort_or_403, role_required
 
 PENDING = "lca_import"  #: the session key of the upload waiting for confirmation
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -20,12 +20,12 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from lca.audit import record
 from lca.auth.services import UNUSABLE_PASSWORD, new_setup_token
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.forms import clean_text
+from lca.core.audit import record
+from lca.core.db import db
+from lca.core.errors import RuleError
 from lca.models import City, Cohort, Enrolment, EnrolmentStatus, Role, User
+from lca.web.forms import clean_text
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000

@@ -10,11 +10,10 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from lca.audit import apply_changes, record
-from lca.dates import local_today
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.i18n import BUDDHIST_ERA_OFFSET
+from lca.core.audit import apply_changes, record
+from lca.core.dates import buddhist_year, local_today
+from lca.core.db import db
+from lca.core.errors import RuleError
 from lca.models import City, Cohort, Enrolment, EnrolmentStatus, Role, User
 
 FIRST_GNLC_YEAR = 2556  # the network was founded in 2013 (2556 BE)
@@ -62,7 +61,7 @@ def check_city(details: CityDetails, city: City | None = None) -> None:
             query = query.where(City.id != city.id)
         if db.session.scalar(query.limit(1)) is not None:
             raise RuleError(_("Another city already has this name."), field=field)
-    this_year = local_today().year + BUDDHIST_ERA_OFFSET
+    this_year = buddhist_year(local_today())
     year = details.gnlc_joined_year
     if year is not None and not FIRST_GNLC_YEAR <= year <= this_year:
         raise RuleError(

@@ -25,12 +25,12 @@ from lca.auth.services import (
 from lca.auth.sessions import open_sessions
 from lca.auth.throttle import forget_failures
 from lca.certificates.services import cohorts_with_certificates_to_issue
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.forms import options, read_filters
+from lca.core.db import db
+from lca.core.errors import RuleError
 from lca.models import City, Role, User
-from lca.permissions import get_or_404, role_required
-from lca.views import page_number, refuse
+from lca.web.forms import options, read_filters
+from lca.web.pages import page_number, refuse
+from lca.web.permissions import get_or_404, role_required
 
 
 @bp.get("/")

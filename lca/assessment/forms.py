@@ -2,10 +2,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, MultipleFileField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from lca.forms import BaseForm, max_length, multiline, options
 from lca.hours.forms import CheckboxesField
-from lca.i18n import LABELS
 from lca.models import GradeResult, ReportStatus, Rubric
+from lca.web.forms import BaseForm, max_length, multiline, options
+from lca.web.i18n import LABELS
 
 
 class ReportForm(BaseForm):

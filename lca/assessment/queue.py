@@ -6,7 +6,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from lca.extensions import db
+from lca.core.db import db
 from lca.models import Enrolment, FieldReport, ReportStatus, User, cohort_instructors
 
 

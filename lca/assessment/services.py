@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from lca import uploads as stored_files
-from lca.audit import record
+from lca.core import uploads as stored_files
+from lca.core.audit import record
+from lca.core.db import db, utcnow
+from lca.core.errors import RuleError
+from lca.core.uploads import Upload
 from lca.curriculum.services import latest_rubric
-from lca.errors import RuleError
-from lca.extensions import db
 from lca.models import (
     Enrolment,
     EnrolmentStatus,
@@ -35,9 +36,7 @@ from lca.models import (
     Rubric,
     User,
 )
-from lca.orm import utcnow
-from lca.permissions import teaches_cohort_id
-from lca.uploads import Upload
+from lca.web.permissions import teaches_cohort_id
 
 MAX_SUMMARY_LENGTH = 20_000
 RESULT_STATUS = {

@@ -21,21 +21,22 @@ from lca.assessment.services import (
     update_report,
 )
 from lca.cohorts.services import cohort_instructors_of
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.forms import options, read_filters
+from lca.core.dates import format_day
+from lca.core.db import db
+from lca.core.errors import RuleError
 from lca.hours.queue import reviewable_cohorts
 from lca.hours.services import active_enrolments
-from lca.i18n import format_day, label
 from lca.models import GradeResult, ReportStatus, Role, User
-from lca.permissions import (
+from lca.web.downloads import send_stored
+from lca.web.forms import options, read_filters
+from lca.web.i18n import label
+from lca.web.pages import page_number, refuse, uploads
+from lca.web.permissions import (
     get_report_file_or_404,
     get_report_or_403,
     role_required,
     signed_in,
 )
-from lca.storage import send_stored
-from lca.views import page_number, refuse, uploads
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 

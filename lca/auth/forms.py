@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired, EqualTo, InputRequired
 
-from lca.forms import BaseForm, clean_email, options
+from lca.web.forms import BaseForm, clean_email, options
 
 LANGUAGE_CHOICES = [("th", "ไทย"), ("en", "English")]
 

@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from lca.audit import apply_changes, record
+from lca.auth.password_policy import check_password_policy
 from lca.auth.passwords import hash_password, needs_rehash, password_matches
 from lca.auth.sessions import end_sessions
-from lca.dates import local_today
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.i18n import BUDDHIST_ERA_OFFSET
+from lca.core.audit import apply_changes, record
+from lca.core.db import db, utcnow
+from lca.core.errors import RuleError
 from lca.models import City, Enrolment, EnrolmentStatus, Role, User, cohort_instructors
-from lca.orm import utcnow
 
-MAX_PASSWORD_LENGTH = 256
-#: zxcvbn's estimate (0 to 4) a password must reach; 3 is "safely unguessable" for an online
-#: attacker and a slow hash such as Argon2id
-MIN_PASSWORD_SCORE = 3
-ZXCVBN_MAX_LENGTH = 72  #: zxcvbn refuses longer input; the first 72 characters decide
 #: no password matches it: the account waits for its set-password link
 UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a password: an impossible hash
 SETUP_LINK_DAYS = 14
@@ -47,69 +36,6 @@ class Profile:
     city: City | None = None
     organisation: str | None = None
     preferred_language: str = "th"
-
-
-def check_password_policy(password: str, email: str | None = None, *names: str | None) -> None:
-    """A password is long enough, not too long, not one of the common passwords, and not
-    guessable from the person's own e-mail or names (zxcvbn's estimate, score 3 of 4 at least).
-    Any characters count, Thai included; nothing else about its make-up is required."""
-    minimum = current_app.config["LCA_PASSWORD_MIN_LENGTH"]
-    if len(password) < minimum:
-        raise RuleError(
-            _("Use at least %(count)d characters.", count=minimum), field="new_password"
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise RuleError(
-            _("Use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH), field="new_password"
-        )
-    if password.lower() in _common_passwords():
-        raise RuleError(
-            _("This is one of the most common passwords. Choose another."), field="new_password"
-        )
-    personal = [part for value in (email, *names) if value for part in _personal_words(value)]
-    estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=personal + _context_words())
-    if estimate["score"] < MIN_PASSWORD_SCORE or (email and email.lower() in password.lower()):
-        raise RuleError(_("This password is too easy to guess."), field="new_password")
-
-
-#: words anyone who knows the programme would try first (ASVS 5.0 V6.1.2), besides the names of
-#: the learning cities and the years around now
-PROGRAMME_WORDS = [
-    "lca",
-    "learning city",
-    "learningcity",
-    "city administrator",
-    "cityadministrator",
-    "administrator",
-    "unesco",
-    "gnlc",
-    "นักจัดการเมือง",
-    "เมืองแห่งการเรียนรู้",
-    "กสศ",
-    "บพท",
-]
-
-
-def _context_words() -> list[str]:
-    from lca.demo import DEMO_PASSWORD  # published in the README (lca.demo imports this module)
-
-    year = local_today().year
-    years = [str(y) for y in range(year - 2, year + 3)]
-    years += [str(y + BUDDHIST_ERA_OFFSET) for y in range(year - 2, year + 3)]
-    cities = db.session.execute(select(City.code, City.name_th, City.name_en)).all()
-    names = [name.lower() for row in cities for name in row if name]
-    return [*PROGRAMME_WORDS, DEMO_PASSWORD, *years, *names, *(n.replace("-", "") for n in names)]
-
-
-@cache
-def _common_passwords() -> frozenset[str]:
-    """zxcvbn's list of the 30,000 passwords most often found in breaches."""
-    return frozenset(FREQUENCY_LISTS["passwords"])
-
-
-def _personal_words(value: str) -> list[str]:
-    """An e-mail or a name, and its parts: what someone who knows the person would try."""
-    return [value.lower(), *(part for part in re.split(r"[@.\s_+-]+", value.lower()) if part)]
 
 
 def email_taken(email: str, except_user: User | None = None) -> bool:

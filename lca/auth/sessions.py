@@ -23,9 +23,8 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
-from lca.extensions import db
+from lca.core.db import db, utcnow
 from lca.models import User, UserSession
-from lca.orm import utcnow
 
 
 class SignedCookieSessions(SecureCookieSessionInterface):

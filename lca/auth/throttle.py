@@ -13,7 +13,7 @@ import time
 from flask import current_app
 from limits import RateLimitItem, parse
 
-from lca.extensions import limiter
+from lca.web.extensions import limiter
 
 SCOPE = "sign-in-account"
 

@@ -35,10 +35,11 @@ from lca.auth.sessions import (
     start_session,
 )
 from lca.auth.throttle import count_failure, minutes_to_wait
-from lca.errors import RuleError
-from lca.extensions import db, limiter
-from lca.permissions import public, signed_in
-from lca.views import is_local_path, refuse, role_home_url
+from lca.core.db import db
+from lca.core.errors import RuleError
+from lca.web.extensions import limiter
+from lca.web.pages import is_local_path, refuse, role_home_url
+from lca.web.permissions import public, signed_in
 
 
 def _login_limit() -> str:

@@ -8,7 +8,7 @@ import secrets
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lca.extensions import db
+from lca.core.db import db
 from lca.models import SerialCounter
 
 CODE_BYTES = 20  #: 160 random bits, more than the 128 the design asks for

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
 
-from lca.forms import BaseForm, clean_text, max_length, multiline, options
+from lca.web.forms import BaseForm, clean_text, max_length, multiline, options
 
 LANGUAGE_CHOICES = [
     ("both", _l("Thai and English")),

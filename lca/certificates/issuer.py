@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from lca.seeding import SEED_DIR, SeedError, read_seed_file
+from lca.core.seed_files import SEED_DIR, SeedError, read_seed_file
 
 ISSUER_FILE = "issuer.yaml"
 TEXT_PAIRS = ("title", "short", "description", "criteria")

@@ -21,7 +21,7 @@ import segno
 from fpdf import FPDF
 from pythainlp.tokenize import word_tokenize
 
-from lca.i18n import format_day
+from lca.core.dates import format_day
 
 PAGE_W, PAGE_H = 297, 210
 MARGIN = 22

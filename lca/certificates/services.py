@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from lca.audit import record
 from lca.certificates.codes import (
     display_code,
     new_code,
@@ -23,11 +22,12 @@ from lca.certificates.codes import (
 )
 from lca.certificates.issuer import load_issuer
 from lca.certificates.pdf import CertificateRenderer
-from lca.dates import local_today
-from lca.errors import RuleError
-from lca.extensions import db
+from lca.core.audit import record
+from lca.core.dates import buddhist_year, local_today
+from lca.core.db import db, utcnow
+from lca.core.errors import RuleError
+from lca.core.storage import save_file
 from lca.hours.progress import EnrolmentProgress, cohort_progress, progress_of
-from lca.i18n import BUDDHIST_ERA_OFFSET
 from lca.models import (
     Certificate,
     CertificateLanguage,
@@ -37,8 +37,6 @@ from lca.models import (
     EnrolmentStatus,
     User,
 )
-from lca.orm import utcnow
-from lca.storage import save_file
 
 
 @dataclass
@@ -244,7 +242,7 @@ def _store(
 
 
 def _new_serial() -> tuple[int, int, str]:
-    year = local_today().year + BUDDHIST_ERA_OFFSET
+    year = buddhist_year(local_today())
     number = next_serial_number(year)
     return year, number, serial_of(year, number)
 

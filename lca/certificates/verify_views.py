@@ -20,10 +20,11 @@ from lca.certificates.credential import (
 from lca.certificates.forms import VerifyForm
 from lca.certificates.issuer import load_issuer
 from lca.certificates.services import find_by_code
-from lca.extensions import db, limiter
+from lca.core.db import db
 from lca.models import Certificate, CertificateStatus
-from lca.permissions import public
-from lca.storage import send_stored
+from lca.web.downloads import send_stored
+from lca.web.extensions import limiter
+from lca.web.permissions import public
 
 
 def _verify_limit() -> str:

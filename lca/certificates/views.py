@@ -26,18 +26,19 @@ from lca.certificates.services import (
     reissue_certificate,
     revoke_certificate,
 )
-from lca.errors import RuleError
-from lca.extensions import db
+from lca.core.db import db
+from lca.core.errors import RuleError
+from lca.core.storage import storage
 from lca.models import Certificate, CertificateLanguage, Role
-from lca.permissions import (
+from lca.web.downloads import send_stored
+from lca.web.pages import refuse
+from lca.web.permissions import (
     get_certificate_or_403,
     get_cohort_or_403,
     get_enrolment_or_403,
     role_required,
     signed_in,
 )
-from lca.storage import send_stored, storage
-from lca.views import refuse
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 

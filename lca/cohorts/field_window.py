@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from lca.audit import record
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.i18n import format_day
+from lca.core.audit import record
+from lca.core.dates import format_day
+from lca.core.db import db
+from lca.core.errors import RuleError
 from lca.models import Cohort, Enrolment, FieldWindowExtension, User
 from lca.models.cohorts import field_window_end
 

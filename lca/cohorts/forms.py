@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
 
-from lca.forms import BaseForm, clean_email, clean_text, max_length
+from lca.web.forms import BaseForm, clean_email, clean_text, max_length
 
 
 def _upper(value):

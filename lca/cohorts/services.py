@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from lca.audit import apply_changes, record
 from lca.cohorts.field_window import refresh_field_windows
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.i18n import format_day
+from lca.core.audit import apply_changes, record
+from lca.core.dates import format_day
+from lca.core.db import db, utcnow
+from lca.core.errors import RuleError
 from lca.models import (
     City,
     Cohort,
@@ -27,7 +27,6 @@ from lca.models import (
     User,
     cohort_instructors,
 )
-from lca.orm import utcnow
 
 MAX_FIELD_WINDOW_MONTHS = 24
 

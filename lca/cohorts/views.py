@@ -19,12 +19,12 @@ from lca.cohorts.services import (
     update_cohort,
     withdraw_enrolment,
 )
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.forms import options
+from lca.core.db import db
+from lca.core.errors import RuleError
 from lca.models import City, Enrolment, Role, User
-from lca.permissions import get_cohort_or_403, get_or_404, role_required
-from lca.views import refuse
+from lca.web.forms import options
+from lca.web.pages import refuse
+from lca.web.permissions import get_cohort_or_403, get_or_404, role_required
 
 
 def _plan(form: CohortForm) -> CohortPlan:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from lca.extensions import db
+from lca.core.db import db
 from lca.models import City, FieldMechanism, FieldTool, Module, Rubric
 
 

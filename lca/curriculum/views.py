@@ -8,7 +8,7 @@ from lca.curriculum.services import (
     list_modules,
     total_hours,
 )
-from lca.permissions import public
+from lca.web.permissions import public
 
 
 @bp.get("/curriculum")

@@ -4,13 +4,13 @@ from sqlalchemy import text
 
 from lca.certificates.services import valid_certificates_of
 from lca.cohorts.services import learner_enrolments, list_cohorts
+from lca.core.db import db
 from lca.curriculum.services import field_module, list_learning_cities, list_modules, total_hours
-from lca.extensions import db
 from lca.home import bp
 from lca.hours.progress import progress_of
 from lca.models import Role
-from lca.permissions import public, role_required, signed_in
-from lca.views import role_home_url
+from lca.web.pages import role_home_url
+from lca.web.permissions import public, role_required, signed_in
 
 
 @bp.get("/")

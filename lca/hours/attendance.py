@@ -9,12 +9,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from lca.audit import apply_changes, record
-from lca.dates import local_today
-from lca.errors import RuleError
-from lca.extensions import db
+from lca.core.audit import apply_changes, record
+from lca.core.dates import format_day, local_today
+from lca.core.db import db, utcnow
+from lca.core.errors import RuleError
 from lca.hours.services import check_minutes
-from lca.i18n import format_day
 from lca.models import (
     Attendance,
     AttendanceStatus,
@@ -28,7 +27,6 @@ from lca.models import (
     Module,
     User,
 )
-from lca.orm import utcnow
 
 
 @dataclass

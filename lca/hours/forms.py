@@ -18,11 +18,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from lca.errors import RuleError
-from lca.forms import BaseForm, clean_text, max_length, multiline, options
+from lca.core.errors import RuleError
 from lca.hours.services import check_minutes
-from lca.i18n import LABELS
 from lca.models import AttendanceStatus
+from lca.web.forms import BaseForm, clean_text, max_length, multiline, options
+from lca.web.i18n import LABELS
 
 
 def hours_to_minutes(hours: Decimal | None) -> int | None:

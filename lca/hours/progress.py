@@ -12,9 +12,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
 
-from lca.dates import local_today
-from lca.extensions import db
-from lca.i18n import format_day, format_hours
+from lca.core.dates import format_day, local_today
+from lca.core.db import db
 from lca.models import (
     Cohort,
     Enrolment,
@@ -26,6 +25,7 @@ from lca.models import (
     ReportStatus,
     User,
 )
+from lca.web.i18n import format_hours
 
 
 @dataclass

@@ -5,17 +5,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lca.cohorts.field_window import extend_field_window, field_window_history, set_field_start
-from lca.errors import RuleError
-from lca.exports import csv_response
-from lca.extensions import db
+from lca.core.dates import format_day
+from lca.core.db import db
+from lca.core.errors import RuleError
 from lca.hours import bp
 from lca.hours.forms import ExtensionForm, FieldStartForm
 from lca.hours.progress import cohort_progress, progress_of
 from lca.hours.services import learner_logs
-from lca.i18n import format_day, format_hours, label, localized
 from lca.models import Role
-from lca.permissions import get_cohort_or_403, get_enrolment_or_403, role_required
-from lca.views import refuse
+from lca.web.downloads import csv_response
+from lca.web.i18n import format_hours, label, localized
+from lca.web.pages import refuse
+from lca.web.permissions import get_cohort_or_403, get_enrolment_or_403, role_required
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 SORTS = {

@@ -6,7 +6,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from lca.extensions import db
+from lca.core.db import db
 from lca.models import (
     Cohort,
     Enrolment,

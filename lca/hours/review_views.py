@@ -4,18 +4,18 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.forms import options, read_filters
+from lca.core.db import db
+from lca.core.errors import RuleError
 from lca.hours import bp
 from lca.hours.forms import BulkApproveForm, NoteForm, QueueFilterForm
 from lca.hours.queue import QUEUE_STATES, review_queue, reviewable_cohorts
 from lca.hours.services import approve_log, approve_logs, reject_log, return_log
 from lca.hours.views import log_page
-from lca.i18n import LABELS, localized
 from lca.models import LogStatus, Module, Role
-from lca.permissions import can_review_cohort, get_log_or_403, role_required
-from lca.views import MAX_DATABASE_INT, page_number, refuse
+from lca.web.forms import options, read_filters
+from lca.web.i18n import LABELS, localized
+from lca.web.pages import MAX_DATABASE_INT, page_number, refuse
+from lca.web.permissions import can_review_cohort, get_log_or_403, role_required
 
 REVIEWERS = (Role.ADMIN, Role.INSTRUCTOR)
 QUEUE_FILTERS = ("cohort", "module", "status", "page")

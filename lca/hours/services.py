@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from lca import uploads as stored_files
-from lca.audit import apply_changes, record
-from lca.dates import local_today
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.i18n import format_day
+from lca.core import uploads as stored_files
+from lca.core.audit import apply_changes, record
+from lca.core.dates import format_day, local_today
+from lca.core.db import db, utcnow
+from lca.core.errors import RuleError
+from lca.core.uploads import Upload
 from lca.models import (
     Cohort,
     Enrolment,
@@ -32,8 +32,6 @@ from lca.models import (
     User,
 )
 from lca.models.hours import MAX_MINUTES_PER_LOG, MINUTE_STEP
-from lca.orm import utcnow
-from lca.uploads import Upload
 
 MAX_NOTE_LENGTH = 2000
 REVIEW_ACTIONS = {

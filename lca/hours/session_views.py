@@ -5,9 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.forms import options
+from lca.core.db import db
+from lca.core.errors import RuleError
 from lca.hours import bp
 from lca.hours.attendance import (
     Mark,
@@ -19,10 +18,11 @@ from lca.hours.attendance import (
     update_session,
 )
 from lca.hours.forms import AttendanceForm, SessionForm, hours_to_minutes
-from lca.i18n import localized
 from lca.models import AttendanceStatus, Module, Role
-from lca.permissions import get_cohort_or_403, get_session_or_403, role_required
-from lca.views import refuse
+from lca.web.forms import options
+from lca.web.i18n import localized
+from lca.web.pages import refuse
+from lca.web.permissions import get_cohort_or_403, get_session_or_403, role_required
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 

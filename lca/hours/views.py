@@ -7,9 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from lca.errors import RuleError
-from lca.extensions import db
-from lca.forms import options
+from lca.core.db import db
+from lca.core.errors import RuleError
 from lca.hours import bp
 from lca.hours.forms import LogForm, NoteForm, hours_to_minutes
 from lca.hours.services import (
@@ -22,17 +21,18 @@ from lca.hours.services import (
     update_log,
     withdraw_log,
 )
-from lca.i18n import localized
 from lca.models import FieldMechanism, FieldTool, Module, Role
-from lca.permissions import (
+from lca.web.downloads import send_stored
+from lca.web.forms import options
+from lca.web.i18n import localized
+from lca.web.pages import refuse, uploads
+from lca.web.permissions import (
     can_review_cohort,
     get_evidence_or_404,
     get_log_or_403,
     role_required,
     signed_in,
 )
-from lca.storage import send_stored
-from lca.views import refuse, uploads
 
 
 class Catalogue:

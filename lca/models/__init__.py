@@ -1,5 +1,6 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
+from lca.core.db import utcnow
 from lca.models.assessment import (
     FieldReport,
     Grade,
@@ -35,7 +36,6 @@ from lca.models.hours import (
 )
 from lca.models.places import City
 from lca.models.users import Role, User, UserSession
-from lca.orm import utcnow
 
 __all__ = [
     "Attendance",

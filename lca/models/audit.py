@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lca.extensions import db
-from lca.orm import utcnow
+from lca.core.db import db, utcnow
 
 if TYPE_CHECKING:
     from lca.models.users import User

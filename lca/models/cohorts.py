@@ -18,9 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lca.dates import add_months
-from lca.extensions import db
-from lca.orm import UTCDateTime, text_enum, utcnow
+from lca.core.dates import add_months
+from lca.core.db import UTCDateTime, db, text_enum, utcnow
 
 if TYPE_CHECKING:
     from lca.models.places import City

@@ -7,8 +7,7 @@ import enum
 from sqlalchemy import CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lca.extensions import db
-from lca.orm import text_enum
+from lca.core.db import db, text_enum
 
 
 class ModuleKind(enum.Enum):

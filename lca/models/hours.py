@@ -19,8 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lca.extensions import db
-from lca.orm import text_enum, utcnow
+from lca.core.db import db, text_enum, utcnow
 
 if TYPE_CHECKING:
     from lca.models.cohorts import Cohort, Enrolment

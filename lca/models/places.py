@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lca.extensions import db
-from lca.orm import utcnow
+from lca.core.db import db, utcnow
 
 
 class City(db.Model):

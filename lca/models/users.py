@@ -10,8 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lca.extensions import db
-from lca.orm import text_enum, utcnow
+from lca.core.db import db, text_enum, utcnow
 
 if TYPE_CHECKING:
     from lca.models.places import City

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from lca.extensions import db
+from lca.core.db import db
 from lca.hours.progress import minutes_by_module, report_statuses
 from lca.models import (
     Certificate,

@@ -5,14 +5,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from lca.extensions import db
+from lca.core.db import db
 from lca.hours.queue import reviewable_cohorts
-from lca.i18n import format_hours, localized
 from lca.models import City, Enrolment, Role, User
-from lca.permissions import get_cohort_or_403, get_or_404, role_required
 from lca.reports import bp
 from lca.reports.charts import Bar, bar_chart
 from lca.reports.services import build_report
+from lca.web.i18n import format_hours, localized
+from lca.web.permissions import get_cohort_or_403, get_or_404, role_required
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 

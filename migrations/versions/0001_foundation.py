@@ -7,7 +7,7 @@ Create Date: 2026-11-22 04:18:22.357333
 """
 from alembic import op
 import sqlalchemy as sa
-import lca.orm
+import lca.core.db
 
 # revision identifiers, used by Alembic.
 revision = "0001"
@@ -23,7 +23,7 @@ def upgrade():
     sa.Column('name_th', sa.String(length=120), nullable=False),
     sa.Column('name_en', sa.String(length=120), nullable=False),
     sa.Column('gnlc_joined_year', sa.Integer(), nullable=True),
-    sa.Column('created_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('created_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('gnlc_joined_year IS NULL OR gnlc_joined_year BETWEEN 2540 AND 2700', name=op.f('ck_cities_gnlc_joined_year_buddhist_era')),
     sa.CheckConstraint('length(trim(name_th)) > 0', name=op.f('ck_cities_name_th_not_blank')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cities')),
@@ -79,8 +79,8 @@ def upgrade():
     sa.Column('ends_on', sa.Date(), nullable=False),
     sa.Column('field_starts_on', sa.Date(), nullable=False),
     sa.Column('field_window_months', sa.Integer(), nullable=False),
-    sa.Column('created_at', lca.orm.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('created_at', lca.core.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('code = upper(code)', name=op.f('ck_cohorts_code_upper_case')),
     sa.CheckConstraint('ends_on >= starts_on', name=op.f('ck_cohorts_ends_not_before_start')),
     sa.CheckConstraint('field_starts_on >= starts_on', name=op.f('ck_cohorts_field_starts_not_before_start')),
@@ -105,10 +105,10 @@ def upgrade():
     sa.Column('preferred_language', sa.String(length=2), nullable=False),
     sa.Column('must_change_password', sa.Boolean(), nullable=False),
     sa.Column('auth_token', sa.String(length=64), nullable=False),
-    sa.Column('created_at', lca.orm.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', lca.orm.UTCDateTime(), nullable=False),
-    sa.Column('last_login_at', lca.orm.UTCDateTime(), nullable=True),
-    sa.Column('deactivated_at', lca.orm.UTCDateTime(), nullable=True),
+    sa.Column('created_at', lca.core.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', lca.core.db.UTCDateTime(), nullable=False),
+    sa.Column('last_login_at', lca.core.db.UTCDateTime(), nullable=True),
+    sa.Column('deactivated_at', lca.core.db.UTCDateTime(), nullable=True),
     sa.CheckConstraint("preferred_language IN ('th', 'en')", name=op.f('ck_users_preferred_language_known')),
     sa.CheckConstraint('email = lower(email)', name=op.f('ck_users_email_lower_case')),
     sa.CheckConstraint('length(trim(full_name_th)) > 0', name=op.f('ck_users_full_name_th_not_blank')),
@@ -123,7 +123,7 @@ def upgrade():
 
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('occurred_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('occurred_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('target_type', sa.String(length=32), nullable=True),
@@ -142,7 +142,7 @@ def upgrade():
     op.create_table('cohort_instructors',
     sa.Column('cohort_id', sa.Integer(), nullable=False),
     sa.Column('instructor_id', sa.Integer(), nullable=False),
-    sa.Column('assigned_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('assigned_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_cohort_instructors_cohort_id_cohorts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['instructor_id'], ['users.id'], name=op.f('fk_cohort_instructors_instructor_id_users')),
     sa.PrimaryKeyConstraint('cohort_id', 'instructor_id', name=op.f('pk_cohort_instructors'))
@@ -155,8 +155,8 @@ def upgrade():
     sa.Column('cohort_id', sa.Integer(), nullable=False),
     sa.Column('learner_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('active', 'withdrawn', 'completed', name='enrolmentstatus', native_enum=False, create_constraint=True), nullable=False),
-    sa.Column('enrolled_at', lca.orm.UTCDateTime(), nullable=False),
-    sa.Column('withdrawn_at', lca.orm.UTCDateTime(), nullable=True),
+    sa.Column('enrolled_at', lca.core.db.UTCDateTime(), nullable=False),
+    sa.Column('withdrawn_at', lca.core.db.UTCDateTime(), nullable=True),
     sa.Column('withdrawal_reason', sa.Text(), nullable=True),
     sa.Column('field_starts_on', sa.Date(), nullable=True),
     sa.CheckConstraint("(status = 'withdrawn') = (withdrawn_at IS NOT NULL)", name=op.f('ck_enrolments_withdrawn_at_matches_status')),

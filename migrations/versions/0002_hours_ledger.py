@@ -8,7 +8,7 @@ Create Date: 2026-11-22 04:33:50.421998
 """
 from alembic import op
 import sqlalchemy as sa
-import lca.orm
+import lca.core.db
 import calendar
 from datetime import date, timedelta
 
@@ -39,8 +39,8 @@ def upgrade():
     sa.Column('minutes', sa.Integer(), nullable=False),
     sa.Column('place', sa.String(length=200), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', lca.orm.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('created_at', lca.core.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('minutes > 0 AND minutes <= 720 AND minutes % 15 = 0', name=op.f('ck_class_sessions_minutes_in_range')),
     sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_class_sessions_cohort_id_cohorts')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_class_sessions_created_by_id_users')),
@@ -57,7 +57,7 @@ def upgrade():
     sa.Column('status', sa.Enum('present', 'late', 'absent', 'excused', name='attendancestatus', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('minutes', sa.Integer(), nullable=False),
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
-    sa.Column('recorded_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("(status IN ('absent', 'excused')) = (minutes = 0)", name=op.f('ck_attendances_credit_follows_status')),
     sa.CheckConstraint('minutes >= 0 AND minutes <= 720 AND minutes % 15 = 0', name=op.f('ck_attendances_minutes_in_range')),
     sa.ForeignKeyConstraint(['class_session_id'], ['class_sessions.id'], name=op.f('fk_attendances_class_session_id_class_sessions')),
@@ -77,7 +77,7 @@ def upgrade():
     sa.Column('extended_to', sa.Date(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('granted_by_id', sa.Integer(), nullable=True),
-    sa.Column('granted_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('granted_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('extended_to > previous_ends_on', name=op.f('ck_field_window_extensions_extends_the_window')),
     sa.CheckConstraint('length(reason) > 0', name=op.f('ck_field_window_extensions_reason_given')),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_field_window_extensions_enrolment_id_enrolments')),
@@ -99,11 +99,11 @@ def upgrade():
     sa.Column('status', sa.Enum('pending', 'approved', 'rejected', 'returned', 'withdrawn', name='logstatus', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('mechanism_id', sa.Integer(), nullable=True),
     sa.Column('place', sa.String(length=200), nullable=True),
-    sa.Column('submitted_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('submitted_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
-    sa.Column('reviewed_at', lca.orm.UTCDateTime(), nullable=True),
-    sa.Column('created_at', lca.orm.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('reviewed_at', lca.core.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', lca.core.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint("(source = 'attendance') = (class_session_id IS NOT NULL)", name=op.f('ck_hour_logs_attendance_has_session')),
     sa.CheckConstraint('minutes > 0 AND minutes <= 720 AND minutes % 15 = 0', name=op.f('ck_hour_logs_minutes_in_range')),
@@ -128,7 +128,7 @@ def upgrade():
     sa.Column('content_type', sa.String(length=64), nullable=False),
     sa.Column('size_bytes', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('uploaded_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('uploaded_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('size_bytes > 0 AND size_bytes <= 10485760', name=op.f('ck_evidence_files_size_in_range')),
     sa.ForeignKeyConstraint(['hour_log_id'], ['hour_logs.id'], name=op.f('fk_evidence_files_hour_log_id_hour_logs')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_evidence_files')),
@@ -143,7 +143,7 @@ def upgrade():
     sa.Column('author_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.Enum('question', 'answer', 'rejection', name='notekind', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('created_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('length(body) > 0', name=op.f('ck_hour_log_notes_body_not_empty')),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_hour_log_notes_author_id_users')),
     sa.ForeignKeyConstraint(['hour_log_id'], ['hour_logs.id'], name=op.f('fk_hour_log_notes_hour_log_id_hour_logs')),

@@ -7,7 +7,7 @@ Create Date: 2026-11-22 04:57:25.233277
 """
 from alembic import op
 import sqlalchemy as sa
-import lca.orm
+import lca.core.db
 
 # revision identifiers, used by Alembic.
 revision = "0003"
@@ -23,7 +23,7 @@ def upgrade():
     sa.Column('pass_mark', sa.Integer(), nullable=False),
     sa.Column('max_points', sa.Integer(), nullable=False),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
-    sa.Column('created_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('created_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('pass_mark > 0 AND pass_mark <= max_points', name=op.f('ck_rubrics_pass_mark_in_range')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rubrics')),
     sa.UniqueConstraint('version', name=op.f('uq_rubrics_version'))
@@ -51,9 +51,9 @@ def upgrade():
     sa.Column('summary', sa.Text(), nullable=False),
     sa.Column('status', sa.Enum('submitted', 'revise', 'passed', 'failed', name='reportstatus', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('assessor_id', sa.Integer(), nullable=True),
-    sa.Column('submitted_at', lca.orm.UTCDateTime(), nullable=False),
-    sa.Column('created_at', lca.orm.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('submitted_at', lca.core.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', lca.core.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint('length(summary) > 0', name=op.f('ck_field_reports_summary_not_empty')),
     sa.ForeignKeyConstraint(['assessor_id'], ['users.id'], name=op.f('fk_field_reports_assessor_id_users')),
@@ -80,7 +80,7 @@ def upgrade():
     sa.Column('result', sa.Enum('pass', 'revise', 'fail', name='graderesult', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('total_points', sa.Integer(), nullable=False),
     sa.Column('feedback', sa.Text(), nullable=False),
-    sa.Column('graded_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('graded_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('total_points >= 0', name=op.f('ck_grades_total_not_negative')),
     sa.ForeignKeyConstraint(['field_report_id'], ['field_reports.id'], name=op.f('fk_grades_field_report_id_field_reports')),
     sa.ForeignKeyConstraint(['grader_id'], ['users.id'], name=op.f('fk_grades_grader_id_users')),
@@ -99,7 +99,7 @@ def upgrade():
     sa.Column('content_type', sa.String(length=64), nullable=False),
     sa.Column('size_bytes', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('uploaded_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('uploaded_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('size_bytes > 0 AND size_bytes <= 10485760', name=op.f('ck_report_files_size_in_range')),
     sa.ForeignKeyConstraint(['field_report_id'], ['field_reports.id'], name=op.f('fk_report_files_field_report_id_field_reports')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_files')),

@@ -8,7 +8,7 @@ Create Date: 2026-11-22 05:08:03.720556
 """
 from alembic import op
 import sqlalchemy as sa
-import lca.orm
+import lca.core.db
 
 # revision identifiers, used by Alembic.
 revision = "0004"
@@ -37,9 +37,9 @@ def upgrade():
     sa.Column('pdf_key', sa.String(length=128), nullable=False),
     sa.Column('pdf_sha256', sa.String(length=64), nullable=False),
     sa.Column('pdf_size', sa.Integer(), nullable=False),
-    sa.Column('issued_at', lca.orm.UTCDateTime(), nullable=False),
+    sa.Column('issued_at', lca.core.db.UTCDateTime(), nullable=False),
     sa.Column('issued_by_id', sa.Integer(), nullable=True),
-    sa.Column('revoked_at', lca.orm.UTCDateTime(), nullable=True),
+    sa.Column('revoked_at', lca.core.db.UTCDateTime(), nullable=True),
     sa.Column('revoked_by_id', sa.Integer(), nullable=True),
     sa.Column('revocation_reason', sa.Text(), nullable=True),
     sa.Column('superseded_by_id', sa.Integer(), nullable=True),

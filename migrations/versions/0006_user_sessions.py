@@ -11,7 +11,7 @@ import secrets
 
 from alembic import op
 import sqlalchemy as sa
-import lca.orm
+import lca.core.db
 
 # revision identifiers, used by Alembic.
 revision = "0006"
@@ -29,9 +29,9 @@ def upgrade():
         sa.Column("remember", sa.Boolean(), nullable=False),
         sa.Column("user_agent", sa.String(length=300), nullable=True),
         sa.Column("address", sa.String(length=64), nullable=True),
-        sa.Column("created_at", lca.orm.UTCDateTime(), nullable=False),
-        sa.Column("last_seen_at", lca.orm.UTCDateTime(), nullable=False),
-        sa.Column("ended_at", lca.orm.UTCDateTime(), nullable=True),
+        sa.Column("created_at", lca.core.db.UTCDateTime(), nullable=False),
+        sa.Column("last_seen_at", lca.core.db.UTCDateTime(), nullable=False),
+        sa.Column("ended_at", lca.core.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_user_sessions_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_sessions")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_user_sessions_token_hash")),

@@ -8,9 +8,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from lca.certificates.services import issue_certificate
-from lca.extensions import db
+from lca.core.db import db
+from lca.core.storage import storage
 from lca.models import City, Cohort, Enrolment, User
-from lca.storage import storage
 from tests.certificate_helpers import eligible_enrolment
 
 #: a second learner who has met every requirement, besides the demo's graduate

@@ -21,8 +21,8 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from lca import create_app
-from lca.demo import load_demo
-from lca.extensions import db
+from lca.core.db import db
+from lca.ops.demo import load_demo
 from tests.conftest import make_app, unavailable
 from tests.e2e.support import LEDGER, Journey, screenshots_dir
 

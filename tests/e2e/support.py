@@ -17,7 +17,7 @@ from babel.support import Translations
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from lca.demo import DEMO_PASSWORD, PEOPLE
+from lca.ops.demo import DEMO_PASSWORD, PEOPLE
 from tests.certificate_helpers import tool
 
 ROOT = Path(__file__).resolve().parents[2]

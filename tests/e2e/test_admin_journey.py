@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from lca.dates import local_today
-from lca.i18n import format_day
+from lca.core.dates import format_day, local_today
 from tests.certificate_helpers import pdf_text
 from tests.e2e.arrange import DUANGJAI, add_a_second_graduate
 from tests.e2e.support import Journey

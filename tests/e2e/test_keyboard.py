@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from lca.dates import local_today
-from lca.demo import DEMO_PASSWORD
+from lca.core.dates import local_today
+from lca.ops.demo import DEMO_PASSWORD
 from tests.e2e.support import Journey, assert_focus_visible, tab_to
 from tests.factories import tiny_jpeg
 

@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from lca.dates import local_today
-from lca.i18n import format_day
+from lca.core.dates import format_day, local_today
 from tests.certificate_helpers import pdf_text
 from tests.e2e.arrange import issue_certificate_of
 from tests.e2e.support import Journey

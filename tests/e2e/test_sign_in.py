@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from lca.demo import DEMO_PASSWORD
+from lca.ops.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
 

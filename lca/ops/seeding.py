@@ -10,18 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 
-from lca.config import ROOT
-from lca.extensions import db
+from lca.core.db import db
+from lca.core.seed_files import SEED_DIR, SeedError, read_seed_file
 from lca.models import City, FieldMechanism, FieldTool, Module, ModuleKind, Rubric, RubricCriterion
-
-SEED_DIR = ROOT / "seed"
-
-
-class SeedError(ValueError):
-    """seed/ holds something that cannot be loaded; the message names the file and the entry."""
 
 
 @dataclass(frozen=True)
@@ -112,18 +105,6 @@ class SeedReport:
             f"{section}: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged"
             for section, c in self.counts.items()
         ]
-
-
-def read_seed_file(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise SeedError(f"{path}: the file is missing.") from error
-    except yaml.YAMLError as error:
-        raise SeedError(f"{path}: not valid YAML ({error}).") from error
-    if not isinstance(data, dict):
-        raise SeedError(f"{path}: expected a mapping of lists at the top.")
-    return data
 
 
 def _clean_row(catalogue: Catalogue, index: int, row: Any) -> dict:

@@ -22,9 +22,8 @@ from sqlalchemy import Table, func, insert, select
 from lca.auth.passwords import hash_password
 from lca.certificates.codes import new_code, serial_of
 from lca.certificates.services import certificate_snapshot
-from lca.dates import local_today
-from lca.extensions import db
-from lca.i18n import BUDDHIST_ERA_OFFSET
+from lca.core.dates import buddhist_year, local_today
+from lca.core.db import db
 from lca.models import (
     Attendance,
     AttendanceStatus,
@@ -330,7 +329,7 @@ class _Builder:
             Cohort.__table__,
             {
                 "id": cohort_id,
-                "code": f"{COHORT_PREFIX}{starts_on.year + BUDDHIST_ERA_OFFSET}-{index + 1:04d}",
+                "code": f"{COHORT_PREFIX}{buddhist_year(starts_on)}-{index + 1:04d}",
                 "host_city_id": city.id,
                 "starts_on": starts_on,
                 "ends_on": ends_on,
@@ -373,7 +372,7 @@ class _Builder:
             sessions.append((session_id, module, held_on))
         context = {
             "cohort_id": cohort_id,
-            "code": f"{COHORT_PREFIX}{starts_on.year + BUDDHIST_ERA_OFFSET}-{index + 1:04d}",
+            "code": f"{COHORT_PREFIX}{buddhist_year(starts_on)}-{index + 1:04d}",
             "city": city,
             "starts_on": starts_on,
             "ends_on": ends_on,
@@ -693,7 +692,7 @@ class _Builder:
         rng, catalogue = self.rng, self.catalogue
         issued_on = min(cohort["ends_on"] + timedelta(days=rng.randint(7, 30)), self.today)
         issued_at = _at(issued_on, rng, 9, 16)
-        year = issued_on.year + BUDDHIST_ERA_OFFSET
+        year = buddhist_year(issued_on)
         number = self.serials.get(year, self._last_serial(year)) + 1
         self.serials[year] = number
         serial, code = serial_of(year, number), new_code()

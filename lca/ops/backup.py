@@ -46,8 +46,7 @@ from sqlalchemy import URL, Connection, create_engine, func, inspect, select, ta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from lca.extensions import db
-from lca.orm import utcnow
+from lca.core.db import db, utcnow
 
 FORMAT = "lca-backup"
 FORMAT_VERSION = 1

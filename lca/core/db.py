@@ -1,10 +1,13 @@
-"""The declarative base: naming convention, UTC timestamps and enums stored as checked text."""
+"""The database: the Flask-SQLAlchemy extension on a typed declarative base (naming convention,
+UTC timestamps, enums stored as checked text), and the migrations extension."""
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
 
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
@@ -60,3 +63,7 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime},
     )
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(render_as_batch=True, compare_type=True)

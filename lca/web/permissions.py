@@ -13,7 +13,7 @@ from flask import abort
 from flask_login import current_user, login_required
 from sqlalchemy import exists, select
 
-from lca.extensions import db
+from lca.core.db import db
 from lca.models import (
     Certificate,
     ClassSession,
@@ -27,7 +27,7 @@ from lca.models import (
     User,
     cohort_instructors,
 )
-from lca.views import MAX_DATABASE_INT
+from lca.web.pages import MAX_DATABASE_INT
 
 __all__ = [
     "Role",

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from babel.dates import format_date, format_time
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import get_locale, get_translations
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lca.dates import programme_timezone
-from lca.extensions import babel, db
+from lca.core.dates import current_language, format_buddhist_year, format_day, format_moment
+from lca.core.db import db
 from lca.models import (
     AttendanceStatus,
     CertificateStatus,
@@ -26,8 +24,7 @@ from lca.models import (
     ReportStatus,
     Role,
 )
-
-BUDDHIST_ERA_OFFSET = 543
+from lca.web.extensions import babel
 
 
 def select_locale() -> str:
@@ -46,10 +43,6 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def current_language() -> str:
-    return str(get_locale() or "th")
-
-
 def remember_language_choice() -> None:
     """Handle ``?lang=xx``: remember it for the session and save it as the user's preference."""
     wanted = request.args.get("lang")
@@ -59,40 +52,6 @@ def remember_language_choice() -> None:
     if current_user.is_authenticated and current_user.preferred_language != wanted:
         current_user.preferred_language = wanted
         db.session.commit()
-
-
-def format_day(
-    value: date | datetime | None, style: str = "long", language: str | None = None
-) -> str:
-    """A date in the Buddhist era in Thai (22 พฤศจิกายน 2569), Gregorian in English."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = value.astimezone(programme_timezone()).date()
-    language = language or current_language()
-    month = "MMMM" if style == "long" else "MMM"
-    day_month = format_date(value, f"d {month}", locale=language)
-    year = value.year + BUDDHIST_ERA_OFFSET if language == "th" else value.year
-    return f"{day_month} {year}"
-
-
-def format_moment(value: datetime | None, language: str | None = None) -> str:
-    """A timestamp in the programme's timezone: 22 พ.ย. 2569 เวลา 14:05 น. / 22 Nov 2026, 14:05."""
-    if value is None:
-        return ""
-    language = language or current_language()
-    local = value.astimezone(programme_timezone())
-    clock = format_time(local, "HH:mm", locale=language)
-    day = format_day(local.date(), "short", language)
-    return f"{day} เวลา {clock} น." if language == "th" else f"{day}, {clock}"
-
-
-def format_buddhist_year(year_be: int | None, language: str | None = None) -> str:
-    """A year kept in the Buddhist era, shown as พ.ศ. 2567 in Thai and 2024 in English."""
-    if year_be is None:
-        return ""
-    language = language or current_language()
-    return f"พ.ศ. {year_be}" if language == "th" else str(year_be - BUDDHIST_ERA_OFFSET)
 
 
 def format_hours(value: int | float | Decimal | None) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import has_request_context, request
 
-from lca.extensions import db
+from lca.core.db import db
 from lca.models import AuditEvent, User
 
 

@@ -11,10 +11,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select, text
 
 from lca.auth.services import Profile, check_password_policy, create_user
-from lca.errors import RuleError
-from lca.extensions import db
+from lca.core.db import db
+from lca.core.errors import RuleError
+from lca.core.seed_files import SeedError
 from lca.models import City, Role
-from lca.seeding import SeedError, seed_all
+from lca.ops.seeding import seed_all
 
 
 @click.group("lca")
@@ -45,7 +46,7 @@ def seed_command():
 )
 def demo_command(allow_production):
     """Add the demo cohort and demo accounts (idempotent)."""
-    from lca.demo import load_demo
+    from lca.ops.demo import load_demo
 
     if current_app.config["LCA_ENV"] == "production" and not allow_production:
         raise click.ClickException(
@@ -98,7 +99,7 @@ def synth_command(learners, seed, allow_production):
     """Add synthetic learners (cohorts of 50, with hours, reports, certificates) for benchmarks."""
     import time
 
-    from lca.synth import SYNTH_PASSWORD, SynthError, build_synthetic
+    from lca.ops.synth import SYNTH_PASSWORD, SynthError, build_synthetic
 
     if current_app.config["LCA_ENV"] == "production" and not allow_production:
         raise click.ClickException(
@@ -331,7 +332,7 @@ def import_learners_command(cohort_code, dry_run, path):
 def backup_command(out):
     """Write the database and every file under LCA_DATA_DIR into one archive OUT (a .tar,
     or .tar.gz), with a manifest of row counts and SHA-256 checksums."""
-    from lca.backup import BackupError, make_backup
+    from lca.ops.backup import BackupError, make_backup
 
     try:
         report = make_backup(out)
@@ -348,7 +349,7 @@ def backup_command(out):
 def restore_command(archive, force):
     """Restore a backup made by `lca backup` into an empty instance, checking every file's
     SHA-256 and every table's row count; all or nothing."""
-    from lca.backup import BackupError, restore_backup
+    from lca.ops.backup import BackupError, restore_backup
 
     try:
         report = restore_backup(archive, force=force)

@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("production", "development", "testing")
 DEVELOPMENT_SECRET = "lca-development-only-not-a-secret"  # noqa: S105 - refused outside development
 

@@ -8,11 +8,11 @@ from flask import flash, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 
-from lca.errors import RuleError
-from lca.extensions import db
+from lca.core.db import db
+from lca.core.errors import RuleError
+from lca.core.uploads import Upload
 from lca.models import User
 from lca.models.hours import MAX_EVIDENCE_BYTES
-from lca.uploads import Upload
 
 #: the largest value of an INTEGER column (PostgreSQL's int4)
 MAX_DATABASE_INT = 2**31 - 1

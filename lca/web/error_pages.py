@@ -1,4 +1,4 @@
-"""The domain error services raise, and the error pages (in the visitor's language)."""
+"""The error pages, in the visitor's language."""
 
 from __future__ import annotations
 
@@ -8,20 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from lca.extensions import db
-
-
-class RuleError(Exception):
-    """A rule of the programme refused an action; the message is for the user, translated."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field  #: the form field the message belongs next to, if any
-
-    def __str__(self) -> str:
-        return str(self.message)
-
+from lca.core.db import db
 
 PAGES = {
     400: (

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from flask import Flask, Response, current_app, send_file
+from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -101,12 +101,3 @@ def _after_rollback(session: Session, previous_transaction) -> None:
     for store, key in session.info.pop(_WRITTEN, []):
         store.delete(key)
     session.info.pop(_DOOMED, None)
-
-
-def send_stored(key: str, name: str, mimetype: str) -> Response:
-    """A stored file as a download, never rendered by the browser as a page, never cached."""
-    response = send_file(
-        storage().open(key), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response

@@ -17,10 +17,12 @@ from lca.assessment.services import (
     report_of,
     submit_report,
 )
+from lca.auth.password_policy import DEMO_PASSWORD
 from lca.auth.services import Profile, create_user
 from lca.cohorts.services import assign_instructor, enrol_learner, instructor_ids
-from lca.dates import local_today
-from lca.extensions import db
+from lca.core.dates import local_today
+from lca.core.db import db
+from lca.core.uploads import Upload
 from lca.hours.attendance import Mark, SessionPlan, record_attendance, schedule_session
 from lca.hours.services import (
     LogEntry,
@@ -43,9 +45,7 @@ from lca.models import (
     Role,
     User,
 )
-from lca.uploads import Upload
 
-DEMO_PASSWORD = "demo-pass-2569"  # noqa: S105 - documented demo accounts only
 DEMO_COHORT = "CA-2569-01"
 
 #: email, Thai name, English name, role, city code, organisation

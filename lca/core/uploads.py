@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
-from lca.errors import RuleError
-from lca.extensions import db
+from lca.core.db import db
+from lca.core.errors import RuleError
+from lca.core.storage import delete_file_after_commit, save_file
 from lca.models.hours import MAX_EVIDENCE_BYTES, MAX_EVIDENCE_PER_LOG, StoredFile
-from lca.storage import delete_file_after_commit, save_file
 
 register_heif_opener()
 

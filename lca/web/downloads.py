@@ -1,6 +1,6 @@
-"""Spreadsheet downloads that open right in Excel (Thai intact) and cannot run formulas:
-CSV in UTF-8 with a byte-order mark, streamed row by row, or XLSX written with openpyxl's
-write-only mode (a row at a time, so memory stays flat however long the export)."""
+"""Downloads: stored files sent as attachments, and spreadsheets that open right in Excel (Thai
+intact) and cannot run formulas: CSV in UTF-8 with a byte-order mark, streamed row by row, or
+XLSX written with openpyxl's write-only mode (a row at a time, so memory stays flat)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import quote
 
-from flask import Response, stream_with_context
+from flask import Response, send_file, stream_with_context
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+
+from lca.core.storage import storage
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -115,3 +117,12 @@ def spreadsheet(
     if kind == "xlsx":
         return xlsx_response(header, rows, f"{filename}.xlsx")
     return csv_response(header, rows, f"{filename}.csv")
+
+
+def send_stored(key: str, name: str, mimetype: str) -> Response:
+    """A stored file as a download, never rendered by the browser as a page, never cached."""
+    response = send_file(
+        storage().open(key), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,83 @@
+"""The calendar: the programme's today, whole-month arithmetic and the Buddhist era."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from flask import current_app, has_app_context
+from flask_babel import get_locale
+
+DEFAULT_TIMEZONE = "Asia/Bangkok"
+#: the Buddhist era (พ.ศ.) counts from 543 years before the common era
+BUDDHIST_ERA_OFFSET = 543
+
+
+def programme_timezone() -> ZoneInfo:
+    """The timezone dates are judged in (LCA_TIMEZONE, Bangkok by default)."""
+    name = current_app.config["LCA_TIMEZONE"] if has_app_context() else DEFAULT_TIMEZONE
+    return ZoneInfo(name)
+
+
+def local_today() -> date:
+    """Today's date where the programme runs, not on the server's clock zone."""
+    return datetime.now(programme_timezone()).date()
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day ``months`` later, clamped to the month's last day (31 Aug + 6 → 28/29 Feb)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def buddhist_year(value: date | int) -> int:
+    """The Buddhist-era year (พ.ศ.) of a date or of a Gregorian year: 2026 → 2569."""
+    year = value if isinstance(value, int) else value.year
+    return year + BUDDHIST_ERA_OFFSET
+
+
+def gregorian_year(year_be: int) -> int:
+    """The Gregorian year of a Buddhist-era year: 2569 → 2026."""
+    return year_be - BUDDHIST_ERA_OFFSET
+
+
+def current_language() -> str:
+    """The language of what is being written now: the visitor's, or the command line's."""
+    return str(get_locale() or "th")
+
+
+def format_day(
+    value: date | datetime | None, style: str = "long", language: str | None = None
+) -> str:
+    """A date in the Buddhist era in Thai (22 พฤศจิกายน 2569), Gregorian in English."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(programme_timezone()).date()
+    language = language or current_language()
+    month = "MMMM" if style == "long" else "MMM"
+    day_month = format_date(value, f"d {month}", locale=language)
+    year = buddhist_year(value) if language == "th" else value.year
+    return f"{day_month} {year}"
+
+
+def format_moment(value: datetime | None, language: str | None = None) -> str:
+    """A timestamp in the programme's timezone: 22 พ.ย. 2569 เวลา 14:05 น. / 22 Nov 2026, 14:05."""
+    if value is None:
+        return ""
+    language = language or current_language()
+    local = value.astimezone(programme_timezone())
+    clock = format_time(local, "HH:mm", locale=language)
+    day = format_day(local.date(), "short", language)
+    return f"{day} เวลา {clock} น." if language == "th" else f"{day}, {clock}"
+
+
+def format_buddhist_year(year_be: int | None, language: str | None = None) -> str:
+    """A year kept in the Buddhist era, shown as พ.ศ. 2567 in Thai and 2024 in English."""
+    if year_be is None:
+        return ""
+    language = language or current_language()
+    return f"พ.ศ. {year_be}" if language == "th" else str(gregorian_year(year_be))

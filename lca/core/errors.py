@@ -1,0 +1,15 @@
+"""The error a rule of the programme raises when it refuses an action."""
+
+from __future__ import annotations
+
+
+class RuleError(Exception):
+    """A rule of the programme refused an action; the message is for the user, translated."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field  #: the form field the message belongs next to, if any
+
+    def __str__(self) -> str:
+        return str(self.message)
