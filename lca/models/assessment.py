@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lca.core.db import db, text_enum, utcnow
+from lca.core.db import Base, text_enum, utcnow
 from lca.models.hours import FILE_SIZE_RULE, StoredFile
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from lca.models.users import User
 
 
-class Rubric(db.Model):
+class Rubric(Base):
     """One version of the programme's rubric; a new version is made when seed/ changes it."""
 
     __tablename__ = "rubrics"
@@ -47,7 +47,7 @@ class Rubric(db.Model):
     )
 
 
-class RubricCriterion(db.Model):
+class RubricCriterion(Base):
     __tablename__ = "rubric_criteria"
     __table_args__ = (
         UniqueConstraint("rubric_id", "code", name="uq_rubric_criteria_rubric_code"),
@@ -85,13 +85,13 @@ class GradeResult(enum.Enum):
 
 field_report_logs = Table(
     "field_report_logs",
-    db.metadata,
+    Base.metadata,
     Column("field_report_id", ForeignKey("field_reports.id", ondelete="CASCADE"), primary_key=True),
     Column("hour_log_id", ForeignKey("hour_logs.id"), primary_key=True),
 )
 
 
-class FieldReport(db.Model):
+class FieldReport(Base):
     """A learner's report on their field practice, for one enrolment."""
 
     __tablename__ = "field_reports"
@@ -134,7 +134,7 @@ class FieldReport(db.Model):
         return self.status in (ReportStatus.PASSED, ReportStatus.FAILED)
 
 
-class ReportFile(StoredFile, db.Model):
+class ReportFile(StoredFile, Base):
     """A photo or PDF attached to a field report (the same rules as evidence)."""
 
     __tablename__ = "report_files"
@@ -145,7 +145,7 @@ class ReportFile(StoredFile, db.Model):
     field_report: Mapped[FieldReport] = relationship(back_populates="files")
 
 
-class Grade(db.Model):
+class Grade(Base):
     """One grading of a report, kept for good: who, when, under which rubric, the scores."""
 
     __tablename__ = "grades"
@@ -168,7 +168,7 @@ class Grade(db.Model):
     )
 
 
-class GradeScore(db.Model):
+class GradeScore(Base):
     __tablename__ = "grade_scores"
     __table_args__ = (
         UniqueConstraint("grade_id", "criterion_id", name="uq_grade_scores_grade_criterion"),

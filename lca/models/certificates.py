@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lca.core.db import db, text_enum, utcnow
+from lca.core.db import Base, text_enum, utcnow
 
 if TYPE_CHECKING:
     from lca.models.cohorts import Enrolment
@@ -37,7 +37,7 @@ class CertificateLanguage(enum.Enum):
     BOTH = "both"
 
 
-class SerialCounter(db.Model):
+class SerialCounter(Base):
     """The last serial number used in a Buddhist-era year; bumped inside the issuing
     transaction, so numbers have no gaps and never repeat."""
 
@@ -48,7 +48,7 @@ class SerialCounter(db.Model):
     last_number: Mapped[int] = mapped_column(default=0)
 
 
-class Certificate(db.Model):
+class Certificate(Base):
     __tablename__ = "certificates"
     __table_args__ = (
         UniqueConstraint("serial_year", "serial_number", name="uq_certificates_serial_year_number"),

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lca.core.dates import add_months
-from lca.core.db import UTCDateTime, db, text_enum, utcnow
+from lca.core.db import Base, UTCDateTime, text_enum, utcnow
 
 if TYPE_CHECKING:
     from lca.models.places import City
@@ -27,14 +27,14 @@ if TYPE_CHECKING:
 
 cohort_instructors = Table(
     "cohort_instructors",
-    db.metadata,
+    Base.metadata,
     Column("cohort_id", ForeignKey("cohorts.id", ondelete="CASCADE"), primary_key=True),
     Column("instructor_id", ForeignKey("users.id"), primary_key=True, index=True),
     Column("assigned_at", UTCDateTime, nullable=False, default=utcnow),
 )
 
 
-class Cohort(db.Model):
+class Cohort(Base):
     """One run of the course, hosted by a city, with its own field-practice window."""
 
     __tablename__ = "cohorts"
@@ -82,7 +82,7 @@ class EnrolmentStatus(enum.Enum):
     COMPLETED = "completed"
 
 
-class Enrolment(db.Model):
+class Enrolment(Base):
     """One learner in one cohort, with the learner's own field-practice window."""
 
     __tablename__ = "enrolments"

@@ -7,7 +7,7 @@ import enum
 from sqlalchemy import CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lca.core.db import db, text_enum
+from lca.core.db import Base, text_enum
 
 
 class ModuleKind(enum.Enum):
@@ -17,7 +17,7 @@ class ModuleKind(enum.Enum):
     FESTIVAL = "festival"
 
 
-class Module(db.Model):
+class Module(Base):
     """A module group (กลุ่มวิชา) of the course and the hours it requires."""
 
     __tablename__ = "modules"
@@ -61,13 +61,13 @@ class _FieldCatalogueEntry:
     description_en: Mapped[str] = mapped_column(Text, default="")
 
 
-class FieldMechanism(_FieldCatalogueEntry, db.Model):
+class FieldMechanism(_FieldCatalogueEntry, Base):
     """One of the four mechanisms that frame a city's learning-city work."""
 
     __tablename__ = "field_mechanisms"
 
 
-class FieldTool(_FieldCatalogueEntry, db.Model):
+class FieldTool(_FieldCatalogueEntry, Base):
     """A learning-city tool used in the field (participatory mapping, design thinking, …)."""
 
     __tablename__ = "field_tools"

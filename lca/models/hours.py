@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lca.core.db import db, text_enum, utcnow
+from lca.core.db import Base, text_enum, utcnow
 
 if TYPE_CHECKING:
     from lca.models.cohorts import Cohort, Enrolment
@@ -62,13 +62,13 @@ class NoteKind(enum.Enum):
 
 hour_log_tools = Table(
     "hour_log_tools",
-    db.metadata,
+    Base.metadata,
     Column("hour_log_id", ForeignKey("hour_logs.id", ondelete="CASCADE"), primary_key=True),
     Column("tool_id", ForeignKey("field_tools.id"), primary_key=True),
 )
 
 
-class ClassSession(db.Model):
+class ClassSession(Base):
     """A scheduled classroom session, forum or festival day of a cohort."""
 
     __tablename__ = "class_sessions"
@@ -89,7 +89,7 @@ class ClassSession(db.Model):
     module: Mapped[Module] = relationship()
 
 
-class Attendance(db.Model):
+class Attendance(Base):
     """One learner's attendance at one session; it credits hours through an hour log."""
 
     __tablename__ = "attendances"
@@ -117,7 +117,7 @@ class Attendance(db.Model):
     enrolment: Mapped[Enrolment] = relationship()
 
 
-class HourLog(db.Model):
+class HourLog(Base):
     """Hours a learner earned for a module on a day; counted once approved."""
 
     __tablename__ = "hour_logs"
@@ -201,7 +201,7 @@ class StoredFile:
 FILE_SIZE_RULE = f"size_bytes > 0 AND size_bytes <= {MAX_EVIDENCE_BYTES}"
 
 
-class EvidenceFile(StoredFile, db.Model):
+class EvidenceFile(StoredFile, Base):
     """A photo or PDF attached to an hour log."""
 
     __tablename__ = "evidence_files"
@@ -212,7 +212,7 @@ class EvidenceFile(StoredFile, db.Model):
     hour_log: Mapped[HourLog] = relationship(back_populates="evidence")
 
 
-class HourLogNote(db.Model):
+class HourLogNote(Base):
     """A question, answer or rejection reason in the conversation about a log."""
 
     __tablename__ = "hour_log_notes"
@@ -228,7 +228,7 @@ class HourLogNote(db.Model):
     author: Mapped[User] = relationship()
 
 
-class FieldWindowExtension(db.Model):
+class FieldWindowExtension(Base):
     """An administrator's extension of one learner's field window, with the reason kept."""
 
     __tablename__ = "field_window_extensions"

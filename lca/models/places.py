@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lca.core.db import db, utcnow
+from lca.core.db import Base, utcnow
 
 
-class City(db.Model):
+class City(Base):
     __tablename__ = "cities"
     __table_args__ = (
         CheckConstraint(

@@ -10,7 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lca.core.db import db, text_enum, utcnow
+from lca.core.db import Base, text_enum, utcnow
 
 if TYPE_CHECKING:
     from lca.models.places import City
@@ -22,7 +22,7 @@ class Role(enum.Enum):
     ADMIN = "admin"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lower_case"),
@@ -77,7 +77,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.email} {self.role.value}>"
 
 
-class UserSession(db.Model):
+class UserSession(Base):
     """One signed-in device. The session (and remember-me) cookie carries a random token whose
     SHA-256 is kept here; ending the row signs that device out, whatever its cookies say."""
 
