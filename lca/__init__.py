@@ -30,7 +30,9 @@ def create_app(config: dict | None = None, serving: bool = True) -> Flask:
     app.config.update(load_config(config, serving))
     if app.config["LCA_PROXY_COUNT"]:
         count = app.config["LCA_PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign] # Flask's documented way
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count
+        )
     app.config["LCA_DATA_DIR"].mkdir(parents=True, exist_ok=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         ROOT.joinpath("instance").mkdir(exist_ok=True)

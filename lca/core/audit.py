@@ -44,7 +44,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def apply_changes(obj: Any, wanted: dict[str, Any]) -> dict[str, list]:
+def apply_changes(obj: Any, wanted: dict[str, Any]) -> dict[str, list[Any]]:
     """Set the attributes that differ; return {name: [old, new]} for the audit trail."""
     changes = {}
     for name, new in wanted.items():

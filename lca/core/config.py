@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("production", "development", "testing")
@@ -21,6 +22,11 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value or default
 
 
+def _setting(name: str, default: str) -> str:
+    """An environment variable that always has a value: its default when unset or blank."""
+    return _env(name) or default
+
+
 def _int_env(name: str, default: int) -> int:
     value = _env(name)
     if value is None:
@@ -31,7 +37,7 @@ def _int_env(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}.") from error
 
 
-def load_config(overrides: dict | None = None, serving: bool = True) -> dict:
+def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -> dict[str, Any]:
     """Build the Flask config from the environment, then apply ``overrides`` (tests).
 
     ``serving=False`` is for maintenance commands (migrations, seeding): they sign no cookies,
@@ -43,9 +49,9 @@ def load_config(overrides: dict | None = None, serving: bool = True) -> dict:
         raise ConfigError(f"LCA_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}.")
 
     instance = ROOT / "instance"
-    data_dir = Path(_env("LCA_DATA_DIR", str(instance / "data")))
-    database_url = _env("LCA_DATABASE_URL", f"sqlite:///{instance / 'lca.sqlite3'}")
-    public_url = _env("LCA_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    data_dir = Path(_setting("LCA_DATA_DIR", str(instance / "data")))
+    database_url = _setting("LCA_DATABASE_URL", f"sqlite:///{instance / 'lca.sqlite3'}")
+    public_url = _setting("LCA_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
 
     secret = _env("LCA_SECRET_KEY")
     if secret is None and env == "production" and not serving:
@@ -58,7 +64,7 @@ def load_config(overrides: dict | None = None, serving: bool = True) -> dict:
         )
 
     https = public_url.startswith("https://")
-    config = {
+    config: dict[str, Any] = {
         "LCA_ENV": env,
         "SECRET_KEY": secret or DEVELOPMENT_SECRET,
         "SQLALCHEMY_DATABASE_URI": database_url,

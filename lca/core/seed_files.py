@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -15,7 +16,7 @@ class SeedError(ValueError):
     """seed/ holds something that cannot be loaded; the message names the file and the entry."""
 
 
-def read_seed_file(path: Path) -> dict:
+def read_seed_file(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:

@@ -11,11 +11,14 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from flask import Flask, current_app
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+
+#: a session, or the request's scoped session (``db.session``)
+AnySession = Session | scoped_session[Any]
 
 _WRITTEN = "lca_files_written"
 _DOOMED = "lca_files_doomed"
@@ -72,17 +75,19 @@ def init_app(app: Flask) -> None:
 
 
 def storage() -> Storage:
-    return current_app.extensions["lca_storage"]
+    """The file store of the running app."""
+    found: Storage = current_app.extensions["lca_storage"]
+    return found
 
 
-def save_file(session: Session, data: bytes, suffix: str) -> str:
+def save_file(session: AnySession, data: bytes, suffix: str) -> str:
     """Store a file as part of ``session``'s transaction: a rollback deletes it again."""
     key = storage().save(data, suffix)
     session.info.setdefault(_WRITTEN, []).append((storage(), key))
     return key
 
 
-def delete_file_after_commit(session: Session, key: str) -> None:
+def delete_file_after_commit(session: AnySession, key: str) -> None:
     """Remove a file once ``session``'s transaction has committed (never before)."""
     session.info.setdefault(_DOOMED, []).append((storage(), key))
 
@@ -95,7 +100,7 @@ def _after_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(session: Session, previous_transaction) -> None:
+def _after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
     if previous_transaction.parent is not None:
         return  # a savepoint inside the transaction; the whole transaction decides
     for store, key in session.info.pop(_WRITTEN, []):

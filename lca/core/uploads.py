@@ -7,6 +7,7 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -96,7 +97,7 @@ def check_upload(upload: Upload) -> CheckedFile:
         if kind[0].startswith("image/")
         else b"%%EOF" in upload.data[-2048:]
     )
-    if not readable:
+    if kind is None or not readable:
         raise RuleError(
             _("%(name)s is not a photo (JPEG, PNG, WebP, HEIC) or a PDF.", name=name),
             field="files",
@@ -127,7 +128,7 @@ def check_uploads(uploads: list[Upload], already: int) -> list[CheckedFile]:
     return [check_upload(upload) for upload in uploads]
 
 
-def store(files: list[CheckedFile]) -> list[dict]:
+def store(files: list[CheckedFile]) -> list[dict[str, Any]]:
     """Store checked files (undone if the transaction rolls back); the columns of each."""
     stored = []
     for checked in files:

@@ -10,11 +10,13 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
 from flask import Response, send_file, stream_with_context
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from lca.core.storage import storage
 
@@ -22,7 +24,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def safe_cell(value) -> str:
+def safe_cell(value: object) -> str:
     """A CSV cell as text; text that a spreadsheet would read as a formula is quoted with '."""
     if value is None:
         return ""
@@ -40,7 +42,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def hours_value(minutes: int | None):
+def hours_value(minutes: int | None) -> int | float | None:
     """Minutes as a number of hours for a spreadsheet: 6, not 6.0; 1.5 stays 1.5."""
     if minutes is None:
         return None
@@ -51,7 +53,7 @@ def _disposition(filename: str) -> str:
     return f"attachment; filename*=UTF-8''{quote(filename)}"
 
 
-def csv_response(header: Sequence[str], rows: Iterable[Sequence], filename: str) -> Response:
+def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> Response:
     """A CSV download in UTF-8 with a byte-order mark, so that Excel shows Thai; streamed."""
 
     def generate() -> Iterator[str]:
@@ -70,14 +72,14 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence], filename: str)
     return response
 
 
-def _xlsx_cell(sheet, value):
+def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # always text: a name like "=SUM(…)" is never a formula
     return cell
 
 
-def _xlsx_value(value):
+def _xlsx_value(value: object) -> object:
     if value is None:
         return None
     if isinstance(value, (int, float, Decimal, date, datetime)) and not isinstance(value, bool):
@@ -88,7 +90,7 @@ def _xlsx_value(value):
 
 
 def xlsx_response(
-    header: Sequence[str], rows: Iterable[Sequence], filename: str, sheet_name: str = "LCA"
+    header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str, sheet_name: str = "LCA"
 ) -> Response:
     """An XLSX download: rows written one at a time to a temporary file, then streamed."""
     workbook = Workbook(write_only=True)
@@ -111,7 +113,7 @@ def xlsx_response(
 
 
 def spreadsheet(
-    kind: str, header: Sequence[str], rows: Iterable[Sequence], filename: str
+    kind: str, header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str
 ) -> Response:
     """CSV or XLSX of the same rows; ``filename`` without its extension."""
     if kind == "xlsx":

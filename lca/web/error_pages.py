@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -57,7 +58,7 @@ def _log_refusal() -> None:
 def register_error_pages(app: Flask) -> None:
     """Render 400/403/404/405/413/429/500 as pages of the site; roll back what failed."""
 
-    def render(status: int):
+    def render(status: int) -> ResponseReturnValue:
         if _wants_json():
             return jsonify(status=status), status
         title, explanation = PAGES[status]
@@ -67,11 +68,11 @@ def register_error_pages(app: Flask) -> None:
         return page, status
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error):
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
         return render(400)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code not in PAGES:
             return error
         if error.code == 403:
@@ -79,6 +80,6 @@ def register_error_pages(app: Flask) -> None:
         return render(error.code)
 
     @app.errorhandler(500)
-    def server_error(error):
+    def server_error(error: Exception) -> ResponseReturnValue:
         db.session.rollback()
         return render(500)

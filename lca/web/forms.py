@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from typing import Any
 
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
@@ -30,18 +32,18 @@ WTFORMS_MESSAGES = (
 class _CatalogueTranslations:
     """WTForms formats its messages itself, so these only translate."""
 
-    def gettext(self, string):
-        return get_translations().ugettext(string)
+    def gettext(self, string: str) -> str:
+        return str(get_translations().ugettext(string))
 
-    def ngettext(self, singular, plural, n):
-        return get_translations().ungettext(singular, plural, n)
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return str(get_translations().ungettext(singular, plural, n))
 
 
 class BaseForm(FlaskForm):
     """Every LCA form: CSRF from Flask-WTF, messages in the visitor's language."""
 
     class Meta:
-        def get_translations(self, form):
+        def get_translations(self, form: FlaskForm) -> _CatalogueTranslations:
             return _CatalogueTranslations()
 
 
@@ -73,7 +75,7 @@ def max_length(limit: int) -> Length:
     return Length(max=limit, message=_l("Use at most %(max)d characters."))
 
 
-def options(pairs) -> list[SelectChoice]:
+def options(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
     """(value, label) pairs as select options."""
     return [SelectChoice(value, label) for value, label in pairs]
 

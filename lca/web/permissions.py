@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any, TypeVar, cast
 
 from flask import abort
 from flask_login import current_user, login_required
@@ -49,32 +50,36 @@ __all__ = [
 ]
 
 
-def public(view: Callable) -> Callable:
-    """Open to everyone, signed in or not (the home page, the curriculum, verification)."""
-    view.lca_access = "public"  # read by the permission-matrix test
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def _decided(view: View, access: object) -> View:
+    """Mark a view with who may use it (read by the permission-matrix test)."""
+    vars(view)["lca_access"] = access
     return view
 
 
-def signed_in(view: Callable) -> Callable:
+def public(view: View) -> View:
+    """Open to everyone, signed in or not (the home page, the curriculum, verification)."""
+    return _decided(view, "public")
+
+
+def signed_in(view: View) -> View:
     """Open to every signed-in user, whatever the role (their own account pages)."""
-    wrapped = login_required(view)
-    wrapped.lca_access = "signed-in"
-    return wrapped
+    return _decided(cast(View, login_required(view)), "signed-in")
 
 
-def role_required(*roles: Role) -> Callable:
+def role_required(*roles: Role) -> Callable[[View], View]:
     """Let only signed-in users with one of ``roles`` in; others get the login page or 403."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: View) -> View:
         @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.lca_access = roles
-        return wrapped
+        return _decided(cast(View, login_required(wrapped)), roles)
 
     return decorator
 
@@ -94,7 +99,10 @@ def can_manage_cohorts(user: User) -> bool:
     return user.is_admin
 
 
-def get_or_404(model, object_id: int):
+Row = TypeVar("Row")
+
+
+def get_or_404(model: type[Row], object_id: int) -> Row:
     """Load by primary key, or 404 (also for a number no INTEGER column can hold, which
     PostgreSQL would refuse with an error: ids in query strings reach here unchecked)."""
     if not 0 < object_id <= MAX_DATABASE_INT:
