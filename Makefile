@@ -9,13 +9,16 @@ PO := lca/translations/th/LC_MESSAGES/messages.po
 MO := $(PO:.po=.mo)
 DEV_ENV := LCA_ENV=development
 
-.PHONY: run test test-sqlite test-postgresql security-check lint fmt lock translations i18n-update screenshots clean help bench bench-load bench-certificates bench-import
+.PHONY: run test test-sqlite test-postgresql security-check lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-certificates bench-import
 
 help:
 	@echo "make run      serve LCA with demo data on http://127.0.0.1:$(PORT)"
-	@echo "make test     the whole suite, on SQLite and on a throwaway PostgreSQL"
-	@echo "make lint     ruff and bandit checks;  make fmt  ruff formatting"
-	@echo "make lock     re-resolve requirements.lock from pyproject.toml"
+	@echo "make test     the whole suite, on SQLite and on a throwaway PostgreSQL;"
+	@echo "              PYTEST_ARGS='-m \"not fuzz\"' leaves out the hypothesis fuzzing"
+	@echo "make lint     ruff, bandit and mypy (make typecheck: mypy alone);  make fmt  ruff formatting"
+	@echo "make lock     re-resolve requirements.lock (runtime) and requirements-dev.lock (+ dev)"
+	@echo "              from pyproject.toml with pip's configured index, keeping today's pins"
+	@echo "pre-commit: $(BIN)/pre-commit install  runs ruff (check, format) before each commit"
 	@echo "make i18n-update  extract messages and merge them into the Thai catalogue"
 	@echo "make screenshots  the browser journeys, keeping their screenshots in docs/screenshots"
 	@echo "make bench    load test (locust) at 1,000 and 10,000 learners on SQLite and PostgreSQL,"
@@ -25,8 +28,9 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.lock | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+# The development lock: the runtime lock (what a deployment installs) plus the dev extra.
+$(VENV)/.installed: requirements.lock requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
 
 $(MO): $(PO) $(VENV)/.installed
@@ -50,9 +54,13 @@ test-sqlite: $(VENV)/.installed $(MO)
 test-postgresql: $(VENV)/.installed $(MO)
 	$(BIN)/pytest --backend postgresql $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed security-check
+lint: $(VENV)/.installed security-check typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy reads what to check and how strictly from [tool.mypy] in pyproject.toml
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
 
 # bandit over the application (what is deployed); each exception is marked and explained
 # where it is (docs/security.md lists them)
@@ -63,10 +71,16 @@ fmt: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# pip-compile resolves through pip, so it uses the index and mirrors pip is configured with
+# (pip.conf, PIP_INDEX_URL...) and writes none of them into the locks. The versions already
+# pinned are kept unless pyproject.toml no longer allows them (pip-compile --upgrade-package
+# NAME moves one on purpose). Both locks are compiled on their own, the dev lock first, the
+# runtime lock constrained by it so the two never pin a package differently.
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
 lock: $(VENV)/.installed
-	$(BIN)/pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
-		--index-url https://pypi.org/simple --quiet -o requirements.lock
+	$(PIP_COMPILE) --extra dev -o requirements-dev.lock pyproject.toml
+	$(PIP_COMPILE) -c requirements-dev.lock -o requirements.lock pyproject.toml
 
 i18n-update: $(VENV)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -o lca/translations/messages.pot \

@@ -5,7 +5,7 @@ SIGKILLed in the middle of requests.
         [--workers 3] [--threads 1] [--clients 8] [--preload]
 
 It builds a throwaway instance (SQLite file, or a throwaway PostgreSQL server from
-tests/pgserver.py), migrates it and loads the seed and demo data with the real `flask` commands,
+tools/instances.py), migrates it and loads the seed and demo data with the real `flask` commands,
 serves it with gunicorn, and lets demo learners log hours through the real form while a killer
 thread SIGKILLs a random serving gunicorn worker every --kill-min..--kill-max seconds (while
 fewer than --max-booting workers are still loading the app; --preload makes that instant). A log is
@@ -39,14 +39,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (
-    ROOT,
+from common import ROOT, machine, revision
+
+from tools.instances import (
     Gunicorn,
+    ThrowawayPostgres,
     flask,
     free_port,
     instance_env,
-    machine,
-    revision,
     worker_pids,
 )
 
@@ -412,7 +412,7 @@ def hammer(args, master: int, port: int, modules: list[int]) -> dict:
 def run(args, folder: Path, url: str, sqlite_path: Path | None) -> dict:
     port = free_port()
     # the clients sign in again whenever they must; the default 10 per minute would refuse them
-    env = instance_env(url, folder, port, LCA_LOGIN_RATE_LIMIT="10000 per minute")
+    env = instance_env(url, folder / "data", port, LCA_LOGIN_RATE_LIMIT="10000 per minute")
     print(f"preparing the {args.backend} instance …", flush=True)
     prepare(env)
     modules = module_ids(url)
@@ -539,8 +539,6 @@ def main() -> int:
             sqlite_path = folder / "lca.sqlite3"
             result = run(args, folder, f"sqlite:///{sqlite_path}", sqlite_path)
         else:
-            from tests.pgserver import ThrowawayPostgres
-
             server = ThrowawayPostgres().start()
             try:
                 result = run(args, folder, server.create_database("lca_crash"), None)

@@ -4,7 +4,7 @@
                                    [--users 8] [--seconds 20] [--workers 4]
 
 For each backend and each size: a throwaway instance (a SQLite file, or a database on a
-throwaway PostgreSQL server from tests/pgserver.py), migrated and seeded by the real commands,
+throwaway PostgreSQL server from tools/instances.py), migrated and seeded by the real commands,
 filled by ``flask lca synth --learners N``; served by gunicorn (LCA_ENV=production); then, one
 page at a time, locust (headless, ``--users`` users that never wait, for ``--seconds``) asks
 for /healthz, a learner's home, an instructor's review queue, a 50-learner cohort matrix, a
@@ -30,7 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Gunicorn, flask, free_port, instance_env, machine, python, revision
+from common import ROOT, machine, revision
+
+from tools.instances import Gunicorn, ThrowawayPostgres, flask, free_port, instance_env, python
 
 PAGES = (
     ("Healthz", "/healthz"),
@@ -155,7 +157,7 @@ def measure_size(args, backend: str, url: str, learners: int, folder: Path) -> d
     port = free_port()
     env = instance_env(
         url,
-        folder,
+        folder / "data",
         port,
         # every virtual user signs in, and the verify pages come from one address
         LCA_LOGIN_RATE_LIMIT="1000000 per minute",
@@ -235,8 +237,6 @@ def run_backend(args, backend: str) -> dict:
         folder = Path(name)
         server = None
         if backend == "postgresql":
-            from tests.pgserver import ThrowawayPostgres
-
             server = ThrowawayPostgres().start()
         try:
             for learners in args.learners:

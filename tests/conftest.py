@@ -16,7 +16,7 @@ from sqlalchemy import event
 from lca import create_app
 from lca.core.db import db as _db
 from lca.ops.seeding import seed_all
-from tests.pgserver import PostgresUnavailable, ThrowawayPostgres
+from tools.instances import PostgresUnavailable, ThrowawayPostgres
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -25,6 +25,8 @@ from sqlalchemy import select
 
 from tests.test_permissions import MATRIX, OK, url_arguments, world  # noqa: F401 - a fixture
 
+pytestmark = pytest.mark.fuzz  # `pytest -m "not fuzz"` leaves these out (make test keeps them)
+
 EXAMPLES = int(os.environ.get("LCA_FUZZ_EXAMPLES", "20"))
 RAN: dict[str, int] = {}  #: examples run per route, for the session's summary
 

@@ -5,14 +5,14 @@
 What it does, start to end:
 
 1. Makes a throwaway instance: a temporary LCA_DATA_DIR, a SQLite file there (or a throwaway
-   PostgreSQL server from ``tests/pgserver.py`` with ``--backend postgresql``), then
+   PostgreSQL server from ``tools/instances.py`` with ``--backend postgresql``), then
    ``flask --app wsgi db upgrade``, ``lca seed``, ``lca demo``, ``lca keys generate`` and
    ``lca certificates issue`` (the graduate's certificate, so that /verify has a real code).
    A few fixtures the demo lacks are added through the services: a file on a field report,
    a set-password link, a second instructor and a spare learner for the state-changing POSTs.
 2. Serves it with gunicorn (2 workers) on 127.0.0.1, LCA_ENV=production. Production is fine over
    plain http here: the session cookie is Secure only when LCA_PUBLIC_URL is https, and it is
-   http://127.0.0.1:PORT. The rate limits (every LCA_*_RATE_LIMIT of lca/config.py) are raised
+   http://127.0.0.1:PORT. The rate limits (every LCA_*_RATE_LIMIT of lca/core/config.py) are raised
    so that sqlmap is tested, not throttled.
 3. Enumerates the targets from ``app.url_map``: every rule with an argument (<int:…>, <code>,
    <token>, <kind>…), each method, the path arguments filled with real ids from the demo data and
@@ -45,10 +45,7 @@ import json
 import os
 import platform
 import re
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -66,6 +63,14 @@ from werkzeug.routing.converters import NumberConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tools.instances import (  # noqa: E402 - once the repository is on sys.path
+    Gunicorn,
+    ThrowawayPostgres,
+    flask,
+    free_port,
+    instance_env,
+)
 
 BIN = Path(sys.executable).parent
 PASSWORD = "demo-pass-2569"  # noqa: S105 - the documented demo password, throwaway database
@@ -187,41 +192,18 @@ LEVEL3_ENDPOINTS = {
 # --------------------------------------------------------------------------- the instance
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def rate_limit_variables() -> list[str]:
-    """Every LCA_…_RATE_LIMIT setting lca/config.py reads (read, not hard-coded: the list grows)."""
-    source = (ROOT / "lca" / "config.py").read_text(encoding="utf-8")
+    """Every LCA_…_RATE_LIMIT setting lca/core/config.py reads (read, not hard-coded: the list
+    grows)."""
+    source = (ROOT / "lca" / "core" / "config.py").read_text(encoding="utf-8")
     return sorted(set(re.findall(r"\"(LCA_[A-Z_]*RATE_LIMIT)\"", source)))
 
 
 def instance_environment(database_url: str, data_dir: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LCA_")}
-    env.update(
-        LCA_ENV="production",
-        LCA_DATABASE_URL=database_url,
-        LCA_DATA_DIR=str(data_dir),
-        LCA_SECRET_KEY=secrets.token_hex(32),
-        LCA_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        PYTHONUNBUFFERED="1",
+    """A throwaway production instance whose rate limits do not throttle sqlmap."""
+    return instance_env(
+        database_url, data_dir, port, **dict.fromkeys(rate_limit_variables(), RAISED_LIMIT)
     )
-    for name in rate_limit_variables():
-        env[name] = RAISED_LIMIT
-    return env
-
-
-def flask(env: dict[str, str], *args: str) -> str:
-    command = [str(BIN / "flask"), "--app", "wsgi", *args]
-    result = subprocess.run(  # noqa: S603 - fixed command line, our own venv's flask
-        command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
 
 
 def prepare_database(env: dict[str, str]) -> None:
@@ -394,60 +376,7 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
     return ids
 
 
-class Gunicorn:
-    def __init__(self, env: dict[str, str], port: int, logs: Path) -> None:
-        self.env, self.port, self.logs = env, port, logs
-        self.access_log = logs / "gunicorn-access.log"
-        self.error_log = logs / "gunicorn-error.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        access_format = (
-            f'%(t)s "%({{{TARGET_HEADER.lower()}}}i)s" %(s)s %(m)s "%(U)s" "%(q)s" %(B)s %(L)s'
-        )
-        command = [
-            str(BIN / "gunicorn"),
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--access-logfile",
-            str(self.access_log),
-            "--access-logformat",
-            access_format,
-            "--error-logfile",
-            str(self.error_log),
-            "wsgi:app",
-        ]
-        self.process = subprocess.Popen(  # noqa: S603 - fixed command line, our own venv
-            command, cwd=ROOT, env=self.env, start_new_session=True
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited:\n{self.error_log.read_text()}")
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as answer,  # noqa: S310 - our local server
-            ):
-                if answer.status == 200:
-                    return
-            time.sleep(0.2)
-        raise SystemExit("gunicorn did not answer /healthz within 30 s")
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)  # the group we started, by its id
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+ACCESS_FORMAT = f'%(t)s "%({{{TARGET_HEADER.lower()}}}i)s" %(s)s %(m)s "%(U)s" "%(q)s" %(B)s %(L)s'
 
 
 # --------------------------------------------------------------------------- HTTP client
@@ -901,8 +830,6 @@ def main() -> int:
     notes: list[str] = []
     try:
         if options.backend == "postgresql":
-            from tests.pgserver import ThrowawayPostgres
-
             postgres = ThrowawayPostgres().start()
             database_url = postgres.create_database("lca_sqlmap")
             dbms = "PostgreSQL"
@@ -931,8 +858,16 @@ def main() -> int:
             return 0
         prepared = time.monotonic() - started
 
-        server = Gunicorn(env, port, tmp)
-        server.start()
+        access_log = tmp / "gunicorn-access.log"
+        server = Gunicorn(
+            env,
+            port,
+            tmp / "gunicorn.log",
+            workers=2,
+            access_log=access_log,
+            access_format=ACCESS_FORMAT,
+        )
+        server.wait_ready()
         context = {
             "tmp": tmp,
             "app": app,
@@ -953,8 +888,8 @@ def main() -> int:
             list(pool.map(lambda t: run_target(t, context), posts))
         scan_seconds = time.monotonic() - scan_started
         server.stop()
-        read_access_log(server.access_log, targets)
-        errors = tracebacks(server.error_log)
+        read_access_log(access_log, targets)
+        errors = tracebacks(server.log)
     finally:
         if server is not None:
             server.stop()

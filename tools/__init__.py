@@ -1,0 +1,1 @@
+"""Tools for developers and operators of LCA that are not part of the served application."""
