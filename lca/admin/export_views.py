@@ -10,18 +10,15 @@ from sqlalchemy.orm import joinedload
 from lca.admin import bp
 from lca.certificates.services import cohort_certificates
 from lca.core.db import db
+from lca.curriculum.services import list_modules
 from lca.hours.queue import reviewable_cohorts
-from lca.models import Certificate, Cohort, Enrolment, HourLog, Module, Role
+from lca.models import Certificate, Cohort, Enrolment, HourLog, Role
 from lca.web.downloads import hours_value, spreadsheet
 from lca.web.i18n import label, localized
 from lca.web.permissions import get_cohort_or_403, role_required
 
 KINDS = ("csv", "xlsx")
 BATCH = 1000
-
-
-def curriculum_modules() -> list[Module]:
-    return list(db.session.scalars(select(Module).order_by(Module.number)))
 
 
 def export_kind(kind: str) -> str:
@@ -82,7 +79,7 @@ def _progress_line(row) -> list:
 def export_progress(cohort_id: int, kind: str):
     cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
     rows = cohort_certificates(cohort)
-    header = _progress_header(curriculum_modules(), with_cohort=False)
+    header = _progress_header(list_modules(), with_cohort=False)
     lines = (_progress_line(row) for row in rows)
     return spreadsheet(export_kind(kind), header, lines, f"progress-{cohort.code}")
 
@@ -102,7 +99,7 @@ def export_all_progress(kind: str):
             for row in cohort_certificates(cohort):
                 yield [cohort.code, *_progress_line(row)]
 
-    header = _progress_header(curriculum_modules(), with_cohort=True)
+    header = _progress_header(list_modules(), with_cohort=True)
     return spreadsheet(kind, header, lines(), "progress-all-cohorts")
 
 

@@ -25,13 +25,13 @@ from lca.core.audit import record
 from lca.core.db import db
 from lca.core.errors import RuleError
 from lca.models import City, Cohort, Enrolment, EnrolmentStatus, Role, User
+from lca.web.downloads import looks_like_formula
 from lca.web.forms import clean_text
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
 MAX_COLUMNS = 50  #: a sheet is read this wide at most; the columns LCA knows are a few
 MAX_XLSX_UNPACKED = 50 * 1024 * 1024  #: a workbook of 10,000 learners unpacks to a few MB
-FORMULA_START = ("=", "+", "-", "@")
 COLUMNS = ("email", "full_name_th", "full_name_en", "city", "organisation")
 REQUIRED = ("email", "full_name_th")
 #: what a column may be called in a city's spreadsheet
@@ -254,7 +254,7 @@ def plan_import(cohort: Cohort, file_name: str, data: bytes) -> ImportPlan:
         if not row.full_name_th:
             row.problems.append(_("The name in Thai is missing."))
         for text in (row.full_name_th, row.full_name_en, row.organisation, row.city_text):
-            if text.startswith(FORMULA_START):
+            if looks_like_formula(text):
                 row.problems.append(
                     _("%(value)s looks like a spreadsheet formula, not a name.", value=text)
                 )

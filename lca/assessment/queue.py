@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from lca.core.db import db
-from lca.models import Enrolment, FieldReport, ReportStatus, User, cohort_instructors
+from lca.models import Enrolment, FieldReport, ReportStatus, User
+from lca.models.cohorts import cohorts_taught_by
 
 
 def reports_for(
@@ -27,10 +28,7 @@ def reports_for(
         .order_by(FieldReport.submitted_at, FieldReport.id)
     )
     if not user.is_admin:
-        taught = select(cohort_instructors.c.cohort_id).where(
-            cohort_instructors.c.instructor_id == user.id
-        )
-        query = query.where(Enrolment.cohort_id.in_(taught))
+        query = query.where(Enrolment.cohort_id.in_(cohorts_taught_by(user.id)))
     if cohort_id:
         query = query.where(Enrolment.cohort_id == cohort_id)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)

@@ -18,7 +18,8 @@ from lca.auth.sessions import end_sessions
 from lca.core.audit import apply_changes, record
 from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
-from lca.models import City, Enrolment, EnrolmentStatus, Role, User, cohort_instructors
+from lca.models import City, Enrolment, EnrolmentStatus, Role, User
+from lca.models.cohorts import cohorts_taught_by
 
 #: no password matches it: the account waits for its set-password link
 UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a password: an impossible hash
@@ -112,15 +113,11 @@ def _check_role_change(user: User, new_role: Role, actor: User) -> None:
                 _("This learner is enrolled in a cohort. Withdraw the enrolment first."),
                 field="role",
             )
-    if user.is_instructor:
-        teaching = select(cohort_instructors.c.cohort_id).where(
-            cohort_instructors.c.instructor_id == user.id
+    if user.is_instructor and db.session.scalar(cohorts_taught_by(user.id).limit(1)) is not None:
+        raise RuleError(
+            _("This instructor is assigned to a cohort. Remove the assignment first."),
+            field="role",
         )
-        if db.session.scalar(teaching.limit(1)) is not None:
-            raise RuleError(
-                _("This instructor is assigned to a cohort. Remove the assignment first."),
-                field="role",
-            )
 
 
 def deactivate_user(user: User, actor: User) -> None:

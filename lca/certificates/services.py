@@ -1,5 +1,6 @@
-"""The rules of certificates: who is eligible, issuing (once per enrolment), revoking,
-re-issuing after a name correction. Issuing is an administrator's act."""
+"""The rules of certificates: issuing (once per enrolment, to an eligible learner: see
+eligibility.py), revoking, re-issuing after a name correction. Issuing is an administrator's
+act."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from lca.certificates.codes import (
     next_serial_number,
     serial_of,
 )
+from lca.certificates.eligibility import is_eligible, missing_steps
 from lca.certificates.issuer import load_issuer
 from lca.certificates.pdf import CertificateRenderer
 from lca.core.audit import record
@@ -52,7 +54,9 @@ class CohortCertificateRow:
 
     @property
     def can_issue(self) -> bool:
-        return self.certificate is None and self.progress.is_eligible
+        return self.certificate is None and is_eligible(
+            self.progress.modules, self.progress.report_status
+        )
 
 
 def _check_operator(admin: User | None) -> None:
@@ -102,7 +106,7 @@ def cohorts_with_certificates_to_issue() -> list[tuple[Cohort, int]]:
     )
     counts: dict[int, list] = {}
     for progress in progress_of(list(db.session.scalars(pending))):
-        if progress.is_eligible:
+        if is_eligible(progress.modules, progress.report_status):
             cohort = progress.enrolment.cohort
             counts.setdefault(cohort.id, [cohort, 0])[1] += 1
     return [(cohort, count) for cohort, count in counts.values()]
@@ -134,6 +138,12 @@ def certificates_of_cohort(cohort: Cohort) -> list[Certificate]:
             .order_by(Certificate.serial_year, Certificate.serial_number)
         )
     )
+
+
+def activity_ended_on(cohort_ends_on: date, field_window_ends_on: date, issued_on: date) -> date:
+    """The course ended for a learner when the cohort and their field window were over, or on
+    the day of issue if that came first."""
+    return min(issued_on, max(cohort_ends_on, field_window_ends_on))
 
 
 def certificate_snapshot(
@@ -208,9 +218,9 @@ def _snapshot(
             for m in progress.modules
         ],
         total_hours=progress.required_minutes // 60,
-        # The course ended for this learner when the cohort and their field window were over,
-        # or on the day of issue if that came first.
-        activity_ended_on=min(local_today(), max(cohort.ends_on, enrolment.field_window_ends_on)),
+        activity_ended_on=activity_ended_on(
+            cohort.ends_on, enrolment.field_window_ends_on, local_today()
+        ),
     )
 
 
@@ -269,12 +279,12 @@ def issue_certificate(
         )
     if progress is None:
         [progress] = progress_of([enrolment])
-    if not progress.is_eligible:
+    if not is_eligible(progress.modules, progress.report_status):
         raise RuleError(
             _(
                 "%(name)s is not eligible yet: %(missing)s",
                 name=enrolment.learner.full_name_th,
-                missing=" ".join(progress.missing),
+                missing=" ".join(missing_steps(progress)),
             )
         )
     year, number, serial = _new_serial()

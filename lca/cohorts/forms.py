@@ -2,6 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
 
+from lca.models.cohorts import MAX_FIELD_WINDOW_MONTHS
 from lca.web.forms import BaseForm, clean_email, clean_text, max_length
 
 
@@ -40,7 +41,9 @@ class CohortForm(BaseForm):
         validators=[
             InputRequired(_l("Enter the length of the field window in months.")),
             NumberRange(
-                min=1, max=24, message=_l("The field window is from %(min)d to %(max)d months.")
+                min=1,
+                max=MAX_FIELD_WINDOW_MONTHS,
+                message=_l("The field window is from %(min)d to %(max)d months."),
             ),
         ],
     )

@@ -27,8 +27,7 @@ from lca.models import (
     User,
     cohort_instructors,
 )
-
-MAX_FIELD_WINDOW_MONTHS = 24
+from lca.models.cohorts import MAX_FIELD_WINDOW_MONTHS, cohorts_taught_by
 
 
 @dataclass
@@ -234,9 +233,7 @@ def list_cohorts(user: User) -> list[tuple[Cohort, int, int]]:
         .order_by(Cohort.starts_on.desc(), Cohort.code)
     )
     if not user.is_admin:
-        query = query.join(cohort_instructors, cohort_instructors.c.cohort_id == Cohort.id).where(
-            cohort_instructors.c.instructor_id == user.id
-        )
+        query = query.where(Cohort.id.in_(cohorts_taught_by(user.id)))
     return [tuple(row) for row in db.session.execute(query)]
 
 

@@ -1,5 +1,6 @@
 """Progress toward the certificate: per enrolment and module, the approved, pending and required
-hours, the field window, and what is still missing. One aggregate query, however many logs."""
+hours, and the field window. One aggregate query, however many logs. What the hours add up to
+(eligibility, what is still missing) is decided in lca.certificates.eligibility."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
-from lca.core.dates import format_day, local_today
+from lca.certificates import eligibility
+from lca.core.dates import local_today
 from lca.core.db import db
+from lca.curriculum.services import list_modules
 from lca.models import (
     Cohort,
     Enrolment,
@@ -25,7 +26,6 @@ from lca.models import (
     ReportStatus,
     User,
 )
-from lca.web.i18n import format_hours
 
 
 @dataclass
@@ -68,16 +68,18 @@ class EnrolmentProgress:
     modules: list[ModuleProgress]
     today: date
     report_status: ReportStatus | None = None  #: the field report's state, if handed in
-    missing: list[str] = field(default_factory=list)
-
-    @property
-    def field_passed(self) -> bool:
-        return self.report_status is ReportStatus.PASSED
 
     @property
     def is_eligible(self) -> bool:
-        """Eligible for the certificate: every module complete and the field work passed."""
-        return self.hours_complete and self.field_passed
+        """Eligible for the certificate, as lca.certificates.eligibility decides."""
+        return eligibility.is_eligible(self.modules, self.report_status)
+
+    #: what is still missing for the certificate, in the words of the language in use when
+    #: the progress was read (lca.certificates.eligibility.missing_steps)
+    missing: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.missing = eligibility.missing_steps(self)
 
     @property
     def required_minutes(self) -> int:
@@ -93,8 +95,8 @@ class EnrolmentProgress:
 
     @property
     def hours_complete(self) -> bool:
-        """Every module has its approved hours."""
-        return all(m.is_complete for m in self.modules)
+        """Every module complete, as lca.certificates.eligibility decides."""
+        return eligibility.hours_complete(self.modules)
 
     @property
     def window_starts_on(self) -> date:
@@ -127,9 +129,7 @@ class EnrolmentProgress:
 
 def minutes_by_module(enrolment_filter) -> dict[int, dict[int, list[int]]]:
     """{enrolment_id: {module_id: [approved, pending, approved outside the field window]}}."""
-    window_start = func.coalesce(Enrolment.field_starts_on, Cohort.field_starts_on)
-    window_end = func.coalesce(Enrolment.field_ends_on, Cohort.field_ends_on)
-    inside = and_(HourLog.worked_on >= window_start, HourLog.worked_on <= window_end)
+    inside = Enrolment.in_field_window(HourLog.worked_on)
     approved = HourLog.status == LogStatus.APPROVED
     is_field = Module.kind == ModuleKind.FIELD
     query = (
@@ -164,35 +164,25 @@ def report_statuses(enrolment_filter) -> dict[int, ReportStatus]:
     return dict(db.session.execute(query).tuples().all())
 
 
-def _build(
-    enrolment: Enrolment,
-    modules: list[Module],
-    minutes: dict[int, list[int]],
-    today: date,
-    report_status: ReportStatus | None,
-) -> EnrolmentProgress:
-    rows = []
-    for module in modules:
-        approved, pending, outside = minutes.get(module.id, (0, 0, 0))
-        rows.append(ModuleProgress(module, approved, pending, outside))
-    progress = EnrolmentProgress(enrolment, rows, today, report_status)
-    progress.missing = next_steps(progress)
-    return progress
-
-
-def _modules() -> list[Module]:
-    return list(db.session.scalars(select(Module).order_by(Module.number)))
+def module_progress(modules: list[Module], minutes: dict[int, list[int]]) -> list[ModuleProgress]:
+    """One enrolment's row for each module, from its entry of ``minutes_by_module``."""
+    return [ModuleProgress(module, *minutes.get(module.id, (0, 0, 0))) for module in modules]
 
 
 def progress_of(enrolments: list[Enrolment]) -> list[EnrolmentProgress]:
     """Progress of the given enrolments (their cohorts loaded), in one aggregate query."""
     if not enrolments:
         return []
-    modules, today = _modules(), local_today()
+    modules, today = list_modules(), local_today()
     ids = [enrolment.id for enrolment in enrolments]
     minutes = minutes_by_module(HourLog.enrolment_id.in_(ids))
     reports = report_statuses(Enrolment.id.in_(ids))
-    return [_build(e, modules, minutes.get(e.id, {}), today, reports.get(e.id)) for e in enrolments]
+    return [
+        EnrolmentProgress(
+            e, module_progress(modules, minutes.get(e.id, {})), today, reports.get(e.id)
+        )
+        for e in enrolments
+    ]
 
 
 def cohort_progress(cohort: Cohort) -> list[EnrolmentProgress]:
@@ -208,72 +198,12 @@ def cohort_progress(cohort: Cohort) -> list[EnrolmentProgress]:
             .order_by(User.full_name_th)
         )
     )
-    modules, today = _modules(), local_today()
+    modules, today = list_modules(), local_today()
     minutes = minutes_by_module(Enrolment.cohort_id == cohort.id)
     reports = report_statuses(Enrolment.cohort_id == cohort.id)
-    return [_build(e, modules, minutes.get(e.id, {}), today, reports.get(e.id)) for e in enrolments]
-
-
-def next_steps(progress: EnrolmentProgress) -> list[str]:
-    """What the learner still has to do, in words, most urgent first."""
-    steps = []
-    for row in progress.modules:
-        if row.is_complete:
-            continue
-        still = format_hours(row.remaining_minutes / 60)
-        if row.module.is_field:
-            if progress.window_state == "closed":
-                steps.append(
-                    _(
-                        "Field practice: %(hours)s hours are missing and your field window "
-                        "closed on %(date)s. Ask the programme staff about an extension.",
-                        hours=still,
-                        date=format_day(progress.window_ends_on),
-                    )
-                )
-                continue
-            if progress.window_state == "not-open":
-                steps.append(
-                    _(
-                        "Field practice: your field window opens on %(start)s; you will have until "
-                        "%(end)s for %(hours)s hours of field work.",
-                        start=format_day(progress.window_starts_on),
-                        end=format_day(progress.window_ends_on),
-                        hours=still,
-                    )
-                )
-                continue
-            steps.append(
-                _(
-                    "Field practice: log %(hours)s more hours of field work by %(date)s.",
-                    hours=still,
-                    date=format_day(progress.window_ends_on),
-                )
-            )
-        else:
-            steps.append(
-                _(
-                    "Module %(number)s: %(hours)s more hours to be approved.",
-                    number=row.module.number,
-                    hours=still,
-                )
-            )
-    if progress.pending_minutes:
-        steps.append(
-            _(
-                "%(hours)s hours are waiting for your instructor's review.",
-                hours=format_hours(progress.pending_minutes / 60),
-            )
+    return [
+        EnrolmentProgress(
+            e, module_progress(modules, minutes.get(e.id, {})), today, reports.get(e.id)
         )
-    report_step = REPORT_STEPS.get(progress.report_status)
-    if report_step is not None:
-        steps.append(str(report_step))
-    return steps
-
-
-REPORT_STEPS = {
-    None: _l("Hand in your field report: what you did in your city and what you learned."),
-    ReportStatus.SUBMITTED: _l("Your field report is waiting to be graded."),
-    ReportStatus.REVISE: _l("Revise your field report as your instructor asked, and resubmit it."),
-    ReportStatus.FAILED: _l("Your field report did not pass. Please contact the programme staff."),
-}
+        for e in enrolments
+    ]

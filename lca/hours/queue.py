@@ -14,8 +14,8 @@ from lca.models import (
     LogSource,
     LogStatus,
     User,
-    cohort_instructors,
 )
+from lca.models.cohorts import cohorts_taught_by
 
 QUEUE_STATES = (LogStatus.PENDING, LogStatus.RETURNED, LogStatus.APPROVED, LogStatus.REJECTED)
 
@@ -24,9 +24,7 @@ def reviewable_cohorts(user: User) -> list[Cohort]:
     """Every cohort for an admin; the cohorts an instructor teaches."""
     query = select(Cohort).order_by(Cohort.starts_on.desc(), Cohort.code)
     if not user.is_admin:
-        query = query.join(cohort_instructors, cohort_instructors.c.cohort_id == Cohort.id).where(
-            cohort_instructors.c.instructor_id == user.id
-        )
+        query = query.where(Cohort.id.in_(cohorts_taught_by(user.id)))
     return list(db.session.scalars(query))
 
 
@@ -56,10 +54,7 @@ def review_queue(
         .order_by(HourLog.submitted_at, HourLog.id)
     )
     if not user.is_admin:
-        taught = select(cohort_instructors.c.cohort_id).where(
-            cohort_instructors.c.instructor_id == user.id
-        )
-        query = query.where(Enrolment.cohort_id.in_(taught))
+        query = query.where(Enrolment.cohort_id.in_(cohorts_taught_by(user.id)))
     if cohort_id:
         query = query.where(Enrolment.cohort_id == cohort_id)
     if module_id:

@@ -6,12 +6,13 @@ from flask_login import current_user
 
 from lca.core.db import db
 from lca.core.errors import RuleError
+from lca.curriculum.services import list_modules
 from lca.hours import bp
 from lca.hours.forms import BulkApproveForm, NoteForm, QueueFilterForm
 from lca.hours.queue import QUEUE_STATES, review_queue, reviewable_cohorts
 from lca.hours.services import approve_log, approve_logs, reject_log, return_log
 from lca.hours.views import log_page
-from lca.models import LogStatus, Module, Role
+from lca.models import LogStatus, Role
 from lca.web.forms import options, read_filters
 from lca.web.i18n import LABELS, localized
 from lca.web.pages import MAX_DATABASE_INT, page_number, refuse
@@ -26,7 +27,7 @@ QUEUE_FILTERS = ("cohort", "module", "status", "page")
 def queue():
     form = QueueFilterForm(request.args)
     cohorts = reviewable_cohorts(current_user)
-    modules = db.session.query(Module).order_by(Module.number).all()
+    modules = list_modules()
     form.cohort.choices = options([(0, _("All my cohorts")), *((c.id, c.code) for c in cohorts)])
     form.module.choices = options(
         [(0, _("All modules")), *((m.id, f"{m.number}. {localized(m, 'title')}") for m in modules)]

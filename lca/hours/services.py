@@ -71,14 +71,13 @@ def check_minutes(minutes: int, field_name: str = "hours") -> None:
 
 
 def check_field_window(enrolment: Enrolment, worked_on: date) -> None:
-    """Field hours count only on days inside the learner's field window."""
-    start, end = enrolment.field_window_starts_on, enrolment.field_window_ends_on
-    if not start <= worked_on <= end:
+    """Field hours are logged only on days inside the learner's field window."""
+    if not enrolment.in_field_window(worked_on):
         raise RuleError(
             _(
                 "Field hours must fall inside your field window, %(start)s to %(end)s.",
-                start=format_day(start),
-                end=format_day(end),
+                start=format_day(enrolment.field_window_starts_on),
+                end=format_day(enrolment.field_window_ends_on),
             ),
             field="worked_on",
         )

@@ -3,10 +3,10 @@
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from lca.core.db import db
 from lca.core.errors import RuleError
+from lca.curriculum.services import list_modules
 from lca.hours import bp
 from lca.hours.attendance import (
     Mark,
@@ -29,8 +29,7 @@ STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 
 def _session_modules() -> dict[int, Module]:
     """Modules held as sessions: all but field practice."""
-    modules = db.session.scalars(select(Module).order_by(Module.number))
-    return {m.id: m for m in modules if not m.is_field}
+    return {m.id: m for m in list_modules() if not m.is_field}
 
 
 def _plan(form: SessionForm, modules: dict[int, Module]) -> SessionPlan:

@@ -9,13 +9,19 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    ColumnElement,
     ForeignKey,
+    Select,
     String,
     Table,
     Text,
     UniqueConstraint,
+    and_,
     event,
+    func,
+    select,
 )
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lca.core.dates import add_months
@@ -33,6 +39,15 @@ cohort_instructors = Table(
     Column("assigned_at", UTCDateTime, nullable=False, default=utcnow),
 )
 
+MAX_FIELD_WINDOW_MONTHS = 24
+
+
+def cohorts_taught_by(user_id: int) -> Select[tuple[int]]:
+    """The ids of the cohorts an instructor teaches: those they are assigned to."""
+    return select(cohort_instructors.c.cohort_id).where(
+        cohort_instructors.c.instructor_id == user_id
+    )
+
 
 class Cohort(Base):
     """One run of the course, hosted by a city, with its own field-practice window."""
@@ -41,7 +56,10 @@ class Cohort(Base):
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="ends_not_before_start"),
         CheckConstraint("field_starts_on >= starts_on", name="field_starts_not_before_start"),
-        CheckConstraint("field_window_months BETWEEN 1 AND 24", name="field_window_months_range"),
+        CheckConstraint(
+            f"field_window_months BETWEEN 1 AND {MAX_FIELD_WINDOW_MONTHS}",
+            name="field_window_months_range",
+        ),
         CheckConstraint("code = upper(code)", name="code_upper_case"),
         CheckConstraint("field_ends_on >= field_starts_on", name="field_ends_after_start"),
     )
@@ -115,14 +133,37 @@ class Enrolment(Base):
     def is_active(self) -> bool:
         return self.status is EnrolmentStatus.ACTIVE
 
-    @property
+    @hybrid_property
     def field_window_starts_on(self) -> date:
+        """The first day of this learner's field window: their own start, or the cohort's."""
         return self.field_starts_on or self.cohort.field_starts_on
 
-    @property
+    @field_window_starts_on.inplace.expression
+    @classmethod
+    def _field_window_starts_on(cls) -> ColumnElement[date]:
+        return func.coalesce(cls.field_starts_on, Cohort.field_starts_on)
+
+    @hybrid_property
     def field_window_ends_on(self) -> date:
-        """The last day of this learner's field window (inclusive)."""
+        """The last day of this learner's field window (inclusive): their own last day (own
+        start or an extension), or the cohort's."""
         return self.field_ends_on or self.cohort.field_ends_on
+
+    @field_window_ends_on.inplace.expression
+    @classmethod
+    def _field_window_ends_on(cls) -> ColumnElement[date]:
+        return func.coalesce(cls.field_ends_on, Cohort.field_ends_on)
+
+    @hybrid_method
+    def in_field_window(self, day: date) -> bool:
+        """Field hours count only on days inside the learner's field window (in a query, the
+        enrolment's cohort must be joined)."""
+        return self.field_window_starts_on <= day <= self.field_window_ends_on
+
+    @in_field_window.inplace.expression
+    @classmethod
+    def _in_field_window(cls, day: ColumnElement[date]) -> ColumnElement[bool]:
+        return and_(day >= cls.field_window_starts_on, day <= cls.field_window_ends_on)
 
     def __repr__(self) -> str:
         return f"<Enrolment {self.id} cohort={self.cohort_id} learner={self.learner_id}>"

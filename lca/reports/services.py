@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from lca.certificates.eligibility import field_passed, hours_complete
 from lca.core.db import db
-from lca.hours.progress import minutes_by_module, report_statuses
+from lca.curriculum.services import list_modules
+from lca.hours.progress import minutes_by_module, module_progress, report_statuses
 from lca.models import (
     Certificate,
     CertificateStatus,
@@ -22,7 +24,6 @@ from lca.models import (
     LogStatus,
     Module,
     ModuleKind,
-    ReportStatus,
     User,
     hour_log_tools,
 )
@@ -82,7 +83,7 @@ def build_report(scope) -> Report:
         )
     }
     funnels = {cohort_id: Funnel(cohort) for cohort_id, cohort in cohorts.items()}
-    modules = list(db.session.scalars(select(Module).order_by(Module.number)))
+    modules = list_modules()
     scoped_ids = select(enrolments.subquery().c.id)
     in_scope = Enrolment.id.in_(scoped_ids)
     minutes = minutes_by_module(in_scope)
@@ -104,10 +105,9 @@ def build_report(scope) -> Report:
             continue
         report.active += 1
         funnel.active += 1
-        done = minutes.get(row.id, {})
-        if all(done.get(m.id, [0])[0] >= m.hours * 60 for m in modules):
+        if hours_complete(module_progress(modules, minutes.get(row.id, {}))):
             funnel.hours_complete += 1
-            if reports.get(row.id) is ReportStatus.PASSED:
+            if field_passed(reports.get(row.id)):
                 funnel.field_passed += 1
                 report.completed += 1
         if row.id in certified:

@@ -24,14 +24,18 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def looks_like_formula(text: str) -> bool:
+    """A spreadsheet would read this text as a formula: it starts with =, +, -, @, a tab or a
+    carriage return, and is not a plain number."""
+    return text.startswith(FORMULA_START) and not _is_number(text)
+
+
 def safe_cell(value: object) -> str:
     """A CSV cell as text; text that a spreadsheet would read as a formula is quoted with '."""
     if value is None:
         return ""
     text = str(value)
-    if text.startswith(FORMULA_START) and not _is_number(text):
-        return "'" + text
-    return text
+    return "'" + text if looks_like_formula(text) else text
 
 
 def _is_number(text: str) -> bool:

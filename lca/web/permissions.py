@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import exists, select
+from sqlalchemy import literal, select
 
 from lca.core.db import db
 from lca.models import (
@@ -26,8 +26,8 @@ from lca.models import (
     ReportFile,
     Role,
     User,
-    cohort_instructors,
 )
+from lca.models.cohorts import cohorts_taught_by
 from lca.web.pages import MAX_DATABASE_INT
 
 __all__ = [
@@ -138,13 +138,7 @@ def teaches_cohort_id(user: User, cohort_id: int) -> bool:
     """``teaches`` for a cohort known by its id."""
     if not user.is_instructor:
         return False
-    query = select(
-        exists().where(
-            cohort_instructors.c.cohort_id == cohort_id,
-            cohort_instructors.c.instructor_id == user.id,
-        )
-    )
-    return bool(db.session.scalar(query))
+    return bool(db.session.scalar(select(literal(cohort_id).in_(cohorts_taught_by(user.id)))))
 
 
 def can_review_cohort(user: User, cohort_id: int) -> bool:
