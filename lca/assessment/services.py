@@ -154,6 +154,12 @@ def may_grade(user: User, report: FieldReport) -> bool:
     return report.assessor_id in (None, user.id)
 
 
+def results_for_total(total: int, pass_mark: int) -> set[GradeResult]:
+    """The results a total may get: pass at or above the pass mark, fail only below it,
+    revise at any score."""
+    return {GradeResult.PASS if total >= pass_mark else GradeResult.FAIL, GradeResult.REVISE}
+
+
 def grade_report(
     report: FieldReport, grader: User, scores: dict[int, Score], result: GradeResult, feedback: str
 ) -> Grade:
@@ -181,18 +187,15 @@ def grade_report(
         )
     total = sum(row.points for row in rows)
     feedback = (feedback or "").strip()
-    if result is GradeResult.PASS and total < rubric.pass_mark:
+    if result not in results_for_total(total, rubric.pass_mark):
         raise RuleError(
             _(
                 "A pass needs at least %(mark)d points; this report has %(total)d.",
                 mark=rubric.pass_mark,
                 total=total,
-            ),
-            field="result",
-        )
-    if result is GradeResult.FAIL and total >= rubric.pass_mark:
-        raise RuleError(
-            _(
+            )
+            if result is GradeResult.PASS
+            else _(
                 "A report with %(total)d points reaches the pass mark (%(mark)d) and "
                 "cannot fail; choose pass or revise.",
                 total=total,

@@ -19,11 +19,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Table, func, insert, select
 
+from lca.assessment.services import RESULT_STATUS, results_for_total
 from lca.auth.passwords import hash_password
-from lca.certificates.codes import new_code, serial_of
-from lca.certificates.services import certificate_snapshot
+from lca.certificates.codes import new_code, next_serial_number, serial_of
+from lca.certificates.eligibility import is_eligible
+from lca.certificates.services import activity_ended_on, certificate_snapshot
 from lca.core.dates import buddhist_year, local_today
 from lca.core.db import db
+from lca.curriculum.services import latest_rubric, list_modules
+from lca.hours.progress import ModuleProgress
 from lca.models import (
     Attendance,
     AttendanceStatus,
@@ -51,7 +55,6 @@ from lca.models import (
     ReportStatus,
     Role,
     Rubric,
-    SerialCounter,
     User,
 )
 from lca.models.assessment import field_report_logs
@@ -244,8 +247,8 @@ class _Catalogue:
 
 
 def _catalogue() -> _Catalogue:
-    modules = list(db.session.scalars(select(Module).order_by(Module.number)))
-    rubric = db.session.scalar(select(Rubric).order_by(Rubric.version.desc()))
+    modules = list_modules()
+    rubric = latest_rubric()
     cities = list(db.session.scalars(select(City).order_by(City.id)))
     if not modules or rubric is None or not cities:
         raise SynthError("Load the seed data first: flask --app wsgi lca seed")
@@ -272,7 +275,6 @@ class _Builder:
         self.cohort_size = cohort_size
         self.cohorts = math.ceil(learners / cohort_size)
         self.instructors: list[int] = []
-        self.serials: dict[int, int] = {}
         self.now = datetime.now(UTC)
 
     # people ---------------------------------------------------------------------------------
@@ -424,9 +426,9 @@ class _Builder:
                 field_logs.append(log)
         if withdrawn:
             return
-        passed = self.field_report(cohort, enrolment_id, approved, field_logs)
-        complete = all(approved[m.id] >= m.hours * 60 for m in catalogue.modules)
-        if cohort["finished"] and passed and complete and rng.random() < 0.95:
+        report_status = self.field_report(cohort, enrolment_id, approved, field_logs)
+        modules = [ModuleProgress(m, approved[m.id]) for m in catalogue.modules]
+        if cohort["finished"] and is_eligible(modules, report_status) and rng.random() < 0.95:
             self.certificate(cohort, enrolment_id, learner_id, approved)
 
     def attendance(self, cohort, enrolment_id, session_id, module, held_on, approved) -> int:
@@ -508,21 +510,11 @@ class _Builder:
         roll = rng.random()
         recent = (today - worked_on).days < 21
         if cohort["finished"]:
-            states = (
-                (0.86, LogStatus.APPROVED),
-                (0.92, LogStatus.REJECTED),
-                (0.97, LogStatus.WITHDRAWN),
-            )
-            status = next((s for limit, s in states if roll < limit), LogStatus.RETURNED)
+            status = _pick(roll, FINISHED_STATES, LogStatus.RETURNED)
         elif recent and roll < 0.6:
             status = LogStatus.PENDING if roll < 0.5 else LogStatus.RETURNED
         else:
-            states = (
-                (0.85, LogStatus.APPROVED),
-                (0.9, LogStatus.REJECTED),
-                (0.95, LogStatus.WITHDRAWN),
-            )
-            status = next((s for limit, s in states if roll < limit), LogStatus.PENDING)
+            status = _pick(roll, RUNNING_STATES, LogStatus.PENDING)
         submitted = min(_at(worked_on + timedelta(days=rng.randint(0, 3)), rng), self.now)
         reviewed = status in (LogStatus.APPROVED, LogStatus.REJECTED, LogStatus.RETURNED)
         reviewed_at = (
@@ -595,11 +587,12 @@ class _Builder:
 
     # field report, grades, certificate ------------------------------------------------------
 
-    def field_report(self, cohort, enrolment_id, approved, field_logs) -> bool:
-        """A report once the field hours are in; returns whether it passed."""
+    def field_report(self, cohort, enrolment_id, approved, field_logs) -> ReportStatus | None:
+        """A report once the field hours are in; returns its state (None: no report)."""
         rng, catalogue = self.rng, self.catalogue
-        if approved[catalogue.field_module.id] < catalogue.field_module.hours * 60:
-            return False
+        field_module = catalogue.field_module
+        if not ModuleProgress(field_module, approved[field_module.id]).is_complete:
+            return None
         roll = rng.random()
         if cohort["finished"]:
             grades = (
@@ -616,16 +609,8 @@ class _Builder:
             if grades is None and roll < 0.8:
                 grades = [GradeResult.PASS]
         if grades is None:
-            return False
-        status = (
-            {
-                GradeResult.PASS: ReportStatus.PASSED,
-                GradeResult.REVISE: ReportStatus.REVISE,
-                GradeResult.FAIL: ReportStatus.FAILED,
-            }[grades[-1]]
-            if grades
-            else ReportStatus.SUBMITTED
-        )
+            return None
+        status = RESULT_STATUS[grades[-1]] if grades else ReportStatus.SUBMITTED
         report_id = self.ids.take(FieldReport.__table__)
         submitted = _at(min(cohort["field_ends_on"], self.today - timedelta(days=20)), rng)
         assessor = rng.choice(cohort["teachers"])
@@ -648,7 +633,7 @@ class _Builder:
             self.batch.add(field_report_logs, {"field_report_id": report_id, "hour_log_id": log_id})
         for step, result in enumerate(grades, start=1):
             self.grade(report_id, assessor, result, submitted + timedelta(days=7 * step))
-        return status is ReportStatus.PASSED
+        return status
 
     def grade(self, report_id, grader_id, result, graded_at) -> None:
         rubric, rng = self.catalogue.rubric, self.rng
@@ -656,11 +641,9 @@ class _Builder:
             result, (0.1, 0.35)
         )
         points = [round(c.max_points * rng.uniform(*share)) for c in rubric.criteria]
-        total = sum(points)
-        if result is GradeResult.PASS and total < rubric.pass_mark:
-            points = [c.max_points for c in rubric.criteria]
-        elif result is not GradeResult.PASS and total >= rubric.pass_mark:
-            points = [0 for _ in rubric.criteria]
+        if result not in results_for_total(sum(points), rubric.pass_mark):
+            full = result is GradeResult.PASS
+            points = [c.max_points if full else 0 for c in rubric.criteria]
         grade_id = self.ids.take(Grade.__table__)
         self.batch.add(
             Grade.__table__,
@@ -693,8 +676,7 @@ class _Builder:
         issued_on = min(cohort["ends_on"] + timedelta(days=rng.randint(7, 30)), self.today)
         issued_at = _at(issued_on, rng, 9, 16)
         year = buddhist_year(issued_on)
-        number = self.serials.get(year, self._last_serial(year)) + 1
-        self.serials[year] = number
+        number = next_serial_number(year)
         serial, code = serial_of(year, number), new_code()
         user = self.batch.rows[User.__table__.name]
         person = next(row for row in reversed(user) if row["id"] == learner_id)
@@ -728,7 +710,9 @@ class _Builder:
                 for m in catalogue.modules
             ],
             total_hours=sum(m.hours for m in catalogue.modules),
-            activity_ended_on=max(cohort["ends_on"], cohort["field_ends_on"]),
+            activity_ended_on=activity_ended_on(
+                cohort["ends_on"], cohort["field_ends_on"], issued_on
+            ),
         )
         snapshot.update(serial_year=year, serial_number=number)
         revoked = rng.random() < 0.01
@@ -757,18 +741,6 @@ class _Builder:
                 "reissue_reason": None,
             },
         )
-
-    def _last_serial(self, year: int) -> int:
-        counter = db.session.get(SerialCounter, year)
-        return counter.last_number if counter else 0
-
-    def save_serials(self) -> None:
-        for year, number in self.serials.items():
-            counter = db.session.get(SerialCounter, year)
-            if counter is None:
-                db.session.add(SerialCounter(year=year, last_number=number))
-            else:
-                counter.last_number = number
 
 
 def _advance_sequences() -> None:
@@ -806,7 +778,6 @@ def build_synthetic(
             builder.batch.write()
         if progress is not None:
             progress(size)
-    builder.save_serials()
     _advance_sequences()
     builder.counters.rows.pop("synth_learners", None)
     return builder.counters
