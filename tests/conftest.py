@@ -1,12 +1,19 @@
 """Fixtures: the app on a real database (SQLite file or a throwaway PostgreSQL), each test in a
-transaction that is rolled back, a client, a ``login`` helper and a statement counter."""
+transaction that is rolled back, a client, a ``login`` helper and clients signed in as each role,
+the page readers (``field_error``, ``flashes``), the real PDF and QR readers, the permission
+matrix's world, and a statement counter. What builds rows and inputs is in tests/factories.py;
+test modules import nothing else of the suite."""
 
 from __future__ import annotations
 
+import html
 import os
 import re
+import shutil
+import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -14,8 +21,22 @@ from flask_migrate import upgrade
 from sqlalchemy import event
 
 from lca import create_app
+from lca.auth.services import new_setup_token
+from lca.certificates.credential import generate_key
 from lca.core.db import db as _db
 from lca.ops.seeding import seed_all
+from tests.factories import (
+    AdminFactory,
+    CertificateFactory,
+    ClassSessionFactory,
+    EnrolmentFactory,
+    EvidenceFileFactory,
+    FieldReportFactory,
+    HourLogFactory,
+    LearnerFactory,
+    ReportFileFactory,
+    instructor_teaching,
+)
 from tools.instances import PostgresUnavailable, ThrowawayPostgres
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -71,7 +92,7 @@ def new_database(backend, postgres_server, tmp_path_factory):
     return make
 
 
-def make_app(database_url: str, data_dir, **overrides):
+def _make_app(database_url: str, data_dir, **overrides):
     """An LCA app in testing mode on ``database_url``, migrated and seeded."""
     app = create_app(
         {
@@ -102,8 +123,15 @@ def _sqlite_real_transactions(engine) -> None:
 
 
 @pytest.fixture(scope="session")
+def make_app():
+    """``make_app(database_url, data_dir, **config)``: another LCA app in testing mode, on a
+    database it migrates and seeds (its sessions commit for real)."""
+    return _make_app
+
+
+@pytest.fixture(scope="session")
 def app(new_database, tmp_path_factory):
-    app = make_app(new_database("lca_test"), tmp_path_factory.mktemp("data"))
+    app = _make_app(new_database("lca_test"), tmp_path_factory.mktemp("data"))
     with app.app_context():
         engine = _db.engine
         if engine.dialect.name == "sqlite":
@@ -167,11 +195,382 @@ def login(client):
 @pytest.fixture
 def admin(client, login):
     """An administrator, signed in on ``client``."""
-    from tests.factories import AdminFactory
-
     user = AdminFactory()
     login(user)
     return user
+
+
+@pytest.fixture
+def admin_client(client, admin) -> FlaskClient:
+    """``client`` with an administrator (the ``admin`` fixture) signed in."""
+    return client
+
+
+@pytest.fixture
+def teaching(client, login):
+    """An instructor teaching a cohort of one learner (``teaching.instructor``, ``.cohort``,
+    ``.enrolment``), signed in on ``client``."""
+    taught = instructor_teaching()
+    login(taught.instructor)
+    return taught
+
+
+@pytest.fixture
+def instructor_client(client, teaching) -> FlaskClient:
+    """``client`` with the instructor of ``teaching`` signed in."""
+    return client
+
+
+@pytest.fixture
+def learner_enrolment(client, login):
+    """A learner's enrolment in a cohort, the learner signed in on ``client``."""
+    enrolment = EnrolmentFactory()
+    login(enrolment.learner)
+    return enrolment
+
+
+@pytest.fixture
+def learner_client(client, learner_enrolment) -> FlaskClient:
+    """``client`` with the learner of ``learner_enrolment`` signed in."""
+    return client
+
+
+# --------------------------------------------------------------------------- reading pages
+
+
+def _field_error(page: str, field_id: str) -> str:
+    match = re.search(
+        rf'<p class="error-message" id="{re.escape(field_id)}-error">(.*?)</p>', page, re.S
+    )
+    return html.unescape(match.group(1)).strip() if match else ""
+
+
+def _flashes(page: str) -> list[str]:
+    return [
+        html.unescape(m) for m in re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', page, re.S)
+    ]
+
+
+@pytest.fixture(scope="session")
+def field_error() -> Callable[[str, str], str]:
+    """``field_error(page, field_id)``: the message shown next to that field ("" for none)."""
+    return _field_error
+
+
+@pytest.fixture(scope="session")
+def flashes() -> Callable[[str], list[str]]:
+    """``flashes(page)``: the flashed messages on the page."""
+    return _flashes
+
+
+# --------------------------------------------------------------------------- PDFs, by real tools
+
+
+def system_tool(name: str) -> str:
+    """The path of a program the suite reads PDFs with; missing, see ``unavailable``."""
+    path = shutil.which(name)
+    if path is None:
+        unavailable(f"{name} is not installed (Debian: poppler-utils, zbar-tools)")
+    return path
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path, mode: str = "-raw") -> str:
+    source = tmp_path / "read.pdf"
+    source.write_bytes(pdf)
+    args = [system_tool("pdftotext"), *([mode] if mode else []), str(source), "-"]
+    return subprocess.run(args, capture_output=True, check=True, text=True).stdout
+
+
+def _qr_codes(pdf: bytes, tmp_path: Path) -> list[str]:
+    source = tmp_path / "qr.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(
+        [
+            system_tool("pdftoppm"),
+            "-r",
+            "150",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(source),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    image = next(tmp_path.glob("page*.png"))
+    result = subprocess.run(
+        [system_tool("zbarimg"), "-q", "--raw", str(image)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [line for line in result.stdout.splitlines() if line]
+
+
+def _pdf_fonts(pdf: bytes, tmp_path: Path) -> str:
+    source = tmp_path / "fonts.pdf"
+    source.write_bytes(pdf)
+    return subprocess.run(
+        [system_tool("pdffonts"), str(source)], capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.fixture(scope="session", name="unavailable")
+def unavailable_fixture():
+    """``unavailable(reason)``: fail in CI, skip on a developer's machine (the browser's
+    scaffolding asks for it)."""
+    return unavailable
+
+
+@pytest.fixture(scope="session", name="system_tool")
+def system_tool_fixture():
+    """``system_tool(name)``: the path of a program, or ``unavailable``."""
+    return system_tool
+
+
+@pytest.fixture(scope="session")
+def pdf_text():
+    """``pdf_text(pdf, tmp_path, mode="-raw")``: what pdftotext reads from the PDF."""
+    system_tool("pdftotext")
+    return _pdf_text
+
+
+@pytest.fixture(scope="session")
+def qr_codes():
+    """``qr_codes(pdf, tmp_path)``: what zbarimg decodes from the PDF's first page."""
+    system_tool("pdftoppm")
+    system_tool("zbarimg")
+    return _qr_codes
+
+
+@pytest.fixture(scope="session")
+def pdf_fonts():
+    """``pdf_fonts(pdf, tmp_path)``: pdffonts' table of the fonts the PDF embeds."""
+    system_tool("pdffonts")
+    return _pdf_fonts
+
+
+# --------------------------------------------------------------------------- the permission matrix
+# The matrix is read by tests/test_permissions.py (every route × every kind of visitor),
+# tests/test_security.py (no inline script on any page) and tests/test_fuzz.py (every route).
+# A route missing from MATRIX fails the suite, so every new route needs a decision here.
+
+ACTORS = ("anonymous", "learner", "other_learner", "instructor", "other_instructor", "admin")
+OK, LOGIN, FORBIDDEN = "ok", "login", "forbidden"
+
+
+def _everyone(outcome):
+    return dict.fromkeys(ACTORS, outcome)
+
+
+PUBLIC = _everyone(OK)
+SIGNED_IN = {**_everyone(OK), "anonymous": LOGIN}
+ADMIN = {**_everyone(FORBIDDEN), "anonymous": LOGIN, "admin": OK}
+LEARNERS = {**ADMIN, "admin": FORBIDDEN, "learner": OK, "other_learner": OK}
+INSTRUCTORS = {**ADMIN, "admin": FORBIDDEN, "instructor": OK, "other_instructor": OK}
+STAFF = {**ADMIN, "instructor": OK, "other_instructor": OK}
+COHORT_STAFF = {**ADMIN, "instructor": OK}  # admins and the cohort's own instructors
+LOG_READERS = {**COHORT_STAFF, "learner": OK}  # the log's learner, the cohort's staff
+OWNER = {**ADMIN, "admin": FORBIDDEN, "learner": OK}  # the learner whose log it is
+COHORT_INSTRUCTOR = {**ADMIN, "admin": FORBIDDEN, "instructor": OK}
+
+#: (endpoint, method) → who gets what
+MATRIX = {
+    ("home.index", "GET"): PUBLIC,
+    ("home.healthz", "GET"): PUBLIC,
+    ("home.dashboard", "GET"): SIGNED_IN,
+    ("home.learner", "GET"): LEARNERS,
+    ("home.instructor", "GET"): INSTRUCTORS,
+    ("curriculum.index", "GET"): PUBLIC,
+    ("auth.login", "GET"): PUBLIC,
+    ("auth.login", "POST"): PUBLIC,
+    ("auth.logout", "POST"): SIGNED_IN,
+    ("auth.account", "GET"): SIGNED_IN,
+    ("auth.preferences", "POST"): SIGNED_IN,
+    ("auth.sign_out_everywhere", "POST"): SIGNED_IN,
+    ("auth.password", "GET"): SIGNED_IN,
+    ("auth.password", "POST"): SIGNED_IN,
+    ("cohorts.index", "GET"): STAFF,
+    ("cohorts.new", "GET"): ADMIN,
+    ("cohorts.new", "POST"): ADMIN,
+    ("cohorts.show", "GET"): COHORT_STAFF,
+    ("cohorts.edit", "GET"): ADMIN,
+    ("cohorts.edit", "POST"): ADMIN,
+    ("cohorts.assign", "POST"): ADMIN,
+    ("cohorts.unassign", "POST"): ADMIN,
+    ("cohorts.enrol", "POST"): ADMIN,
+    ("cohorts.withdraw", "GET"): ADMIN,
+    ("cohorts.withdraw", "POST"): ADMIN,
+    ("hours.my_logs", "GET"): LEARNERS,
+    ("hours.new_log", "GET"): LEARNERS,
+    ("hours.new_log", "POST"): LEARNERS,
+    ("hours.show_log", "GET"): LOG_READERS,
+    ("hours.edit_log", "GET"): OWNER,
+    ("hours.edit_log", "POST"): OWNER,
+    ("hours.withdraw", "POST"): OWNER,
+    ("hours.answer", "POST"): OWNER,
+    ("hours.evidence", "GET"): LOG_READERS,
+    ("hours.thumbnail", "GET"): LOG_READERS,
+    ("hours.approve", "POST"): COHORT_STAFF,
+    ("hours.reject", "POST"): COHORT_STAFF,
+    ("hours.send_back", "POST"): COHORT_STAFF,
+    ("hours.queue", "GET"): STAFF,
+    ("hours.bulk_approve", "POST"): STAFF,
+    ("hours.sessions", "GET"): COHORT_STAFF,
+    ("hours.new_session", "GET"): COHORT_STAFF,
+    ("hours.new_session", "POST"): COHORT_STAFF,
+    ("hours.edit_session", "GET"): COHORT_STAFF,
+    ("hours.edit_session", "POST"): COHORT_STAFF,
+    ("hours.attendance", "GET"): COHORT_STAFF,
+    ("hours.attendance", "POST"): COHORT_STAFF,
+    ("hours.cohort_matrix", "GET"): COHORT_STAFF,
+    ("hours.cohort_matrix_csv", "GET"): COHORT_STAFF,
+    ("hours.enrolment", "GET"): COHORT_STAFF,
+    ("hours.field_start", "POST"): ADMIN,
+    ("hours.extend", "POST"): ADMIN,
+    ("assessment.my_report", "GET"): LEARNERS,
+    ("assessment.my_report", "POST"): LEARNERS,
+    ("assessment.reports", "GET"): STAFF,
+    ("assessment.report", "GET"): LOG_READERS,
+    ("assessment.grade", "POST"): COHORT_INSTRUCTOR,
+    ("assessment.assign", "POST"): ADMIN,
+    ("assessment.report_file", "GET"): LOG_READERS,
+    ("assessment.report_thumbnail", "GET"): LOG_READERS,
+    ("curriculum.rubric", "GET"): PUBLIC,
+    ("certificates.cohort", "GET"): COHORT_STAFF,
+    ("certificates.issue", "POST"): ADMIN,
+    ("certificates.issue_all", "POST"): ADMIN,
+    ("certificates.print_cohort", "GET"): ADMIN,
+    ("certificates.zip_cohort", "GET"): ADMIN,
+    ("certificates.show", "GET"): LOG_READERS,
+    ("certificates.download", "GET"): LOG_READERS,
+    ("certificates.revoke", "POST"): ADMIN,
+    ("certificates.reissue", "POST"): ADMIN,
+    ("certificates.verify_form", "GET"): PUBLIC,
+    ("certificates.verify", "GET"): PUBLIC,
+    ("certificates.verify_pdf", "GET"): PUBLIC,
+    ("certificates.credential_json", "GET"): PUBLIC,
+    ("certificates.credential_jwt", "GET"): PUBLIC,
+    ("certificates.jwks", "GET"): PUBLIC,
+    ("certificates.issuer", "GET"): PUBLIC,
+    ("certificates.achievement", "GET"): PUBLIC,
+    ("certificates.revocations", "GET"): PUBLIC,
+    ("auth.set_password", "GET"): PUBLIC,
+    ("auth.set_password", "POST"): PUBLIC,
+    ("reports.index", "GET"): STAFF,
+    ("reports.cohort", "GET"): COHORT_STAFF,
+    ("reports.city", "GET"): ADMIN,
+    ("admin.reset", "POST"): ADMIN,
+    ("admin.import_learners", "GET"): ADMIN,
+    ("admin.preview_import", "POST"): ADMIN,
+    ("admin.confirm_import", "POST"): ADMIN,
+    ("admin.import_template", "GET"): ADMIN,
+    ("admin.exports", "GET"): ADMIN,
+    ("admin.export_all_progress", "GET"): ADMIN,
+    ("admin.export_progress", "GET"): ADMIN,
+    ("admin.export_hour_logs", "GET"): ADMIN,
+    ("admin.export_certificates", "GET"): ADMIN,
+    ("admin.audit", "GET"): ADMIN,
+    ("admin.export_audit", "GET"): ADMIN,
+    ("admin.index", "GET"): ADMIN,
+    ("admin.users", "GET"): ADMIN,
+    ("admin.new_user", "GET"): ADMIN,
+    ("admin.new_user", "POST"): ADMIN,
+    ("admin.edit_user", "GET"): ADMIN,
+    ("admin.edit_user", "POST"): ADMIN,
+    ("admin.deactivate", "POST"): ADMIN,
+    ("admin.activate", "POST"): ADMIN,
+    ("admin.sign_out", "POST"): ADMIN,
+    ("admin.cities", "GET"): ADMIN,
+    ("admin.new_city", "GET"): ADMIN,
+    ("admin.new_city", "POST"): ADMIN,
+    ("admin.edit_city", "GET"): ADMIN,
+    ("admin.edit_city", "POST"): ADMIN,
+}
+
+
+class PermissionMatrix:
+    """The matrix as the tests use it: ``rows[(endpoint, method)][actor]`` is OK, LOGIN or
+    FORBIDDEN; ``actors`` every kind of visitor, each a key of ``world``."""
+
+    OK, LOGIN, FORBIDDEN = OK, LOGIN, FORBIDDEN
+    actors = ACTORS
+    rows = MATRIX
+
+
+@pytest.fixture(scope="session")
+def permission_matrix() -> type[PermissionMatrix]:
+    return PermissionMatrix
+
+
+def pytest_generate_tests(metafunc):
+    """``matrix_route``: every row of the matrix; ``usable_route``: every row someone may use;
+    ``matrix_actor``: every kind of visitor."""
+    ids = {"ids": lambda route: f"{route[1]} {route[0]}"}
+    if "matrix_route" in metafunc.fixturenames:
+        metafunc.parametrize("matrix_route", sorted(MATRIX), **ids)
+    if "usable_route" in metafunc.fixturenames:
+        usable = sorted(route for route, who in MATRIX.items() if OK in who.values())
+        metafunc.parametrize("usable_route", usable, **ids)
+    if "matrix_actor" in metafunc.fixturenames:
+        metafunc.parametrize("matrix_actor", ACTORS)
+
+
+@pytest.fixture
+def world(db):
+    """The permission matrix's world. Two cohorts: the learner and instructor belong to one,
+    the "other" ones to the second."""
+    mine, theirs = instructor_teaching(), instructor_teaching()
+    instructor, enrolment = mine.instructor, mine.enrolment
+    other_instructor, other = theirs.instructor, theirs.enrolment
+    evidence = EvidenceFileFactory(hour_log=HourLogFactory(enrolment=enrolment))
+    attachment = ReportFileFactory(field_report=FieldReportFactory(enrolment=enrolment))
+    generate_key()  # the credential route signs
+    newcomer = LearnerFactory()
+    return {
+        "setup_token": new_setup_token(newcomer),
+        "certificate": CertificateFactory(enrolment=enrolment),
+        "report_file": attachment,
+        "log": evidence.hour_log,
+        "evidence": evidence,
+        "session": ClassSessionFactory(cohort=enrolment.cohort),
+        "anonymous": None,
+        "learner": enrolment.learner,
+        "other_learner": other.learner,
+        "instructor": instructor,
+        "other_instructor": other_instructor,
+        "admin": AdminFactory(),
+        "cohort": enrolment.cohort,
+        "enrolment": enrolment,
+    }
+
+
+def _url_arguments(world) -> dict[str, int | str]:
+    return {
+        "cohort_id": world["cohort"].id,
+        "enrolment_id": world["enrolment"].id,
+        "user_id": world["instructor"].id,
+        "city_id": world["cohort"].host_city_id,
+        "log_id": world["log"].id,
+        "evidence_id": world["evidence"].id,
+        "session_id": world["session"].id,
+        "report_id": world["report_file"].field_report_id,
+        "file_id": world["report_file"].id,
+        "certificate_id": world["certificate"].id,
+        "code": world["certificate"].code,
+        "token": world["setup_token"],
+        "kind": "csv",
+    }
+
+
+@pytest.fixture
+def url_arguments(world) -> dict[str, int | str]:
+    """Ids for every URL variable, from ``world``: the first cohort, its enrolment, instructor,
+    the learner's log and its file, a session of the cohort."""
+    return _url_arguments(world)
 
 
 class StatementCounter:

@@ -1,16 +1,25 @@
-"""factory_boy factories for every model; objects are flushed into the test's transaction."""
+"""factory_boy factories for every model; objects are flushed into the test's transaction.
+
+Besides them: what the tests build often (an instructor teaching a cohort, an enrolment that
+has met every requirement, the bodies of the hour-log forms, small images and PDFs) and the
+look-ups of the seeded curriculum."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import io
+from dataclasses import dataclass, field
 from datetime import time, timedelta
+from pathlib import Path
 
 import factory
 from argon2 import PasswordHasher, profiles
+from flask import current_app
 from PIL import Image
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from lca.core.dates import local_today
 from lca.core.db import db, utcnow
@@ -171,8 +180,19 @@ class AuditEventFactory(Base):
     origin = "127.0.0.1"
 
 
-def _module(number: int) -> Module:
+def module(number: int) -> Module:
+    """The seeded module of that number."""
     return db.session.scalar(select(Module).where(Module.number == number))
+
+
+def mechanism(code: str = "process") -> FieldMechanism:
+    """A seeded field mechanism."""
+    return db.session.scalar(select(FieldMechanism).where(FieldMechanism.code == code))
+
+
+def field_tool(code: str = "participatory-mapping") -> FieldTool:
+    """A seeded field tool."""
+    return db.session.scalar(select(FieldTool).where(FieldTool.code == code))
 
 
 class HourLogFactory(Base):
@@ -182,7 +202,7 @@ class HourLogFactory(Base):
         model = HourLog
 
     enrolment = factory.SubFactory(EnrolmentFactory)
-    module = factory.LazyFunction(lambda: _module(1))
+    module = factory.LazyFunction(lambda: module(1))
     worked_on = factory.LazyAttribute(lambda o: o.enrolment.cohort.starts_on + timedelta(days=7))
     minutes = 120
     description = "เข้าร่วมกิจกรรมเรียนรู้"
@@ -223,7 +243,7 @@ class ClassSessionFactory(Base):
         model = ClassSession
 
     cohort = factory.SubFactory(CohortFactory)
-    module = factory.LazyFunction(lambda: _module(1))
+    module = factory.LazyFunction(lambda: module(1))
     held_on = factory.LazyAttribute(lambda o: o.cohort.starts_on + timedelta(days=7))
     starts_at = time(9, 0)
     minutes = 360
@@ -296,7 +316,7 @@ class FieldReportFactory(Base):
         lambda o: [
             HourLogFactory(
                 enrolment=o.enrolment,
-                module=_module(5),
+                module=module(5),
                 worked_on=o.enrolment.field_window_starts_on,
             )
         ]
@@ -437,3 +457,108 @@ def count_rows(model) -> int:
     from sqlalchemy import func
 
     return db.session.scalar(select(func.count()).select_from(model))
+
+
+def stored_files() -> int:
+    """How many files the storage holds now."""
+    root = Path(current_app.config["LCA_DATA_DIR"]) / "files"
+    return sum(1 for path in root.rglob("*") if path.is_file()) if root.exists() else 0
+
+
+def image_bytes(kind: str = "JPEG", size=(32, 24)) -> bytes:
+    """An orange image in ``kind`` (a Pillow format name)."""
+    out = io.BytesIO()
+    Image.new("RGB", size, "orange").save(out, kind)
+    return out.getvalue()
+
+
+#: the smallest PDF a reader accepts: no page at all
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]"
+    b"/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def multipart(data: dict) -> dict:
+    """``client.post`` arguments for a form with files, encoded in memory.
+
+    (The test client would spool large bodies to temporary files that it never closes.)
+    """
+    values = MultiDict()
+    for key, value in data.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, tuple):
+                item = FileStorage(item[0], filename=item[1])
+            values.add(key, item)
+    boundary, body = encode_multipart(values)
+    return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}
+
+
+def field_form(enrolment, files=None, **overrides) -> dict:
+    """``client.post`` arguments for a valid field-practice log of ``enrolment``, ten days
+    ago, with one photo."""
+    data = {
+        "enrolment_id": str(enrolment.id),
+        "module_id": str(module(5).id),
+        "worked_on": (local_today() - timedelta(days=10)).isoformat(),
+        "hours": "2.5",
+        "description": "จัดเวทีชวนชุมชนทำแผนที่แหล่งเรียนรู้",
+        "mechanism_id": str(mechanism().id),
+        "tool_ids": [str(field_tool().id)],
+        "place": "ศาลาประชาคม",
+        "files": files if files is not None else [(io.BytesIO(tiny_jpeg()), "ภาพกิจกรรม.jpg")],
+    }
+    data.update(overrides)
+    return multipart(data)
+
+
+def classroom_form(enrolment, **overrides) -> dict:
+    """A valid log of two hours for module 1, ten days ago."""
+    data = {
+        "enrolment_id": str(enrolment.id),
+        "module_id": str(module(1).id),
+        "worked_on": (local_today() - timedelta(days=10)).isoformat(),
+        "hours": "2",
+        "description": "ทบทวนเนื้อหาเมืองแห่งการเรียนรู้กับกลุ่ม",
+    }
+    data.update(overrides)
+    return data
+
+
+@dataclass
+class Teaching:
+    """An instructor teaching a cohort, and the enrolments of its learners."""
+
+    instructor: User
+    cohort: Cohort
+    enrolments: list[Enrolment] = field(default_factory=list)
+
+    @property
+    def enrolment(self) -> Enrolment:
+        """The first learner's enrolment."""
+        return self.enrolments[0]
+
+
+def instructor_teaching(learners: int = 1, **cohort) -> Teaching:
+    """An instructor assigned to a new cohort (``cohort`` sets its fields) of ``learners``."""
+    instructor = InstructorFactory()
+    taught = CohortFactory(instructors=[instructor], **cohort)
+    enrolments = [EnrolmentFactory(cohort=taught) for _ in range(learners)]
+    return Teaching(instructor, taught, enrolments)
+
+
+def eligible_enrolment(cohort=None, **learner) -> Enrolment:
+    """An enrolment with every module's hours approved and a passed field report."""
+    enrolment = EnrolmentFactory(
+        learner=LearnerFactory(**learner), **({"cohort": cohort} if cohort else {})
+    )
+    for each in db.session.scalars(select(Module).order_by(Module.number)):
+        HourLogFactory(
+            enrolment=enrolment,
+            module=each,
+            minutes=each.hours * 60,
+            status=LogStatus.APPROVED,
+            worked_on=enrolment.field_window_starts_on + timedelta(days=1),
+        )
+    FieldReportFactory(enrolment=enrolment, status=ReportStatus.PASSED)
+    return enrolment

@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from lca.models import AuditEvent, City
 from tests.factories import CityFactory, count_rows
-from tests.helpers import field_error
 
 
 def test_city_list_shows_the_seeded_learning_cities(client, admin, db):
@@ -60,7 +59,7 @@ def test_edit_a_city(client, admin, db):
         ),
     ],
 )
-def test_bad_city_details_are_refused(client, admin, db, data, field, message):
+def test_bad_city_details_are_refused(client, admin, db, data, field, message, field_error):
     before = count_rows(City)
     page = client.post("/admin/cities/new", data=data).get_data(as_text=True)
     assert message in field_error(page, field)

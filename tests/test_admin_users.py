@@ -17,7 +17,6 @@ from tests.factories import (
     LearnerFactory,
     count_rows,
 )
-from tests.helpers import field_error, flashes
 
 
 def new_user_data(**overrides):
@@ -93,7 +92,7 @@ def test_create_account_shows_a_one_time_password_once(client, admin, db):
     ],
 )
 def test_bad_account_details_are_refused_next_to_the_field(
-    client, admin, db, overrides, field, message
+    client, admin, db, overrides, field, message, field_error
 ):
     LearnerFactory(email="taken@example.org")
     users_before, audit_before = count_rows(User), count_rows(AuditEvent)
@@ -116,7 +115,7 @@ def test_edit_account(client, admin, db):
     assert audit.details["changes"]["email"] == ["old@example.org", "new@example.org"]
 
 
-def test_edit_refuses_another_accounts_email_in_another_case(client, admin, db):
+def test_edit_refuses_another_accounts_email_in_another_case(client, admin, db, field_error):
     LearnerFactory(email="someone@example.org")
     user = LearnerFactory(email="me@example.org")
     page = client.post(
@@ -127,7 +126,7 @@ def test_edit_refuses_another_accounts_email_in_another_case(client, admin, db):
     assert user.email == "me@example.org"
 
 
-def test_role_change_refused_while_enrolled_or_teaching(client, admin, db):
+def test_role_change_refused_while_enrolled_or_teaching(client, admin, db, field_error):
     enrolment = EnrolmentFactory()
     instructor = InstructorFactory()
     CohortFactory(instructors=[instructor])
@@ -147,7 +146,7 @@ def test_role_change_refused_while_enrolled_or_teaching(client, admin, db):
     assert learner.role is Role.LEARNER and instructor.role is Role.INSTRUCTOR
 
 
-def test_an_admin_cannot_demote_or_deactivate_themselves(client, admin, db):
+def test_an_admin_cannot_demote_or_deactivate_themselves(client, admin, db, field_error, flashes):
     page = client.post(
         f"/admin/users/{admin.id}/edit", data=new_user_data(email=admin.email, role="learner")
     ).get_data(as_text=True)
@@ -158,7 +157,7 @@ def test_an_admin_cannot_demote_or_deactivate_themselves(client, admin, db):
     assert admin.is_active and admin.role is Role.ADMIN
 
 
-def test_deactivate_and_activate(client, admin, db):
+def test_deactivate_and_activate(client, admin, db, flashes):
     user = LearnerFactory()
     start_session(user)  # signed in on some device
     client.post(f"/admin/users/{user.id}/deactivate")

@@ -27,10 +27,11 @@ from tests.factories import (
     InstructorFactory,
     count_rows,
     current_rubric,
+    instructor_teaching,
+    module,
+    multipart,
     tiny_jpeg,
 )
-from tests.helpers import field_error, flashes
-from tests.hours_helpers import module, multipart
 
 
 def report_form(
@@ -84,7 +85,7 @@ def test_hand_in_a_report_with_logs_and_an_attachment(client, learner_with_logs,
     ],
 )
 def test_bad_reports_are_refused_and_nothing_is_written(
-    client, learner_with_logs, db, kind, field, message
+    client, learner_with_logs, db, kind, field, message, field_error
 ):
     enrolment, logs = learner_with_logs
     ids = [logs[0].id]
@@ -123,7 +124,7 @@ def test_a_second_report_for_one_enrolment_is_refused(app, learner_with_logs, db
         submit_report(enrolment, ReportDraft("สรุป", [logs[0].id]), [], enrolment.learner)
 
 
-def test_change_until_graded_then_locked(client, learner_with_logs, db):
+def test_change_until_graded_then_locked(client, learner_with_logs, db, flashes):
     enrolment, logs = learner_with_logs
     report = FieldReportFactory(enrolment=enrolment, logs=[logs[0]])
     client.post("/field-report", **report_form([logs[0].id, logs[1].id], summary="ฉบับแก้ไข"))
@@ -150,12 +151,10 @@ def grade_data(rubric, points=None, comments=None, result="pass", feedback=""):
 @pytest.fixture
 def grading(client, login, db):
     """An instructor signed in, with a submitted report of the cohort they teach."""
-    instructor = InstructorFactory()
-    report = FieldReportFactory(
-        enrolment=EnrolmentFactory(cohort=CohortFactory(instructors=[instructor]))
-    )
-    login(instructor)
-    return instructor, report, current_rubric()
+    taught = instructor_teaching()
+    report = FieldReportFactory(enrolment=taught.enrolment)
+    login(taught.instructor)
+    return taught.instructor, report, current_rubric()
 
 
 def test_grade_a_report(client, grading, db):
@@ -188,7 +187,9 @@ def test_grade_a_report(client, grading, db):
         ({"result": "excellent"}, "result", "ตัวเลือกไม่ถูกต้อง"),
     ],
 )
-def test_bad_grades_are_refused_and_nothing_is_written(client, grading, db, change, field, message):
+def test_bad_grades_are_refused_and_nothing_is_written(
+    client, grading, db, change, field, message, field_error
+):
     _instructor, report, rubric = grading
     data = grade_data(rubric, change.get("points"), result=change.get("result", "pass"))
     page = client.post(f"/field-reports/{report.id}/grade", data=data).get_data(as_text=True)
@@ -200,7 +201,7 @@ def test_bad_grades_are_refused_and_nothing_is_written(client, grading, db, chan
 
 
 @pytest.mark.parametrize("status", [ReportStatus.REVISE, ReportStatus.PASSED, ReportStatus.FAILED])
-def test_only_a_report_waiting_to_be_graded_can_be_graded(client, grading, db, status):
+def test_only_a_report_waiting_to_be_graded_can_be_graded(client, grading, db, status, flashes):
     _instructor, report, rubric = grading
     report.status = status
     db.session.flush()
@@ -270,7 +271,9 @@ def test_a_new_rubric_version_leaves_old_grades_alone(client, grading, db, tmp_p
     assert grade.rubric_id == rubric.id and grade.rubric.pass_mark == 60
 
 
-def test_admin_reassigns_and_only_the_assessor_grades(client, login, admin, db):
+def test_admin_reassigns_and_only_the_assessor_grades(
+    client, login, admin, db, field_error, flashes
+):
     first, second, outsider = InstructorFactory(), InstructorFactory(), InstructorFactory()
     report = FieldReportFactory(
         enrolment=EnrolmentFactory(cohort=CohortFactory(instructors=[first, second]))

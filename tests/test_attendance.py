@@ -20,24 +20,20 @@ from lca.models import (
 )
 from tests.factories import (
     ClassSessionFactory,
-    CohortFactory,
     EnrolmentFactory,
     InstructorFactory,
     count_rows,
+    instructor_teaching,
+    module,
 )
-from tests.helpers import field_error, flashes
-from tests.hours_helpers import module
 
 
 @pytest.fixture
 def cohort(client, login, db):
     """A cohort with three learners, its instructor signed in."""
-    instructor = InstructorFactory()
-    cohort = CohortFactory(instructors=[instructor])
-    for _ in range(3):
-        EnrolmentFactory(cohort=cohort)
-    login(instructor)
-    return cohort
+    taught = instructor_teaching(learners=3)
+    login(taught.instructor)
+    return taught.cohort
 
 
 def session_data(**overrides):
@@ -74,7 +70,7 @@ def test_schedule_a_session(client, cohort, db):
         ({"starts_at": "25:00"}, "starts_at", "เวลาไม่ถูกต้อง"),
     ],
 )
-def test_bad_sessions_are_refused(client, cohort, db, overrides, field, message):
+def test_bad_sessions_are_refused(client, cohort, db, overrides, field, message, field_error):
     values = {
         "field": str(module(5).id),
         "before": (cohort.starts_on - timedelta(days=1)).isoformat(),
@@ -161,14 +157,14 @@ def test_bad_late_marks_are_refused_and_nothing_is_saved(client, cohort, db, hou
     assert (count_rows(Attendance), count_rows(HourLog)) == (0, 0)
 
 
-def test_attendance_cannot_be_taken_before_the_session(client, cohort, db):
+def test_attendance_cannot_be_taken_before_the_session(client, cohort, db, flashes):
     session = ClassSessionFactory(cohort=cohort, held_on=local_today() + timedelta(days=2))
     page = post_marks(client, session, {}).get_data(as_text=True)
     assert "บันทึกการเข้าเรียนได้ตั้งแต่วันที่มีการเรียน" in "".join(flashes(page))
     assert count_rows(Attendance) == 0
 
 
-def test_someone_from_another_cohort_on_the_form_is_refused(client, cohort, db):
+def test_someone_from_another_cohort_on_the_form_is_refused(client, cohort, db, flashes):
     session = ClassSessionFactory(cohort=cohort)
     stranger = EnrolmentFactory()
     data = {"marks-0-enrolment_id": str(stranger.id), "marks-0-status": "present"}

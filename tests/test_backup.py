@@ -33,7 +33,6 @@ from lca.ops.backup import (
     postgres_connection,
 )
 from lca.ops.demo import load_demo
-from tests.conftest import make_app
 from tests.factories import CityFactory
 
 _names = itertools.count(1)
@@ -45,7 +44,7 @@ def _dispose(app) -> None:
 
 
 @pytest.fixture(scope="module")
-def source(new_database, tmp_path_factory):
+def source(new_database, tmp_path_factory, make_app):
     """An instance with the demo data, a certificate and the signing key, all committed."""
     app = make_app(new_database("lca_backup_source"), tmp_path_factory.mktemp("source-data"))
     with app.app_context():
@@ -224,7 +223,7 @@ def test_restore_refuses_a_data_dir_that_has_files(archive, empty_instance):
     assert table_names(target) == []
 
 
-def test_force_replaces_what_is_there(source, archive, new_database, tmp_path):
+def test_force_replaces_what_is_there(source, archive, new_database, tmp_path, make_app):
     target = make_app(new_database(f"lca_restore_{next(_names)}"), tmp_path / "data")
     try:
         (tmp_path / "data" / "notes.txt").write_text("replaced")
@@ -314,7 +313,7 @@ def test_a_failure_after_the_files_moved_undoes_everything(archive, empty_instan
 
 
 def test_a_failed_forced_restore_puts_the_old_instance_back(
-    archive, new_database, tmp_path, monkeypatch
+    archive, new_database, tmp_path, monkeypatch, make_app
 ):
     target = make_app(new_database(f"lca_restore_{next(_names)}"), tmp_path / "data")
     try:
@@ -330,7 +329,7 @@ def test_a_failed_forced_restore_puts_the_old_instance_back(
         _dispose(target)
 
 
-def test_a_sqlite_database_inside_the_data_dir_is_left_alone(tmp_path):
+def test_a_sqlite_database_inside_the_data_dir_is_left_alone(tmp_path, make_app):
     """A SQLite file kept inside LCA_DATA_DIR (whichever backend the run tests)."""
     data_dir = tmp_path / "data"
     app = make_app(f"sqlite:///{data_dir / 'lca.sqlite3'}", data_dir)
@@ -424,7 +423,9 @@ def test_a_compressed_backup_restores_too(source, empty_instance, tmp_path):
     assert all_rows(target) == all_rows(source)
 
 
-def test_a_backup_taken_while_the_app_writes_is_consistent(new_database, tmp_path, empty_instance):
+def test_a_backup_taken_while_the_app_writes_is_consistent(
+    new_database, tmp_path, empty_instance, make_app
+):
     """Rows committed during the backup are either in both the copy and its row counts, or in
     neither: the restore's check of every table's count proves it."""
     app = make_app(new_database(f"lca_busy_{next(_names)}"), tmp_path / "busy-data")

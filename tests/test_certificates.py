@@ -16,9 +16,7 @@ from lca.certificates.credential import generate_key
 from lca.core.dates import buddhist_year, local_today
 from lca.core.storage import storage
 from lca.models import AuditEvent, Certificate, CertificateStatus, SerialCounter
-from tests.certificate_helpers import eligible_enrolment, pdf_fonts, pdf_text, qr_codes
-from tests.factories import EnrolmentFactory, LearnerFactory, count_rows
-from tests.helpers import field_error, flashes
+from tests.factories import EnrolmentFactory, LearnerFactory, count_rows, eligible_enrolment
 
 YEAR = buddhist_year(local_today())
 THAI_NAMES = "น้ำ ปู่ ฟ้า ญาติ ฐู ฎู ศักดิ์ ฤๅษี กุ้ง ปั้น อื้อ"
@@ -38,7 +36,7 @@ def issue(client, enrolment, language="both"):
     )
 
 
-def test_issue_a_certificate(client, admin, db):
+def test_issue_a_certificate(client, admin, db, flashes):
     enrolment = eligible_enrolment()
     before = db.session.scalar(select(SerialCounter.last_number).where(SerialCounter.year == YEAR))
     page = issue(client, enrolment).get_data(as_text=True)
@@ -57,7 +55,7 @@ def test_issue_a_certificate(client, admin, db):
     assert audit.details["serial"] == certificate.serial
 
 
-def test_an_ineligible_learner_is_refused_with_what_is_missing(client, admin, db):
+def test_an_ineligible_learner_is_refused_with_what_is_missing(client, admin, db, flashes):
     enrolment = EnrolmentFactory()
     counter = db.session.scalar(select(func.sum(SerialCounter.last_number))) or 0
     files = sum(1 for _ in (storage().root).rglob("*.pdf")) if storage().root.exists() else 0
@@ -69,7 +67,7 @@ def test_an_ineligible_learner_is_refused_with_what_is_missing(client, admin, db
     assert sum(1 for _ in storage().root.rglob("*.pdf")) == files
 
 
-def test_a_second_valid_certificate_is_refused(client, admin, db):
+def test_a_second_valid_certificate_is_refused(client, admin, db, flashes):
     enrolment = eligible_enrolment()
     issue(client, enrolment)
     page = issue(client, enrolment).get_data(as_text=True)
@@ -78,7 +76,7 @@ def test_a_second_valid_certificate_is_refused(client, admin, db):
 
 
 def test_the_pdf_reads_back_exactly_and_its_qr_leads_to_the_verify_page(
-    app, client, admin, db, tmp_path
+    app, client, admin, db, tmp_path, pdf_fonts, pdf_text, qr_codes
 ):
     enrolment = eligible_enrolment(
         full_name_th=f"นาย{THAI_NAMES}", full_name_en="<script>alert(1)</script> {{7*7}}"
@@ -112,7 +110,7 @@ def test_the_pdf_reads_back_exactly_and_its_qr_leads_to_the_verify_page(
     ],
 )
 def test_the_admin_chooses_thai_english_or_both(
-    client, admin, db, tmp_path, language, present, absent
+    client, admin, db, tmp_path, language, present, absent, pdf_text
 ):
     issue(client, eligible_enrolment(), language)
     certificate = db.session.scalar(select(Certificate))
@@ -135,7 +133,7 @@ def test_the_issued_pdf_is_frozen(client, admin, db):
     assert "ชื่อเดิม ตอนออก" in page and "ชื่อใหม่" not in page
 
 
-def test_verify_page_valid_then_revoked(client, admin, db):
+def test_verify_page_valid_then_revoked(client, admin, db, field_error, flashes):
     issue(client, eligible_enrolment())
     certificate = db.session.scalar(select(Certificate))
     page = client.get(f"/verify/{certificate.code}").get_data(as_text=True)
@@ -155,7 +153,7 @@ def test_verify_page_valid_then_revoked(client, admin, db):
     assert "เพิกถอนได้เฉพาะวุฒิบัตรที่ยังใช้ได้" in "".join(flashes(again.get_data(as_text=True)))
 
 
-def test_reissue_after_a_name_correction(client, admin, db, tmp_path):
+def test_reissue_after_a_name_correction(client, admin, db, tmp_path, pdf_text):
     enrolment = eligible_enrolment(full_name_th="สมชาย สะกดผิด")
     issue(client, enrolment)
     old = db.session.scalar(select(Certificate))
@@ -237,7 +235,7 @@ def test_verification_is_rate_limited(app, client, db, monkeypatch):
     assert other.status_code == 404
 
 
-def test_issue_all_prints_and_zips_the_cohort(client, admin, db, tmp_path):
+def test_issue_all_prints_and_zips_the_cohort(client, admin, db, tmp_path, pdf_text):
     first = eligible_enrolment()
     second = eligible_enrolment(cohort=first.cohort)
     EnrolmentFactory(cohort=first.cohort)  # not eligible

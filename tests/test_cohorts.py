@@ -20,7 +20,6 @@ from tests.factories import (
     ModuleFactory,
     count_rows,
 )
-from tests.helpers import field_error, flashes
 
 
 def cohort_data(db, **overrides):
@@ -76,7 +75,7 @@ def test_field_start_defaults_to_the_cohort_start(client, admin, db):
     ],
 )
 def test_bad_cohort_details_are_refused_next_to_the_field(
-    client, admin, db, overrides, field, message
+    client, admin, db, overrides, field, message, field_error
 ):
     CohortFactory(code="CA-TAKEN")
     before, audit = count_rows(Cohort), count_rows(AuditEvent)
@@ -85,7 +84,7 @@ def test_bad_cohort_details_are_refused_next_to_the_field(
     assert (count_rows(Cohort), count_rows(AuditEvent)) == (before, audit)
 
 
-def test_edit_a_cohort_and_refuse_a_bad_edit(client, admin, db):
+def test_edit_a_cohort_and_refuse_a_bad_edit(client, admin, db, field_error):
     cohort = CohortFactory()
     response = client.post(f"/cohorts/{cohort.id}/edit", data=cohort_data(db, code="CA-NEW-01"))
     assert response.status_code == 302
@@ -99,7 +98,7 @@ def test_edit_a_cohort_and_refuse_a_bad_edit(client, admin, db):
     assert cohort.ends_on == date(2026, 12, 31)
 
 
-def test_assign_and_remove_instructors(client, admin, db):
+def test_assign_and_remove_instructors(client, admin, db, flashes):
     cohort, instructor, learner = CohortFactory(), InstructorFactory(), LearnerFactory()
     client.post(f"/cohorts/{cohort.id}/instructors", data={"instructor_id": instructor.id})
     query = select(cohort_instructors.c.instructor_id).where(
@@ -119,7 +118,7 @@ def test_assign_and_remove_instructors(client, admin, db):
     assert "วิทยากรคนนี้ไม่ได้อยู่ในรุ่นนี้" in flashes(page)
 
 
-def test_enrol_withdraw_and_enrol_again(client, admin, db):
+def test_enrol_withdraw_and_enrol_again(client, admin, db, field_error):
     cohort, learner = CohortFactory(), LearnerFactory(email="kanya@example.org")
     response = client.post(f"/cohorts/{cohort.id}/enrolments", data={"email": "Kanya@Example.org"})
     assert response.status_code == 302
@@ -156,7 +155,7 @@ def test_enrol_withdraw_and_enrol_again(client, admin, db):
         ("", "กรอกอีเมลของผู้เรียน"),
     ],
 )
-def test_bad_enrolments_are_refused(client, admin, db, email, message):
+def test_bad_enrolments_are_refused(client, admin, db, email, message, field_error):
     enrolment = EnrolmentFactory(learner=LearnerFactory(email="enrolled@example.org"))
     InstructorFactory(email="teacher@example.org")
     LearnerFactory(email="inactive@example.org", is_active=False)

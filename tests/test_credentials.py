@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from lca.certificates.credential import generate_key, verify_jwt
 from lca.models import Certificate
-from tests.certificate_helpers import eligible_enrolment
+from tests.factories import eligible_enrolment
 
 #: unmodified copies of the 1EdTech files (see SOURCE.md there)
 STANDARDS = Path(__file__).resolve().parent / "data" / "openbadges-3.0"

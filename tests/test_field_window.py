@@ -11,7 +11,6 @@ from sqlalchemy import select
 from lca.models import AuditEvent, FieldWindowExtension
 from lca.models.cohorts import field_window_end
 from tests.factories import CohortFactory, EnrolmentFactory, count_rows
-from tests.helpers import field_error
 
 
 @pytest.fixture
@@ -52,7 +51,9 @@ def test_extend_one_learners_window_with_a_reason(client, enrolment, db):
         (30, "", "reason", "ระบุเหตุผลของการขยายเวลา"),
     ],
 )
-def test_bad_extensions_are_refused(client, enrolment, db, days, reason, field, message):
+def test_bad_extensions_are_refused(
+    client, enrolment, db, days, reason, field, message, field_error
+):
     end = enrolment.field_window_ends_on
     page = client.post(
         f"/enrolments/{enrolment.id}/extend",
@@ -63,7 +64,7 @@ def test_bad_extensions_are_refused(client, enrolment, db, days, reason, field, 
     assert enrolment.field_window_ends_on == end and count_rows(FieldWindowExtension) == 0
 
 
-def test_a_learner_can_have_their_own_field_start(client, enrolment, db):
+def test_a_learner_can_have_their_own_field_start(client, enrolment, db, field_error):
     cohort = enrolment.cohort
     own_start = cohort.field_starts_on + timedelta(days=31)
     client.post(

@@ -12,22 +12,25 @@ from lca.core.dates import buddhist_year, local_today
 from lca.core.storage import storage
 from lca.models import AuditEvent, EvidenceFile, HourLog, LogStatus, NoteKind
 from tests.factories import (
+    PDF,
     EnrolmentFactory,
     EvidenceFileFactory,
     HourLogFactory,
     HourLogNoteFactory,
+    classroom_form,
     count_rows,
+    field_form,
+    image_bytes,
+    module,
+    stored_files,
     tiny_jpeg,
 )
-from tests.helpers import field_error, flashes
-from tests.hours_helpers import PDF, classroom_form, field_form, image_bytes, module, stored_files
 
 
 @pytest.fixture
-def enrolment(client, login, db):
-    enrolment = EnrolmentFactory()
-    login(enrolment.learner)
-    return enrolment
+def enrolment(learner_enrolment, db):
+    """The signed-in learner's enrolment."""
+    return learner_enrolment
 
 
 def test_log_classroom_hours(client, enrolment, db):
@@ -50,7 +53,7 @@ def test_log_classroom_hours(client, enrolment, db):
         ("PDF", "application/pdf"),
     ],
 )
-def test_log_field_hours_with_evidence(client, enrolment, db, kind, content_type):
+def test_log_field_hours_with_evidence(client, enrolment, db, kind, content_type, field_error):
     data = PDF if kind == "PDF" else image_bytes(kind)
     files_before = stored_files()
     response = client.post(
@@ -86,13 +89,13 @@ def test_log_field_hours_with_evidence(client, enrolment, db, kind, content_type
         ("", "กรอกจำนวนชั่วโมง"),
     ],
 )
-def test_bad_hours_are_refused(client, enrolment, db, hours, message):
+def test_bad_hours_are_refused(client, enrolment, db, hours, message, field_error):
     page = client.post("/hours/new", data=classroom_form(enrolment, hours=hours))
     assert message in field_error(page.get_data(as_text=True), "hours")
     assert count_rows(HourLog) == 0
 
 
-def test_bad_days_are_refused(client, enrolment, db):
+def test_bad_days_are_refused(client, enrolment, db, field_error):
     cases = [
         ((local_today() + timedelta(days=1)).isoformat(), "วันที่ต้องไม่เป็นวันในอนาคต"),
         ((enrolment.cohort.starts_on - timedelta(days=1)).isoformat(), "วันที่ต้องไม่ก่อนวันเริ่มรุ่น"),
@@ -104,7 +107,9 @@ def test_bad_days_are_refused(client, enrolment, db):
     assert count_rows(HourLog) == 0
 
 
-def test_field_hours_outside_the_window_are_refused_with_the_window(client, enrolment, db):
+def test_field_hours_outside_the_window_are_refused_with_the_window(
+    client, enrolment, db, field_error
+):
     before_window = enrolment.field_window_starts_on - timedelta(days=1)
     files = stored_files()
     page = client.post("/hours/new", **field_form(enrolment, worked_on=before_window.isoformat()))
@@ -127,7 +132,9 @@ def test_field_hours_outside_the_window_are_refused_with_the_window(client, enro
         ({"files": []}, "files", "แนบรูปภาพหรือ PDF อย่างน้อยหนึ่งไฟล์"),
     ],
 )
-def test_incomplete_field_logs_are_refused(client, enrolment, db, overrides, field, message):
+def test_incomplete_field_logs_are_refused(
+    client, enrolment, db, overrides, field, message, field_error
+):
     files = stored_files()
     page = client.post("/hours/new", **field_form(enrolment, **overrides))
     assert message in field_error(page.get_data(as_text=True), field)
@@ -150,7 +157,9 @@ ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200
         ([(io.BytesIO(tiny_jpeg()), "ok.jpg"), (io.BytesIO(ELF), "bad.png")], "bad.png"),
     ],
 )
-def test_bad_files_are_refused_and_nothing_is_stored(client, enrolment, db, files, message):
+def test_bad_files_are_refused_and_nothing_is_stored(
+    client, enrolment, db, files, message, field_error
+):
     stored = stored_files()
     page = client.post("/hours/new", **field_form(enrolment, files=files))
     assert message in field_error(page.get_data(as_text=True), "files")
@@ -192,7 +201,9 @@ def test_edit_a_pending_log_and_its_files(client, enrolment, db):
     assert audit.details["changes"]["minutes"] == [60, 180]
 
 
-def test_a_returned_log_goes_back_to_the_queue_when_edited_or_answered(client, enrolment, db):
+def test_a_returned_log_goes_back_to_the_queue_when_edited_or_answered(
+    client, enrolment, db, field_error
+):
     log = HourLogFactory(enrolment=enrolment, status=LogStatus.RETURNED)
     HourLogNoteFactory(hour_log_id=log.id, kind=NoteKind.QUESTION)
     page = client.get(f"/hours/{log.id}").get_data(as_text=True)
@@ -218,7 +229,7 @@ def test_withdraw_a_pending_log(client, enrolment, db):
 
 
 @pytest.mark.parametrize("status", [LogStatus.APPROVED, LogStatus.REJECTED])
-def test_reviewed_logs_are_locked(client, enrolment, db, status):
+def test_reviewed_logs_are_locked(client, enrolment, db, status, flashes):
     log = HourLogFactory(enrolment=enrolment, status=status)
     before = (log.minutes, log.status, log.version)
     page = client.post(
@@ -256,7 +267,7 @@ def test_a_file_of_another_log_is_not_found_through_my_log(client, enrolment, db
     assert client.get(f"/hours/{mine.id}/evidence/{theirs.id}").status_code == 404
 
 
-def test_logging_into_another_learners_enrolment_is_refused(client, enrolment, db):
+def test_logging_into_another_learners_enrolment_is_refused(client, enrolment, db, field_error):
     other = EnrolmentFactory()
     page = client.post("/hours/new", data=classroom_form(other))
     assert "ตัวเลือกไม่ถูกต้อง" in field_error(page.get_data(as_text=True), "enrolment_id")

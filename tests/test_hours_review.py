@@ -14,23 +14,12 @@ from tests.factories import (
     CohortFactory,
     EnrolmentFactory,
     HourLogFactory,
-    InstructorFactory,
     count_rows,
 )
-from tests.helpers import field_error, flashes
-
-
-@pytest.fixture
-def teaching(client, login, db):
-    """An instructor signed in, teaching one cohort with one learner."""
-    instructor = InstructorFactory()
-    enrolment = EnrolmentFactory(cohort=CohortFactory(instructors=[instructor]))
-    login(instructor)
-    return instructor, enrolment
 
 
 def test_the_queue_shows_the_cohorts_taught_oldest_first(client, teaching, db):
-    _instructor, enrolment = teaching
+    enrolment = teaching.enrolment
     newer = HourLogFactory(enrolment=enrolment, submitted_at=utcnow())
     older = HourLogFactory(enrolment=enrolment, submitted_at=utcnow() - timedelta(days=3))
     elsewhere = HourLogFactory()  # a cohort this instructor does not teach
@@ -42,7 +31,7 @@ def test_the_queue_shows_the_cohorts_taught_oldest_first(client, teaching, db):
 
 
 def test_the_queue_filters_by_cohort_module_and_state(client, teaching, db):
-    instructor, enrolment = teaching
+    instructor, enrolment = teaching.instructor, teaching.enrolment
     second = EnrolmentFactory(cohort=CohortFactory(instructors=[instructor]))
     first_log = HourLogFactory(enrolment=enrolment)
     second_log = HourLogFactory(enrolment=second)
@@ -51,7 +40,7 @@ def test_the_queue_filters_by_cohort_module_and_state(client, teaching, db):
     assert f'/hours/{second_log.id}"' in page and f'/hours/{first_log.id}"' not in page
     page = client.get("/review?status=returned").get_data(as_text=True)
     assert f'/hours/{returned.id}"' in page and f'/hours/{first_log.id}"' not in page
-    from tests.hours_helpers import module
+    from tests.factories import module
 
     page = client.get(f"/review?module={module(5).id}").get_data(as_text=True)
     assert "0 รายการ" in page
@@ -62,15 +51,15 @@ def test_the_queue_filters_by_cohort_module_and_state(client, teaching, db):
 
 
 def test_the_queue_is_paginated(app, client, teaching, db):
-    _instructor, enrolment = teaching
+    enrolment = teaching.enrolment
     for _ in range(app.config["LCA_PAGE_SIZE"] + 3):
         HourLogFactory(enrolment=enrolment)
     assert "หน้า 1 จาก 2" in client.get("/review").get_data(as_text=True)
     assert "หน้า 2 จาก 2" in client.get("/review?page=2").get_data(as_text=True)
 
 
-def test_approve(client, teaching, db):
-    instructor, enrolment = teaching
+def test_approve(client, teaching, db, flashes):
+    instructor, enrolment = teaching.instructor, teaching.enrolment
     log = HourLogFactory(enrolment=enrolment)
     assert client.post(f"/hours/{log.id}/approve").status_code == 302
     db.session.refresh(log)
@@ -88,8 +77,8 @@ def test_approve(client, teaching, db):
         ("return", LogStatus.RETURNED, NoteKind.QUESTION),
     ],
 )
-def test_reject_and_return_need_a_reason(client, teaching, db, action, status, kind):
-    _instructor, enrolment = teaching
+def test_reject_and_return_need_a_reason(client, teaching, db, action, status, kind, field_error):
+    enrolment = teaching.enrolment
     log = HourLogFactory(enrolment=enrolment)
     page = client.post(f"/hours/{log.id}/{action}", data={"body": "   "}).get_data(as_text=True)
     assert field_error(page, "body") in ("ระบุเหตุผล", "เขียนคำถามของคุณ")
@@ -109,8 +98,8 @@ def test_an_instructor_cannot_review_another_cohort(client, teaching, db):
     assert log.status is LogStatus.PENDING
 
 
-def test_approve_many_at_once(client, teaching, db):
-    _instructor, enrolment = teaching
+def test_approve_many_at_once(client, teaching, db, flashes):
+    enrolment = teaching.enrolment
     mine = [HourLogFactory(enrolment=enrolment) for _ in range(3)]
     already = HourLogFactory(enrolment=enrolment, status=LogStatus.APPROVED)
     elsewhere = HourLogFactory()
@@ -126,7 +115,7 @@ def test_approve_many_at_once(client, teaching, db):
 
 
 def test_the_learner_sees_the_question_and_the_reason(client, login, teaching, db):
-    _instructor, enrolment = teaching
+    enrolment = teaching.enrolment
     log = HourLogFactory(enrolment=enrolment)
     client.post(f"/hours/{log.id}/return", data={"body": "มีผู้ร่วมกี่คน"})
     login(enrolment.learner)

@@ -12,9 +12,7 @@ from sqlalchemy import func, select
 
 from lca.auth.sessions import open_sessions, start_session
 from lca.models import AuditEvent, Enrolment, User
-from tests.factories import CohortFactory, EnrolmentFactory, LearnerFactory, count_rows
-from tests.helpers import field_error, flashes
-from tests.hours_helpers import multipart
+from tests.factories import CohortFactory, EnrolmentFactory, LearnerFactory, count_rows, multipart
 
 HEADER = "email,full_name_th,full_name_en,city,organisation"
 ROWS = [
@@ -89,7 +87,7 @@ def test_import_in_every_format_keeps_thai_names(client, cohort, db, name, data)
     assert event.details["rows"] == 3 and event.details["new_accounts"] == 3
 
 
-def test_a_set_password_link_works_once(app, client, cohort, db):
+def test_a_set_password_link_works_once(app, client, cohort, db, field_error):
     upload(client, cohort, csv_bytes(ROWS[:1]))
     page = client.post(f"/admin/cohorts/{cohort.id}/import/confirm").get_data(as_text=True)
     token = re.search(r"/set-password/([\w-]+)", page).group(1)
@@ -180,14 +178,14 @@ def test_every_row_problem_is_shown_and_nothing_is_written(client, cohort, db):
         (csv_bytes(header="full_name_th,city"), "noemail.csv", "ไม่มีคอลัมน์ email"),
     ],
 )
-def test_bad_files_are_refused_whole(client, cohort, db, data, name, message):
+def test_bad_files_are_refused_whole(client, cohort, db, data, name, message, field_error):
     before = (count_rows(User), count_rows(Enrolment))
     page = upload(client, cohort, data, name).get_data(as_text=True)
     assert message in field_error(page, "file")
     assert (count_rows(User), count_rows(Enrolment)) == before
 
 
-def test_no_file_at_all(client, cohort, db):
+def test_no_file_at_all(client, cohort, db, field_error):
     page = client.post(f"/admin/cohorts/{cohort.id}/import", data={}).get_data(as_text=True)
     assert "เลือกไฟล์ที่จะนำเข้า" in field_error(page, "file")
 
@@ -214,7 +212,7 @@ def test_confirm_checks_again_and_refuses_what_changed(client, cohort, db):
     assert count_rows(Enrolment) == before
 
 
-def test_confirm_without_a_preview_is_refused(client, cohort, db):
+def test_confirm_without_a_preview_is_refused(client, cohort, db, flashes):
     page = client.post(f"/admin/cohorts/{cohort.id}/import/confirm", follow_redirects=True)
     assert "โปรดอัปโหลดไฟล์อีกครั้ง" in "".join(flashes(page.get_data(as_text=True)))
 
@@ -287,7 +285,7 @@ def test_the_command_line_import(app, db, tmp_path):
     )
 
 
-def test_admin_resets_a_password(app, client, admin, db):
+def test_admin_resets_a_password(app, client, admin, db, flashes):
     learner = LearnerFactory()
     start_session(learner)  # signed in on some device
     page = client.post(f"/admin/users/{learner.id}/reset-password").get_data(as_text=True)

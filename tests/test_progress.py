@@ -17,8 +17,8 @@ from tests.factories import (
     HourLogFactory,
     InstructorFactory,
     LearnerFactory,
+    module,
 )
-from tests.hours_helpers import module
 
 
 def approved(enrolment, number, minutes, days_ago=5, **extra):

@@ -21,12 +21,11 @@ from lca.models import (
     User,
     cohort_instructors,
 )
-from tests.conftest import make_app
 from tests.factories import CohortFactory, EnrolmentFactory, HourLogFactory, InstructorFactory
 
 
 @pytest.fixture(scope="module")
-def real_app(app, tmp_path_factory):
+def real_app(app, tmp_path_factory, make_app):
     """A second app on the same database, whose sessions commit for real, as in production."""
     real = make_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path_factory.mktemp("race-data"))
     yield real
@@ -130,7 +129,7 @@ def test_two_reviewers_approving_at_once_make_one_approval(real_app):
 def _eligible(app, count):
     """Committed eligible enrolments of one cohort (and what to remove afterwards)."""
     from lca.models import FieldReport
-    from tests.certificate_helpers import eligible_enrolment
+    from tests.factories import eligible_enrolment
 
     with app.app_context():
         first = eligible_enrolment()

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from lca.core.dates import local_today
 from lca.models import City, LogStatus
-from tests.certificate_helpers import eligible_enrolment
 from tests.factories import (
     AuditEventFactory,
     CertificateFactory,
@@ -22,8 +21,12 @@ from tests.factories import (
     HourLogFactory,
     InstructorFactory,
     LearnerFactory,
+    eligible_enrolment,
+    field_tool,
+    mechanism,
+    module,
+    multipart,
 )
-from tests.hours_helpers import mechanism, module, multipart, tool
 
 FORMULA_NAME = '=HYPERLINK("http://evil.example","ดูที่นี่")'
 
@@ -126,7 +129,7 @@ def test_cohort_report_counts_and_charts(client, login, db, count_statements):
         minutes=90,
         status=LogStatus.APPROVED,
         mechanism=mechanism("communication"),
-        tools=[tool("design-thinking"), tool("gaming-simulation")],
+        tools=[field_tool("design-thinking"), field_tool("gaming-simulation")],
         worked_on=studying.field_window_starts_on,
     )
     db.session.flush()
@@ -161,7 +164,7 @@ def test_the_report_runs_the_same_statements_however_many_learners(
                 module=module(5),
                 status=LogStatus.APPROVED,
                 mechanism=mechanism(),
-                tools=[tool()],
+                tools=[field_tool()],
                 worked_on=enrolment.field_window_starts_on,
             )
         with count_statements() as counter:

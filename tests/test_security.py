@@ -13,8 +13,6 @@ from sqlalchemy import select
 from lca import SECURITY_HEADERS
 from lca.models import AuditEvent, User
 from tests.factories import PASSWORD, AdminFactory, LearnerFactory
-from tests.helpers import field_error
-from tests.test_permissions import MATRIX, OK, url_arguments, world  # noqa: F401 - a fixture
 
 THROTTLED = "บัญชีนี้เข้าสู่ระบบไม่สำเร็จหลายครั้งเกินไป"
 WRONG = "อีเมลหรือรหัสผ่านไม่ถูกต้อง"
@@ -101,7 +99,7 @@ def test_sign_ins_are_throttled_per_address(app, client, db, monkeypatch):
         ("demo-pass-2569", "รหัสผ่านนี้เดาง่ายเกินไป"),  # the demo accounts' published one
     ],
 )
-def test_weak_passwords_are_refused(client, login, db, password, message):
+def test_weak_passwords_are_refused(client, login, db, password, message, field_error):
     user = LearnerFactory(
         email="somchai.rakdee@city.example.org",
         full_name_th="สมชาย รักดี",
@@ -139,7 +137,7 @@ def test_thai_and_passphrase_passwords_are_welcome(client, login, db, password):
         assert response.status_code == 302
 
 
-def test_sign_out_everywhere_else_ends_the_other_sessions(app, client, db):
+def test_sign_out_everywhere_else_ends_the_other_sessions(app, client, db, field_error):
     user = LearnerFactory(email="lost-phone@example.org")
     phone, desk = app.test_client(), app.test_client()
     for device in (phone, desk):
@@ -217,7 +215,9 @@ INLINE = [
 
 
 @pytest.mark.parametrize("actor", ["anonymous", "learner", "instructor", "admin"])
-def test_no_page_needs_inline_script_or_style(app, client, login, world, actor):  # noqa: F811
+def test_no_page_needs_inline_script_or_style(
+    app, client, login, world, actor, url_arguments, permission_matrix
+):
     """The policy forbids inline script and style; a page that used them would break
     silently in the browser, so every page a role can open is checked for them."""
     from flask import url_for
@@ -225,12 +225,12 @@ def test_no_page_needs_inline_script_or_style(app, client, login, world, actor):
     if world[actor] is not None:
         login(world[actor])
     checked = 0
-    for (endpoint, method), who in sorted(MATRIX.items()):
-        if method != "GET" or who[actor] != OK:
+    for (endpoint, method), who in sorted(permission_matrix.rows.items()):
+        if method != "GET" or who[actor] != permission_matrix.OK:
             continue
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
         with app.test_request_context():
-            url = url_for(endpoint, **{a: url_arguments(world)[a] for a in rule.arguments})
+            url = url_for(endpoint, **{a: url_arguments[a] for a in rule.arguments})
         response = client.get(url)
         if not response.content_type.startswith("text/html"):
             continue

@@ -18,13 +18,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import expect
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from lca import create_app
+from lca.certificates.services import issue_certificate
 from lca.core.db import db
+from lca.core.storage import storage
+from lca.models import City, Cohort, Enrolment, User
 from lca.ops.demo import load_demo
-from tests.conftest import make_app, unavailable
 from tests.e2e.support import LEDGER, Journey, screenshots_dir
+from tests.factories import eligible_enrolment
 
 # Two busy cores issue certificates and start servers slowly; waiting longer costs a passing
 # journey nothing.
@@ -59,7 +63,7 @@ def find_chromium() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
+def browser_type_launch_args(browser_type_launch_args, unavailable):
     executable = find_chromium()
     if executable is None:
         unavailable("Chromium is not installed (apt-get install chromium, or set LCA_CHROMIUM)")
@@ -79,7 +83,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def demo_template(new_database, tmp_path_factory) -> DemoTemplate:
+def demo_template(new_database, tmp_path_factory, make_app) -> DemoTemplate:
     """Migrated, seeded and with the demo loaded, once; nobody stays connected to it."""
     data_dir = tmp_path_factory.mktemp("e2e-template-data")
     app = make_app(new_database("lca_e2e_template"), data_dir)
@@ -179,12 +183,68 @@ CALL_PASSED = pytest.StashKey[bool]()
 
 
 @pytest.fixture
-def journey(request, browser, server, language, tmp_path) -> Iterator[Journey]:
+def journey(request, browser, server, language, tmp_path, system_tool) -> Iterator[Journey]:
     """A journey in ``language`` on its own server; at the end every page it loaded must have
     passed ``journey.check`` (asked only of a journey that got to its end)."""
-    trip = Journey(browser, server, language, screenshots_dir(tmp_path))
+    trip = Journey(browser, server, language, screenshots_dir(tmp_path), system_tool)
     yield trip
     trip.finish(audit=request.node.stash.get(CALL_PASSED, False))
+
+
+# --------------------------------------------------------------------------- what happened before
+# a journey starts, done through the services on the journey's server
+
+
+@dataclass
+class Issued:
+    serial: str
+    code: str
+    pdf: bytes
+
+
+@pytest.fixture
+def issue_certificate_of():
+    """``issue_certificate_of(app, email)``: the administrator issues this learner's
+    certificate (the admin journey does it through the pages); its serial, code and PDF."""
+
+    def issue(app: Flask, email: str) -> Issued:
+        with app.app_context():
+            admin = db.session.scalar(select(User).where(User.email == "admin@example.org"))
+            enrolment = db.session.scalar(
+                select(Enrolment).join(Enrolment.learner).where(User.email == email)
+            )
+            certificate = issue_certificate(enrolment, admin)
+            db.session.commit()
+            with storage().open(certificate.pdf_key) as file:
+                issued = Issued(certificate.serial, certificate.code, file.read())
+            db.session.remove()
+        return issued
+
+    return issue
+
+
+@pytest.fixture
+def add_a_second_graduate():
+    """``add_a_second_graduate(app)``: Duangjai, from Phayao, joins the demo cohort with every
+    requirement met, besides the demo's graduate; her name in Thai and English."""
+
+    def add(app: Flask) -> dict[str, str]:
+        name = {"th": "ดวงใจ รักษ์เมือง", "en": "Duangjai Rakmueang"}
+        with app.app_context():
+            cohort = db.session.scalar(select(Cohort).where(Cohort.code == "CA-2569-01"))
+            phayao = db.session.scalar(select(City).where(City.code == "phayao"))
+            eligible_enrolment(
+                cohort,
+                email="duangjai@example.org",
+                full_name_th=name["th"],
+                full_name_en=name["en"],
+                city=phayao,
+            )
+            db.session.commit()
+            db.session.remove()
+        return name
+
+    return add
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,7 +19,6 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from lca.ops.demo import DEMO_PASSWORD, PEOPLE
-from tests.certificate_helpers import tool
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = {"width": 360, "height": 740}
@@ -131,47 +131,13 @@ def screenshots_dir(tmp_path: Path) -> Path:
     return (ROOT / wanted) if wanted else tmp_path
 
 
-def save_png(png: bytes, path: Path, max_height: int | None = None) -> None:
-    """A small PNG: 256 colours are plenty for pages of text and flat colour."""
-    image = Image.open(io.BytesIO(png)).convert("RGB")
-    if max_height and image.height > max_height:
-        image = image.crop((0, 0, image.width, max_height))
-    small = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    small.save(path, optimize=True)
-
-
-def pdf_page_png(pdf: bytes, tmp_path: Path, width: int = 900) -> bytes:
-    """The first page of a PDF rendered as a PNG ``width`` pixels wide (pdftoppm)."""
-    source = tmp_path / "render.pdf"
-    source.write_bytes(pdf)
-    target = tmp_path / "render"
-    subprocess.run(
-        [
-            tool("pdftoppm"),
-            "-png",
-            "-singlefile",
-            "-f",
-            "1",
-            "-l",
-            "1",
-            "-scale-to-x",
-            str(width),
-            "-scale-to-y",
-            "-1",
-            str(source),
-            str(target),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return (tmp_path / "render.png").read_bytes()
-
-
 class Journey:
     """One journey in one language: its browser contexts, and the checks on every page."""
 
-    def __init__(self, browser: Browser, server, language: str, shots: Path) -> None:
+    def __init__(
+        self, browser: Browser, server, language: str, shots: Path, tool: Callable[[str], str]
+    ) -> None:
+        self.tool = tool  #: the path of a program the journey reads PDFs with
         self.browser = browser
         self.server = server
         self.language = language
@@ -236,7 +202,7 @@ class Journey:
         phone = page.viewport_size["width"] <= PHONE["width"]
         path = self.shots / f"{name}-{self.language}-{'phone' if phone else 'desktop'}.png"
         png = page.screenshot(animations="disabled", caret="hide", full_page=phone)
-        save_png(png, path, max_height=2 * PHONE["height"] if phone else None)
+        self.save_png(png, path, max_height=2 * PHONE["height"] if phone else None)
         return path
 
     def sign_in(self, page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
@@ -248,6 +214,59 @@ class Journey:
         page.get_by_role("button", name=self.t("Sign in")).click()
         expect(page.get_by_role("heading", level=1)).not_to_have_text(self.t("Sign in"))
         self.check(page)
+
+    @staticmethod
+    def save_png(png: bytes, path: Path, max_height: int | None = None) -> None:
+        """A small PNG: 256 colours are plenty for pages of text and flat colour."""
+        image = Image.open(io.BytesIO(png)).convert("RGB")
+        if max_height and image.height > max_height:
+            image = image.crop((0, 0, image.width, max_height))
+        small = image.quantize(
+            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        small.save(path, optimize=True)
+
+    def pdf_page_png(self, pdf: bytes, tmp_path: Path, width: int = 900) -> bytes:
+        """The first page of a PDF rendered as a PNG ``width`` pixels wide (pdftoppm)."""
+        source = tmp_path / "render.pdf"
+        source.write_bytes(pdf)
+        target = tmp_path / "render"
+        subprocess.run(
+            [
+                self.tool("pdftoppm"),
+                "-png",
+                "-singlefile",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-scale-to-x",
+                str(width),
+                "-scale-to-y",
+                "-1",
+                str(source),
+                str(target),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return (tmp_path / "render.png").read_bytes()
+
+    @staticmethod
+    def assert_focus_visible(page: Page) -> None:
+        state = page.evaluate(FOCUS_JS)
+        assert state["ok"], f"focus not visible: {state}"
+
+    @staticmethod
+    def tab_to(page: Page, target, limit: int = 60, key: str = "Tab") -> None:
+        """Press Tab until ``target`` has the focus, checking at every stop that focus shows."""
+        for _ in range(limit):
+            page.keyboard.press(key)
+            Journey.assert_focus_visible(page)
+            if target.evaluate("el => el === document.activeElement"):
+                return
+        raise AssertionError(f"{target} not reached in {limit} presses of {key}")
 
     def finish(self, audit: bool = True) -> None:
         """Close the browsers; with ``audit``, every document any page loaded was checked."""
@@ -276,18 +295,3 @@ def describe(violations: list[dict]) -> str:
             lines.append(f"    {node['target']}: {node['html'][:160]}")
             lines.append(f"      {node['failureSummary'][:300]!r}")
     return "\n".join(lines)
-
-
-def assert_focus_visible(page: Page) -> None:
-    state = page.evaluate(FOCUS_JS)
-    assert state["ok"], f"focus not visible: {state}"
-
-
-def tab_to(page: Page, target, limit: int = 60, key: str = "Tab") -> None:
-    """Press Tab until ``target`` has the focus, checking at every stop that focus shows."""
-    for _ in range(limit):
-        page.keyboard.press(key)
-        assert_focus_visible(page)
-        if target.evaluate("el => el === document.activeElement"):
-            return
-    raise AssertionError(f"{target} not reached in {limit} presses of {key}")

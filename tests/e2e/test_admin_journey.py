@@ -11,9 +11,6 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from lca.core.dates import format_day, local_today
-from tests.certificate_helpers import pdf_text
-from tests.e2e.arrange import DUANGJAI, add_a_second_graduate
-from tests.e2e.support import Journey
 
 pytestmark = pytest.mark.e2e
 
@@ -25,13 +22,15 @@ ROWS = (
 )
 
 
-def test_admin_imports_learners_issues_prints_and_revokes(journey: Journey, tmp_path):
+def test_admin_imports_learners_issues_prints_and_revokes(
+    journey, tmp_path, add_a_second_graduate, pdf_text
+):
     t = journey.t
     wrong = tmp_path / "รายชื่อผู้เรียน.csv"
     wrong.write_bytes(("\ufeff" + HEADER + ROWS.format(city="พะยาว")).encode("utf-8"))
     right = tmp_path / "รายชื่อผู้เรียน-แก้แล้ว.csv"
     right.write_bytes((HEADER + ROWS.format(city="สุโขทัย")).encode("utf-8"))
-    add_a_second_graduate(journey.server.app)
+    duangjai = add_a_second_graduate(journey.server.app)
 
     desk = journey.page(DEVICE[journey.language])
     journey.sign_in(desk, "admin@example.org")
@@ -116,9 +115,9 @@ def test_admin_imports_learners_issues_prints_and_revokes(journey: Journey, tmp_
     assert len(PdfReader(io.BytesIO(batch)).pages) == 2
     printed = pdf_text(batch, tmp_path)
     assert "ธนากร ศักดิ์สิทธิ์" in printed
-    assert DUANGJAI["th"] in printed
+    assert duangjai["th"] in printed
 
-    register.get_by_role("row").filter(has_text=DUANGJAI[journey.language]).get_by_role(
+    register.get_by_role("row").filter(has_text=duangjai[journey.language]).get_by_role(
         "link"
     ).click()
     journey.check(desk)

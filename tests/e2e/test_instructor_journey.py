@@ -7,15 +7,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.support import Journey
-
 pytestmark = pytest.mark.e2e
 
 #: the instructor's screen in each language; every page is also checked at 360 px
 DEVICE = {"th": "phone", "en": "desktop"}
 
 
-def test_instructor_takes_attendance_reviews_logs_and_grades_a_report(journey: Journey):
+def test_instructor_takes_attendance_reviews_logs_and_grades_a_report(journey):
     t = journey.t
     learner = t.name("learner@example.org")
     desk = journey.page(DEVICE[journey.language])

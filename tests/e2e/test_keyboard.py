@@ -12,7 +12,6 @@ from playwright.sync_api import Page, expect
 
 from lca.core.dates import local_today
 from lca.ops.demo import DEMO_PASSWORD
-from tests.e2e.support import Journey, assert_focus_visible, tab_to
 from tests.factories import tiny_jpeg
 
 pytestmark = pytest.mark.e2e
@@ -22,28 +21,28 @@ def focused(page: Page):
     return page.locator(":focus")
 
 
-def sign_in_by_keyboard(journey: Journey, page: Page, email: str) -> None:
+def sign_in_by_keyboard(journey, page: Page, email: str) -> None:
     page.goto(f"/login?lang={journey.language}")
     journey.check(page)
     expect(page.get_by_label(journey.t("E-mail address"))).to_be_focused()  # autofocus
     page.keyboard.type(email)
-    tab_to(page, page.get_by_label(journey.t("Password"), exact=True))
+    journey.tab_to(page, page.get_by_label(journey.t("Password"), exact=True))
     page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
     expect(page).not_to_have_url(f"{journey.server.url}/login?lang={journey.language}")
     journey.check(page)
 
 
-def skip_to_content(page: Page, journey: Journey) -> None:
+def skip_to_content(page: Page, journey) -> None:
     """The first Tab shows the skip link; Enter moves the focus to the page's content."""
     page.keyboard.press("Tab")
     expect(focused(page)).to_have_text(journey.t("Skip to content"))
-    assert_focus_visible(page)
+    journey.assert_focus_visible(page)
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
 
 
-def test_learner_logs_hours_by_keyboard(journey: Journey, tmp_path):
+def test_learner_logs_hours_by_keyboard(journey, tmp_path):
     t = journey.t
     photo = tmp_path / "kwan-phayao.jpg"
     photo.write_bytes(tiny_jpeg("teal", (640, 480)))
@@ -53,34 +52,34 @@ def test_learner_logs_hours_by_keyboard(journey: Journey, tmp_path):
     page.on("filechooser", lambda chooser: chooser.set_files(str(photo)))
     sign_in_by_keyboard(journey, page, "learner@example.org")
     skip_to_content(page, journey)
-    tab_to(page, page.locator("main").get_by_role("link", name=t("Log hours"), exact=True))
+    journey.tab_to(page, page.locator("main").get_by_role("link", name=t("Log hours"), exact=True))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Log hours"))
     journey.check(page)
 
-    tab_to(page, page.get_by_label(t("Module"), exact=True))
+    journey.tab_to(page, page.get_by_label(t("Module"), exact=True))
     page.keyboard.type("5")
     expect(page.get_by_text(t("Field practice only"))).to_be_visible()
     day = local_today() - timedelta(days=1)
-    tab_to(page, page.get_by_label(t("Day"), exact=True))
+    journey.tab_to(page, page.get_by_label(t("Day"), exact=True))
     page.keyboard.type(day.strftime("%m%d%Y"))
-    tab_to(page, page.get_by_label(t("Hours"), exact=True))
+    journey.tab_to(page, page.get_by_label(t("Hours"), exact=True))
     page.keyboard.type("2")
-    tab_to(page, page.get_by_label(t("What did you do?")))
+    journey.tab_to(page, page.get_by_label(t("What did you do?")))
     page.keyboard.type(t.pick("จัดเวทีเสวนากับชุมชน", "Ran a forum with the community"))
-    tab_to(page, page.get_by_label(t("Mechanism"), exact=True))
+    journey.tab_to(page, page.get_by_label(t("Mechanism"), exact=True))
     page.keyboard.type("2")
     tool = page.get_by_label(t.pick("การจัดทำแผนที่แบบมีส่วนร่วม", "Participatory mapping"))
-    tab_to(page, tool)
+    journey.tab_to(page, tool)
     page.keyboard.press("Space")
     expect(tool).to_be_checked()
-    tab_to(page, page.get_by_label(t("Place"), exact=True))
+    journey.tab_to(page, page.get_by_label(t("Place"), exact=True))
     page.keyboard.type(t.pick("ลานวัฒนธรรมพะเยา", "Phayao cultural square"))
     evidence = page.get_by_label(t("Evidence: photos or PDFs"))
-    tab_to(page, evidence)
+    journey.tab_to(page, evidence)
     page.keyboard.press("Space")
     page.wait_for_function("() => document.getElementById('files').files.length === 1")
-    tab_to(page, page.get_by_role("button", name=t("Send for review")))
+    journey.tab_to(page, page.get_by_role("button", name=t("Send for review")))
     page.keyboard.press("Enter")
 
     expect(page.locator(".flashes")).to_have_text(t("Your hours have been sent for review."))
@@ -92,31 +91,31 @@ def test_learner_logs_hours_by_keyboard(journey: Journey, tmp_path):
     journey.check(page)
 
 
-def test_instructor_works_the_review_queue_by_keyboard(journey: Journey):
+def test_instructor_works_the_review_queue_by_keyboard(journey):
     t = journey.t
     page = journey.page("desktop")
     sign_in_by_keyboard(journey, page, "instructor@example.org")
     menu = page.get_by_role("navigation", name=t("Main menu"))
-    tab_to(page, menu.get_by_role("link", name=t("Review queue")))
+    journey.tab_to(page, menu.get_by_role("link", name=t("Review queue")))
     page.keyboard.press("Enter")
     expect(page.get_by_text(t("%(count)s logs, oldest first.", count=10))).to_be_visible()
     journey.check(page)
 
     for email in ("learner05@example.org", "learner06@example.org"):
         tick = page.get_by_label(t("Select the log of %(name)s", name=t.name(email)))
-        tab_to(page, tick)
+        journey.tab_to(page, tick)
         page.keyboard.press("Space")
         expect(tick).to_be_checked()
-    tab_to(page, page.get_by_role("button", name=t("Approve the ticked logs")))
+    journey.tab_to(page, page.get_by_role("button", name=t("Approve the ticked logs")))
     page.keyboard.press("Enter")
     expect(page.locator(".flashes")).to_have_text(t("%(count)s logs approved.", count=2))
     journey.check(page)
 
     skip_to_content(page, journey)
-    tab_to(page, page.get_by_role("link", name=t.name("learner02@example.org")))
+    journey.tab_to(page, page.get_by_role("link", name=t.name("learner02@example.org")))
     page.keyboard.press("Enter")
     journey.check(page)
-    tab_to(page, page.get_by_role("button", name=t("Approve %(hours)s hours", hours=2)))
+    journey.tab_to(page, page.get_by_role("button", name=t("Approve %(hours)s hours", hours=2)))
     page.keyboard.press("Space")
     expect(page.locator(".flashes")).to_have_text(t("Approved."))
     expect(page.get_by_text(t("%(count)s logs, oldest first.", count=7))).to_be_visible()

@@ -10,15 +10,14 @@ import pytest
 from playwright.sync_api import expect
 
 from lca.core.dates import format_day, local_today
-from tests.certificate_helpers import pdf_text
-from tests.e2e.arrange import issue_certificate_of
-from tests.e2e.support import Journey
 from tests.factories import tiny_jpeg
 
 pytestmark = pytest.mark.e2e
 
 
-def test_learner_logs_answers_reports_and_downloads_the_certificate(journey: Journey, tmp_path):
+def test_learner_logs_answers_reports_and_downloads_the_certificate(
+    journey, tmp_path, issue_certificate_of, pdf_text
+):
     t = journey.t
     photo = tmp_path / t.pick("กิจกรรมกว๊าน.jpg", "field-visit.jpg")
     photo.write_bytes(tiny_jpeg("teal", (640, 480)))

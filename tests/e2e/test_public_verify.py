@@ -10,18 +10,19 @@ import pytest
 from playwright.sync_api import expect
 
 from lca.certificates.codes import display_code
-from tests.certificate_helpers import qr_codes
-from tests.e2e.arrange import issue_certificate_of
-from tests.e2e.support import Journey, pdf_page_png, save_png
 
 pytestmark = pytest.mark.e2e
 
 
-def test_anyone_verifies_a_certificate_from_its_qr_code(journey: Journey, tmp_path):
+def test_anyone_verifies_a_certificate_from_its_qr_code(
+    journey, tmp_path, issue_certificate_of, qr_codes
+):
     t = journey.t
     issued = issue_certificate_of(journey.server.app, "graduate@example.org")
     if journey.language == "th":  # one certificate picture is enough: it is in both languages
-        save_png(pdf_page_png(issued.pdf, tmp_path), journey.shots / "certificate.png")
+        journey.save_png(
+            journey.pdf_page_png(issued.pdf, tmp_path), journey.shots / "certificate.png"
+        )
 
     [link] = qr_codes(issued.pdf, tmp_path)
     assert link == f"{journey.server.url}/verify/{issued.code}"
