@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher, Type, extract_parameters, profiles
+from argon2.exceptions import VerifyMismatchError
 from sqlalchemy import select
 
+from lca.auth.passwords import hash_password, needs_rehash, password_matches
 from lca.auth.sessions import open_sessions, start_session
-from lca.models import AuditEvent, User
+from lca.models import AuditEvent
 from lca.web.pages import is_local_path
-from tests.factories import PASSWORD, AdminFactory, InstructorFactory, LearnerFactory
+from tests.factories import (
+    PASSWORD,
+    PASSWORD_HASH,
+    AdminFactory,
+    InstructorFactory,
+    LearnerFactory,
+)
 
 WRONG = "อีเมลหรือรหัสผ่านไม่ถูกต้อง"
 
@@ -243,9 +252,38 @@ def test_deactivation_ends_open_sessions(client, login, db):
     assert client.get("/learner").status_code == 302
 
 
-def test_passwords_are_stored_as_argon2id_hashes(db):
-    user = db.session.scalar(select(User).limit(1)) or LearnerFactory()
-    assert user.password_hash.startswith("$argon2id$")
+@pytest.mark.parametrize("profile", ["CHEAPEST", "RFC_9106_LOW_MEMORY"])  # tests', deployment's
+def test_hash_password_makes_a_salted_argon2id_hash_of_the_configured_profile(
+    app, monkeypatch, profile
+):
+    monkeypatch.setitem(app.config, "LCA_PASSWORD_PROFILE", profile)
+    wanted = getattr(profiles, profile)
+    with app.app_context():
+        first, second = hash_password("ขอบฟ้า กว้างไกล 2569"), hash_password("ขอบฟ้า กว้างไกล 2569")
+        assert password_matches(first, "ขอบฟ้า กว้างไกล 2569")
+        assert not password_matches(first, "ขอบฟ้า กว้างไกล 2568")
+        assert not needs_rehash(first)
+    made = extract_parameters(first)
+    assert made.type is Type.ID
+    assert made == wanted
+    assert first != second  # a fresh salt every time
+    PasswordHasher.from_parameters(wanted).verify(first, "ขอบฟ้า กว้างไกล 2569")
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher.from_parameters(wanted).verify(first, "ขอบฟ้า กว้างไกล")
+
+
+def test_a_changed_password_is_stored_as_hash_password_makes_it(client, login, db):
+    user = LearnerFactory()
+    login(user)
+    new = "ทะเลสาบ กว๊านพะเยา ยามเช้า"
+    client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": new, "confirm_password": new},
+    )
+    db.session.refresh(user)
+    assert user.password_hash != PASSWORD_HASH and new not in user.password_hash
+    assert extract_parameters(user.password_hash) == profiles.CHEAPEST
+    PasswordHasher().verify(user.password_hash, new)
 
 
 def test_forms_refuse_a_post_without_the_csrf_token(app, db):

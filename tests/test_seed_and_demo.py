@@ -146,8 +146,25 @@ def test_a_broken_seed_file_is_refused_and_nothing_is_written(db, seed_copy, cha
 
 def test_seed_command_and_demo_command(app, db):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["lca", "seed"])
-    assert result.exit_code == 0 and "modules: 0 created, 0 updated, 7 unchanged" in result.output
+    seeded = runner.invoke(args=["lca", "seed"])
+    assert seeded.exit_code == 0, seeded.output
+    assert "modules: 0 created, 0 updated, 7 unchanged" in seeded.output
+    assert db.session.scalar(select(Cohort).where(Cohort.code == DEMO_COHORT)) is None
+    demo = runner.invoke(args=["lca", "demo"])
+    assert demo.exit_code == 0, demo.output
+    assert f"{DEMO_COHORT}: " in demo.output and f"password {DEMO_PASSWORD}" in demo.output
+    cohort = db.session.scalar(select(Cohort).where(Cohort.code == DEMO_COHORT))
+    graduate = db.session.scalar(select(User).where(User.email == "graduate@example.org"))
+    assert cohort is not None and graduate is not None
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Enrolment).where(Enrolment.cohort_id == cohort.id)
+        )
+        >= 14
+    )
+    again = snapshot(db)
+    assert runner.invoke(args=["lca", "demo"]).exit_code == 0  # idempotent through the CLI too
+    assert snapshot(db) == again
 
 
 def test_create_user_command_prompts_for_the_password(app, db):
