@@ -29,8 +29,11 @@ def set_field_start(enrolment: Enrolment, starts_on: date | None, actor: User) -
             field="field_starts_on",
         )
     old_start, old_end = enrolment.field_window_starts_on, enrolment.field_window_ends_on
-    enrolment.field_starts_on = starts_on
-    enrolment.field_ends_on = _own_field_end(enrolment)
+    # Both at once: the schema holds an own start only together with its own last day.
+    enrolment.field_starts_on, enrolment.field_ends_on = (
+        starts_on,
+        _own_field_end(enrolment, starts_on),
+    )
     record(
         actor,
         "enrolment.field_start",
@@ -77,17 +80,17 @@ def extend_field_window(
     return extension
 
 
-def _own_field_end(enrolment: Enrolment) -> date | None:
+def _own_field_end(enrolment: Enrolment, own_start: date | None) -> date | None:
     """The learner's own last field day: from their own start, pushed out by any extension."""
     extended = db.session.scalar(
         select(func.max(FieldWindowExtension.extended_to)).where(
             FieldWindowExtension.enrolment_id == enrolment.id
         )
     )
-    if enrolment.field_starts_on is None and extended is None:
+    if own_start is None and extended is None:
         return None
     cohort = enrolment.cohort
-    start = enrolment.field_starts_on or cohort.field_starts_on
+    start = own_start or cohort.field_starts_on
     base = field_window_end(start, cohort.field_window_months)
     return max(base, extended) if extended else base
 
@@ -101,7 +104,7 @@ def refresh_field_windows(cohort: Cohort) -> None:
         )
     )
     for enrolment in own:
-        enrolment.field_ends_on = _own_field_end(enrolment)
+        enrolment.field_ends_on = _own_field_end(enrolment, enrolment.field_starts_on)
 
 
 def field_window_history(enrolment: Enrolment) -> list[FieldWindowExtension]:

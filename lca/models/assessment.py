@@ -53,6 +53,7 @@ class RubricCriterion(Base):
         UniqueConstraint("rubric_id", "code", name="uq_rubric_criteria_rubric_code"),
         UniqueConstraint("rubric_id", "number", name="uq_rubric_criteria_rubric_number"),
         CheckConstraint("max_points > 0", name="max_points_positive"),
+        CheckConstraint("number > 0", name="number_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,7 +150,12 @@ class Grade(Base):
     """One grading of a report, kept for good: who, when, under which rubric, the scores."""
 
     __tablename__ = "grades"
-    __table_args__ = (CheckConstraint("total_points >= 0", name="total_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("total_points >= 0", name="total_not_negative"),
+        CheckConstraint(
+            "result != 'revise' OR length(trim(feedback)) > 0", name="revise_says_what_to_change"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     field_report_id: Mapped[int] = mapped_column(ForeignKey("field_reports.id"), index=True)

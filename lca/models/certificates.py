@@ -68,6 +68,17 @@ class Certificate(Base):
             "superseded_by_id IS NULL OR status = 'superseded'", name="successor_only_if_superseded"
         ),
         CheckConstraint("serial_number > 0", name="serial_number_positive"),
+        CheckConstraint(
+            "status != 'revoked' OR length(trim(coalesce(revocation_reason, ''))) > 0",
+            name="revoked_with_reason",
+        ),
+        CheckConstraint(
+            "replaces_id IS NULL OR length(trim(coalesce(reissue_reason, ''))) > 0",
+            name="reissued_with_reason",
+        ),
+        # A certificate is superseded by one re-issue at most, and a re-issue replaces one.
+        UniqueConstraint("superseded_by_id", name="uq_certificates_superseded_by_id"),
+        UniqueConstraint("replaces_id", name="uq_certificates_replaces_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -56,6 +56,7 @@ class Cohort(Base):
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="ends_not_before_start"),
         CheckConstraint("field_starts_on >= starts_on", name="field_starts_not_before_start"),
+        CheckConstraint("field_starts_on <= ends_on", name="field_starts_by_the_end"),
         CheckConstraint(
             f"field_window_months BETWEEN 1 AND {MAX_FIELD_WINDOW_MONTHS}",
             name="field_window_months_range",
@@ -109,6 +110,12 @@ class Enrolment(Base):
         CheckConstraint(
             "(status = 'withdrawn') = (withdrawn_at IS NOT NULL)",
             name="withdrawn_at_matches_status",
+        ),
+        # A learner's own start always comes with their own last day, never before it.
+        CheckConstraint(
+            "field_starts_on IS NULL "
+            "OR (field_ends_on IS NOT NULL AND field_ends_on >= field_starts_on)",
+            name="own_field_end_not_before_start",
         ),
     )
 

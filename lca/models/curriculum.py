@@ -28,6 +28,10 @@ class Module(Base):
             "field_window_months IS NULL OR field_window_months > 0",
             name="field_window_months_positive",
         ),
+        CheckConstraint(
+            "(kind = 'field') = (field_window_months IS NOT NULL)",
+            name="field_window_only_for_field",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

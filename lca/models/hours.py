@@ -98,7 +98,8 @@ class Attendance(Base):
             "class_session_id", "enrolment_id", name="uq_attendances_session_enrolment"
         ),
         CheckConstraint(
-            "minutes >= 0 AND minutes <= 720 AND minutes % 15 = 0", name="minutes_in_range"
+            f"minutes >= 0 AND minutes <= {MAX_MINUTES_PER_LOG} AND minutes % {MINUTE_STEP} = 0",
+            name="minutes_in_range",
         ),
         CheckConstraint(
             "(status IN ('absent', 'excused')) = (minutes = 0)", name="credit_follows_status"
