@@ -9,24 +9,24 @@ from lca.models import AuditEvent, City
 from tests.factories import CityFactory, count_rows
 
 
-def test_city_list_shows_the_seeded_learning_cities(client, admin, db):
-    page = client.get("/admin/cities").get_data(as_text=True)
+def test_city_list_shows_the_seeded_learning_cities(admin_client, db):
+    page = admin_client.get("/admin/cities").get_data(as_text=True)
     assert "เชียงราย / Chiang Rai" in page and "พ.ศ. 2562" in page
 
 
-def test_add_a_city_makes_a_stable_code(client, admin, db):
-    response = client.post("/admin/cities/new", data={"name_th": "น่าน", "name_en": "Nan"})
+def test_add_a_city_makes_a_stable_code(admin_client, db):
+    response = admin_client.post("/admin/cities/new", data={"name_th": "น่าน", "name_en": "Nan"})
     assert response.status_code == 302
     city = db.session.scalar(select(City).where(City.name_th == "น่าน"))
     assert city.code == "nan" and city.gnlc_joined_year is None
-    client.post("/admin/cities/new", data={"name_th": "น่านใหม่", "name_en": "Nan!"})
+    admin_client.post("/admin/cities/new", data={"name_th": "น่านใหม่", "name_en": "Nan!"})
     assert db.session.scalar(select(City.code).where(City.name_th == "น่านใหม่")) == "nan-2"
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "city.create"))
 
 
-def test_edit_a_city(client, admin, db):
+def test_edit_a_city(admin_client, db):
     city = CityFactory()
-    response = client.post(
+    response = admin_client.post(
         f"/admin/cities/{city.id}/edit",
         data={"name_th": "เมืองใหม่", "name_en": "New Town", "gnlc_joined_year": "2568"},
     )
@@ -59,12 +59,12 @@ def test_edit_a_city(client, admin, db):
         ),
     ],
 )
-def test_bad_city_details_are_refused(client, admin, db, data, field, message, field_error):
+def test_bad_city_details_are_refused(admin_client, db, data, field, message, field_error):
     before = count_rows(City)
-    page = client.post("/admin/cities/new", data=data).get_data(as_text=True)
+    page = admin_client.post("/admin/cities/new", data=data).get_data(as_text=True)
     assert message in field_error(page, field)
     assert count_rows(City) == before
 
 
-def test_unknown_city_id_is_not_found(client, admin, db):
-    assert client.get("/admin/cities/999999/edit").status_code == 404
+def test_unknown_city_id_is_not_found(admin_client, db):
+    assert admin_client.get("/admin/cities/999999/edit").status_code == 404

@@ -43,15 +43,15 @@ def report_form(
 
 
 @pytest.fixture
-def learner_with_logs(client, login, db):
-    enrolment = EnrolmentFactory()
+def learner_with_logs(learner_enrolment, db):
+    """The signed-in learner's enrolment, with two field-practice logs."""
+    enrolment = learner_enrolment
     logs = [
         HourLogFactory(
             enrolment=enrolment, module=module(5), worked_on=enrolment.field_window_starts_on
         )
         for _ in range(2)
     ]
-    login(enrolment.learner)
     return enrolment, logs
 
 

@@ -29,16 +29,16 @@ from tests.factories import (
 
 @pytest.fixture
 def enrolment(learner_enrolment, db):
-    """The signed-in learner's enrolment."""
+    """The enrolment of the learner signed in on ``learner_client``."""
     return learner_enrolment
 
 
-def test_log_classroom_hours(client, enrolment, db):
-    response = client.post("/hours/new", data=classroom_form(enrolment, hours="1.75"))
+def test_log_classroom_hours(learner_client, enrolment, db):
+    response = learner_client.post("/hours/new", data=classroom_form(enrolment, hours="1.75"))
     assert response.status_code == 302
     log = db.session.scalar(select(HourLog).where(HourLog.enrolment_id == enrolment.id))
     assert (log.minutes, log.status, log.module.number) == (105, LogStatus.PENDING, 1)
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    page = learner_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "รอตรวจ" in page and "1.75" in page
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "hour_log.submit"))
 
@@ -53,10 +53,12 @@ def test_log_classroom_hours(client, enrolment, db):
         ("PDF", "application/pdf"),
     ],
 )
-def test_log_field_hours_with_evidence(client, enrolment, db, kind, content_type, field_error):
+def test_log_field_hours_with_evidence(
+    learner_client, enrolment, db, kind, content_type, field_error
+):
     data = PDF if kind == "PDF" else image_bytes(kind)
     files_before = stored_files()
-    response = client.post(
+    response = learner_client.post(
         "/hours/new", **field_form(enrolment, files=[(io.BytesIO(data), "IMG_0001.renamed")])
     )
     assert response.status_code == 302, field_error(response.get_data(as_text=True), "files")
@@ -66,13 +68,13 @@ def test_log_field_hours_with_evidence(client, enrolment, db, kind, content_type
     assert stored_files() == files_before + (1 if kind == "PDF" else 2)
     log = evidence.hour_log
     assert (log.minutes, log.mechanism.code, log.place) == (150, "process", "ศาลาประชาคม")
-    download = client.get(f"/hours/{log.id}/evidence/{evidence.id}")
+    download = learner_client.get(f"/hours/{log.id}/evidence/{evidence.id}")
     assert download.data == data
     assert download.headers["Content-Type"].startswith(content_type)
     assert download.headers["Content-Disposition"].startswith("attachment")
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     if kind != "PDF":
-        thumb = client.get(f"/hours/{log.id}/evidence/{evidence.id}/thumbnail")
+        thumb = learner_client.get(f"/hours/{log.id}/evidence/{evidence.id}/thumbnail")
         assert thumb.status_code == 200 and thumb.data.startswith(b"\xff\xd8\xff")
 
 
@@ -89,30 +91,32 @@ def test_log_field_hours_with_evidence(client, enrolment, db, kind, content_type
         ("", "กรอกจำนวนชั่วโมง"),
     ],
 )
-def test_bad_hours_are_refused(client, enrolment, db, hours, message, field_error):
-    page = client.post("/hours/new", data=classroom_form(enrolment, hours=hours))
+def test_bad_hours_are_refused(learner_client, enrolment, db, hours, message, field_error):
+    page = learner_client.post("/hours/new", data=classroom_form(enrolment, hours=hours))
     assert message in field_error(page.get_data(as_text=True), "hours")
     assert count_rows(HourLog) == 0
 
 
-def test_bad_days_are_refused(client, enrolment, db, field_error):
+def test_bad_days_are_refused(learner_client, enrolment, db, field_error):
     cases = [
         ((local_today() + timedelta(days=1)).isoformat(), "วันที่ต้องไม่เป็นวันในอนาคต"),
         ((enrolment.cohort.starts_on - timedelta(days=1)).isoformat(), "วันที่ต้องไม่ก่อนวันเริ่มรุ่น"),
         ("2026-02-30", "วันที่ไม่ถูกต้อง"),
     ]
     for day, message in cases:
-        page = client.post("/hours/new", data=classroom_form(enrolment, worked_on=day))
+        page = learner_client.post("/hours/new", data=classroom_form(enrolment, worked_on=day))
         assert message in field_error(page.get_data(as_text=True), "worked_on")
     assert count_rows(HourLog) == 0
 
 
 def test_field_hours_outside_the_window_are_refused_with_the_window(
-    client, enrolment, db, field_error
+    learner_client, enrolment, db, field_error
 ):
     before_window = enrolment.field_window_starts_on - timedelta(days=1)
     files = stored_files()
-    page = client.post("/hours/new", **field_form(enrolment, worked_on=before_window.isoformat()))
+    page = learner_client.post(
+        "/hours/new", **field_form(enrolment, worked_on=before_window.isoformat())
+    )
     message = field_error(page.get_data(as_text=True), "worked_on")
     assert "ต้องอยู่ในช่วงปฏิบัติการของคุณ" in message
     start = enrolment.field_window_starts_on
@@ -133,10 +137,10 @@ def test_field_hours_outside_the_window_are_refused_with_the_window(
     ],
 )
 def test_incomplete_field_logs_are_refused(
-    client, enrolment, db, overrides, field, message, field_error
+    learner_client, enrolment, db, overrides, field, message, field_error
 ):
     files = stored_files()
-    page = client.post("/hours/new", **field_form(enrolment, **overrides))
+    page = learner_client.post("/hours/new", **field_form(enrolment, **overrides))
     assert message in field_error(page.get_data(as_text=True), field)
     assert (count_rows(HourLog), count_rows(EvidenceFile), stored_files()) == (0, 0, files)
 
@@ -158,10 +162,10 @@ ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200
     ],
 )
 def test_bad_files_are_refused_and_nothing_is_stored(
-    client, enrolment, db, files, message, field_error
+    learner_client, enrolment, db, files, message, field_error
 ):
     stored = stored_files()
-    page = client.post("/hours/new", **field_form(enrolment, files=files))
+    page = learner_client.post("/hours/new", **field_form(enrolment, files=files))
     assert message in field_error(page.get_data(as_text=True), "files")
     assert (count_rows(HourLog), count_rows(EvidenceFile), stored_files()) == (0, 0, stored)
 
@@ -177,7 +181,7 @@ def test_an_enormous_upload_gets_the_too_large_page(app, client, enrolment, db):
     assert count_rows(HourLog) == 0
 
 
-def test_edit_a_pending_log_and_its_files(client, enrolment, db):
+def test_edit_a_pending_log_and_its_files(learner_client, enrolment, db):
     evidence = EvidenceFileFactory(
         hour_log=HourLogFactory(enrolment=enrolment, module=module(5), minutes=60, place="เดิม")
     )
@@ -188,7 +192,7 @@ def test_edit_a_pending_log_and_its_files(client, enrolment, db):
         remove_evidence=[str(evidence.id)],
         files=[(io.BytesIO(image_bytes("PNG")), "ใหม่.png")],
     )
-    response = client.post(f"/hours/{log.id}/edit", **form)
+    response = learner_client.post(f"/hours/{log.id}/edit", **form)
     assert response.status_code == 302
     db.session.expire_all()
     assert log.minutes == 180 and log.status is LogStatus.PENDING
@@ -202,49 +206,51 @@ def test_edit_a_pending_log_and_its_files(client, enrolment, db):
 
 
 def test_a_returned_log_goes_back_to_the_queue_when_edited_or_answered(
-    client, enrolment, db, field_error
+    learner_client, enrolment, db, field_error
 ):
     log = HourLogFactory(enrolment=enrolment, status=LogStatus.RETURNED)
     HourLogNoteFactory(hour_log_id=log.id, kind=NoteKind.QUESTION)
-    page = client.get(f"/hours/{log.id}").get_data(as_text=True)
+    page = learner_client.get(f"/hours/{log.id}").get_data(as_text=True)
     assert "ช่วยอธิบายเพิ่มเติม" in page and "ตอบคำถาม" in page
-    page = client.post(f"/hours/{log.id}/answer", data={"body": ""}).get_data(as_text=True)
+    page = learner_client.post(f"/hours/{log.id}/answer", data={"body": ""}).get_data(as_text=True)
     assert "เขียนคำตอบของคุณ" in field_error(page, "body")
-    client.post(f"/hours/{log.id}/answer", data={"body": "มีครูร่วม 12 คน"})
+    learner_client.post(f"/hours/{log.id}/answer", data={"body": "มีครูร่วม 12 คน"})
     db.session.refresh(log)
     assert log.status is LogStatus.PENDING
     other = HourLogFactory(enrolment=enrolment, status=LogStatus.RETURNED)
-    client.post(f"/hours/{other.id}/edit", data=classroom_form(enrolment, hours="3"))
+    learner_client.post(f"/hours/{other.id}/edit", data=classroom_form(enrolment, hours="3"))
     db.session.refresh(other)
     assert (other.status, other.minutes) == (LogStatus.PENDING, 180)
     actions = set(db.session.scalars(select(AuditEvent.action)))
     assert {"hour_log.answer", "hour_log.resubmit"} <= actions
 
 
-def test_withdraw_a_pending_log(client, enrolment, db):
+def test_withdraw_a_pending_log(learner_client, enrolment, db):
     log = HourLogFactory(enrolment=enrolment)
-    client.post(f"/hours/{log.id}/withdraw")
+    learner_client.post(f"/hours/{log.id}/withdraw")
     db.session.refresh(log)
     assert log.status is LogStatus.WITHDRAWN
 
 
 @pytest.mark.parametrize("status", [LogStatus.APPROVED, LogStatus.REJECTED])
-def test_reviewed_logs_are_locked(client, enrolment, db, status, flashes):
+def test_reviewed_logs_are_locked(learner_client, enrolment, db, status, flashes):
     log = HourLogFactory(enrolment=enrolment, status=status)
     before = (log.minutes, log.status, log.version)
-    page = client.post(
+    page = learner_client.post(
         f"/hours/{log.id}/edit", data=classroom_form(enrolment, hours="5"), follow_redirects=True
     ).get_data(as_text=True)
     assert "จึงแก้ไขไม่ได้" in "".join(flashes(page))
-    page = client.post(f"/hours/{log.id}/withdraw", follow_redirects=True).get_data(as_text=True)
+    page = learner_client.post(f"/hours/{log.id}/withdraw", follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "จึงแก้ไขไม่ได้" in "".join(flashes(page))
-    page = client.post(f"/hours/{log.id}/answer", data={"body": "x"}, follow_redirects=True)
+    page = learner_client.post(f"/hours/{log.id}/answer", data={"body": "x"}, follow_redirects=True)
     assert "ตอบได้เฉพาะบันทึกที่ถูกส่งกลับ" in page.get_data(as_text=True)
     db.session.refresh(log)
     assert (log.minutes, log.status, log.version) == before
 
 
-def test_another_learners_log_is_forbidden(client, enrolment, db):
+def test_another_learners_log_is_forbidden(learner_client, enrolment, db):
     evidence = EvidenceFileFactory()
     log = evidence.hour_log
     for method, url in (
@@ -256,20 +262,22 @@ def test_another_learners_log_is_forbidden(client, enrolment, db):
         ("GET", f"/hours/{log.id}/evidence/{evidence.id}"),
         ("GET", f"/hours/{log.id}/evidence/{evidence.id}/thumbnail"),
     ):
-        assert client.open(url, method=method, data={}).status_code == 403, url
+        assert learner_client.open(url, method=method, data={}).status_code == 403, url
     db.session.refresh(log)
     assert log.status is LogStatus.PENDING
 
 
-def test_a_file_of_another_log_is_not_found_through_my_log(client, enrolment, db):
+def test_a_file_of_another_log_is_not_found_through_my_log(learner_client, enrolment, db):
     mine = HourLogFactory(enrolment=enrolment)
     theirs = EvidenceFileFactory()
-    assert client.get(f"/hours/{mine.id}/evidence/{theirs.id}").status_code == 404
+    assert learner_client.get(f"/hours/{mine.id}/evidence/{theirs.id}").status_code == 404
 
 
-def test_logging_into_another_learners_enrolment_is_refused(client, enrolment, db, field_error):
+def test_logging_into_another_learners_enrolment_is_refused(
+    learner_client, enrolment, db, field_error
+):
     other = EnrolmentFactory()
-    page = client.post("/hours/new", data=classroom_form(other))
+    page = learner_client.post("/hours/new", data=classroom_form(other))
     assert "ตัวเลือกไม่ถูกต้อง" in field_error(page.get_data(as_text=True), "enrolment_id")
     assert count_rows(HourLog) == 0
 
