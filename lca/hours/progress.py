@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import joinedload
 
 from lca.certificates import eligibility
@@ -110,7 +110,7 @@ class EnrolmentProgress:
     def window_state(self) -> str:
         if self.today < self.window_starts_on:
             return "not-open"
-        return "open" if self.today <= self.window_ends_on else "closed"
+        return "open" if self.enrolment.in_field_window(self.today) else "closed"
 
     @property
     def days_left(self) -> int:
@@ -127,7 +127,7 @@ class EnrolmentProgress:
         return next(m for m in self.modules if m.module.number == number)
 
 
-def minutes_by_module(enrolment_filter) -> dict[int, dict[int, list[int]]]:
+def minutes_by_module(enrolment_filter: ColumnElement[bool]) -> dict[int, dict[int, list[int]]]:
     """{enrolment_id: {module_id: [approved, pending, approved outside the field window]}}."""
     inside = Enrolment.in_field_window(HourLog.worked_on)
     approved = HourLog.status == LogStatus.APPROVED
@@ -154,7 +154,7 @@ def minutes_by_module(enrolment_filter) -> dict[int, dict[int, list[int]]]:
     return minutes
 
 
-def report_statuses(enrolment_filter) -> dict[int, ReportStatus]:
+def report_statuses(enrolment_filter: ColumnElement[bool]) -> dict[int, ReportStatus]:
     """{enrolment_id: the state of its field report}."""
     query = (
         select(FieldReport.enrolment_id, FieldReport.status)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -162,14 +162,14 @@ class Enrolment(Base):
         return func.coalesce(cls.field_ends_on, Cohort.field_ends_on)
 
     @hybrid_method
-    def in_field_window(self, day: date) -> bool:
-        """Field hours count only on days inside the learner's field window (in a query, the
-        enrolment's cohort must be joined)."""
-        return self.field_window_starts_on <= day <= self.field_window_ends_on
+    def in_field_window(self, day: Any, /) -> bool:
+        """Field hours count only on days inside the learner's field window. ``day`` is a date,
+        or in a query a date column (and the enrolment's cohort must be joined)."""
+        return bool(self.field_window_starts_on <= day <= self.field_window_ends_on)
 
-    @in_field_window.inplace.expression
+    @in_field_window.expression
     @classmethod
-    def _in_field_window(cls, day: ColumnElement[date]) -> ColumnElement[bool]:
+    def _in_field_window(cls, day: Any, /) -> ColumnElement[bool]:
         return and_(day >= cls.field_window_starts_on, day <= cls.field_window_ends_on)
 
     def __repr__(self) -> str:
