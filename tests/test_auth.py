@@ -213,11 +213,14 @@ def test_one_time_password_must_be_replaced_first(client, login, db):
 def test_language_switch_is_remembered_and_saved(client, login, db):
     user = LearnerFactory()
     login(user)
-    assert '<html lang="en">' in client.get("/learner?lang=en").get_data(as_text=True)
+    response = client.get("/learner?lang=en")  # saved, then the same page without ``lang``
+    assert (response.status_code, response.location) == (303, "/learner")
+    assert '<html lang="en">' in client.get("/learner").get_data(as_text=True)
     assert '<html lang="en">' in client.get("/curriculum").get_data(as_text=True)
     db.session.refresh(user)
     assert user.preferred_language == "en"
-    assert '<html lang="th">' in client.get("/curriculum?lang=th").get_data(as_text=True)
+    switched = client.get("/curriculum?lang=th", follow_redirects=True)
+    assert '<html lang="th">' in switched.get_data(as_text=True)
     db.session.refresh(user)
     assert user.preferred_language == "th"
 

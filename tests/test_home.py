@@ -72,7 +72,7 @@ def test_forbidden_page_in_both_languages(client, login, db):
     response = client.get("/admin/")
     assert response.status_code == 403
     assert "คุณไม่มีสิทธิ์เข้าถึงหน้านี้" in response.get_data(as_text=True)
-    response = client.get("/admin/?lang=en")
+    response = client.get("/admin/?lang=en", follow_redirects=True)
     assert "You do not have access to this page" in response.get_data(as_text=True)
 
 

@@ -109,7 +109,7 @@ def test_learner_home_shows_bars_numbers_countdown_and_next_steps(client, login,
     assert "6 / 6 ชั่วโมง · ครบแล้ว" in page and "รอตรวจ 1.5" in page
     assert "ช่วงปฏิบัติการในพื้นที่: เหลืออีก" in page
     assert "กลุ่มวิชาที่ 2: ยังต้องได้รับอนุมัติอีก 6 ชั่วโมง" in page
-    english = client.get("/learner?lang=en").get_data(as_text=True)
+    english = client.get("/learner?lang=en", follow_redirects=True).get_data(as_text=True)
     assert "6 of 45 hours approved" in english and "days left" in english
 
 

@@ -19,17 +19,16 @@ from wtforms.validators import InputRequired
 from lca.admin import bp
 from lca.admin.imports import (
     MAX_IMPORT_BYTES,
-    ImportFileError,
     apply_import,
     plan_import,
     template_csv,
     template_xlsx,
 )
 from lca.core.db import db
-from lca.core.errors import RuleError
 from lca.core.storage import delete_file_after_commit, storage
 from lca.models import Role
 from lca.web.forms import BaseForm
+from lca.web.pages import perform
 from lca.web.permissions import get_cohort_or_403, role_required
 
 PENDING = "lca_import"  #: the session key of the upload waiting for confirmation
@@ -71,23 +70,30 @@ def import_learners(cohort_id: int):
 @role_required(Role.ADMIN)
 def preview_import(cohort_id: int):
     cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
-    form, plan = ImportForm(), None
+    form = ImportForm()
     if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.stream.read(MAX_IMPORT_BYTES + 1)
-        try:
-            plan = plan_import(cohort, upload.filename or "", data)
-        except ImportFileError as error:
-            form.file.errors = [error.message]
-        else:
-            _forget_pending()
-            if plan.ok:
-                session[PENDING] = {
-                    "key": storage().save(data, ".import"),
-                    "cohort": cohort.id,
-                    "name": upload.filename or "",
-                }
-    return _page(cohort, form, plan)
+        return perform(
+            lambda: _preview(cohort, form.file.data),
+            form=form,
+            field="file",  # a file that cannot be read at all: the message goes next to it
+            fail=lambda: _page(cohort, form),
+            then=lambda plan: _page(cohort, form, plan),
+        )
+    return _page(cohort, form)
+
+
+def _preview(cohort, upload):
+    """Check the file; a file with no problem waits (stored) for the confirmation."""
+    data = upload.stream.read(MAX_IMPORT_BYTES + 1)
+    plan = plan_import(cohort, upload.filename or "", data)
+    _forget_pending()
+    if plan.ok:
+        session[PENDING] = {
+            "key": storage().save(data, ".import"),
+            "cohort": cohort.id,
+            "name": upload.filename or "",
+        }
+    return plan
 
 
 @bp.post("/cohorts/<int:cohort_id>/import/confirm")
@@ -107,14 +113,21 @@ def confirm_import(cohort_id: int):
         plan = plan_import(cohort, pending["name"], file.read())  # checked again
     if not plan.ok:  # something changed since the preview
         return _page(cohort, plan=plan)
-    try:
-        done = apply_import(plan, current_user)
-    except RuleError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for(".import_learners", cohort_id=cohort.id))
-    delete_file_after_commit(db.session, pending["key"])
-    db.session.commit()
+    return perform(
+        lambda: _apply(plan, pending["key"]),
+        then=lambda done: _import_done(cohort, done),
+        fail=url_for(".import_learners", cohort_id=cohort.id),
+    )
+
+
+def _apply(plan, key: str):
+    """Import the plan; the uploaded file goes once the import is committed."""
+    done = apply_import(plan, current_user)
+    delete_file_after_commit(db.session, key)
+    return done
+
+
+def _import_done(cohort, done):
     session.pop(PENDING, None)
     return render_template(
         "admin/import_done.html",

@@ -1,4 +1,4 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -26,10 +26,9 @@ from lca.auth.sessions import open_sessions
 from lca.auth.throttle import forget_failures
 from lca.certificates.services import cohorts_with_certificates_to_issue
 from lca.core.db import db
-from lca.core.errors import RuleError
 from lca.models import City, Role, User
 from lca.web.forms import options, read_filters
-from lca.web.pages import page_number, refuse
+from lca.web.pages import page_number, perform
 from lca.web.permissions import get_or_404, role_required
 
 
@@ -80,16 +79,21 @@ def _profile(form: UserForm) -> Profile:
 def new_user():
     form = UserForm()
     form.city_id.choices = _city_choices()
+
+    def page():
+        return render_template("admin/user_form.html", form=form, user=None)
+
     if form.validate_on_submit():
-        try:
-            user, password = create_user(_profile(form), None, current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
+        return perform(
+            lambda: create_user(_profile(form), None, current_user),
+            form=form,
+            fail=page,
             # Shown once, in this response only: never stored, never put in a cookie.
-            return render_template("admin/user_created.html", user=user, password=password)
-    return render_template("admin/user_form.html", form=form, user=None)
+            then=lambda made: render_template(
+                "admin/user_created.html", user=made[0], password=made[1]
+            ),
+        )
+    return page()
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -98,33 +102,38 @@ def edit_user(user_id: int):
     user = get_or_404(User, user_id)
     form = UserForm(obj=user, role=user.role.value, city_id=user.city_id or 0)
     form.city_id.choices = _city_choices()
+
+    def page():
+        return render_template(
+            "admin/user_form.html", form=form, user=user, open_sessions=len(open_sessions(user))
+        )
+
     if form.validate_on_submit():
-        try:
-            update_user(user, _profile(form), current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The account has been saved."), "success")
-            return redirect(url_for(".users"))
-    return render_template(
-        "admin/user_form.html", form=form, user=user, open_sessions=len(open_sessions(user))
-    )
+        return perform(
+            lambda: update_user(user, _profile(form), current_user),
+            form=form,
+            fail=page,
+            done=_("The account has been saved."),
+            then=url_for(".users"),
+        )
+    return page()
 
 
 @bp.post("/users/<int:user_id>/reset-password")
 @role_required(Role.ADMIN)
 def reset(user_id: int):
     user = get_or_404(User, user_id)
-    try:
-        password = reset_password(user, current_user)
-    except RuleError as error:
-        refuse(None, error)
-        return redirect(url_for(".edit_user", user_id=user_id))
-    db.session.commit()
-    forget_failures(user.email)  # a throttled person can sign in with the new password now
-    # Shown once, in this response only: never stored, never put in a cookie.
-    return render_template("admin/user_created.html", user=user, password=password, reset=True)
+
+    def shown(password: str):
+        forget_failures(user.email)  # a throttled person can sign in with the new password now
+        # Shown once, in this response only: never stored, never put in a cookie.
+        return render_template("admin/user_created.html", user=user, password=password, reset=True)
+
+    return perform(
+        lambda: reset_password(user, current_user),
+        then=shown,
+        fail=url_for(".edit_user", user_id=user_id),
+    )
 
 
 @bp.post("/users/<int:user_id>/sign-out")
@@ -147,14 +156,11 @@ def activate(user_id: int):
 
 def _switch(user_id: int, service, done: str):
     user = get_or_404(User, user_id)
-    try:
-        service(user, current_user)
-    except RuleError as error:
-        refuse(None, error)
-    else:
-        db.session.commit()
-        flash(done, "success")
-    return redirect(url_for(".edit_user", user_id=user_id))
+    return perform(
+        lambda: service(user, current_user),
+        done=done,
+        then=url_for(".edit_user", user_id=user_id),
+    )
 
 
 @bp.get("/cities")
@@ -171,16 +177,19 @@ def _details(form: CityForm) -> CityDetails:
 @role_required(Role.ADMIN)
 def new_city():
     form = CityForm()
+
+    def page():
+        return render_template("admin/city_form.html", form=form, city=None)
+
     if form.validate_on_submit():
-        try:
-            city = create_city(_details(form), current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The city %(name)s has been added.", name=city.name_th), "success")
-            return redirect(url_for(".cities"))
-    return render_template("admin/city_form.html", form=form, city=None)
+        return perform(
+            lambda: create_city(_details(form), current_user),
+            form=form,
+            fail=page,
+            done=lambda city: _("The city %(name)s has been added.", name=city.name_th),
+            then=url_for(".cities"),
+        )
+    return page()
 
 
 @bp.route("/cities/<int:city_id>/edit", methods=["GET", "POST"])
@@ -188,13 +197,16 @@ def new_city():
 def edit_city(city_id: int):
     city = get_or_404(City, city_id)
     form = CityForm(obj=city)
+
+    def page():
+        return render_template("admin/city_form.html", form=form, city=city)
+
     if form.validate_on_submit():
-        try:
-            update_city(city, _details(form), current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The city has been saved."), "success")
-            return redirect(url_for(".cities"))
-    return render_template("admin/city_form.html", form=form, city=city)
+        return perform(
+            lambda: update_city(city, _details(form), current_user),
+            form=form,
+            fail=page,
+            done=_("The city has been saved."),
+            then=url_for(".cities"),
+        )
+    return page()

@@ -1,6 +1,6 @@
 """Learners hand in their field report; instructors grade it; admins reassign it."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -23,14 +23,13 @@ from lca.assessment.services import (
 from lca.cohorts.services import cohort_instructors_of
 from lca.core.dates import format_day
 from lca.core.db import db
-from lca.core.errors import RuleError
 from lca.hours.queue import reviewable_cohorts
 from lca.hours.services import active_enrolments
 from lca.models import GradeResult, ReportStatus, Role, User
 from lca.web.downloads import send_stored
 from lca.web.forms import options, read_filters
 from lca.web.i18n import label
-from lca.web.pages import page_number, refuse, uploads
+from lca.web.pages import page_number, perform, uploads
 from lca.web.permissions import (
     get_report_file_or_404,
     get_report_or_403,
@@ -64,6 +63,22 @@ def my_report():
         return render_template("assessment/my_report.html", enrolment=None, report=None, form=None)
     report = report_of(enrolment)
     report = load_report(report) if report else None
+    form = _report_form(enrolment, report)
+    if report is not None and not report.is_editable and form.is_submitted():
+        flash(_("Your report has been graded and can no longer be changed."), "error")
+    elif form.validate_on_submit():
+        return perform(
+            lambda: _hand_in(enrolment, report, form),
+            form=form,
+            fail=lambda: _my_report_page(enrolment, load_report(report) if report else None, form),
+            done=_("Your field report has been sent to your instructor."),
+            then=url_for(".my_report", enrolment=enrolment.id),
+        )
+    return _my_report_page(enrolment, report, form)
+
+
+def _report_form(enrolment, report) -> ReportForm:
+    """The form as sent, or (on the first visit) filled from the report handed in."""
     form = (
         ReportForm()
         if request.method == "POST"
@@ -77,22 +92,18 @@ def my_report():
     _log_choices(form, enrolment)
     if report is not None:
         form.remove_files.choices = options((f.id, f.original_name) for f in report.files)
-    if report is not None and not report.is_editable and form.is_submitted():
-        flash(_("Your report has been graded and can no longer be changed."), "error")
-    elif form.validate_on_submit():
-        draft = ReportDraft(form.summary.data, list(form.log_ids.data))
-        try:
-            if report is None:
-                submit_report(enrolment, draft, uploads(), current_user)
-            else:
-                update_report(report, draft, uploads(), set(form.remove_files.data), current_user)
-        except RuleError as error:
-            refuse(form, error)
-            report = load_report(report) if report else None
-        else:
-            db.session.commit()
-            flash(_("Your field report has been sent to your instructor."), "success")
-            return redirect(url_for(".my_report", enrolment=enrolment.id))
+    return form
+
+
+def _hand_in(enrolment, report, form: ReportForm) -> None:
+    draft = ReportDraft(form.summary.data, list(form.log_ids.data))
+    if report is None:
+        submit_report(enrolment, draft, uploads(), current_user)
+    else:
+        update_report(report, draft, uploads(), set(form.remove_files.data), current_user)
+
+
+def _my_report_page(enrolment, report, form):
     return render_template(
         "assessment/my_report.html", enrolment=enrolment, report=report, form=form
     )
@@ -154,16 +165,14 @@ def grade(report_id: int):
             c.id: Score(form[f"points_{c.id}"].data, form[f"comment_{c.id}"].data or "")
             for c in rubric.criteria
         }
-        try:
-            grade_report(
-                report, current_user, scores, GradeResult(form.result.data), form.feedback.data
-            )
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The grade has been saved; the learner can see it now."), "success")
-            return redirect(url_for(".reports"))
+        result = GradeResult(form.result.data)
+        return perform(
+            lambda: grade_report(report, current_user, scores, result, form.feedback.data),
+            form=form,
+            fail=lambda: _report_page(report, grading=form),
+            done=_("The grade has been saved; the learner can see it now."),
+            then=url_for(".reports"),
+        )
     return _report_page(report, grading=form)
 
 
@@ -177,14 +186,13 @@ def assign(report_id: int):
     )
     if form.validate_on_submit():
         instructor = db.session.get(User, form.assessor_id.data) if form.assessor_id.data else None
-        try:
-            reassign_report(report, instructor, current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The report has been reassigned."), "success")
-            return redirect(url_for(".report", report_id=report_id))
+        return perform(
+            lambda: reassign_report(report, instructor, current_user),
+            form=form,
+            fail=lambda: _report_page(report, assigning=form),
+            done=_("The report has been reassigned."),
+            then=url_for(".report", report_id=report_id),
+        )
     return _report_page(report, assigning=form)
 
 

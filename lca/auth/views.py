@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from flask import (
     current_app,
     flash,
@@ -35,10 +37,10 @@ from lca.auth.sessions import (
     start_session,
 )
 from lca.auth.throttle import count_failure, minutes_to_wait
-from lca.core.db import db
-from lca.core.errors import RuleError
+from lca.models import User
 from lca.web.extensions import limiter
-from lca.web.pages import is_local_path, refuse, role_home_url
+from lca.web.i18n import requested_language
+from lca.web.pages import is_local_path, perform, role_home_url
 from lca.web.permissions import public, signed_in
 
 
@@ -56,49 +58,92 @@ def login():
     if form.validate_on_submit():
         wait = minutes_to_wait(form.email.data)
         if wait is not None:  # the password is not even checked
-            flash(
-                ngettext(
-                    "Too many failed sign-ins for this account. Try again in %(num)d minute, or "
-                    "ask the programme staff to reset your password.",
-                    "Too many failed sign-ins for this account. Try again in %(num)d minutes, or "
-                    "ask the programme staff to reset your password.",
-                    wait,
-                ),
-                "error",
-            )
-            return render_template("auth/login.html", form=form), 429
-        try:
-            user = authenticate(form.email.data, form.password.data)
-        except RuleError as error:
-            count_failure(form.email.data)
-            db.session.commit()  # keep the audit of the failed attempt
-            flash(error.message, "error")
-        else:
-            language = session.get("lang")
-            session.clear()
-            start_session(user, remember=form.remember.data)
-            login_user(user, remember=form.remember.data)
-            if language:
-                session["lang"] = language
-                user.preferred_language = language
-            db.session.commit()
-            target = request.args.get("next")
-            return redirect(target if is_local_path(target) else role_home_url(user))
+            return _throttled(form, wait)
+        target = request.args.get("next")
+        return perform(
+            lambda: _sign_in(authenticate(form.email.data, form.password.data), form.remember.data),
+            keep_refused=True,  # keep the audit of the failed attempt
+            fail=lambda: _refused_sign_in(form),
+            then=lambda user: redirect(target if is_local_path(target) else role_home_url(user)),
+        )
     return render_template("auth/login.html", form=form)
+
+
+def _throttled(form: LoginForm, wait: int):
+    flash(
+        ngettext(
+            "Too many failed sign-ins for this account. Try again in %(num)d minute, or "
+            "ask the programme staff to reset your password.",
+            "Too many failed sign-ins for this account. Try again in %(num)d minutes, or "
+            "ask the programme staff to reset your password.",
+            wait,
+        ),
+        "error",
+    )
+    return render_template("auth/login.html", form=form), 429
+
+
+def _sign_in(user: User, remember: bool = False) -> User:
+    """A new session on this device for ``user``, keeping the language chosen before."""
+    language = session.get("lang")
+    session.clear()
+    start_session(user, remember=remember)
+    login_user(user, remember=remember)
+    _keep_language(user, language)
+    return user
+
+
+def _refused_sign_in(form: LoginForm):
+    count_failure(form.email.data)
+    return render_template("auth/login.html", form=form)
+
+
+def _keep_language(user: User, language: str | None) -> None:
+    """The language chosen for this session stays, and becomes the person's preference."""
+    if language in current_app.config["LCA_LANGUAGES"]:
+        _choose_language(user, language)
+
+
+def _choose_language(user: User, language: str) -> None:
+    set_preferred_language(user, language)
+    session["lang"] = language
+
+
+@bp.before_app_request
+def save_language_choice():
+    """``?lang=xx`` from a signed-in person whose preference differs: save the preference
+    (a write of its own, committed once), then show the same page without ``lang``."""
+    wanted = requested_language()
+    if (
+        wanted is None
+        or request.method not in ("GET", "HEAD")
+        or not current_user.is_authenticated
+        or current_user.preferred_language == wanted
+    ):
+        return None
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    same_page = request.path + (f"?{urlencode(args)}" if args else "")
+    return perform(
+        lambda: _choose_language(current_user, wanted),
+        then=lambda _done: redirect(same_page, 303),
+        fail=lambda: redirect(same_page, 303),
+    )
 
 
 @bp.post("/logout")
 @signed_in
 def logout():
+    return perform(_sign_out, done=_("You have signed out."), then=url_for("home.index"))
+
+
+def _sign_out() -> None:
+    """End this device's session; the language chosen for it stays."""
     language = session.get("lang")
     end_session(current_user.session_token)
-    db.session.commit()
     session.clear()
     logout_user()  # after the clear: it leaves the order to delete the remember-me cookie
     if language:
         session["lang"] = language
-    flash(_("You have signed out."), "success")
-    return redirect(url_for("home.index"))
 
 
 def _account_page(form=None, sign_out_form=None) -> str:
@@ -124,14 +169,13 @@ def account():
 def sign_out_everywhere():
     form = SignOutEverywhereForm()
     if form.validate_on_submit():
-        try:
-            sign_out_everywhere_else(current_user, form.current_password.data)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("You are now signed out on every other device."), "success")
-            return redirect(url_for(".account"))
+        return perform(
+            lambda: sign_out_everywhere_else(current_user, form.current_password.data),
+            form=form,
+            fail=lambda: _account_page(sign_out_form=form),
+            done=_("You are now signed out on every other device."),
+            then=url_for(".account"),
+        )
     return _account_page(sign_out_form=form)
 
 
@@ -140,15 +184,13 @@ def sign_out_everywhere():
 def preferences():
     form = PreferencesForm()
     if form.validate_on_submit():
-        try:
-            set_preferred_language(current_user, form.preferred_language.data)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            session["lang"] = form.preferred_language.data
-            db.session.commit()
-            flash(_("Your preferences are saved."), "success")
-            return redirect(url_for(".account"))
+        return perform(
+            lambda: _choose_language(current_user, form.preferred_language.data),
+            form=form,
+            fail=lambda: _account_page(form=form),
+            done=_("Your preferences are saved."),
+            then=url_for(".account"),
+        )
     return _account_page(form=form)
 
 
@@ -156,16 +198,20 @@ def preferences():
 @signed_in
 def password():
     form = ChangePasswordForm()
+
+    def page():
+        return render_template("auth/password.html", form=form)
+
     if form.validate_on_submit():
-        try:
-            change_password(current_user, form.current_password.data, form.new_password.data)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()  # every other session of the account has ended
-            flash(_("Your password has been changed."), "success")
-            return redirect(role_home_url(current_user))
-    return render_template("auth/password.html", form=form)
+        current, new = form.current_password.data, form.new_password.data
+        return perform(  # every other session of the account ends
+            lambda: change_password(current_user, current, new),
+            form=form,
+            fail=page,
+            done=_("Your password has been changed."),
+            then=lambda _done: redirect(role_home_url(current_user)),
+        )
+    return page()
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
@@ -176,20 +222,21 @@ def set_password(token: str):
     if user is None:
         return render_template("auth/set_password.html", form=None), 404
     form = SetPasswordForm()
+
+    def page():
+        return render_template("auth/set_password.html", form=form, user=user)
+
     if form.validate_on_submit():
-        try:
-            complete_setup(user, form.new_password.data)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            language = session.get("lang")  # the language chosen on this page stays
-            session.clear()
-            start_session(user)
-            if language:
-                session["lang"] = language
-                user.preferred_language = language
-            db.session.commit()
-            login_user(user)
-            flash(_("Your password is set. Welcome!"), "success")
-            return redirect(role_home_url(user))
-    return render_template("auth/set_password.html", form=form, user=user)
+        return perform(  # the language chosen on this page stays
+            lambda: _set_up(user, form.new_password.data),
+            form=form,
+            fail=page,
+            done=_("Your password is set. Welcome!"),
+            then=lambda _done: redirect(role_home_url(user)),
+        )
+    return page()
+
+
+def _set_up(user: User, password: str) -> None:
+    complete_setup(user, password)
+    _sign_in(user)

@@ -27,11 +27,10 @@ from lca.certificates.services import (
     revoke_certificate,
 )
 from lca.core.db import db
-from lca.core.errors import RuleError
 from lca.core.storage import storage
 from lca.models import Certificate, CertificateLanguage, Role
 from lca.web.downloads import send_stored
-from lca.web.pages import refuse
+from lca.web.pages import perform
 from lca.web.permissions import (
     get_certificate_or_403,
     get_cohort_or_403,
@@ -63,19 +62,15 @@ def cohort(cohort_id: int):
 def issue(enrolment_id: int):
     enrolment = get_enrolment_or_403(enrolment_id, current_user, action="manage")
     form = IssueForm()
-    if form.validate_on_submit():
-        try:
-            certificate = issue_certificate(
-                enrolment, current_user, CertificateLanguage(form.language.data)
-            )
-        except RuleError as error:
-            refuse(None, error)
-        else:
-            db.session.commit()
-            flash(
-                _("Certificate %(serial)s has been issued.", serial=certificate.serial), "success"
-            )
-    return redirect(url_for(".cohort", cohort_id=enrolment.cohort_id))
+    back = url_for(".cohort", cohort_id=enrolment.cohort_id)
+    if not form.validate_on_submit():
+        return redirect(back)
+    language = CertificateLanguage(form.language.data)
+    return perform(
+        lambda: issue_certificate(enrolment, current_user, language),
+        done=lambda issued: _("Certificate %(serial)s has been issued.", serial=issued.serial),
+        then=back,
+    )
 
 
 @bp.post("/cohorts/<int:cohort_id>/certificates/issue")
@@ -87,18 +82,14 @@ def issue_all(cohort_id: int):
     if not form.validate_on_submit():
         return redirect(url_for(".cohort", cohort_id=cohort_id))
     language, admin = CertificateLanguage(form.language.data), current_user._get_current_object()
-
-    def results():
-        for enrolment, certificate, refusal in issue_for_cohort(cohort, admin, language):
-            if certificate is not None:
-                db.session.commit()
-            else:
-                db.session.rollback()
-            yield enrolment, certificate, refusal
-
-    return Response(
-        stream_template("certificates/batch.html", cohort=cohort, results=results()),
-        mimetype="text/html",
+    return perform(
+        lambda: issue_for_cohort(cohort, admin, language),
+        each=lambda step: step[1] is not None,  # a certificate is kept, a refusal undone
+        then=lambda steps: Response(
+            stream_template("certificates/batch.html", cohort=cohort, results=steps),
+            mimetype="text/html",
+        ),
+        fail=url_for(".cohort", cohort_id=cohort_id),
     )
 
 
@@ -197,16 +188,13 @@ def revoke(certificate_id: int):
     certificate = get_certificate_or_403(certificate_id, current_user, action="manage")
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            revoke_certificate(certificate, current_user, form.reason.data)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(
-                _("Certificate %(serial)s has been revoked.", serial=certificate.serial), "success"
-            )
-            return redirect(url_for(".show", certificate_id=certificate_id))
+        return perform(
+            lambda: revoke_certificate(certificate, current_user, form.reason.data),
+            form=form,
+            fail=lambda: _certificate_page(certificate, revoke_form=form),
+            done=_("Certificate %(serial)s has been revoked.", serial=certificate.serial),
+            then=url_for(".show", certificate_id=certificate_id),
+        )
     return _certificate_page(certificate, revoke_form=form)
 
 
@@ -216,19 +204,14 @@ def reissue(certificate_id: int):
     certificate = get_certificate_or_403(certificate_id, current_user, action="manage")
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            successor = reissue_certificate(certificate, current_user, form.reason.data)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Certificate %(serial)s replaces %(old)s.",
-                    serial=successor.serial,
-                    old=certificate.serial,
-                ),
-                "success",
-            )
-            return redirect(url_for(".show", certificate_id=successor.id))
+        old = certificate.serial
+        return perform(
+            lambda: reissue_certificate(certificate, current_user, form.reason.data),
+            form=form,
+            fail=lambda: _certificate_page(certificate, reissue_form=form),
+            done=lambda new: _(
+                "Certificate %(serial)s replaces %(old)s.", serial=new.serial, old=old
+            ),
+            then=lambda new: redirect(url_for(".show", certificate_id=new.id)),
+        )
     return _certificate_page(certificate, reissue_form=form)

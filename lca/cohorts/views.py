@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,11 +19,9 @@ from lca.cohorts.services import (
     update_cohort,
     withdraw_enrolment,
 )
-from lca.core.db import db
-from lca.core.errors import RuleError
 from lca.models import City, Enrolment, Role, User
 from lca.web.forms import options
-from lca.web.pages import refuse
+from lca.web.pages import perform
 from lca.web.permissions import get_cohort_or_403, get_or_404, role_required
 
 
@@ -49,16 +47,19 @@ def index():
 def new():
     form = CohortForm()
     form.host_city_id.choices = options(city_options())
+
+    def page():
+        return render_template("cohorts/form.html", form=form, cohort=None)
+
     if form.validate_on_submit():
-        try:
-            cohort = create_cohort(_plan(form), current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("Cohort %(code)s has been created.", code=cohort.code), "success")
-            return redirect(url_for(".show", cohort_id=cohort.id))
-    return render_template("cohorts/form.html", form=form, cohort=None)
+        return perform(
+            lambda: create_cohort(_plan(form), current_user),
+            form=form,
+            fail=page,
+            done=lambda cohort: _("Cohort %(code)s has been created.", code=cohort.code),
+            then=lambda cohort: redirect(url_for(".show", cohort_id=cohort.id)),
+        )
+    return page()
 
 
 @bp.route("/<int:cohort_id>/edit", methods=["GET", "POST"])
@@ -67,16 +68,19 @@ def edit(cohort_id: int):
     cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
     form = CohortForm(obj=cohort)
     form.host_city_id.choices = options(city_options())
+
+    def page():
+        return render_template("cohorts/form.html", form=form, cohort=cohort)
+
     if form.validate_on_submit():
-        try:
-            update_cohort(cohort, _plan(form), current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The cohort has been saved."), "success")
-            return redirect(url_for(".show", cohort_id=cohort.id))
-    return render_template("cohorts/form.html", form=form, cohort=cohort)
+        return perform(
+            lambda: update_cohort(cohort, _plan(form), current_user),
+            form=form,
+            fail=page,
+            done=_("The cohort has been saved."),
+            then=url_for(".show", cohort_id=cohort.id),
+        )
+    return page()
 
 
 def _show(cohort, assign_form=None, enrol_form=None):
@@ -109,14 +113,15 @@ def assign(cohort_id: int):
     form = AssignInstructorForm()
     form.instructor_id.choices = options((u.id, "") for u in assignable_instructors(cohort))
     if form.validate_on_submit():
-        try:
-            assign_instructor(cohort, get_or_404(User, form.instructor_id.data), current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The instructor has been assigned."), "success")
-            return redirect(url_for(".show", cohort_id=cohort.id))
+        return perform(
+            lambda: assign_instructor(
+                cohort, get_or_404(User, form.instructor_id.data), current_user
+            ),
+            form=form,
+            fail=lambda: _show(cohort, assign_form=form),
+            done=_("The instructor has been assigned."),
+            then=url_for(".show", cohort_id=cohort.id),
+        )
     return _show(cohort, assign_form=form)
 
 
@@ -124,14 +129,11 @@ def assign(cohort_id: int):
 @role_required(Role.ADMIN)
 def unassign(cohort_id: int, user_id: int):
     cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
-    try:
-        unassign_instructor(cohort, get_or_404(User, user_id), current_user)
-    except RuleError as error:
-        refuse(None, error)
-    else:
-        db.session.commit()
-        flash(_("The instructor has been removed from the cohort."), "success")
-    return redirect(url_for(".show", cohort_id=cohort.id))
+    return perform(
+        lambda: unassign_instructor(cohort, get_or_404(User, user_id), current_user),
+        done=_("The instructor has been removed from the cohort."),
+        then=url_for(".show", cohort_id=cohort.id),
+    )
 
 
 @bp.post("/<int:cohort_id>/enrolments")
@@ -140,14 +142,15 @@ def enrol(cohort_id: int):
     cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
     form = EnrolForm()
     if form.validate_on_submit():
-        try:
-            enrolment = enrol_learner(cohort, find_learner(form.email.data), current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been enrolled.", name=enrolment.learner.full_name_th), "success")
-            return redirect(url_for(".show", cohort_id=cohort.id))
+        return perform(
+            lambda: enrol_learner(cohort, find_learner(form.email.data), current_user),
+            form=form,
+            fail=lambda: _show(cohort, enrol_form=form),
+            done=lambda enrolment: _(
+                "%(name)s has been enrolled.", name=enrolment.learner.full_name_th
+            ),
+            then=url_for(".show", cohort_id=cohort.id),
+        )
     return _show(cohort, enrol_form=form)
 
 
@@ -159,13 +162,18 @@ def withdraw(cohort_id: int, enrolment_id: int):
     if enrolment.cohort_id != cohort.id:
         abort(404)
     form = WithdrawForm()
+
+    def page():
+        return render_template(
+            "cohorts/withdraw.html", form=form, cohort=cohort, enrolment=enrolment
+        )
+
     if form.validate_on_submit():
-        try:
-            withdraw_enrolment(enrolment, form.reason.data, current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The learner has been withdrawn."), "success")
-            return redirect(url_for(".show", cohort_id=cohort.id))
-    return render_template("cohorts/withdraw.html", form=form, cohort=cohort, enrolment=enrolment)
+        return perform(
+            lambda: withdraw_enrolment(enrolment, form.reason.data, current_user),
+            form=form,
+            fail=page,
+            done=_("The learner has been withdrawn."),
+            then=url_for(".show", cohort_id=cohort.id),
+        )
+    return page()

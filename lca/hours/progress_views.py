@@ -1,13 +1,11 @@
 """Progress for staff: the cohort matrix (and its CSV), one learner's progress and field window."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from lca.cohorts.field_window import extend_field_window, field_window_history, set_field_start
 from lca.core.dates import format_day
-from lca.core.db import db
-from lca.core.errors import RuleError
 from lca.hours import bp
 from lca.hours.forms import ExtensionForm, FieldStartForm
 from lca.hours.progress import cohort_progress, progress_of
@@ -15,7 +13,7 @@ from lca.hours.services import learner_logs
 from lca.models import Role
 from lca.web.downloads import csv_response
 from lca.web.i18n import format_hours, label, localized
-from lca.web.pages import refuse
+from lca.web.pages import perform
 from lca.web.permissions import get_cohort_or_403, get_enrolment_or_403, role_required
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
@@ -117,14 +115,13 @@ def field_start(enrolment_id: int):
     enrolment = get_enrolment_or_403(enrolment_id, current_user, action="manage")
     form = FieldStartForm()
     if form.validate_on_submit():
-        try:
-            set_field_start(enrolment, form.field_starts_on.data, current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The field window has been saved."), "success")
-            return redirect(url_for(".enrolment", enrolment_id=enrolment_id))
+        return perform(
+            lambda: set_field_start(enrolment, form.field_starts_on.data, current_user),
+            form=form,
+            fail=lambda: _enrolment_page(enrolment, start_form=form),
+            done=_("The field window has been saved."),
+            then=url_for(".enrolment", enrolment_id=enrolment_id),
+        )
     return _enrolment_page(enrolment, start_form=form)
 
 
@@ -134,12 +131,12 @@ def extend(enrolment_id: int):
     enrolment = get_enrolment_or_403(enrolment_id, current_user, action="manage")
     form = ExtensionForm()
     if form.validate_on_submit():
-        try:
-            extend_field_window(enrolment, form.extended_to.data, form.reason.data, current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The field window has been extended."), "success")
-            return redirect(url_for(".enrolment", enrolment_id=enrolment_id))
+        extended_to, reason = form.extended_to.data, form.reason.data
+        return perform(
+            lambda: extend_field_window(enrolment, extended_to, reason, current_user),
+            form=form,
+            fail=lambda: _enrolment_page(enrolment, extension_form=form),
+            done=_("The field window has been extended."),
+            then=url_for(".enrolment", enrolment_id=enrolment_id),
+        )
     return _enrolment_page(enrolment, extension_form=form)

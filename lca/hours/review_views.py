@@ -4,8 +4,6 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lca.core.db import db
-from lca.core.errors import RuleError
 from lca.curriculum.services import list_modules
 from lca.hours import bp
 from lca.hours.forms import BulkApproveForm, NoteForm, QueueFilterForm
@@ -15,7 +13,7 @@ from lca.hours.views import log_page
 from lca.models import LogStatus, Role
 from lca.web.forms import options, read_filters
 from lca.web.i18n import LABELS, localized
-from lca.web.pages import MAX_DATABASE_INT, page_number, refuse
+from lca.web.pages import MAX_DATABASE_INT, page_number, perform
 from lca.web.permissions import can_review_cohort, get_log_or_403, role_required
 
 REVIEWERS = (Role.ADMIN, Role.INSTRUCTOR)
@@ -28,6 +26,7 @@ def queue():
     form = QueueFilterForm(request.args)
     cohorts = reviewable_cohorts(current_user)
     modules = list_modules()
+
     form.cohort.choices = options([(0, _("All my cohorts")), *((c.id, c.code) for c in cohorts)])
     form.module.choices = options(
         [(0, _("All modules")), *((m.id, f"{m.number}. {localized(m, 'title')}") for m in modules)]
@@ -63,23 +62,25 @@ def bulk_approve():
     if not ids:
         flash(_("Tick the logs to approve first."), "error")
         return redirect(back)
-    try:
-        approved, skipped = approve_logs(
+    return perform(
+        lambda: approve_logs(
             ids, current_user, lambda log: can_review_cohort(current_user, log.enrolment.cohort_id)
+        ),
+        done=lambda counts: _("%(count)s logs approved.", count=counts[0]),
+        then=lambda counts: _skipped(counts[1], back),
+        fail=back,
+    )
+
+
+def _skipped(skipped: int, back: str):
+    if skipped:
+        flash(
+            _(
+                "%(count)s could not be approved: already reviewed, or not in your cohorts.",
+                count=skipped,
+            ),
+            "error",
         )
-    except RuleError as error:
-        refuse(None, error)
-    else:
-        db.session.commit()
-        flash(_("%(count)s logs approved.", count=approved), "success")
-        if skipped:
-            flash(
-                _(
-                    "%(count)s could not be approved: already reviewed, or not in your cohorts.",
-                    count=skipped,
-                ),
-                "error",
-            )
     return redirect(back)
 
 
@@ -87,14 +88,13 @@ def _act(log_id: int, act, done: str, with_note: bool):
     log = get_log_or_403(log_id, current_user, action="review")
     form = NoteForm()
     if form.validate_on_submit():
-        try:
-            act(log, current_user, form.body.data) if with_note else act(log, current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(done, "success")
-            return redirect(url_for(".queue"))
+        return perform(
+            lambda: act(log, current_user, form.body.data) if with_note else act(log, current_user),
+            form=form,
+            fail=lambda: log_page(log, form),
+            done=done,
+            then=url_for(".queue"),
+        )
     return log_page(log, form)
 
 

@@ -1,10 +1,9 @@
 """A cohort's class sessions and the attendance form for the whole roll."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lca.core.db import db
 from lca.core.errors import RuleError
 from lca.curriculum.services import list_modules
 from lca.hours import bp
@@ -21,7 +20,7 @@ from lca.hours.forms import AttendanceForm, SessionForm, hours_to_minutes
 from lca.models import AttendanceStatus, Module, Role
 from lca.web.forms import options
 from lca.web.i18n import localized
-from lca.web.pages import refuse
+from lca.web.pages import perform
 from lca.web.permissions import get_cohort_or_403, get_session_or_403, role_required
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
@@ -61,16 +60,19 @@ def new_session(cohort_id: int):
     cohort = get_cohort_or_403(cohort_id, current_user)
     modules, form = _session_modules(), SessionForm()
     _module_choices(form, modules)
+
+    def page():
+        return render_template("hours/session_form.html", form=form, cohort=cohort, session=None)
+
     if form.validate_on_submit():
-        try:
-            session = schedule_session(cohort, _plan(form, modules), current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The session has been scheduled."), "success")
-            return redirect(url_for(".attendance", session_id=session.id))
-    return render_template("hours/session_form.html", form=form, cohort=cohort, session=None)
+        return perform(
+            lambda: schedule_session(cohort, _plan(form, modules), current_user),
+            form=form,
+            fail=page,
+            done=_("The session has been scheduled."),
+            then=lambda session: redirect(url_for(".attendance", session_id=session.id)),
+        )
+    return page()
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
@@ -80,18 +82,21 @@ def edit_session(session_id: int):
     modules = _session_modules()
     form = SessionForm(obj=session, hours=session.minutes / 60)
     _module_choices(form, modules)
+
+    def page():
+        return render_template(
+            "hours/session_form.html", form=form, cohort=session.cohort, session=session
+        )
+
     if form.validate_on_submit():
-        try:
-            update_session(session, _plan(form, modules), current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("The session has been saved."), "success")
-            return redirect(url_for(".sessions", cohort_id=session.cohort_id))
-    return render_template(
-        "hours/session_form.html", form=form, cohort=session.cohort, session=session
-    )
+        return perform(
+            lambda: update_session(session, _plan(form, modules), current_user),
+            form=form,
+            fail=page,
+            done=_("The session has been saved."),
+            then=url_for(".sessions", cohort_id=session.cohort_id),
+        )
+    return page()
 
 
 @bp.route("/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
@@ -99,36 +104,41 @@ def edit_session(session_id: int):
 def attendance(session_id: int):
     session = get_session_or_403(session_id, current_user)
     roll = session_roll(session)
-    form = AttendanceForm()
-    if not form.is_submitted():
-        form = AttendanceForm(
-            data={
-                "marks": [
-                    {
-                        "enrolment_id": e.id,
-                        "status": (a.status if a else AttendanceStatus.PRESENT).value,
-                        "hours": a.minutes / 60
-                        if a and a.status is AttendanceStatus.LATE
-                        else None,
-                    }
-                    for e, a in roll
-                ]
-            }
-        )
-    if form.validate_on_submit():
-        try:
-            counts = record_attendance(session, _marks(form), current_user)
-        except RuleError as error:
-            refuse(None, error)
-        else:
-            db.session.commit()
-            flash(
-                _("Attendance saved: %(recorded)s marked, %(corrected)s corrected.", **counts),
-                "success",
-            )
-            return redirect(url_for(".sessions", cohort_id=session.cohort_id))
+    form = _attendance_form(roll)
     names = {e.id: e for e, _a in roll}
-    return render_template("hours/attendance.html", session=session, form=form, learners=names)
+
+    def page():
+        return render_template("hours/attendance.html", session=session, form=form, learners=names)
+
+    if form.validate_on_submit():
+        return perform(
+            lambda: record_attendance(session, _marks(form), current_user),
+            fail=page,
+            done=lambda counts: _(
+                "Attendance saved: %(recorded)s marked, %(corrected)s corrected.", **counts
+            ),
+            then=url_for(".sessions", cohort_id=session.cohort_id),
+        )
+    return page()
+
+
+def _attendance_form(roll) -> AttendanceForm:
+    """The form as sent, or (on the first visit) the roll as recorded, everyone present."""
+    form = AttendanceForm()
+    if form.is_submitted():
+        return form
+    return AttendanceForm(
+        data={
+            "marks": [
+                {
+                    "enrolment_id": e.id,
+                    "status": (a.status if a else AttendanceStatus.PRESENT).value,
+                    "hours": a.minutes / 60 if a and a.status is AttendanceStatus.LATE else None,
+                }
+                for e, a in roll
+            ]
+        }
+    )
 
 
 def _marks(form: AttendanceForm) -> list[Mark]:

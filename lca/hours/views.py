@@ -8,7 +8,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from lca.core.db import db
-from lca.core.errors import RuleError
 from lca.hours import bp
 from lca.hours.forms import LogForm, NoteForm, hours_to_minutes
 from lca.hours.services import (
@@ -25,7 +24,7 @@ from lca.models import FieldMechanism, FieldTool, Module, Role
 from lca.web.downloads import send_stored
 from lca.web.forms import options
 from lca.web.i18n import localized
-from lca.web.pages import refuse, uploads
+from lca.web.pages import perform, uploads
 from lca.web.permissions import (
     can_review_cohort,
     get_evidence_or_404,
@@ -83,17 +82,20 @@ def new_log():
     enrolments = active_enrolments(current_user)
     catalogue, form = Catalogue(), LogForm()
     catalogue.fill(form, enrolments)
+
+    def page():
+        return render_template("hours/form.html", form=form, log=None, enrolments=enrolments)
+
     if enrolments and form.validate_on_submit():
         enrolment = next(e for e in enrolments if e.id == form.enrolment_id.data)
-        try:
-            log = submit_log(enrolment, catalogue.entry(form), uploads(), current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("Your hours have been sent for review."), "success")
-            return redirect(url_for(".show_log", log_id=log.id))
-    return render_template("hours/form.html", form=form, log=None, enrolments=enrolments)
+        return perform(
+            lambda: submit_log(enrolment, catalogue.entry(form), uploads(), current_user),
+            form=form,
+            fail=page,
+            done=_("Your hours have been sent for review."),
+            then=lambda log: redirect(url_for(".show_log", log_id=log.id)),
+        )
+    return page()
 
 
 def log_page(log, note_form=None):
@@ -121,8 +123,24 @@ def edit_log(log_id: int):
     if not log.is_editable:
         flash(_("This log has been reviewed and can no longer be changed."), "error")
         return redirect(url_for(".show_log", log_id=log.id))
-    catalogue = Catalogue()
-    form = LogForm(
+    catalogue, form = Catalogue(), _filled_log_form(log)
+    catalogue.fill(form, [log.enrolment])
+    form.remove_evidence.choices = options((e.id, e.original_name) for e in log.evidence)
+    if form.validate_on_submit():
+        removed = set(form.remove_evidence.data)
+        return perform(
+            lambda: update_log(log, catalogue.entry(form), uploads(), removed, current_user),
+            form=form,
+            fail=lambda: _log_form_page(form, load_log_details(log)),
+            done=_("Your changes have been saved."),
+            then=url_for(".show_log", log_id=log.id),
+        )
+    return _log_form_page(form, log)
+
+
+def _filled_log_form(log) -> LogForm:
+    """The log form as sent, or (on the first visit) filled from the log."""
+    return LogForm(
         data={
             "enrolment_id": log.enrolment_id,
             "module_id": log.module_id,
@@ -134,20 +152,9 @@ def edit_log(log_id: int):
             "place": log.place,
         }
     )
-    catalogue.fill(form, [log.enrolment])
-    form.remove_evidence.choices = options((e.id, e.original_name) for e in log.evidence)
-    if form.validate_on_submit():
-        try:
-            update_log(
-                log, catalogue.entry(form), uploads(), set(form.remove_evidence.data), current_user
-            )
-        except RuleError as error:
-            refuse(form, error)
-            log = load_log_details(log)
-        else:
-            db.session.commit()
-            flash(_("Your changes have been saved."), "success")
-            return redirect(url_for(".show_log", log_id=log.id))
+
+
+def _log_form_page(form: LogForm, log):
     return render_template("hours/form.html", form=form, log=log, enrolments=[log.enrolment])
 
 
@@ -155,14 +162,11 @@ def edit_log(log_id: int):
 @role_required(Role.LEARNER)
 def withdraw(log_id: int):
     log = get_log_or_403(log_id, current_user, action="edit")
-    try:
-        withdraw_log(log, current_user)
-    except RuleError as error:
-        refuse(None, error)
-    else:
-        db.session.commit()
-        flash(_("The log has been withdrawn."), "success")
-    return redirect(url_for(".show_log", log_id=log_id))
+    return perform(
+        lambda: withdraw_log(log, current_user),
+        done=_("The log has been withdrawn."),
+        then=url_for(".show_log", log_id=log_id),
+    )
 
 
 @bp.post("/hours/<int:log_id>/answer")
@@ -171,14 +175,13 @@ def answer(log_id: int):
     log = get_log_or_403(log_id, current_user, action="edit")
     form = NoteForm()
     if form.validate_on_submit():
-        try:
-            answer_question(log, form.body.data, current_user)
-        except RuleError as error:
-            refuse(form, error)
-        else:
-            db.session.commit()
-            flash(_("Your answer has been sent; the log is back in the review queue."), "success")
-            return redirect(url_for(".show_log", log_id=log_id))
+        return perform(
+            lambda: answer_question(log, form.body.data, current_user),
+            form=form,
+            fail=lambda: log_page(log, form),
+            done=_("Your answer has been sent; the log is back in the review queue."),
+            then=url_for(".show_log", log_id=log_id),
+        )
     return log_page(log, form)
 
 

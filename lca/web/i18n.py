@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lca.core.dates import current_language, format_buddhist_year, format_day, format_moment
-from lca.core.db import db
 from lca.models import (
     AttendanceStatus,
     CertificateStatus,
@@ -43,15 +42,18 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def remember_language_choice() -> None:
-    """Handle ``?lang=xx``: remember it for the session and save it as the user's preference."""
+def requested_language() -> str | None:
+    """The language asked for with ``?lang=xx``, when LCA speaks it."""
     wanted = request.args.get("lang")
-    if wanted not in current_app.config["LCA_LANGUAGES"]:
-        return
-    session["lang"] = wanted
-    if current_user.is_authenticated and current_user.preferred_language != wanted:
-        current_user.preferred_language = wanted
-        db.session.commit()
+    return wanted if wanted in current_app.config["LCA_LANGUAGES"] else None
+
+
+def remember_language_choice() -> None:
+    """Handle ``?lang=xx``: remember it for this session. (A request hook writes nothing to
+    the database: saving a signed-in person's preference is the auth blueprint's.)"""
+    wanted = requested_language()
+    if wanted is not None:
+        session["lang"] = wanted
 
 
 def format_hours(value: int | float | Decimal | None) -> str:

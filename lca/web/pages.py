@@ -1,10 +1,14 @@
-"""Helpers every blueprint's views share: safe redirects, rule errors on forms, role homes."""
+"""Helpers every blueprint's views share: the one write helper (``perform``), safe redirects,
+rule errors on forms, role homes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import flash, request, url_for
+from flask import flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 
@@ -37,14 +41,78 @@ def role_home_url(user: User) -> str:
     return url_for("home.learner")
 
 
-def refuse(form: FlaskForm | None, error: RuleError) -> None:
+def refuse(form: FlaskForm | None, error: RuleError, field: str | None = None) -> None:
     """Undo what the failed action wrote, and show the message next to its field (or on top)."""
     db.session.rollback()
-    field = form[error.field] if form is not None and error.field in form else None
+    _show_refusal(form, error, field)
+
+
+def _show_refusal(form: FlaskForm | None, error: RuleError, default: str | None = None) -> None:
+    name = error.field or default
+    field = form[name] if form is not None and name is not None and name in form else None
     if field is not None:
         field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "error")
+
+
+T = TypeVar("T")
+
+
+def perform(
+    action: Callable[[], T],
+    *,
+    then: str | Callable[[T], ResponseReturnValue],
+    done: str | Callable[[T], str] | None = None,
+    form: FlaskForm | None = None,
+    field: str | None = None,
+    fail: str | Callable[[], ResponseReturnValue] | None = None,
+    keep_refused: bool = False,
+    each: Callable[[Any], bool] | None = None,
+) -> ResponseReturnValue:
+    """The one way a view writes: run ``action`` (one service call), commit once, flash
+    ``done``, and answer with ``then`` (a URL to redirect to, or ``then(result)``).
+
+    When a rule refuses (``RuleError``), what the action wrote is rolled back, the message goes
+    next to its field of ``form`` (or on top of the page), and the answer is ``fail()``: the
+    page again, showing the message; or a redirect to ``fail`` (by default to ``then``).
+    ``done`` and ``then`` may read what the action returned; ``field`` is where a refusal
+    naming no field of its own goes.
+
+    ``keep_refused``: a refusal that is itself a record to keep (a failed sign-in's audit) is
+    committed instead of rolled back.
+    ``each``: the action returns an iterator of steps (a batch whose page shows each as it is
+    done); every step is committed as it is yielded when ``each(step)`` is true, otherwise
+    rolled back, so a long batch keeps what it did.
+    """
+    if fail is None and not isinstance(then, str):
+        raise TypeError("perform() needs fail= when then= is not a URL")
+    try:
+        result = action()
+        if each is None:
+            db.session.commit()
+    except RuleError as error:
+        if keep_refused:
+            db.session.commit()
+            _show_refusal(form, error, field)
+        else:
+            refuse(form, error, field)
+        failed = then if fail is None else fail
+        return redirect(failed) if isinstance(failed, str) else failed()
+    if each is not None:
+        result = _step_by_step(result, each)  # type: ignore[arg-type, assignment]
+    if done is not None:
+        flash(done if isinstance(done, str) else done(result), "success")
+    return redirect(then) if isinstance(then, str) else then(result)
+
+
+def _step_by_step(steps: Iterable[Any], keep: Callable[[Any], bool]) -> Iterator[Any]:
+    for step in steps:
+        if keep(step):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        yield step
 
 
 def uploads(field: str = "files") -> list[Upload]:
