@@ -85,8 +85,10 @@ def perform(
     done); every step is committed as it is yielded when ``each(step)`` is true, otherwise
     rolled back, so a long batch keeps what it did.
     """
-    if fail is None and not isinstance(then, str):
-        raise TypeError("perform() needs fail= when then= is not a URL")
+    if fail is None:
+        if not isinstance(then, str):
+            raise TypeError("perform() needs fail= when then= is not a URL")
+        fail = then
     try:
         result = action()
         if each is None:
@@ -97,8 +99,7 @@ def perform(
             _show_refusal(form, error, field)
         else:
             refuse(form, error, field)
-        failed = then if fail is None else fail
-        return redirect(failed) if isinstance(failed, str) else failed()
+        return redirect(fail) if isinstance(fail, str) else fail()
     if each is not None:
         result = _step_by_step(result, each)  # type: ignore[arg-type, assignment]
     if done is not None:
