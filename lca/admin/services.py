@@ -19,7 +19,9 @@ from lca.models import City, Cohort, Enrolment, EnrolmentStatus, Role, User
 FIRST_GNLC_YEAR = 2556  # the network was founded in 2013 (2556 BE)
 
 
-def users_query(search: str = "", role: Role | None = None, active: bool | None = None) -> Select:
+def users_query(
+    search: str = "", role: Role | None = None, active: bool | None = None
+) -> Select[tuple[User]]:
     """People matching a search in e-mail or names, by role and status, by Thai name."""
     query = select(User).options(joinedload(User.city)).order_by(User.full_name_th, User.id)
     if search:
@@ -147,7 +149,7 @@ def list_cities_with_counts() -> list[tuple[City, int, int]]:
 def programme_counts() -> dict[str, int]:
     """Headline numbers for the administrator's home."""
 
-    def count(query):
+    def count(query: Select[tuple[int]]) -> int:
         return db.session.scalar(query) or 0
 
     return {

@@ -146,7 +146,7 @@ def activate_user(user: User, actor: User) -> None:
 def authenticate(email: str, password: str) -> User:
     """The account for these credentials; one message for an unknown e-mail or wrong password."""
     user = db.session.scalar(select(User).where(User.email == (email or "").lower()))
-    if not password_matches(user.password_hash if user else None, password or ""):
+    if not password_matches(user.password_hash if user else None, password or "") or not user:
         record(None, "auth.login_failed", user, email=(email or "")[:254])
         raise RuleError(_("The e-mail address or password is not correct."))
     if not user.is_active:
@@ -221,7 +221,8 @@ def user_for_setup_token(token: str) -> User | None:
     if not token or len(token) > 100:
         return None
     user = db.session.scalar(select(User).where(User.setup_token_hash == _token_hash(token)))
-    if user is None or not user.is_active or user.setup_expires_at < utcnow():
+    expires_at = user.setup_expires_at if user else None
+    if user is None or not user.is_active or expires_at is None or expires_at < utcnow():
         return None
     return user
 

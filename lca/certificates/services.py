@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -104,7 +105,7 @@ def cohorts_with_certificates_to_issue() -> list[tuple[Cohort, int]]:
         )
         .options(joinedload(Enrolment.cohort))
     )
-    counts: dict[int, list] = {}
+    counts: dict[int, list[Any]] = {}
     for progress in progress_of(list(db.session.scalars(pending))):
         if is_eligible(progress.modules, progress.report_status):
             cohort = progress.enrolment.cohort
@@ -153,12 +154,12 @@ def certificate_snapshot(
     language: CertificateLanguage,
     issued_at: datetime,
     issued_on: date,
-    learner: dict,
-    cohort: dict,
-    modules: list[dict],
+    learner: dict[str, Any],
+    cohort: dict[str, Any],
+    modules: list[dict[str, Any]],
     total_hours: int,
     activity_ended_on: date,
-) -> dict:
+) -> dict[str, Any]:
     """What a certificate says, as kept with it: plain values only (also used by lca synth)."""
     return {
         "serial": serial,
@@ -184,8 +185,8 @@ def _snapshot(
     serial: str,
     code: str,
     language: CertificateLanguage,
-    learner_names: dict | None = None,
-) -> dict:
+    learner_names: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """What the certificate says, kept with it for good: later changes never alter it."""
     learner, cohort = enrolment.learner, enrolment.cohort
     return certificate_snapshot(
@@ -225,7 +226,10 @@ def _snapshot(
 
 
 def _store(
-    enrolment: Enrolment, snapshot: dict, actor: User, renderer: CertificateRenderer
+    enrolment: Enrolment,
+    snapshot: dict[str, Any],
+    actor: User | None,
+    renderer: CertificateRenderer,
 ) -> Certificate:
     pdf = renderer.render(snapshot)
     year, number = snapshot["serial_year"], snapshot["serial_number"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -109,7 +111,7 @@ def check_entry(enrolment: Enrolment, entry: LogEntry) -> None:
             raise RuleError(_("Say where the work took place."), field="place")
 
 
-def _apply_entry(log: HourLog, entry: LogEntry) -> dict:
+def _apply_entry(log: HourLog, entry: LogEntry) -> dict[str, list[Any]]:
     field_work = entry.module.is_field
     changes = apply_changes(
         log,
@@ -225,7 +227,9 @@ def answer_question(log: HourLog, answer: str, learner: User) -> None:
     record(learner, "hour_log.answer", log)
 
 
-def _review(log: HourLog, reviewer: User, status: LogStatus, note: tuple | None = None) -> None:
+def _review(
+    log: HourLog, reviewer: User, status: LogStatus, note: tuple[NoteKind, str] | None = None
+) -> None:
     if log.source is not LogSource.LEARNER or log.status is not LogStatus.PENDING:
         raise RuleError(_("Only a log waiting for review can be approved, rejected or returned."))
     if note is not None:
@@ -256,7 +260,9 @@ def return_log(log: HourLog, reviewer: User, question: str) -> None:
     _review(log, reviewer, LogStatus.RETURNED, (NoteKind.QUESTION, question))
 
 
-def approve_logs(log_ids: list[int], reviewer: User, may_review) -> tuple[int, int]:
+def approve_logs(
+    log_ids: list[int], reviewer: User, may_review: Callable[[HourLog], bool]
+) -> tuple[int, int]:
     """Approve many pending logs at once; returns (approved, skipped). ``may_review(log)``
     says whether the reviewer may act on a log (the cohorts they teach)."""
     logs = db.session.scalars(

@@ -21,8 +21,9 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from lca.core.dates import add_months
 from lca.core.db import Base, UTCDateTime, text_enum, utcnow
@@ -91,7 +92,9 @@ def field_window_end(starts_on: date, months: int) -> date:
 
 @event.listens_for(Cohort, "before_insert")
 @event.listens_for(Cohort, "before_update")
-def _keep_field_end_in_step(_mapper, _connection, cohort: Cohort) -> None:
+def _keep_field_end_in_step(
+    _mapper: Mapper[Cohort], _connection: Connection, cohort: Cohort
+) -> None:
     cohort.field_ends_on = field_window_end(cohort.field_starts_on, cohort.field_window_months)
 
 

@@ -5,8 +5,10 @@ with the number of learners."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from lca.certificates.eligibility import field_passed, hours_complete
 from lca.core.db import db
@@ -64,7 +66,7 @@ class Report:
     funnels: list[Funnel] = field(default_factory=list)
 
 
-def build_report(scope) -> Report:
+def build_report(scope: ColumnElement[bool]) -> Report:
     """The report of the enrolments matching ``scope`` (a filter on Enrolment, or on the
     learner's city through User)."""
     enrolments = (
@@ -127,7 +129,15 @@ def build_report(scope) -> Report:
     return report
 
 
-def _field_hours(model, key, in_scope, join=None) -> list[tuple]:
+Entry = TypeVar("Entry", FieldMechanism, FieldTool)
+
+
+def _field_hours(
+    model: type[Entry],
+    key: ColumnElement[Any] | InstrumentedAttribute[Any],
+    in_scope: ColumnElement[bool],
+    join: Table | None = None,
+) -> list[tuple[Entry, int]]:
     """Approved field-practice minutes per mechanism (or per tool: a log naming two tools
     counts for each)."""
     query = (

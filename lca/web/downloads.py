@@ -10,12 +10,13 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from flask import Response, send_file, stream_with_context
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from lca.core.storage import storage
@@ -76,8 +77,8 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename:
     return response
 
 
-def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> Cell:
+    cell = WriteOnlyCell(sheet, value=cast(Any, value))  # any value _xlsx_value returns
     if isinstance(value, str):
         cell.data_type = "s"  # always text: a name like "=SUM(…)" is never a formula
     return cell

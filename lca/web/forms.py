@@ -10,7 +10,7 @@ from typing import Any
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined] # WTForms 3.2, newer than its stubs
 from wtforms.validators import Length
 
 CONTROL_CHARACTERS = re.compile(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import os
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from babel.support import Translations
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
@@ -36,10 +38,10 @@ def select_locale() -> str:
         return "th" if os.environ.get("LANG", "").startswith("th") else "en"
     chosen = session.get("lang")
     if chosen in languages:
-        return chosen
+        return str(chosen)
     if current_user and current_user.is_authenticated and current_user.preferred_language:
-        return current_user.preferred_language
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return str(current_user.preferred_language)
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def requested_language() -> str | None:
@@ -69,14 +71,17 @@ def minutes_as_hours(minutes: int | None) -> str:
     return "" if minutes is None else format_hours(Decimal(minutes) / 60)
 
 
-def localized(obj, field: str) -> str:
+def localized(obj: object, field: str) -> str:
     """``obj.<field>_en`` in English when it has one, else ``obj.<field>_th`` (also for dicts)."""
-    read = obj.get if isinstance(obj, dict) else lambda name: getattr(obj, name, None)
+
+    def read(name: str) -> object:
+        return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
     if current_language() == "en":
         english = read(f"{field}_en")
         if english:
-            return english
-    return read(f"{field}_th")
+            return str(english)
+    return str(read(f"{field}_th") or "")
 
 
 def language_switch_url(language: str) -> str:
@@ -121,19 +126,19 @@ LABELS = {
 }
 
 
-def label(member) -> str:
+def label(member: enum.Enum) -> str:
     """The words for a role, module kind or status, in the visitor's language."""
     return str(LABELS[member])
 
 
-def translations():
+def translations() -> Translations:
     """The visitor's translations, found once per request and kept in ``g``.
 
     Flask-Babel finds them anew on every call, through several context lookups; a page of 50
     learners translates hundreds of words, and that lookup was most of its rendering time. (It
     would miss a language change made by ``flask_babel.refresh()`` or ``force_locale`` in the
     middle of a request; LCA uses neither.)"""
-    found = g.get("_lca_translations")
+    found: Translations | None = g.get("_lca_translations")
     if found is None:
         found = g._lca_translations = get_translations()
     return found
@@ -141,7 +146,7 @@ def translations():
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.install_gettext_callables(
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined] # jinja2.ext.i18n
         gettext=lambda s: translations().ugettext(s),
         ngettext=lambda s, p, n: translations().ungettext(s, p, n),
         newstyle=True,
