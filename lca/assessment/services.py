@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from lca.core import uploads as stored_files
 from lca.core.audit import record
-from lca.core.db import db, utcnow
+from lca.core.db import db, flush_or_conflict, utcnow
 from lca.core.errors import RuleError
 from lca.core.uploads import Upload
 from lca.curriculum.services import latest_rubric
@@ -58,6 +58,10 @@ class ReportDraft:
 class Score:
     points: int | None
     comment: str = ""
+
+
+#: what a reviewer sees when someone else changed the same report a moment ago
+STALE_REPORT = _l("Someone else changed this report a moment ago. Reload the page and try again.")
 
 
 def current_rubric() -> Rubric:
@@ -143,7 +147,7 @@ def update_report(
     resubmitted = report.status is ReportStatus.REVISE
     if resubmitted:
         report.status, report.submitted_at = ReportStatus.SUBMITTED, utcnow()
-    _flush_or_conflict()
+    flush_or_conflict(STALE_REPORT)
     record(learner, "field_report.resubmit" if resubmitted else "field_report.update", report)
 
 
@@ -217,7 +221,7 @@ def grade_report(
     db.session.add(grade)
     report.status = RESULT_STATUS[result]
     report.assessor_id = report.assessor_id or grader.id
-    _flush_or_conflict()
+    flush_or_conflict(STALE_REPORT)
     record(
         grader,
         "field_report.grade",
@@ -241,17 +245,8 @@ def reassign_report(report: FieldReport, instructor: User | None, admin: User) -
         raise RuleError(_("This report has a final result."))
     previous = report.assessor_id
     report.assessor_id = instructor.id if instructor else None
-    _flush_or_conflict()
+    flush_or_conflict(STALE_REPORT)
     record(admin, "field_report.reassign", report, previous=previous, assessor=report.assessor_id)
-
-
-def _flush_or_conflict() -> None:
-    try:
-        db.session.flush()
-    except StaleDataError as error:
-        raise RuleError(
-            _("Someone else changed this report a moment ago. Reload the page and try again.")
-        ) from error
 
 
 def load_report(report: FieldReport) -> FieldReport:

@@ -11,6 +11,9 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Dialect, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm.exc import StaleDataError
+
+from lca.core.errors import RuleError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -68,3 +71,12 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
+
+
+def flush_or_conflict(message: object) -> None:
+    """Write now; when someone else changed the same versioned row a moment ago (two reviewers
+    at once), refuse with ``message`` (translated when raised) instead of overwriting it."""
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise RuleError(str(message)) from error

@@ -8,14 +8,14 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from lca.core import uploads as stored_files
 from lca.core.audit import apply_changes, record
 from lca.core.dates import format_day, local_today
-from lca.core.db import db, utcnow
+from lca.core.db import db, flush_or_conflict, utcnow
 from lca.core.errors import RuleError
 from lca.core.uploads import Upload
 from lca.models import (
@@ -54,6 +54,10 @@ class LogEntry:
     mechanism: FieldMechanism | None = None
     tools: list[FieldTool] = field(default_factory=list)
     place: str | None = None
+
+
+#: what a reviewer sees when someone else changed the same log a moment ago
+STALE_LOG = _l("Someone else changed this log a moment ago. Reload the page and try again.")
 
 
 def check_minutes(minutes: int, field_name: str = "hours") -> None:
@@ -196,7 +200,7 @@ def update_log(
     resubmitted = log.status is LogStatus.RETURNED
     if resubmitted:
         log.status, log.submitted_at = LogStatus.PENDING, utcnow()
-    _flush_or_conflict()
+    flush_or_conflict(STALE_LOG)
     record(learner, "hour_log.resubmit" if resubmitted else "hour_log.update", log, changes=changes)
 
 
@@ -204,7 +208,7 @@ def withdraw_log(log: HourLog, learner: User) -> None:
     """The learner takes back a log that has not been approved or rejected."""
     _editable(log)
     log.status = LogStatus.WITHDRAWN
-    _flush_or_conflict()
+    flush_or_conflict(STALE_LOG)
     record(learner, "hour_log.withdraw", log)
 
 
@@ -223,7 +227,7 @@ def answer_question(log: HourLog, answer: str, learner: User) -> None:
         raise RuleError(_("Write your answer."), field="body")
     _note(log, learner, NoteKind.ANSWER, answer)
     log.status, log.submitted_at = LogStatus.PENDING, utcnow()
-    _flush_or_conflict()
+    flush_or_conflict(STALE_LOG)
     record(learner, "hour_log.answer", log)
 
 
@@ -241,7 +245,7 @@ def _review(
             )
         _note(log, reviewer, kind, body)
     log.status, log.reviewed_by, log.reviewed_at = status, reviewer, utcnow()
-    _flush_or_conflict()
+    flush_or_conflict(STALE_LOG)
     record(reviewer, REVIEW_ACTIONS[status], log)
 
 
@@ -277,18 +281,8 @@ def approve_logs(
         log.status, log.reviewed_by, log.reviewed_at = LogStatus.APPROVED, reviewer, utcnow()
         record(reviewer, "hour_log.approve", log, bulk=True)
         approved += 1
-    _flush_or_conflict()
+    flush_or_conflict(STALE_LOG)
     return approved, len(set(log_ids)) - approved
-
-
-def _flush_or_conflict() -> None:
-    """Write now; if someone changed the same log a moment ago, say so instead."""
-    try:
-        db.session.flush()
-    except StaleDataError as error:
-        raise RuleError(
-            _("Someone else changed this log a moment ago. Reload the page and try again.")
-        ) from error
 
 
 def load_log_details(log: HourLog) -> HourLog:
