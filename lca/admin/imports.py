@@ -230,7 +230,9 @@ def plan_import(cohort: Cohort, file_name: str, data: bytes) -> ImportPlan:
     match_city = _city_matcher()
     rows: list[ImportRow] = []
     for number, cells in enumerate(table[1:], start=2):
-        value = {c: clean_text(cells[i]) if i < len(cells) else "" for c, i in columns.items()}
+        value = {
+            c: (clean_text(cells[i]) or "") if i < len(cells) else "" for c, i in columns.items()
+        }
         email, email_problem = _check_email(value.get("email", ""))
         row = ImportRow(
             number,
@@ -294,8 +296,8 @@ def _check_against_database(cohort: Cohort, rows: list[ImportRow]) -> None:
     existing = {}
     for start in range(0, len(emails), 900):
         chunk = emails[start : start + 900]
-        for user in db.session.scalars(select(User).where(func.lower(User.email).in_(chunk))):
-            existing[user.email.lower()] = user
+        for found in db.session.scalars(select(User).where(func.lower(User.email).in_(chunk))):
+            existing[found.email.lower()] = found
     enrolled = set(
         db.session.scalars(
             select(Enrolment.learner_id).where(
@@ -404,6 +406,7 @@ def template_xlsx() -> bytes:
 
     workbook = Workbook()
     sheet = workbook.active
+    assert sheet is not None  # a new workbook has one sheet, and it is active  # nosec B101
     sheet.title = "learners"
     sheet.append(TEMPLATE_HEADER)
     sheet.append(TEMPLATE_EXAMPLE)

@@ -16,11 +16,12 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import joinedload
 
 from lca.core.db import db, utcnow
@@ -120,7 +121,9 @@ def end_sessions(user: User, keep: str | None = None) -> int:
     )
     if keep:
         query = query.where(UserSession.token_hash != _hash(keep))
-    return db.session.execute(query.values(ended_at=utcnow())).rowcount
+    # Session.execute is typed as returning a plain Result; an UPDATE gives a CursorResult
+    result = cast(CursorResult[Any], db.session.execute(query.values(ended_at=utcnow())))
+    return result.rowcount
 
 
 def open_sessions(user: User) -> list[UserSession]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from flask import current_app
 from joserfc import jws
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import KeySet, KeySetSerialization, OKPKey
 
 from lca.models import Certificate, CertificateStatus
 
@@ -65,7 +65,7 @@ def signing_key() -> OKPKey:
     return OKPKey.import_key(json.loads(path.read_text()))
 
 
-def public_keys() -> dict:
+def public_keys() -> KeySetSerialization:
     """The JWK set of the current and retired public keys, each with its key id."""
     keys = []
     folder = _keys_dir()

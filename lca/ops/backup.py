@@ -31,11 +31,11 @@ import sqlite3
 import subprocess  # pg_dump and pg_restore, run without a shell  # nosec B404
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO, Literal
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -137,7 +137,7 @@ def make_backup(out: Path) -> BackupReport:
 
 
 def _write_archive(out: Path, backend: str, data_dir: Path) -> BackupReport:
-    compression = "w:gz" if out.name.endswith((".gz", ".tgz")) else "w"
+    compression: Literal["w:gz", "w"] = "w:gz" if out.name.endswith((".gz", ".tgz")) else "w"
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".lca-backup-") as work_name:
         work = Path(work_name)
         dump = work / "database"
@@ -440,7 +440,9 @@ def _unpack(tar: tarfile.TarFile, manifest: dict, work: Path) -> None:
             seen.add(member.name)
             target = work / member.name
             target.parent.mkdir(parents=True, exist_ok=True)
-            digest, size = _write(tar.extractfile(member), target, member.mode & 0o777)
+            source = tar.extractfile(member)
+            assert source is not None  # a regular file (checked above) has contents  # nosec B101
+            digest, size = _write(source, target, member.mode & 0o777)
             if (digest, size) != (entry["sha256"], entry["size"]):
                 raise BackupError(
                     f"{member.name} does not match its SHA-256 in the manifest: the archive is "
@@ -456,7 +458,7 @@ def _unpack(tar: tarfile.TarFile, manifest: dict, work: Path) -> None:
         )
 
 
-def _write(source: BinaryIO, target: Path, mode: int) -> tuple[str, int]:
+def _write(source: IO[bytes], target: Path, mode: int) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as out:
@@ -539,7 +541,7 @@ def _restore_database(
     return []
 
 
-def _compare_counts(expected: dict[str, int], actual: dict[str, int | None]) -> None:
+def _compare_counts(expected: Mapping[str, int], actual: Mapping[str, int | None]) -> None:
     wrong = [
         f"{name} ({actual.get(name)} rows, the manifest says {rows})"
         for name, rows in sorted(expected.items())
@@ -641,7 +643,8 @@ def _row_counts(connection: Connection) -> dict[str, int]:
     """Rows in every table of the database, by table name."""
     names = sorted(inspect(connection).get_table_names())
     return {
-        name: connection.scalar(select(func.count()).select_from(table(name))) for name in names
+        name: connection.execute(select(func.count()).select_from(table(name))).scalar_one()
+        for name in names
     }
 
 

@@ -10,7 +10,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select, text
 
-from lca.auth.services import Profile, check_password_policy, create_user
+from lca.auth.password_policy import check_password_policy
+from lca.auth.services import Profile, create_user
 from lca.core.db import db
 from lca.core.errors import RuleError
 from lca.core.seed_files import SeedError

@@ -247,10 +247,18 @@ def demo_photo(colour: str, label: int) -> bytes:
     return out.getvalue()
 
 
+def _demo_cohort() -> Cohort:
+    """The demo cohort, which the demo's hours and reports belong to."""
+    cohort = db.session.scalar(select(Cohort).where(Cohort.code == DEMO_COHORT))
+    if cohort is None:
+        raise RuntimeError(f"Load the demo accounts and cohort {DEMO_COHORT} first.")
+    return cohort
+
+
 def load_demo_hours() -> list[str]:
     """Sessions with attendance and logs in every state, once: the graduate has every module's
     hours approved, the learner is part-way with logs pending, returned and rejected."""
-    cohort = db.session.scalar(select(Cohort).where(Cohort.code == DEMO_COHORT))
+    cohort = _demo_cohort()
     already = db.session.scalar(select(ClassSession.id).where(ClassSession.cohort_id == cohort.id))
     if already is not None:
         return []
@@ -440,7 +448,7 @@ DEMO_REPORTS = {
 
 def load_demo_reports() -> list[str]:
     """Field reports in every state, once: the graduate's passed."""
-    cohort = db.session.scalar(select(Cohort).where(Cohort.code == DEMO_COHORT))
+    cohort = _demo_cohort()
     enrolments = {
         e.learner.email: e
         for e in db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id))
@@ -448,12 +456,15 @@ def load_demo_reports() -> list[str]:
     if any(report_of(e) is not None for e in enrolments.values()):
         return []
     instructor = db.session.scalar(select(User).where(User.email == "instructor@example.org"))
+    if instructor is None:
+        raise RuntimeError("Load the demo accounts first: instructor@example.org is missing.")
     rubric = current_rubric()
     for email, (summary, points, result, feedback) in DEMO_REPORTS.items():
         enrolment = enrolments[email]
         logs = [log.id for log in field_logs_for_report(enrolment)]
         report = submit_report(enrolment, ReportDraft(summary, logs), [], enrolment.learner)
         if result is not None:
+            assert points is not None  # DEMO_REPORTS gives scores with every result  # nosec B101
             scores = {c.id: Score(p) for c, p in zip(rubric.criteria, points, strict=True)}
             grade_report(report, instructor, scores, result, feedback)
     db.session.flush()

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lca.core.db import db
+from lca.core.db import Base, db
 from lca.core.seed_files import SEED_DIR, SeedError, read_seed_file
 from lca.models import City, FieldMechanism, FieldTool, Module, ModuleKind, Rubric, RubricCriterion
 
@@ -30,7 +30,7 @@ class Catalogue:
 
     file: str
     section: str
-    model: type
+    model: type[Base]
     key: str
     columns: tuple[Column, ...]
 
@@ -114,7 +114,7 @@ def _clean_row(catalogue: Catalogue, index: int, row: Any) -> dict:
     unknown = set(row) - {column.name for column in catalogue.columns}
     if unknown:
         raise SeedError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}.")
-    values = {}
+    values: dict[str, Any] = {}
     for column in catalogue.columns:
         value = row.get(column.name)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -166,7 +166,7 @@ def load_catalogue(catalogue: Catalogue, data: dict) -> list[dict]:
 def _upsert(catalogue: Catalogue, rows: list[dict], report: SeedReport) -> None:
     model = catalogue.model
     key_column = getattr(model, catalogue.key)
-    existing = {
+    existing: dict[Any, Any] = {
         getattr(obj, catalogue.key): obj
         for obj in db.session.scalars(
             select(model).where(key_column.in_([r[catalogue.key] for r in rows]))
@@ -218,7 +218,7 @@ def load_rubric(data: dict) -> dict:
         where = f"rubric.yaml criteria[{index}]"
         if not isinstance(row, dict):
             raise SeedError(f"{where}: expected a mapping.")
-        criterion = {
+        criterion: dict[str, Any] = {
             "code": _text(row, "code", where),
             "number": _whole(row.get("number"), f"{where} number", 1),
             "name_th": _text(row, "name_th", where),

@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
 from sqlalchemy import Table, func, insert, select
 
@@ -25,7 +26,7 @@ from lca.certificates.codes import new_code, next_serial_number, serial_of
 from lca.certificates.eligibility import is_eligible
 from lca.certificates.services import activity_ended_on, certificate_snapshot
 from lca.core.dates import buddhist_year, local_today
-from lca.core.db import db
+from lca.core.db import Base, db
 from lca.curriculum.services import latest_rubric, list_modules
 from lca.hours.progress import ModuleProgress
 from lca.models import (
@@ -184,6 +185,11 @@ def _minutes(rng: random.Random) -> int:
     return rng.choice((30, 45, 60, 60, 60, 90, 90, 120, 120, 180))
 
 
+def _table(model: type[Base]) -> Table:
+    """The table a model is mapped to (SQLAlchemy types ``__table__`` as any ``FromClause``)."""
+    return cast(Table, model.__table__)
+
+
 class _Ids:
     """The next free id of each table (ids are chosen here, so no RETURNING is needed)."""
 
@@ -203,21 +209,21 @@ class _Batch:
     """Rows waiting to be inserted, table by table, in foreign-key order."""
 
     ORDER = (
-        User.__table__,
-        Cohort.__table__,
+        _table(User),
+        _table(Cohort),
         cohort_instructors,
-        Enrolment.__table__,
-        ClassSession.__table__,
-        Attendance.__table__,
-        HourLog.__table__,
+        _table(Enrolment),
+        _table(ClassSession),
+        _table(Attendance),
+        _table(HourLog),
         hour_log_tools,
-        EvidenceFile.__table__,
-        HourLogNote.__table__,
-        FieldReport.__table__,
+        _table(EvidenceFile),
+        _table(HourLogNote),
+        _table(FieldReport),
         field_report_logs,
-        Grade.__table__,
-        GradeScore.__table__,
-        Certificate.__table__,
+        _table(Grade),
+        _table(GradeScore),
+        _table(Certificate),
     )
 
     def __init__(self, counters: Counters):
@@ -282,10 +288,10 @@ class _Builder:
     def person(self, role: Role, email: str, city: City) -> int:
         rng = self.rng
         (given_th, given_en), (family_th, family_en) = rng.choice(GIVEN), rng.choice(FAMILY)
-        user_id = self.ids.take(User.__table__)
+        user_id = self.ids.take(_table(User))
         created = self.now - timedelta(days=SPAN_DAYS + 30)
         self.batch.add(
-            User.__table__,
+            _table(User),
             {
                 "id": user_id,
                 "email": email,
@@ -325,10 +331,10 @@ class _Builder:
         ends_on = starts_on + timedelta(days=270)
         field_starts_on = starts_on + timedelta(days=30)
         city = catalogue.cities[index % len(catalogue.cities)]
-        cohort_id = self.ids.take(Cohort.__table__)
+        cohort_id = self.ids.take(_table(Cohort))
         created = _at(starts_on - timedelta(days=30), rng)
         self.batch.add(
-            Cohort.__table__,
+            _table(Cohort),
             {
                 "id": cohort_id,
                 "code": f"{COHORT_PREFIX}{buddhist_year(starts_on)}-{index + 1:04d}",
@@ -355,9 +361,9 @@ class _Builder:
         sessions = []
         for week, module in enumerate((m for m in catalogue.modules if not m.is_field), start=1):
             held_on = starts_on + timedelta(days=7 * week)
-            session_id = self.ids.take(ClassSession.__table__)
+            session_id = self.ids.take(_table(ClassSession))
             self.batch.add(
-                ClassSession.__table__,
+                _table(ClassSession),
                 {
                     "id": session_id,
                     "cohort_id": cohort_id,
@@ -394,11 +400,11 @@ class _Builder:
         learner_id = self.person(
             Role.LEARNER, f"synth.learner.{number:06d}@example.org", rng.choice(catalogue.cities)
         )
-        enrolment_id = self.ids.take(Enrolment.__table__)
+        enrolment_id = self.ids.take(_table(Enrolment))
         withdrawn = rng.random() < 0.03
         enrolled_at = _at(cohort["starts_on"] - timedelta(days=rng.randint(3, 20)), rng)
         self.batch.add(
-            Enrolment.__table__,
+            _table(Enrolment),
             {
                 "id": enrolment_id,
                 "cohort_id": cohort["cohort_id"],
@@ -446,9 +452,9 @@ class _Builder:
         recorded = _at(held_on, self.rng, 16, 18)
         teacher = cohort["teachers"][0]
         self.batch.add(
-            Attendance.__table__,
+            _table(Attendance),
             {
-                "id": self.ids.take(Attendance.__table__),
+                "id": self.ids.take(_table(Attendance)),
                 "class_session_id": session_id,
                 "enrolment_id": enrolment_id,
                 "status": status,
@@ -478,10 +484,10 @@ class _Builder:
         return 1
 
     def _log_row(self, **values) -> int:
-        log_id = self.ids.take(HourLog.__table__)
+        log_id = self.ids.take(_table(HourLog))
         stamp = values["reviewed_at"] or values["submitted_at"]
         self.batch.add(
-            HourLog.__table__,
+            _table(HourLog),
             {
                 "id": log_id,
                 **values,
@@ -556,9 +562,9 @@ class _Builder:
 
     def evidence(self, log_id: int, uploaded_at: datetime) -> None:
         rng = self.rng
-        evidence_id = self.ids.take(EvidenceFile.__table__)
+        evidence_id = self.ids.take(_table(EvidenceFile))
         self.batch.add(
-            EvidenceFile.__table__,
+            _table(EvidenceFile),
             {
                 "id": evidence_id,
                 "hour_log_id": log_id,
@@ -574,9 +580,9 @@ class _Builder:
 
     def note(self, log_id, author_id, kind, body, at) -> None:
         self.batch.add(
-            HourLogNote.__table__,
+            _table(HourLogNote),
             {
-                "id": self.ids.take(HourLogNote.__table__),
+                "id": self.ids.take(_table(HourLogNote)),
                 "hour_log_id": log_id,
                 "author_id": author_id,
                 "kind": kind,
@@ -611,11 +617,11 @@ class _Builder:
         if grades is None:
             return None
         status = RESULT_STATUS[grades[-1]] if grades else ReportStatus.SUBMITTED
-        report_id = self.ids.take(FieldReport.__table__)
+        report_id = self.ids.take(_table(FieldReport))
         submitted = _at(min(cohort["field_ends_on"], self.today - timedelta(days=20)), rng)
         assessor = rng.choice(cohort["teachers"])
         self.batch.add(
-            FieldReport.__table__,
+            _table(FieldReport),
             {
                 "id": report_id,
                 "enrolment_id": enrolment_id,
@@ -644,9 +650,9 @@ class _Builder:
         if result not in results_for_total(sum(points), rubric.pass_mark):
             full = result is GradeResult.PASS
             points = [c.max_points if full else 0 for c in rubric.criteria]
-        grade_id = self.ids.take(Grade.__table__)
+        grade_id = self.ids.take(_table(Grade))
         self.batch.add(
-            Grade.__table__,
+            _table(Grade),
             {
                 "id": grade_id,
                 "field_report_id": report_id,
@@ -661,9 +667,9 @@ class _Builder:
         )  # fmt: skip
         for criterion, value in zip(rubric.criteria, points, strict=True):
             self.batch.add(
-                GradeScore.__table__,
+                _table(GradeScore),
                 {
-                    "id": self.ids.take(GradeScore.__table__),
+                    "id": self.ids.take(_table(GradeScore)),
                     "grade_id": grade_id,
                     "criterion_id": criterion.id,
                     "points": value,
@@ -678,7 +684,7 @@ class _Builder:
         year = buddhist_year(issued_on)
         number = next_serial_number(year)
         serial, code = serial_of(year, number), new_code()
-        user = self.batch.rows[User.__table__.name]
+        user = self.batch.rows[_table(User).name]
         person = next(row for row in reversed(user) if row["id"] == learner_id)
         language = CertificateLanguage.BOTH
         snapshot = certificate_snapshot(
@@ -717,9 +723,9 @@ class _Builder:
         snapshot.update(serial_year=year, serial_number=number)
         revoked = rng.random() < 0.01
         self.batch.add(
-            Certificate.__table__,
+            _table(Certificate),
             {
-                "id": self.ids.take(Certificate.__table__),
+                "id": self.ids.take(_table(Certificate)),
                 "enrolment_id": enrolment_id,
                 "serial": serial,
                 "serial_year": year,
