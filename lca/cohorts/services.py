@@ -116,7 +116,7 @@ def update_cohort(cohort: Cohort, plan: CohortPlan, actor: User) -> None:
     db.session.flush()
 
 
-def assign_instructor(cohort: Cohort, instructor: User, actor: User) -> None:
+def assign_instructor(cohort: Cohort, instructor: User, actor: User | None) -> None:
     """Make an active instructor one of the cohort's instructors."""
     if instructor.role is not Role.INSTRUCTOR or not instructor.is_active:
         raise RuleError(_("Choose an active instructor."), field="instructor_id")

@@ -52,7 +52,10 @@ class User(UserMixin, Base):
     city: Mapped[City | None] = relationship()
 
     #: the token of the session this request belongs to (lca.auth.sessions), not stored here
-    session_token = None  # str, set on the instance
+    if TYPE_CHECKING:  # a plain annotation would be read by the ORM as a column
+        session_token: str | None
+    else:
+        session_token = None
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session and remember-me cookies: the token of this
