@@ -86,7 +86,9 @@ def _form() -> AuditFilterForm:
         .order_by(AuditEvent.target_type)
     )
     form.action.choices = options([("", _("All actions")), *((a, a) for a in actions)])
-    form.target_type.choices = options([("", _("All objects")), *((t, t) for t in targets)])
+    form.target_type.choices = options(
+        [("", _("All objects")), *((t, t) for t in targets if t is not None)]
+    )
     read_filters(form)
     return form
 

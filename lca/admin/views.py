@@ -63,9 +63,12 @@ def _city_choices():
 
 
 def _profile(form: UserForm) -> Profile:
+    """What a validated form says: the e-mail address and the Thai name are required."""
+    email, full_name_th = form.email.data, form.full_name_th.data
+    assert email is not None and full_name_th is not None
     return Profile(
-        email=form.email.data,
-        full_name_th=form.full_name_th.data,
+        email=email,
+        full_name_th=full_name_th,
         full_name_en=form.full_name_en.data,
         role=Role(form.role.data),
         city=db.session.get(City, form.city_id.data) if form.city_id.data else None,
@@ -170,7 +173,10 @@ def cities():
 
 
 def _details(form: CityForm) -> CityDetails:
-    return CityDetails(form.name_th.data, form.name_en.data, form.gnlc_joined_year.data)
+    """What a validated form says: both names are required."""
+    name_th, name_en = form.name_th.data, form.name_en.data
+    assert name_th is not None and name_en is not None
+    return CityDetails(name_th, name_en, form.gnlc_joined_year.data)
 
 
 @bp.route("/cities/new", methods=["GET", "POST"])

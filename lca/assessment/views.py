@@ -96,11 +96,13 @@ def _report_form(enrolment, report) -> ReportForm:
 
 
 def _hand_in(enrolment, report, form: ReportForm) -> None:
-    draft = ReportDraft(form.summary.data, list(form.log_ids.data))
+    summary = form.summary.data
+    assert summary is not None  # required
+    draft = ReportDraft(summary, list(form.log_ids.data or ()))
     if report is None:
         submit_report(enrolment, draft, uploads(), current_user)
     else:
-        update_report(report, draft, uploads(), set(form.remove_files.data), current_user)
+        update_report(report, draft, uploads(), set(form.remove_files.data or ()), current_user)
 
 
 def _my_report_page(enrolment, report, form):

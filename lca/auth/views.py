@@ -100,7 +100,7 @@ def _refused_sign_in(form: LoginForm):
 
 def _keep_language(user: User, language: str | None) -> None:
     """The language chosen for this session stays, and becomes the person's preference."""
-    if language in current_app.config["LCA_LANGUAGES"]:
+    if language is not None and language in current_app.config["LCA_LANGUAGES"]:
         _choose_language(user, language)
 
 
@@ -227,8 +227,10 @@ def set_password(token: str):
         return render_template("auth/set_password.html", form=form, user=user)
 
     if form.validate_on_submit():
+        password = form.new_password.data
+        assert password is not None  # required
         return perform(  # the language chosen on this page stays
-            lambda: _set_up(user, form.new_password.data),
+            lambda: _set_up(user, password),
             form=form,
             fail=page,
             done=_("Your password is set. Welcome!"),

@@ -163,9 +163,9 @@ def _history(certificate: Certificate) -> list[Certificate]:
     """The chain of re-issues this certificate belongs to, oldest first."""
     chain = [certificate]
     while chain[0].replaces_id:
-        chain.insert(0, db.session.get(Certificate, chain[0].replaces_id))
+        chain.insert(0, db.session.get_one(Certificate, chain[0].replaces_id))
     while chain[-1].superseded_by_id:
-        chain.append(db.session.get(Certificate, chain[-1].superseded_by_id))
+        chain.append(db.session.get_one(Certificate, chain[-1].superseded_by_id))
     return chain
 
 
@@ -188,8 +188,10 @@ def revoke(certificate_id: int):
     certificate = get_certificate_or_403(certificate_id, current_user, action="manage")
     form = ReasonForm()
     if form.validate_on_submit():
+        reason = form.reason.data
+        assert reason is not None  # required
         return perform(
-            lambda: revoke_certificate(certificate, current_user, form.reason.data),
+            lambda: revoke_certificate(certificate, current_user, reason),
             form=form,
             fail=lambda: _certificate_page(certificate, revoke_form=form),
             done=_("Certificate %(serial)s has been revoked.", serial=certificate.serial),
@@ -204,9 +206,10 @@ def reissue(certificate_id: int):
     certificate = get_certificate_or_403(certificate_id, current_user, action="manage")
     form = ReasonForm()
     if form.validate_on_submit():
-        old = certificate.serial
+        old, reason = certificate.serial, form.reason.data
+        assert reason is not None  # required
         return perform(
-            lambda: reissue_certificate(certificate, current_user, form.reason.data),
+            lambda: reissue_certificate(certificate, current_user, reason),
             form=form,
             fail=lambda: _certificate_page(certificate, reissue_form=form),
             done=lambda new: _(

@@ -26,13 +26,18 @@ from lca.web.permissions import get_cohort_or_403, get_or_404, role_required
 
 
 def _plan(form: CohortForm) -> CohortPlan:
+    """What a validated form says: all but the field practice's start are required."""
+    code, starts_on, ends_on = form.code.data, form.starts_on.data, form.ends_on.data
+    months = form.field_window_months.data
+    assert code is not None and starts_on is not None and ends_on is not None
+    assert months is not None
     return CohortPlan(
-        code=form.code.data,
+        code=code,
         host_city=get_or_404(City, form.host_city_id.data),
-        starts_on=form.starts_on.data,
-        ends_on=form.ends_on.data,
-        field_starts_on=form.field_starts_on.data or form.starts_on.data,
-        field_window_months=form.field_window_months.data,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        field_starts_on=form.field_starts_on.data or starts_on,
+        field_window_months=months,
     )
 
 
@@ -142,8 +147,10 @@ def enrol(cohort_id: int):
     cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
     form = EnrolForm()
     if form.validate_on_submit():
+        email = form.email.data
+        assert email is not None  # required
         return perform(
-            lambda: enrol_learner(cohort, find_learner(form.email.data), current_user),
+            lambda: enrol_learner(cohort, find_learner(email), current_user),
             form=form,
             fail=lambda: _show(cohort, enrol_form=form),
             done=lambda enrolment: _(
@@ -169,8 +176,10 @@ def withdraw(cohort_id: int, enrolment_id: int):
         )
 
     if form.validate_on_submit():
+        reason = form.reason.data
+        assert reason is not None  # required
         return perform(
-            lambda: withdraw_enrolment(enrolment, form.reason.data, current_user),
+            lambda: withdraw_enrolment(enrolment, reason, current_user),
             form=form,
             fail=page,
             done=_("The learner has been withdrawn."),

@@ -132,6 +132,7 @@ def extend(enrolment_id: int):
     form = ExtensionForm()
     if form.validate_on_submit():
         extended_to, reason = form.extended_to.data, form.reason.data
+        assert extended_to is not None and reason is not None  # both required
         return perform(
             lambda: extend_field_window(enrolment, extended_to, reason, current_user),
             form=form,

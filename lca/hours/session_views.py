@@ -32,13 +32,12 @@ def _session_modules() -> dict[int, Module]:
 
 
 def _plan(form: SessionForm, modules: dict[int, Module]) -> SessionPlan:
-    return SessionPlan(
-        modules[form.module_id.data],
-        form.held_on.data,
-        form.starts_at.data,
-        hours_to_minutes(form.hours.data),
-        form.place.data,
-    )
+    """What a validated form says: its fields are all required, its hours whole minutes."""
+    held_on, starts_at, place = form.held_on.data, form.starts_at.data, form.place.data
+    minutes = hours_to_minutes(form.hours.data)
+    assert held_on is not None and starts_at is not None and place is not None
+    assert minutes is not None
+    return SessionPlan(modules[form.module_id.data], held_on, starts_at, minutes, place)
 
 
 def _module_choices(form: SessionForm, modules: dict[int, Module]) -> None:

@@ -38,10 +38,16 @@ class Catalogue:
     """The modules, mechanisms and tools a log form offers, by id."""
 
     def __init__(self) -> None:
-        self.modules, self.mechanisms, self.tools = (
-            {row.id: row for row in db.session.scalars(select(model).order_by(model.number))}
-            for model in (Module, FieldMechanism, FieldTool)
-        )
+        self.modules: dict[int, Module] = {
+            m.id: m for m in db.session.scalars(select(Module).order_by(Module.number))
+        }
+        self.mechanisms: dict[int, FieldMechanism] = {
+            m.id: m
+            for m in db.session.scalars(select(FieldMechanism).order_by(FieldMechanism.number))
+        }
+        self.tools: dict[int, FieldTool] = {
+            t.id: t for t in db.session.scalars(select(FieldTool).order_by(FieldTool.number))
+        }
 
     def fill(self, form: LogForm, enrolments) -> None:
         form.enrolment_id.choices = options((e.id, e.cohort.code) for e in enrolments)
@@ -59,13 +65,17 @@ class Catalogue:
         form.field_module_ids = [m.id for m in self.modules.values() if m.is_field]
 
     def entry(self, form: LogForm) -> LogEntry:
+        """What a validated form says: its required fields are there, its hours whole minutes."""
+        minutes = hours_to_minutes(form.hours.data)
+        assert form.worked_on.data is not None and minutes is not None
+        assert form.description.data is not None
         return LogEntry(
             module=self.modules[form.module_id.data],
             worked_on=form.worked_on.data,
-            minutes=hours_to_minutes(form.hours.data),
+            minutes=minutes,
             description=form.description.data,
             mechanism=self.mechanisms.get(form.mechanism_id.data),
-            tools=[self.tools[i] for i in form.tool_ids.data if i in self.tools],
+            tools=[self.tools[i] for i in form.tool_ids.data or () if i in self.tools],
             place=form.place.data or None,
         )
 
@@ -127,7 +137,7 @@ def edit_log(log_id: int):
     catalogue.fill(form, [log.enrolment])
     form.remove_evidence.choices = options((e.id, e.original_name) for e in log.evidence)
     if form.validate_on_submit():
-        removed = set(form.remove_evidence.data)
+        removed = set(form.remove_evidence.data or ())
         return perform(
             lambda: update_log(log, catalogue.entry(form), uploads(), removed, current_user),
             form=form,
@@ -176,7 +186,7 @@ def answer(log_id: int):
     form = NoteForm()
     if form.validate_on_submit():
         return perform(
-            lambda: answer_question(log, form.body.data, current_user),
+            lambda: answer_question(log, form.body.data or "", current_user),
             form=form,
             fail=lambda: log_page(log, form),
             done=_("Your answer has been sent; the log is back in the review queue."),

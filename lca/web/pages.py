@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 from lca.core.db import db
 from lca.core.errors import RuleError
@@ -128,9 +128,15 @@ class DatabaseIdConverter(IntegerConverter):
     """``<int:…>`` in every URL: a non-negative number the database can hold (a 4-byte
     integer); anything larger is simply not found, instead of an error in the database."""
 
-    def __init__(self, url_map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", MAX_DATABASE_INT)
-        super().__init__(url_map, *args, **kwargs)
+    def __init__(
+        self,
+        url_map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = MAX_DATABASE_INT,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(url_map, fixed_digits, min, max, signed)
 
 
 #: the last page number a list accepts; beyond it a list is simply empty
