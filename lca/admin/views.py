@@ -27,7 +27,7 @@ from lca.auth.throttle import forget_failures
 from lca.certificates.services import cohorts_with_certificates_to_issue
 from lca.core.db import db
 from lca.models import City, Role, User
-from lca.web.forms import options, read_filters
+from lca.web.forms import UnvalidatedForm, options, read_filters
 from lca.web.pages import page_number, perform
 from lca.web.permissions import get_or_404, role_required
 
@@ -65,7 +65,8 @@ def _city_choices():
 def _profile(form: UserForm) -> Profile:
     """What a validated form says: the e-mail address and the Thai name are required."""
     email, full_name_th = form.email.data, form.full_name_th.data
-    assert email is not None and full_name_th is not None
+    if email is None or full_name_th is None:
+        raise UnvalidatedForm
     return Profile(
         email=email,
         full_name_th=full_name_th,
@@ -175,7 +176,8 @@ def cities():
 def _details(form: CityForm) -> CityDetails:
     """What a validated form says: both names are required."""
     name_th, name_en = form.name_th.data, form.name_en.data
-    assert name_th is not None and name_en is not None
+    if name_th is None or name_en is None:
+        raise UnvalidatedForm
     return CityDetails(name_th, name_en, form.gnlc_joined_year.data)
 
 

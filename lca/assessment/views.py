@@ -27,7 +27,7 @@ from lca.hours.queue import reviewable_cohorts
 from lca.hours.services import active_enrolments
 from lca.models import GradeResult, ReportStatus, Role, User
 from lca.web.downloads import send_stored
-from lca.web.forms import options, read_filters
+from lca.web.forms import UnvalidatedForm, options, read_filters
 from lca.web.i18n import label
 from lca.web.pages import page_number, perform, uploads
 from lca.web.permissions import (
@@ -97,7 +97,8 @@ def _report_form(enrolment, report) -> ReportForm:
 
 def _hand_in(enrolment, report, form: ReportForm) -> None:
     summary = form.summary.data
-    assert summary is not None  # required
+    if summary is None:
+        raise UnvalidatedForm
     draft = ReportDraft(summary, list(form.log_ids.data or ()))
     if report is None:
         submit_report(enrolment, draft, uploads(), current_user)

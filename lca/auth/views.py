@@ -39,6 +39,7 @@ from lca.auth.sessions import (
 from lca.auth.throttle import count_failure, minutes_to_wait
 from lca.models import User
 from lca.web.extensions import limiter
+from lca.web.forms import UnvalidatedForm
 from lca.web.i18n import requested_language
 from lca.web.pages import is_local_path, perform, role_home_url
 from lca.web.permissions import public, signed_in
@@ -228,7 +229,8 @@ def set_password(token: str):
 
     if form.validate_on_submit():
         password = form.new_password.data
-        assert password is not None  # required
+        if password is None:
+            raise UnvalidatedForm
         return perform(  # the language chosen on this page stays
             lambda: _set_up(user, password),
             form=form,

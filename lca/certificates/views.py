@@ -30,6 +30,7 @@ from lca.core.db import db
 from lca.core.storage import storage
 from lca.models import Certificate, CertificateLanguage, Role
 from lca.web.downloads import send_stored
+from lca.web.forms import UnvalidatedForm
 from lca.web.pages import perform
 from lca.web.permissions import (
     get_certificate_or_403,
@@ -189,7 +190,8 @@ def revoke(certificate_id: int):
     form = ReasonForm()
     if form.validate_on_submit():
         reason = form.reason.data
-        assert reason is not None  # required
+        if reason is None:
+            raise UnvalidatedForm
         return perform(
             lambda: revoke_certificate(certificate, current_user, reason),
             form=form,
@@ -207,7 +209,8 @@ def reissue(certificate_id: int):
     form = ReasonForm()
     if form.validate_on_submit():
         old, reason = certificate.serial, form.reason.data
-        assert reason is not None  # required
+        if reason is None:
+            raise UnvalidatedForm
         return perform(
             lambda: reissue_certificate(certificate, current_user, reason),
             form=form,

@@ -20,7 +20,7 @@ from lca.cohorts.services import (
     withdraw_enrolment,
 )
 from lca.models import City, Enrolment, Role, User
-from lca.web.forms import options
+from lca.web.forms import UnvalidatedForm, options
 from lca.web.pages import perform
 from lca.web.permissions import get_cohort_or_403, get_or_404, role_required
 
@@ -29,8 +29,10 @@ def _plan(form: CohortForm) -> CohortPlan:
     """What a validated form says: all but the field practice's start are required."""
     code, starts_on, ends_on = form.code.data, form.starts_on.data, form.ends_on.data
     months = form.field_window_months.data
-    assert code is not None and starts_on is not None and ends_on is not None
-    assert months is not None
+    if code is None or starts_on is None or ends_on is None:
+        raise UnvalidatedForm
+    if months is None:
+        raise UnvalidatedForm
     return CohortPlan(
         code=code,
         host_city=get_or_404(City, form.host_city_id.data),
@@ -148,7 +150,8 @@ def enrol(cohort_id: int):
     form = EnrolForm()
     if form.validate_on_submit():
         email = form.email.data
-        assert email is not None  # required
+        if email is None:
+            raise UnvalidatedForm
         return perform(
             lambda: enrol_learner(cohort, find_learner(email), current_user),
             form=form,
@@ -177,7 +180,8 @@ def withdraw(cohort_id: int, enrolment_id: int):
 
     if form.validate_on_submit():
         reason = form.reason.data
-        assert reason is not None  # required
+        if reason is None:
+            raise UnvalidatedForm
         return perform(
             lambda: withdraw_enrolment(enrolment, reason, current_user),
             form=form,

@@ -12,6 +12,7 @@ from lca.hours.progress import cohort_progress, progress_of
 from lca.hours.services import learner_logs
 from lca.models import Role
 from lca.web.downloads import csv_response
+from lca.web.forms import UnvalidatedForm
 from lca.web.i18n import format_hours, label, localized
 from lca.web.pages import perform
 from lca.web.permissions import get_cohort_or_403, get_enrolment_or_403, role_required
@@ -132,7 +133,8 @@ def extend(enrolment_id: int):
     form = ExtensionForm()
     if form.validate_on_submit():
         extended_to, reason = form.extended_to.data, form.reason.data
-        assert extended_to is not None and reason is not None  # both required
+        if extended_to is None or reason is None:
+            raise UnvalidatedForm
         return perform(
             lambda: extend_field_window(enrolment, extended_to, reason, current_user),
             form=form,

@@ -18,7 +18,7 @@ from lca.hours.attendance import (
 )
 from lca.hours.forms import AttendanceForm, SessionForm, hours_to_minutes
 from lca.models import AttendanceStatus, Module, Role
-from lca.web.forms import options
+from lca.web.forms import UnvalidatedForm, options
 from lca.web.i18n import localized
 from lca.web.pages import perform
 from lca.web.permissions import get_cohort_or_403, get_session_or_403, role_required
@@ -35,8 +35,10 @@ def _plan(form: SessionForm, modules: dict[int, Module]) -> SessionPlan:
     """What a validated form says: its fields are all required, its hours whole minutes."""
     held_on, starts_at, place = form.held_on.data, form.starts_at.data, form.place.data
     minutes = hours_to_minutes(form.hours.data)
-    assert held_on is not None and starts_at is not None and place is not None
-    assert minutes is not None
+    if held_on is None or starts_at is None or place is None:
+        raise UnvalidatedForm
+    if minutes is None:
+        raise UnvalidatedForm
     return SessionPlan(modules[form.module_id.data], held_on, starts_at, minutes, place)
 
 

@@ -22,7 +22,7 @@ from lca.hours.services import (
 )
 from lca.models import FieldMechanism, FieldTool, Module, Role
 from lca.web.downloads import send_stored
-from lca.web.forms import options
+from lca.web.forms import UnvalidatedForm, options
 from lca.web.i18n import localized
 from lca.web.pages import perform, uploads
 from lca.web.permissions import (
@@ -67,8 +67,10 @@ class Catalogue:
     def entry(self, form: LogForm) -> LogEntry:
         """What a validated form says: its required fields are there, its hours whole minutes."""
         minutes = hours_to_minutes(form.hours.data)
-        assert form.worked_on.data is not None and minutes is not None
-        assert form.description.data is not None
+        if form.worked_on.data is None or minutes is None:
+            raise UnvalidatedForm
+        if form.description.data is None:
+            raise UnvalidatedForm
         return LogEntry(
             module=self.modules[form.module_id.data],
             worked_on=form.worked_on.data,

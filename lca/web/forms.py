@@ -29,6 +29,10 @@ WTFORMS_MESSAGES = (
 )
 
 
+class UnvalidatedForm(RuntimeError):
+    """A view read a required field that validation had not checked: a bug, never the input."""
+
+
 class _CatalogueTranslations:
     """WTForms formats its messages itself, so these only translate."""
 
