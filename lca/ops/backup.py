@@ -441,7 +441,8 @@ def _unpack(tar: tarfile.TarFile, manifest: dict, work: Path) -> None:
             target = work / member.name
             target.parent.mkdir(parents=True, exist_ok=True)
             source = tar.extractfile(member)
-            assert source is not None  # a regular file (checked above) has contents  # nosec B101
+            if source is None:  # a regular file (checked above) always has contents
+                raise BackupError(f"{member.name}: unreadable in the archive.")
             digest, size = _write(source, target, member.mode & 0o777)
             if (digest, size) != (entry["sha256"], entry["size"]):
                 raise BackupError(
