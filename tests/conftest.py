@@ -13,6 +13,9 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
@@ -614,3 +617,67 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"fuzzing: {sum(fuzz.RAN.values())} hostile examples over {len(fuzz.RAN)} routes"
         )
+
+
+class Mailbox:
+    """What a real SMTP server (aiosmtpd, in this process) received; addresses in ``refuse``
+    get a permanent refusal (550)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refuse: set[str] = set()
+        self.url = ""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refuse:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = message_from_bytes(envelope.content, policy=default_policy)
+        self.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """The messages that arrived for ``address``."""
+        return [m for m in self.messages if address in str(m["To"])]
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[Mailbox]:
+    """A real SMTP server on a free port on 127.0.0.1 for the whole run."""
+    from aiosmtpd.controller import Controller
+
+    from tools.instances import free_port
+
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    mailbox.url = f"smtp://127.0.0.1:{port}"
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server) -> Mailbox:
+    """The SMTP server's messages, empty at the start of the test."""
+    smtp_server.messages.clear()
+    smtp_server.refuse.clear()
+    return smtp_server
+
+
+@pytest.fixture
+def deliver(app, db, mailbox) -> Callable[[], list[EmailMessage]]:
+    """``deliver()`` runs the worker's delivery once against the real SMTP server and returns
+    the e-mails that arrived in that round."""
+    from lca.notifications.channels import SmtpChannel
+    from lca.notifications.delivery import deliver_due
+
+    def run() -> list[EmailMessage]:
+        before = len(mailbox.messages)
+        deliver_due(SmtpChannel(mailbox.url, app.config["LCA_MAIL_FROM"]))
+        return mailbox.messages[before:]
+
+    return run

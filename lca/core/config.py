@@ -94,6 +94,14 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         "BABEL_DEFAULT_LOCALE": "th",
         "BABEL_DEFAULT_TIMEZONE": _env("LCA_TIMEZONE", "Asia/Bangkok"),
         "LCA_LANGUAGES": ("th", "en"),
+        # Mail: where the worker delivers (smtp://, smtps://, or file://folder for a developer's
+        # mailbox, what `make run` uses), and who it comes from.
+        "LCA_MAIL_URL": _env(
+            "LCA_MAIL_URL", "file://instance/mail" if env == "development" else None
+        ),
+        "LCA_MAIL_FROM": _env("LCA_MAIL_FROM", "LCA City Administrator <lca@localhost>"),
+        #: the local hour from which the worker writes the day's digests and reminders
+        "LCA_DIGEST_HOUR": _int_env("LCA_DIGEST_HOUR", 7),
         # Sign-in throttling; a Redis URL shares the counters between servers.
         "RATELIMIT_STORAGE_URI": _env("LCA_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,

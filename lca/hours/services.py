@@ -17,6 +17,7 @@ from lca.core.audit import apply_changes, record
 from lca.core.dates import format_day, local_today
 from lca.core.db import db, flush_or_conflict, utcnow
 from lca.core.errors import RuleError
+from lca.core.outbox import record_message
 from lca.core.uploads import Upload
 from lca.models import (
     Cohort,
@@ -29,6 +30,7 @@ from lca.models import (
     HourLogNote,
     LogSource,
     LogStatus,
+    MessageKind,
     Module,
     NoteKind,
     User,
@@ -260,8 +262,31 @@ def reject_log(log: HourLog, reviewer: User, reason: str) -> None:
 
 
 def return_log(log: HourLog, reviewer: User, question: str) -> None:
-    """Send a pending log back to its learner with a question."""
+    """Send a pending log back to its learner with a question; the learner is told."""
     _review(log, reviewer, LogStatus.RETURNED, (NoteKind.QUESTION, question))
+    record_message(
+        log.enrolment.learner,
+        MessageKind.LOG_RETURNED,
+        about=log,
+        link="hours.show_log",
+        link_args={"log_id": log.id},
+        **_log_facts(log),
+        question=question.strip(),
+        reviewer=reviewer.full_name_th,
+        reviewer_en=reviewer.full_name_en or reviewer.full_name_th,
+    )
+
+
+def _log_facts(log: HourLog) -> dict[str, Any]:
+    """What a message about a log names: its module, day and hours (plain values)."""
+    return {
+        "module_number": log.module.number,
+        "module_th": log.module.title_th,
+        "module_en": log.module.title_en,
+        "worked_on": log.worked_on.isoformat(),
+        "minutes": log.minutes,
+        "cohort": log.enrolment.cohort.code,
+    }
 
 
 def approve_logs(

@@ -34,6 +34,7 @@ from lca.models.hours import (
     NoteKind,
     hour_log_tools,
 )
+from lca.models.messages import EmailStatus, Message, MessageKind
 from lca.models.places import City
 from lca.models.users import Role, User, UserSession
 
@@ -47,6 +48,7 @@ __all__ = [
     "City",
     "ClassSession",
     "Cohort",
+    "EmailStatus",
     "Enrolment",
     "EnrolmentStatus",
     "EvidenceFile",
@@ -61,6 +63,8 @@ __all__ = [
     "HourLogNote",
     "LogSource",
     "LogStatus",
+    "Message",
+    "MessageKind",
     "Module",
     "ModuleKind",
     "NoteKind",

@@ -44,6 +44,12 @@ class User(UserMixin, Base):
     #: SHA-256 of a one-time set-password link's token, and when the link stops working
     setup_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     setup_expires_at: Mapped[datetime | None]
+    #: SHA-256 of a one-use forgot-password link's token, and when the link stops working
+    reset_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    reset_expires_at: Mapped[datetime | None]
+    #: the optional messages the person gets (security messages cannot be turned off)
+    wants_reminders: Mapped[bool] = mapped_column(default=True)
+    wants_digests: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None]

@@ -358,3 +358,12 @@ def restore_command(archive, force):
         raise click.ClickException(str(error)) from error
     for line in report.lines():
         click.echo(line)
+
+
+def _add_worker() -> None:
+    from lca.ops.worker import worker_command
+
+    lca_group.add_command(worker_command)
+
+
+_add_worker()

@@ -1,0 +1,99 @@
+"""Delivering the outbox: a worker claims due messages (on PostgreSQL with ``FOR UPDATE SKIP
+LOCKED``, so several workers never take the same one), renders and sends each, and marks it
+sent; a failure is tried again later with a growing wait, and after the last attempt (or at
+once for a permanent refusal) is recorded as failed for the administrators to see."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from lca.core.db import db, utcnow
+from lca.models import EmailStatus, Message
+from lca.notifications.channels import Channel, DeliveryError
+from lca.notifications.content import render_message
+
+MAX_ATTEMPTS = 8
+#: how long a claim holds: longer than any delivery; a killed worker's messages come back then
+CLAIM_SECONDS = 120
+#: params wiped once sent: one-use link secrets are not kept in the outbox
+SECRET_PARAMS = ("token",)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Wait 1, 2, 4 … minutes after each failure, at most six hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def claim_due(limit: int = 50) -> list[int]:
+    """Take up to ``limit`` waiting messages that are due and not held by another worker."""
+    now = utcnow()
+    query = (
+        select(Message.id)
+        .where(
+            Message.email_status == EmailStatus.WAITING,
+            Message.next_attempt_at <= now,
+            or_(Message.claimed_until.is_(None), Message.claimed_until < now),
+        )
+        .order_by(Message.next_attempt_at, Message.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(query))
+    if ids:
+        db.session.execute(
+            update(Message)
+            .where(Message.id.in_(ids))
+            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        )
+    db.session.commit()
+    return ids
+
+
+def deliver_one(message_id: int, channel: Channel) -> EmailStatus:
+    """Send one claimed message and record what happened (committed)."""
+    message = db.session.get(Message, message_id)
+    if message is None or message.email_status is not EmailStatus.WAITING:
+        db.session.rollback()
+        return EmailStatus.SENT if message else EmailStatus.NOT_SENT
+    if not message.recipient.is_active:
+        message.email_status, message.claimed_until = EmailStatus.NOT_SENT, None
+        db.session.commit()
+        return message.email_status
+    try:
+        channel.deliver(message, render_message(message))
+    except DeliveryError as error:
+        message.attempts += 1
+        message.last_error = error.reason
+        message.claimed_until = None
+        if error.permanent or message.attempts >= MAX_ATTEMPTS:
+            message.email_status = EmailStatus.FAILED
+            message.params = _without_secrets(message.params)
+        else:
+            message.next_attempt_at = utcnow() + retry_delay(message.attempts)
+        db.session.commit()
+        return message.email_status
+    message.attempts += 1
+    message.email_status, message.sent_at, message.claimed_until = EmailStatus.SENT, utcnow(), None
+    message.last_error = None
+    message.params = _without_secrets(message.params)
+    db.session.commit()
+    return message.email_status
+
+
+def deliver_due(channel: Channel, limit: int = 50) -> int:
+    """Deliver what is due now, in batches; how many were handed over."""
+    sent = 0
+    while ids := claim_due(limit):
+        for message_id in ids:
+            if deliver_one(message_id, channel) is EmailStatus.SENT:
+                sent += 1
+        if len(ids) < limit:
+            break
+    return sent
+
+
+def _without_secrets(params: dict) -> dict:
+    return {key: value for key, value in params.items() if key not in SECRET_PARAMS}

@@ -1,0 +1,67 @@
+"""The worker: ``flask --app wsgi lca worker`` delivers the outbox and, once a day per person,
+writes the digests and reminders that are due (lca.notifications.schedule). Several workers
+may run at once."""
+
+from __future__ import annotations
+
+import signal
+import time
+from types import FrameType
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from lca.core.config import ROOT
+from lca.core.db import db
+from lca.notifications.channels import Channel, mail_channel
+from lca.notifications.delivery import deliver_due
+
+
+def configured_channel() -> Channel:
+    """The mail channel LCA_MAIL_URL names, or a clear refusal when none is set."""
+    url = current_app.config["LCA_MAIL_URL"]
+    if not url:
+        raise click.ClickException(
+            "LCA_MAIL_URL is not set: set it to smtp://host:port (or smtps://…, with "
+            "user:password@ where the server needs them) for the worker to deliver mail."
+        )
+    try:
+        return mail_channel(url, current_app.config["LCA_MAIL_FROM"], ROOT)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def run_once(channel: Channel) -> int:
+    """One round: the day's notices that are due, then every message that is due."""
+    from lca.notifications.schedule import record_due_notices
+
+    record_due_notices()
+    db.session.commit()
+    return deliver_due(channel)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One round, then stop (for cron or a test).")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between rounds.")
+@with_appcontext
+def worker_command(once: bool, interval: float) -> None:
+    """Deliver waiting messages and write the daily digests and reminders."""
+    channel = configured_channel()
+    stopping = False
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while True:
+        sent = run_once(channel)
+        db.session.remove()
+        if once:
+            click.echo(f"{sent} messages delivered")
+            return
+        if stopping:
+            return
+        time.sleep(interval)
