@@ -127,6 +127,7 @@ VIEW_MODULES = (
     "lca.admin.export_views",
     "lca.admin.import_views",
     "lca.admin.views",
+    "lca.notifications.views",
 )
 
 
@@ -141,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
     from lca.curriculum import bp as curriculum_bp
     from lca.home import bp as home_bp
     from lca.hours import bp as hours_bp
+    from lca.notifications import bp as notifications_bp
     from lca.reports import bp as reports_bp
 
     for blueprint in (
@@ -153,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
         certificates_bp,
         reports_bp,
         admin_bp,
+        notifications_bp,
     ):
         app.register_blueprint(blueprint)
 
