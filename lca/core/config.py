@@ -100,6 +100,9 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
             "LCA_MAIL_URL", "file://instance/mail" if env == "development" else None
         ),
         "LCA_MAIL_FROM": _env("LCA_MAIL_FROM", "LCA City Administrator <lca@localhost>"),
+        #: how long a worker holds the messages it claimed (seconds): a killed worker's come
+        #: back after that; longer than any one delivery
+        "LCA_MAIL_CLAIM_SECONDS": _int_env("LCA_MAIL_CLAIM_SECONDS", 120),
         #: the local hour from which the worker writes the day's digests and reminders
         "LCA_DIGEST_HOUR": _int_env("LCA_DIGEST_HOUR", 7),
         # Sign-in throttling; a Redis URL shares the counters between servers.
@@ -108,6 +111,9 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         "LCA_LOGIN_RATE_LIMIT": _env("LCA_LOGIN_RATE_LIMIT", "10 per minute"),
         "LCA_LOGIN_ACCOUNT_RATE_LIMIT": _env("LCA_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
         "LCA_VERIFY_RATE_LIMIT": _env("LCA_VERIFY_RATE_LIMIT", "30 per minute"),
+        #: forgot-password requests per client address, and reset mails per account an hour
+        "LCA_RESET_RATE_LIMIT": _env("LCA_RESET_RATE_LIMIT", "5 per minute; 20 per hour"),
+        "LCA_RESET_MAILS_PER_HOUR": _int_env("LCA_RESET_MAILS_PER_HOUR", 3),
         #: how many reverse proxies in front of LCA set X-Forwarded-For/-Proto (0: none)
         "LCA_PROXY_COUNT": _int_env("LCA_PROXY_COUNT", 0),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
@@ -120,6 +126,7 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
             LCA_LOGIN_RATE_LIMIT="100000 per minute",
             LCA_LOGIN_ACCOUNT_RATE_LIMIT="100000 per minute",
             LCA_VERIFY_RATE_LIMIT="100000 per minute",
+            LCA_RESET_RATE_LIMIT="100000 per minute",
             WTF_CSRF_ENABLED=False,
         )
     config.update(overrides)

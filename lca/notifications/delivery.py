@@ -5,17 +5,25 @@ once for a permanent refusal) is recorded as failed for the administrators to se
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
+from lca.core.audit import record
 from lca.core.db import db, utcnow
-from lca.models import EmailStatus, Message
+from lca.core.errors import RuleError
+from lca.models import EmailStatus, Message, User
 from lca.notifications.channels import Channel, DeliveryError
 from lca.notifications.content import render_message
 
+log = logging.getLogger(__name__)
+
 MAX_ATTEMPTS = 8
-#: how long a claim holds: longer than any delivery; a killed worker's messages come back then
+#: how long a claim holds unless LCA_MAIL_CLAIM_SECONDS says otherwise: longer than any
+#: delivery; a killed worker's messages come back then
 CLAIM_SECONDS = 120
 #: params wiped once sent: one-use link secrets are not kept in the outbox
 SECRET_PARAMS = ("token",)
@@ -24,6 +32,11 @@ SECRET_PARAMS = ("token",)
 def retry_delay(attempts: int) -> timedelta:
     """Wait 1, 2, 4 … minutes after each failure, at most six hours."""
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def claim_seconds() -> int:
+    """How long a claim holds (LCA_MAIL_CLAIM_SECONDS)."""
+    return int(current_app.config.get("LCA_MAIL_CLAIM_SECONDS", CLAIM_SECONDS))
 
 
 def claim_due(limit: int = 50) -> list[int]:
@@ -43,11 +56,21 @@ def claim_due(limit: int = 50) -> list[int]:
         query = query.with_for_update(skip_locked=True)
     ids = list(db.session.scalars(query))
     if ids:
-        db.session.execute(
+        # the claim states again what it takes, so where rows are not locked (SQLite: the
+        # writes take turns) a message another worker claimed meanwhile is left to it
+        claim = (
             update(Message)
-            .where(Message.id.in_(ids))
-            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .where(
+                Message.id.in_(ids),
+                Message.email_status == EmailStatus.WAITING,
+                or_(Message.claimed_until.is_(None), Message.claimed_until < now),
+            )
+            .values(claimed_until=now + timedelta(seconds=claim_seconds()))
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
         )
+        taken = set(db.session.scalars(claim))
+        ids = [message_id for message_id in ids if message_id in taken]
     db.session.commit()
     return ids
 
@@ -63,16 +86,14 @@ def deliver_one(message_id: int, channel: Channel) -> EmailStatus:
         db.session.commit()
         return message.email_status
     try:
-        channel.deliver(message, render_message(message))
+        try:
+            content = render_message(message)
+        except Exception as error:  # a template fault must not stop the worker for everyone
+            log.exception("message %s could not be rendered", message.id)
+            raise DeliveryError(f"rendering failed: {type(error).__name__}: {error}") from error
+        channel.deliver(message, content)
     except DeliveryError as error:
-        message.attempts += 1
-        message.last_error = error.reason
-        message.claimed_until = None
-        if error.permanent or message.attempts >= MAX_ATTEMPTS:
-            message.email_status = EmailStatus.FAILED
-            message.params = _without_secrets(message.params)
-        else:
-            message.next_attempt_at = utcnow() + retry_delay(message.attempts)
+        _record_failure(message, error)
         db.session.commit()
         return message.email_status
     message.attempts += 1
@@ -81,6 +102,32 @@ def deliver_one(message_id: int, channel: Channel) -> EmailStatus:
     message.params = _without_secrets(message.params)
     db.session.commit()
     return message.email_status
+
+
+def _record_failure(message: Message, error: DeliveryError) -> None:
+    message.attempts += 1
+    message.last_error = error.reason[:500]
+    message.claimed_until = None
+    if error.permanent or message.attempts >= MAX_ATTEMPTS:
+        message.email_status = EmailStatus.FAILED
+        message.params = _without_secrets(message.params)
+        log.warning("message %s failed for good: %s", message.id, error.reason)
+    else:
+        message.next_attempt_at = utcnow() + retry_delay(message.attempts)
+        log.info("message %s will be tried again: %s", message.id, error.reason)
+
+
+def retry_message(message: Message, admin: User) -> None:
+    """An administrator sends a failed message again: it waits for the worker with its
+    attempts counted from zero (its Message-ID stays, so a reader who got it sees one mail)."""
+    if message.email_status is not EmailStatus.FAILED:
+        raise RuleError(_("Only a message that failed can be tried again."))
+    if not message.recipient.is_active:
+        raise RuleError(_("The recipient's account is deactivated: nothing to send it to."))
+    message.email_status, message.attempts = EmailStatus.WAITING, 0
+    message.next_attempt_at, message.claimed_until = utcnow(), None
+    record(admin, "message.retry", message, error=message.last_error)
+    db.session.flush()
 
 
 def deliver_due(channel: Channel, limit: int = 50) -> int:

@@ -4,6 +4,7 @@ may run at once."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from types import FrameType
@@ -11,11 +12,14 @@ from types import FrameType
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from lca.core.config import ROOT
 from lca.core.db import db
 from lca.notifications.channels import Channel, mail_channel
 from lca.notifications.delivery import deliver_due
+
+log = logging.getLogger(__name__)
 
 
 def configured_channel() -> Channel:
@@ -43,7 +47,13 @@ def run_once(channel: Channel) -> int:
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="One round, then stop (for cron or a test).")
-@click.option("--interval", default=2.0, show_default=True, help="Seconds between rounds.")
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 3600),
+    help="Seconds between rounds when nothing is due.",
+)
 @with_appcontext
 def worker_command(once: bool, interval: float) -> None:
     """Deliver waiting messages and write the daily digests and reminders."""
@@ -57,8 +67,18 @@ def worker_command(once: bool, interval: float) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     while True:
-        sent = run_once(channel)
-        db.session.remove()
+        try:
+            sent = run_once(channel)
+        except SQLAlchemyError as error:
+            # the database restarting or unreachable: nothing was lost (the outbox is in it);
+            # try again next round instead of leaving the queue without a worker
+            db.session.rollback()
+            log.warning("worker round failed, trying again: %s", error)
+            sent = 0
+            if once:
+                raise click.ClickException(f"the database could not be reached: {error}") from error
+        finally:
+            db.session.remove()
         if once:
             click.echo(f"{sent} messages delivered")
             return
