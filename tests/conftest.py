@@ -24,7 +24,7 @@ from flask_migrate import upgrade
 from sqlalchemy import event
 
 from lca import create_app
-from lca.auth.services import new_setup_token
+from lca.auth.services import new_reset_token, new_setup_token
 from lca.certificates.credential import generate_key
 from lca.core.db import db as _db
 from lca.ops.seeding import seed_all
@@ -463,10 +463,17 @@ MATRIX = {
     ("certificates.revocations", "GET"): PUBLIC,
     ("auth.set_password", "GET"): PUBLIC,
     ("auth.set_password", "POST"): PUBLIC,
+    ("auth.forgot_password", "GET"): PUBLIC,
+    ("auth.forgot_password", "POST"): PUBLIC,
+    ("auth.reset_password_link", "GET"): PUBLIC,
+    ("auth.reset_password_link", "POST"): PUBLIC,
     ("reports.index", "GET"): STAFF,
     ("reports.cohort", "GET"): COHORT_STAFF,
     ("reports.city", "GET"): ADMIN,
     ("admin.reset", "POST"): ADMIN,
+    ("admin.resend_invitation", "POST"): ADMIN,
+    ("admin.invitations", "GET"): ADMIN,
+    ("admin.resend_invitations", "POST"): ADMIN,
     ("admin.import_learners", "GET"): ADMIN,
     ("admin.preview_import", "POST"): ADMIN,
     ("admin.confirm_import", "POST"): ADMIN,
@@ -478,7 +485,16 @@ MATRIX = {
     ("admin.export_certificates", "GET"): ADMIN,
     ("admin.audit", "GET"): ADMIN,
     ("admin.export_audit", "GET"): ADMIN,
+    ("admin.messages", "GET"): ADMIN,
+    ("admin.retry_delivery", "POST"): ADMIN,
     ("admin.index", "GET"): ADMIN,
+    ("notifications.index", "GET"): SIGNED_IN,
+    ("notifications.open_message", "POST"): OWNER,  # one's own message only
+    ("notifications.read_all", "POST"): SIGNED_IN,
+    ("notifications.choices", "GET"): SIGNED_IN,
+    ("notifications.choices", "POST"): SIGNED_IN,
+    ("notifications.unsubscribe", "GET"): PUBLIC,  # the link's signature is the check
+    ("notifications.unsubscribe", "POST"): PUBLIC,
     ("admin.users", "GET"): ADMIN,
     ("admin.new_user", "GET"): ADMIN,
     ("admin.new_user", "POST"): ADMIN,
@@ -535,6 +551,7 @@ def world(db):
     newcomer = LearnerFactory()
     return {
         "setup_token": new_setup_token(newcomer),
+        "reset_token": new_reset_token(LearnerFactory()),
         "certificate": CertificateFactory(enrolment=enrolment),
         "report_file": attachment,
         "log": evidence.hour_log,
@@ -548,7 +565,25 @@ def world(db):
         "admin": AdminFactory(),
         "cohort": enrolment.cohort,
         "enrolment": enrolment,
+        "message": _failed_message(enrolment.learner),
     }
+
+
+def _failed_message(learner):
+    """A message the mail server refused for good (the admin's deliveries page)."""
+    from lca.core.outbox import record_message
+    from lca.models import EmailStatus, MessageKind
+
+    message = record_message(learner, MessageKind.LOG_RETURNED, link="home.dashboard")
+    message.email_status, message.last_error = EmailStatus.FAILED, "550 5.1.1 No such mailbox"
+    _db.session.flush()
+    return message
+
+
+def _unsubscribe_signature(user_id: int, topic: str) -> str:
+    from lca.notifications.preferences import unsubscribe_token
+
+    return unsubscribe_token(user_id, topic)
 
 
 def _url_arguments(world) -> dict[str, int | str]:
@@ -565,7 +600,11 @@ def _url_arguments(world) -> dict[str, int | str]:
         "certificate_id": world["certificate"].id,
         "code": world["certificate"].code,
         "token": world["setup_token"],
+        "reset_token": world["reset_token"],
         "kind": "csv",
+        "topic": "digests",
+        "signature": _unsubscribe_signature(world["instructor"].id, "digests"),
+        "message_id": world["message"].id,
     }
 
 

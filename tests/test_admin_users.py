@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
 from lca.auth.sessions import open_sessions, start_session
-from lca.models import AuditEvent, Role, User
+from lca.models import AuditEvent, Message, MessageKind, Role, User
 from tests.factories import (
     CityFactory,
     CohortFactory,
@@ -56,23 +54,25 @@ def test_people_list_is_paginated(app, client, admin, db):
     assert client.get("/admin/users?page=999").status_code == 200
 
 
-def test_create_account_shows_a_one_time_password_once(client, admin, db):
+def test_create_account_sends_an_invitation_and_shows_no_password(client, admin, db):
     city = CityFactory()
     response = client.post("/admin/users/new", data=new_user_data(city_id=str(city.id)))
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    password = re.search(r'<p class="one-time-password"><code>(.*?)</code>', page).group(1)
+    assert "ส่งคำเชิญไปที่ new.person@example.org แล้ว" in page
+    assert "one-time-password" not in page
     user = db.session.scalar(select(User).where(User.email == "new.person@example.org"))
-    assert user.role is Role.LEARNER and user.city_id == city.id and user.must_change_password
-    assert password not in user.password_hash
-    with client.session_transaction() as session:
-        assert password not in str(dict(session))  # never kept in the cookie
+    assert user.role is Role.LEARNER and user.city_id == city.id
+    assert user.setup_token_hash and not user.must_change_password
+    invitation = db.session.scalar(select(Message).where(Message.recipient_id == user.id))
+    assert invitation.kind is MessageKind.INVITATION
+    assert invitation.link_endpoint == "auth.set_password"
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.create"))
     assert audit.actor_id == admin.id and audit.target_id == user.id
-    # The person signs in with it and must choose their own password first.
+    # The link in the invitation lets the person choose their own password.
     other = client.application.test_client()
-    response = other.post("/login", data={"email": user.email, "password": password})
-    assert other.get(response.headers["Location"]).headers["Location"] == "/account/password"
+    token = invitation.params["token"]
+    assert other.get(f"/set-password/{token}").status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,13 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.file import FileField
 from wtforms.validators import InputRequired
@@ -24,12 +26,15 @@ from lca.admin.imports import (
     template_csv,
     template_xlsx,
 )
-from lca.core.db import db
+from lca.auth.services import resend_invitation as resend_one
+from lca.auth.services import resend_invitations as resend_all
+from lca.auth.services import unused_invitations
+from lca.core.db import db, utcnow
 from lca.core.storage import delete_file_after_commit, storage
-from lca.models import Role
+from lca.models import Role, User
 from lca.web.forms import BaseForm
-from lca.web.pages import perform
-from lca.web.permissions import get_cohort_or_403, role_required
+from lca.web.pages import is_local_path, perform
+from lca.web.permissions import get_cohort_or_403, get_or_404, role_required
 
 PENDING = "lca_import"  #: the session key of the upload waiting for confirmation
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -134,6 +139,48 @@ def _import_done(cohort, done):
         cohort=cohort,
         done=done,
         base=current_app.config["LCA_PUBLIC_URL"],
+    )
+
+
+@bp.get("/cohorts/<int:cohort_id>/invitations")
+@role_required(Role.ADMIN)
+def invitations(cohort_id: int):
+    """The cohort's learners who have not yet chosen a password, to invite again."""
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    return render_template(
+        "admin/invitations.html",
+        cohort=cohort,
+        waiting=unused_invitations(cohort.id),
+        now=utcnow(),
+    )
+
+
+@bp.post("/cohorts/<int:cohort_id>/invitations/resend")
+@role_required(Role.ADMIN)
+def resend_invitations(cohort_id: int):
+    """A new link to every learner of the cohort who has not chosen a password."""
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    then = url_for(".invitations", cohort_id=cohort.id)
+    return perform(
+        lambda: resend_all(unused_invitations(cohort.id), current_user),
+        done=lambda count: ngettext(
+            "%(num)d invitation sent again.", "%(num)d invitations sent again.", count
+        ),
+        then=then,
+    )
+
+
+@bp.post("/users/<int:user_id>/invitation")
+@role_required(Role.ADMIN)
+def resend_invitation(user_id: int):
+    """A new set-password link by e-mail; the earlier one stops working."""
+    user = get_or_404(User, user_id)
+    target = request.form.get("next")
+    then = target if target and is_local_path(target) else url_for(".edit_user", user_id=user.id)
+    return perform(
+        lambda: resend_one(user, current_user),
+        done=_("A new invitation has been sent to %(email)s.", email=user.email),
+        then=then,
     )
 
 

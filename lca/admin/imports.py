@@ -2,8 +2,8 @@
 without BOM, or the Thai Windows encoding cp874/TIS-620) or XLSX. Every row is checked and
 shown before anything is written; then all rows go in, or none.
 
-New accounts get a one-time set-password link (hashing 5,000 passwords would take minutes);
-people who already have a learner account are enrolled as they are.
+New accounts get a one-time set-password link by e-mail (hashing 5,000 passwords would take
+minutes); people who already have a learner account are enrolled as they are.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from lca.auth.services import UNUSABLE_PASSWORD, new_setup_token
+from lca.auth.services import UNUSABLE_PASSWORD, new_setup_token, send_invitation
 from lca.core.audit import record
 from lca.core.db import db
 from lca.core.errors import RuleError
@@ -389,6 +389,7 @@ def apply_import(plan: ImportPlan, actor: User | None) -> list[Imported]:
             record(
                 actor, "user.create", item.user, email=item.user.email, role="learner", via="import"
             )
+            send_invitation(item.user, actor, item.setup_token)  # the same link, by e-mail
     record(
         actor,
         "cohort.import",

@@ -18,6 +18,7 @@ from lca.auth.services import (
     activate_user,
     create_user,
     deactivate_user,
+    has_unused_invitation,
     reset_password,
     sign_out_user,
     update_user,
@@ -92,10 +93,8 @@ def new_user():
             lambda: create_user(_profile(form), None, current_user),
             form=form,
             fail=page,
-            # Shown once, in this response only: never stored, never put in a cookie.
-            then=lambda made: render_template(
-                "admin/user_created.html", user=made[0], password=made[1]
-            ),
+            # The person is invited by e-mail to choose a password (no password is shown).
+            then=lambda made: render_template("admin/user_created.html", user=made[0]),
         )
     return page()
 
@@ -109,7 +108,11 @@ def edit_user(user_id: int):
 
     def page():
         return render_template(
-            "admin/user_form.html", form=form, user=user, open_sessions=len(open_sessions(user))
+            "admin/user_form.html",
+            form=form,
+            user=user,
+            open_sessions=len(open_sessions(user)),
+            invited=has_unused_invitation(user),
         )
 
     if form.validate_on_submit():

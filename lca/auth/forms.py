@@ -17,6 +17,16 @@ class LoginForm(BaseForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
+class ForgotPasswordForm(BaseForm):
+    """The address of the account whose password was forgotten."""
+
+    email = EmailField(
+        _l("E-mail address"),
+        filters=[clean_email],
+        validators=[DataRequired(_l("Enter your e-mail address."))],
+    )
+
+
 class PreferencesForm(BaseForm):
     preferred_language = SelectField(
         _l("Language"), choices=options(LANGUAGE_CHOICES), validators=[InputRequired()]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -16,14 +18,18 @@ from lca.auth.password_policy import check_password_policy
 from lca.auth.passwords import hash_password, needs_rehash, password_matches
 from lca.auth.sessions import end_sessions
 from lca.core.audit import apply_changes, record
+from lca.core.dates import programme_timezone
 from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
-from lca.models import City, Enrolment, EnrolmentStatus, Role, User
+from lca.core.outbox import record_message
+from lca.models import City, Enrolment, EnrolmentStatus, Message, MessageKind, Role, User
 from lca.models.cohorts import cohorts_taught_by
 
 #: no password matches it: the account waits for its set-password link
 UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a password: an impossible hash
 SETUP_LINK_DAYS = 14
+#: how long a forgot-password link works
+RESET_LINK_LIFETIME = timedelta(hours=1)
 
 
 @dataclass
@@ -52,12 +58,13 @@ def one_time_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def create_user(profile: Profile, password: str | None, actor: User | None) -> tuple[User, str]:
-    """Create an account; without ``password`` a one-time password is made and returned."""
+def create_user(
+    profile: Profile, password: str | None, actor: User | None
+) -> tuple[User, str | None]:
+    """Create an account; without ``password`` the person is invited by e-mail to choose one
+    (a set-password link, 14 days)."""
     if email_taken(profile.email):
         raise RuleError(_("This e-mail address is already in use."), field="email")
-    temporary = password is None
-    password = password or one_time_password()
     user = User(
         email=profile.email.lower(),
         full_name_th=profile.full_name_th,
@@ -66,8 +73,7 @@ def create_user(profile: Profile, password: str | None, actor: User | None) -> t
         city=profile.city,
         organisation=profile.organisation or None,
         preferred_language=profile.preferred_language,
-        password_hash=hash_password(password),
-        must_change_password=temporary,
+        password_hash=hash_password(password) if password else UNUSABLE_PASSWORD,
     )
     db.session.add(user)
     try:
@@ -75,7 +81,101 @@ def create_user(profile: Profile, password: str | None, actor: User | None) -> t
     except IntegrityError as error:  # the same address was saved a moment ago
         raise RuleError(_("This e-mail address is already in use."), field="email") from error
     record(actor, "user.create", user, email=user.email, role=user.role.value)
+    if password is None:
+        send_invitation(user, actor)
+        db.session.flush()
     return user, password
+
+
+def send_invitation(user: User, actor: User | None, token: str | None = None) -> Message:
+    """E-mail ``user`` a set-password link (14 days): ``token``'s, or a new one that replaces
+    any earlier link."""
+    token = token or new_setup_token(user)
+    message = record_message(
+        user,
+        MessageKind.INVITATION,
+        link="auth.set_password",
+        link_args={"token": token},
+        about=user,
+        token=token,
+        days=SETUP_LINK_DAYS,
+        role=user.role.value,
+        invited_by=actor.full_name_th if actor else None,
+        invited_by_en=actor.full_name_en if actor else None,
+    )
+    return message
+
+
+def has_unused_invitation(user: User) -> bool:
+    """An invited person who has not chosen a password yet (the link may have expired)."""
+    return user.setup_token_hash is not None and user.password_hash == UNUSABLE_PASSWORD
+
+
+def unused_invitations(cohort_id: int) -> list[User]:
+    """The cohort's learners who were invited and have not chosen a password, by name."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Enrolment, Enrolment.learner_id == User.id)
+            .where(
+                Enrolment.cohort_id == cohort_id,
+                User.setup_token_hash.is_not(None),
+                User.password_hash == UNUSABLE_PASSWORD,
+            )
+            .order_by(User.full_name_th, User.id)
+        )
+    )
+
+
+def resend_invitation(user: User, actor: User) -> None:
+    """Send an invited person a new link; only while they have not chosen a password."""
+    if not has_unused_invitation(user):
+        raise RuleError(_("%(email)s has already chosen a password.", email=user.email))
+    send_invitation(user, actor)
+    record(actor, "user.invitation_resent", user)
+    db.session.flush()
+
+
+def resend_invitations(users: list[User], actor: User) -> int:
+    """Send a new link to each of ``users`` who has not chosen a password; how many."""
+    waiting = [user for user in users if has_unused_invitation(user)]
+    for user in waiting:
+        send_invitation(user, actor)
+        record(actor, "user.invitation_resent", user)
+    db.session.flush()
+    return len(waiting)
+
+
+def _moment() -> dict[str, Any]:
+    """Now, where the programme runs, as a message's plain values: a day and a clock time."""
+    now = utcnow().astimezone(programme_timezone())
+    return {"on": now.date().isoformat(), "time": now.strftime("%H:%M")}
+
+
+def _tell_password_changed(user: User, how: str) -> None:
+    """The security message after any change of the account's password (cannot be turned off);
+    its link asks for a new password, for the person who did not make the change."""
+    record_message(
+        user,
+        MessageKind.PASSWORD_CHANGED,
+        link="auth.forgot_password",
+        about=user,
+        how=how,
+        **_moment(),
+    )
+
+
+def tell_new_sign_in(user: User, device: list[str], address: str | None) -> None:
+    """The security message after a sign-in from a device the account has not used before."""
+    record_message(
+        user,
+        MessageKind.NEW_SIGN_IN,
+        link="auth.account",
+        about=user,
+        device=" · ".join(device) or None,
+        address=address,
+        **_moment(),
+    )
 
 
 def update_user(user: User, profile: Profile, actor: User) -> None:
@@ -173,6 +273,7 @@ def change_password(user: User, current: str, new: str) -> None:
     user.must_change_password = False
     end_sessions(user, keep=user.session_token)  # this device stays signed in
     record(user, "user.password_change", user)
+    _tell_password_changed(user, "change")
     db.session.flush()
 
 
@@ -235,6 +336,7 @@ def complete_setup(user: User, password: str) -> None:
     user.must_change_password = False
     end_sessions(user)
     record(user, "user.password_setup", user)
+    _tell_password_changed(user, "setup")
     db.session.flush()
 
 
@@ -249,5 +351,86 @@ def reset_password(user: User, actor: User) -> str:
     user.setup_token_hash = user.setup_expires_at = None
     end_sessions(user)
     record(actor, "user.password_reset", user)
+    _tell_password_changed(user, "administrator")
     db.session.flush()
     return password
+
+
+def request_password_reset(email: str) -> None:
+    """A forgot-password request: a one-use link (one hour) to an active account's address, at
+    most ``LCA_RESET_MAILS_PER_HOUR`` an hour; an unknown or deactivated address gets nothing,
+    after the same work, so the answer says nothing about which accounts exist."""
+    address = (email or "").strip().lower()[:254]
+    user = db.session.scalar(select(User).where(User.email == address))
+    token = secrets.token_urlsafe(32)
+    sent = db.session.scalar(
+        select(func.count(Message.id)).where(
+            Message.recipient_id == (user.id if user else None),
+            Message.kind == MessageKind.PASSWORD_RESET,
+            Message.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
+    allowed = (sent or 0) < current_app.config["LCA_RESET_MAILS_PER_HOUR"]
+    if user is None or not user.is_active or not allowed:
+        outcome = "unknown" if user is None else "inactive" if not user.is_active else "throttled"
+        record(None, "auth.password_reset_requested", user, email=address, outcome=outcome)
+        db.session.flush()
+        return
+    new_reset_token(user, token)
+    record_message(
+        user,
+        MessageKind.PASSWORD_RESET,
+        link="auth.reset_password_link",
+        link_args={"reset_token": token},
+        about=user,
+        token=token,
+        minutes=int(RESET_LINK_LIFETIME.total_seconds() // 60),
+    )
+    record(None, "auth.password_reset_requested", user, email=address, outcome="sent")
+    db.session.flush()
+
+
+def new_reset_token(user: User, token: str | None = None) -> str:
+    """A forgot-password link's token for ``user`` (only its hash is kept), for one hour; an
+    earlier link stops working."""
+    token = token or secrets.token_urlsafe(32)
+    user.reset_token_hash = _token_hash(token)
+    user.reset_expires_at = utcnow() + RESET_LINK_LIFETIME
+    return token
+
+
+class ResetLink(enum.Enum):
+    """What a forgot-password link is worth."""
+
+    WORKS = "works"
+    UNKNOWN = "unknown"  #: never made, used already, or replaced by a newer one
+    EXPIRED = "expired"
+    DEACTIVATED = "deactivated"
+
+
+def check_reset_token(token: str) -> tuple[ResetLink, User | None]:
+    """The account a forgot-password link belongs to, and whether the link still works."""
+    if not token or len(token) > 100:
+        return ResetLink.UNKNOWN, None
+    user = db.session.scalar(select(User).where(User.reset_token_hash == _token_hash(token)))
+    if user is None:
+        return ResetLink.UNKNOWN, None
+    if not user.is_active:
+        return ResetLink.DEACTIVATED, None
+    if user.reset_expires_at is None or user.reset_expires_at < utcnow():
+        return ResetLink.EXPIRED, None
+    return ResetLink.WORKS, user
+
+
+def reset_password_by_link(user: User, password: str) -> None:
+    """The person behind a forgot-password link chooses a new password: the link is used up
+    and every session of the account ends."""
+    check_password_policy(password, user.email, user.full_name_th, user.full_name_en)
+    user.password_hash = hash_password(password)
+    user.reset_token_hash = user.reset_expires_at = None
+    user.setup_token_hash = user.setup_expires_at = None
+    user.must_change_password = False
+    ended = end_sessions(user)
+    record(user, "user.password_reset_by_link", user, sessions=ended)
+    _tell_password_changed(user, "reset")
+    db.session.flush()

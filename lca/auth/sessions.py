@@ -160,10 +160,36 @@ SYSTEMS = (
 )
 
 
-def describe_device(user_agent: str | None) -> str:
-    """ "Chrome · Android" from a browser's User-Agent, enough to recognise one's own phone."""
+def device_names(user_agent: str | None) -> list[str]:
+    """The browser and the system a User-Agent names (those LCA knows), e.g. Chrome, Android."""
     text = user_agent or ""
     browser = next((name for key, name in BROWSERS if re.search(re.escape(key), text)), None)
     system = next((name for key, name in SYSTEMS if key in text), None)
-    found = [part for part in (browser, system) if part]
-    return " · ".join(found) if found else _("Unknown device")
+    return [part for part in (browser, system) if part]
+
+
+def describe_device(user_agent: str | None) -> str:
+    """ "Chrome · Android" from a browser's User-Agent, enough to recognise one's own phone."""
+    return " · ".join(device_names(user_agent)) or _("Unknown device")
+
+
+def _device(user_agent: str | None, address: str | None) -> tuple[str, ...]:
+    """A device as the account page shows it (browser and system, not their versions) and
+    its address family (IPv4 or IPv6): an update of the browser is not a new device."""
+    family = "ipv6" if address and ":" in address else "ipv4" if address else "none"
+    return (*(device_names(user_agent) or [user_agent or ""]), family)
+
+
+def is_new_device(user: User) -> bool:
+    """Whether this request's device (browser, system and address family) is one that none of
+    the account's earlier sessions (open, or ended in the last 30 days) came from; an account
+    signing in for the first time has no earlier device to compare with, so it is not new."""
+    earlier = db.session.execute(
+        select(UserSession.user_agent, UserSession.address).where(
+            UserSession.user_id == user.id, UserSession.created_at >= utcnow() - KEEP_ENDED
+        )
+    ).all()
+    if not earlier or not has_request_context():
+        return False
+    this = _device(request.user_agent.string[:300], request.remote_addr)
+    return this not in {_device(agent, address) for agent, address in earlier}

@@ -16,27 +16,35 @@ from flask_login import current_user, login_user, logout_user
 from lca.auth import bp
 from lca.auth.forms import (
     ChangePasswordForm,
+    ForgotPasswordForm,
     LoginForm,
     PreferencesForm,
     SetPasswordForm,
     SignOutEverywhereForm,
 )
 from lca.auth.services import (
+    ResetLink,
     authenticate,
     change_password,
+    check_reset_token,
     complete_setup,
+    request_password_reset,
+    reset_password_by_link,
     set_preferred_language,
     sign_out_everywhere_else,
+    tell_new_sign_in,
     user_for_setup_token,
 )
 from lca.auth.sessions import (
     describe_device,
+    device_names,
     end_session,
     is_current,
+    is_new_device,
     open_sessions,
     start_session,
 )
-from lca.auth.throttle import count_failure, minutes_to_wait
+from lca.auth.throttle import count_failure, forget_failures, minutes_to_wait
 from lca.models import User
 from lca.web.extensions import limiter
 from lca.web.forms import UnvalidatedForm
@@ -88,7 +96,10 @@ def _sign_in(user: User, remember: bool = False) -> User:
     """A new session on this device for ``user``, keeping the language chosen before."""
     language = session.get("lang")
     session.clear()
+    new_device = is_new_device(user)
     start_session(user, remember=remember)
+    if new_device:
+        tell_new_sign_in(user, device_names(request.user_agent.string), request.remote_addr)
     login_user(user, remember=remember)
     _keep_language(user, language)
     return user
@@ -244,3 +255,67 @@ def set_password(token: str):
 def _set_up(user: User, password: str) -> None:
     complete_setup(user, password)
     _sign_in(user)
+
+
+def _reset_limit() -> str:
+    return current_app.config["LCA_RESET_RATE_LIMIT"]
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+@public
+def forgot_password():
+    """The same answer, after the same work, whether or not the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        email = form.email.data
+        if email is None:
+            raise UnvalidatedForm
+        return perform(
+            lambda: request_password_reset(email),
+            done=_(
+                "If %(email)s belongs to an account, a link to choose a new password is on its "
+                "way there. It works for one hour.",
+                email=email,
+            ),
+            then=url_for(".login"),
+        )
+    return render_template("auth/forgot_password.html", form=form)
+
+
+#: the status of the page for a link that does not work
+BROKEN_LINK_STATUS = {ResetLink.UNKNOWN: 404, ResetLink.EXPIRED: 410, ResetLink.DEACTIVATED: 403}
+
+
+@bp.route("/reset-password/<reset_token>", methods=["GET", "POST"])
+@public
+def reset_password_link(reset_token: str):
+    """A forgot-password link: the person chooses a new password; every session ends."""
+    state, user = check_reset_token(reset_token)
+    if user is None:
+        broken = render_template("auth/reset_password.html", form=None, state=state.value)
+        return broken, BROKEN_LINK_STATUS.get(state, 404)
+    form = SetPasswordForm()
+
+    def page():
+        return render_template("auth/reset_password.html", form=form, user=user, state="works")
+
+    if form.validate_on_submit():
+        password = form.new_password.data
+        if password is None:
+            raise UnvalidatedForm
+        return perform(
+            lambda: reset_password_by_link(user, password),
+            form=form,
+            fail=page,
+            done=_("Your password has been changed. Sign in with it."),
+            then=lambda _done: _after_reset(user),
+        )
+    return page()
+
+
+def _after_reset(user: User):
+    forget_failures(user.email)  # a throttled person can sign in with the new password now
+    if current_user.is_authenticated:  # this device's session ended with all the others
+        logout_user()
+    return redirect(url_for(".login"))

@@ -138,10 +138,18 @@ def synth_command(learners, seed, allow_production):
 )
 @click.option("--city", "city_code", default="", help="City code from seed/cities.yaml.")
 @click.option("--organisation", default="")
-@click.password_option(help="Prompted for; never pass it on the command line.")
+@click.option(
+    "--invite",
+    is_flag=True,
+    help="No password: the person is e-mailed a link to choose one (14 days).",
+)
 @with_appcontext
-def create_user_command(email, name_th, name_en, role, city_code, organisation, password):
-    """Create an account; the password is asked for twice and never echoed."""
+def create_user_command(email, name_th, name_en, role, city_code, organisation, invite):
+    """Create an account; the password is asked for twice and never echoed, or with --invite
+    the person is invited by e-mail (the worker sends it) to choose their own."""
+    password = None
+    if not invite:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=False)
     city = None
     if city_code:
         city = db.session.scalar(select(City).where(City.code == city_code))
@@ -156,13 +164,18 @@ def create_user_command(email, name_th, name_en, role, city_code, organisation, 
         organisation.strip() or None,
     )
     try:
-        check_password_policy(password, profile.email, profile.full_name_th, profile.full_name_en)
+        if password is not None:
+            check_password_policy(
+                password, profile.email, profile.full_name_th, profile.full_name_en
+            )
         user, _ = create_user(profile, password, actor=None)
     except RuleError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+    if password is None:
+        click.echo("An invitation to choose a password is waiting for the worker to send it.")
 
 
 @lca_group.group("certificates")
