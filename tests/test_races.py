@@ -18,6 +18,7 @@ from lca.models import (
     Cohort,
     Enrolment,
     HourLog,
+    Message,
     User,
     cohort_instructors,
 )
@@ -42,6 +43,7 @@ def _remove(app, made: dict[str, set[int]]) -> None:
                 | AuditEvent.actor_id.in_(made["users"])
             )
         )
+        db.session.execute(delete(Message).where(Message.recipient_id.in_(made["users"])))
         db.session.execute(delete(HourLog).where(HourLog.id.in_(made["logs"])))
         db.session.execute(delete(Enrolment).where(Enrolment.id.in_(made["enrolments"])))
         db.session.execute(

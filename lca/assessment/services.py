@@ -18,8 +18,9 @@ from lca.core import uploads as stored_files
 from lca.core.audit import record
 from lca.core.db import db, flush_or_conflict, utcnow
 from lca.core.errors import RuleError
+from lca.core.outbox import record_message
 from lca.core.uploads import Upload
-from lca.curriculum.services import latest_rubric
+from lca.curriculum.services import field_module, latest_rubric, list_modules
 from lca.models import (
     Enrolment,
     EnrolmentStatus,
@@ -29,6 +30,7 @@ from lca.models import (
     GradeScore,
     HourLog,
     LogStatus,
+    MessageKind,
     Module,
     ModuleKind,
     ReportFile,
@@ -230,7 +232,32 @@ def grade_report(
         total=total,
         rubric_version=rubric.version,
     )
+    _tell_learner_of_grade(report, grade, rubric)
     return grade
+
+
+def _tell_learner_of_grade(report: FieldReport, grade: Grade, rubric: Rubric) -> None:
+    """The learner hears the result, the points and (for "revise") what to change."""
+    enrolment, grader = report.enrolment, grade.grader
+    module = field_module(list_modules())
+    record_message(
+        enrolment.learner,
+        MessageKind.REPORT_GRADED,
+        about=report,
+        link="assessment.my_report",
+        link_args={"enrolment": enrolment.id},
+        result=grade.result.value,
+        points=grade.total_points,
+        max_points=rubric.max_points,
+        pass_mark=rubric.pass_mark,
+        feedback=grade.feedback,
+        cohort=enrolment.cohort.code,
+        module_number=module.number if module else None,
+        module_th=module.title_th if module else "",
+        module_en=module.title_en if module else "",
+        grader=grader.full_name_th,
+        grader_en=grader.full_name_en or grader.full_name_th,
+    )
 
 
 def reassign_report(report: FieldReport, instructor: User | None, admin: User) -> None:

@@ -29,6 +29,7 @@ from lca.core.audit import record
 from lca.core.dates import buddhist_year, local_today
 from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
+from lca.core.outbox import record_message
 from lca.core.storage import save_file
 from lca.hours.progress import EnrolmentProgress, cohort_progress, progress_of
 from lca.models import (
@@ -38,6 +39,7 @@ from lca.models import (
     Cohort,
     Enrolment,
     EnrolmentStatus,
+    MessageKind,
     User,
 )
 
@@ -296,7 +298,28 @@ def issue_certificate(
     snapshot.update(serial_year=year, serial_number=number)
     certificate = _store(enrolment, snapshot, admin, renderer or CertificateRenderer())
     record(admin, "certificate.issue", certificate, serial=serial, enrolment_id=enrolment.id)
+    record_message(
+        enrolment.learner,
+        MessageKind.CERTIFICATE_ISSUED,
+        about=certificate,
+        link="certificates.download",
+        link_args={"certificate_id": certificate.id},
+        **_certificate_facts(certificate),
+    )
     return certificate
+
+
+def _certificate_facts(certificate: Certificate) -> dict[str, Any]:
+    """What a message about a certificate names (plain values from what it certifies)."""
+    snapshot = certificate.snapshot
+    return {
+        "serial": certificate.serial,
+        "code": snapshot["code_display"],
+        "verify_url": snapshot["verify_url"],
+        "cohort": snapshot["cohort"]["code"],
+        "minutes": snapshot["total_hours"] * 60,
+        "issued_on": snapshot["issued_on"],
+    }
 
 
 def issue_for_cohort(
@@ -345,6 +368,16 @@ def revoke_certificate(certificate: Certificate, admin: User | None, reason: str
     certificate.revocation_reason = reason
     db.session.flush()
     record(admin, "certificate.revoke", certificate, serial=certificate.serial, reason=reason)
+    record_message(
+        certificate.enrolment.learner,
+        MessageKind.CERTIFICATE_REVOKED,
+        about=certificate,
+        link="certificates.show",
+        link_args={"certificate_id": certificate.id},
+        **_certificate_facts(certificate),
+        reason=reason,
+        revoked_on=local_today().isoformat(),
+    )
 
 
 def reissue_certificate(
@@ -399,6 +432,19 @@ def reissue_certificate(
         serial=certificate.serial,
         new_serial=successor.serial,
         reason=reason,
+    )
+    record_message(
+        learner,
+        MessageKind.CERTIFICATE_SUPERSEDED,
+        about=certificate,
+        link="certificates.download",
+        link_args={"certificate_id": successor.id},
+        **_certificate_facts(certificate),
+        reason=reason,
+        new_serial=successor.serial,
+        new_code=successor.snapshot["code_display"],
+        new_verify_url=successor.snapshot["verify_url"],
+        reissued_on=successor.snapshot["issued_on"],
     )
     return successor
 

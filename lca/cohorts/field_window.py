@@ -13,7 +13,9 @@ from lca.core.audit import record
 from lca.core.dates import format_day
 from lca.core.db import db
 from lca.core.errors import RuleError
-from lca.models import Cohort, Enrolment, FieldWindowExtension, User
+from lca.core.outbox import record_message
+from lca.curriculum.services import field_module, list_modules
+from lca.models import Cohort, Enrolment, FieldWindowExtension, MessageKind, User
 from lca.models.cohorts import field_window_end
 
 
@@ -76,6 +78,20 @@ def extend_field_window(
         previous=str(current),
         extended_to=str(extended_to),
         reason=reason.strip(),
+    )
+    module = field_module(list_modules())
+    record_message(
+        enrolment.learner,
+        MessageKind.WINDOW_EXTENDED,
+        about=enrolment,
+        link="home.learner",
+        cohort=enrolment.cohort.code,
+        previous_ends_on=current.isoformat(),
+        extended_to=extended_to.isoformat(),
+        reason=reason.strip(),
+        module_number=module.number if module else None,
+        module_th=module.title_th if module else "",
+        module_en=module.title_en if module else "",
     )
     return extension
 

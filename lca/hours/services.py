@@ -257,8 +257,19 @@ def approve_log(log: HourLog, reviewer: User) -> None:
 
 
 def reject_log(log: HourLog, reviewer: User, reason: str) -> None:
-    """Reject a pending log, saying why; rejected logs are locked."""
+    """Reject a pending log, saying why; rejected logs are locked; the learner is told."""
     _review(log, reviewer, LogStatus.REJECTED, (NoteKind.REJECTION, reason))
+    record_message(
+        log.enrolment.learner,
+        MessageKind.LOG_REJECTED,
+        about=log,
+        link="hours.show_log",
+        link_args={"log_id": log.id},
+        **_log_facts(log),
+        reason=reason.strip(),
+        reviewer=reviewer.full_name_th,
+        reviewer_en=reviewer.full_name_en or reviewer.full_name_th,
+    )
 
 
 def return_log(log: HourLog, reviewer: User, question: str) -> None:
