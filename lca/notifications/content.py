@@ -40,7 +40,7 @@ def unsubscribe_url(message: Message) -> str | None:
 
     user_id = message.recipient_id
     token = unsubscribe_token(user_id, topic)
-    return absolute_url("notifications.unsubscribe", user_id=user_id, topic=topic, token=token)
+    return absolute_url("notifications.unsubscribe", user_id=user_id, topic=topic, signature=token)
 
 
 def render_message(message: Message) -> Content:
