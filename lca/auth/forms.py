@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField
-from wtforms.validators import DataRequired, EqualTo, InputRequired
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired
 
-from lca.web.forms import BaseForm, clean_email, options
+from lca.web.forms import BaseForm, clean_email, max_length, options
 
 LANGUAGE_CHOICES = [("th", "ไทย"), ("en", "English")]
 
@@ -23,7 +23,11 @@ class ForgotPasswordForm(BaseForm):
     email = EmailField(
         _l("E-mail address"),
         filters=[clean_email],
-        validators=[DataRequired(_l("Enter your e-mail address."))],
+        validators=[
+            DataRequired(_l("Enter your e-mail address.")),
+            max_length(254),
+            Email(_l("This is not a valid e-mail address."), check_deliverability=False),
+        ],
     )
 
 

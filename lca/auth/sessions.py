@@ -183,10 +183,13 @@ def _device(user_agent: str | None, address: str | None) -> tuple[str, ...]:
 def is_new_device(user: User) -> bool:
     """Whether this request's device (browser, system and address family) is one that none of
     the account's earlier sessions (open, or ended in the last 30 days) came from; an account
-    signing in for the first time has no earlier device to compare with, so it is not new."""
+    signing in for the first time (or whose earlier devices are not known) has no earlier
+    device to compare with, so it is not new."""
     earlier = db.session.execute(
         select(UserSession.user_agent, UserSession.address).where(
-            UserSession.user_id == user.id, UserSession.created_at >= utcnow() - KEEP_ENDED
+            UserSession.user_id == user.id,
+            UserSession.created_at >= utcnow() - KEEP_ENDED,
+            UserSession.user_agent.is_not(None),  # not signed in through a browser: unknown
         )
     ).all()
     if not earlier or not has_request_context():
