@@ -55,6 +55,14 @@ def _at(hour: int, minute: int = 0, day=None) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=programme_timezone())
 
 
+@pytest.fixture(autouse=True)
+def _fresh_worker(app):
+    """Each test is a worker's first look of the day."""
+    app.extensions.pop("lca_notices_checked_at", None)
+    yield
+    app.extensions.pop("lca_notices_checked_at", None)
+
+
 # --------------------------------------------------------------------------- instructor's digest
 
 
@@ -118,6 +126,15 @@ def test_no_digest_when_nothing_waits_or_before_the_hour_or_when_turned_off(db, 
     ]
 
 
+def test_a_worker_looks_again_every_few_minutes_for_what_came_in_later(db):
+    teaching = instructor_teaching()
+    assert record_due_notices(now=_at(7, 0)) == 0  # nothing waits yet
+    HourLogFactory(enrolment=teaching.enrolment)
+    assert record_due_notices(now=_at(7, 2)) == 0  # looked a moment ago
+    assert record_due_notices(now=_at(7, 6)) == 1
+    assert record_due_notices(now=_at(7, 12)) == 0  # written already
+
+
 def test_the_next_day_brings_the_next_digest(db):
     teaching = instructor_teaching()
     HourLogFactory(enrolment=teaching.enrolment)
@@ -166,7 +183,7 @@ def test_an_admin_digest_names_eligible_learners_and_failed_deliveries(db, deliv
     # the next day: the same learner still waits, the old failure is not told again
     record_due_notices(local_today() + timedelta(days=1))
     db.session.commit()
-    digests = _messages(MessageKind.ADMIN_DIGEST, admin)
+    digests = sorted(_messages(MessageKind.ADMIN_DIGEST, admin), key=lambda m: m.id)
     assert len(digests) == 2 and digests[-1].params["failed"] == 0
     assert digests[-1].params["eligible_learners"] == 1
 
@@ -332,4 +349,5 @@ def test_two_workers_at_the_same_moment_write_each_notice_once(
         )
         assert counts == {MessageKind.INSTRUCTOR_DIGEST: 5, MessageKind.WINDOW_REMINDER: 5}
         assert len(reminded) == 5
+        db.session.remove()
         db.engine.dispose()

@@ -46,6 +46,8 @@ ITEMS_PER_COHORT = 5
 #: how many failed deliveries an administrator's digest names (it counts them all)
 FAILURES_LISTED = 10
 _PAGE = 200
+#: how often a worker looks again for the day's notices not yet written
+RECHECK_EVERY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,21 @@ def record_due_notices(today: date | None = None, *, now: datetime | None = None
     day outright (an operator's or a test's run), whatever the hour."""
     if today is None:
         moment = (now or datetime.now(programme_timezone())).astimezone(programme_timezone())
-        if not digest_moment_passed(moment):
+        if not digest_moment_passed(moment) or _checked_lately(moment):
             return 0
         today = moment.date()
     notices = [*instructor_digests(today), *admin_digests(today), *window_reminders(today)]
     return write_once(notices)
+
+
+def _checked_lately(moment: datetime) -> bool:
+    """Whether this process looked a moment ago (the worker's round is seconds; the day's
+    notices need a look every few minutes, for what came in after the first look)."""
+    last = current_app.extensions.get("lca_notices_checked_at")
+    if last is not None and last.date() == moment.date() and moment - last < RECHECK_EVERY:
+        return True
+    current_app.extensions["lca_notices_checked_at"] = moment
+    return False
 
 
 def write_once(notices: list[Notice]) -> int:
