@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from jinja2 import TemplateError
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from lca.core.dates import current_language
 from lca.core.db import db
@@ -36,14 +37,16 @@ def unread_count() -> int:
         user = current_user
         if not getattr(user, "is_authenticated", False):
             return 0
-        g._lca_unread = int(
-            db.session.scalar(
+        try:
+            count = db.session.scalar(
                 select(func.count(Message.id)).where(
                     Message.recipient_id == user.id, Message.read_at.is_(None)
                 )
             )
-            or 0
-        )
+        except SQLAlchemyError:  # the error page of a database outage still renders
+            db.session.rollback()
+            count = 0
+        g._lca_unread = int(count or 0)
     return int(g._lca_unread)
 
 
