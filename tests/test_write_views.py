@@ -30,9 +30,10 @@ from tests.factories import (
 ROOT = Path(__file__).resolve().parent.parent
 VIEW_MODULES = sorted([*ROOT.glob("lca/*/views.py"), *ROOT.glob("lca/*/*_views.py")])
 #: where a commit may be written: the write helper, the server-side session store (the
-#: user loader ends an expired session or notes its last activity before any view runs), and
-#: the operators' commands
-MAY_COMMIT = {"lca/web/pages.py", "lca/auth/sessions.py"}
+#: user loader ends an expired session or notes its last activity before any view runs), the
+#: worker's delivery (a claim, then each message's outcome, committed on its own; never in a
+#: request), and the operators' commands
+MAY_COMMIT = {"lca/web/pages.py", "lca/auth/sessions.py", "lca/notifications/delivery.py"}
 
 
 class NameForm(BaseForm):

@@ -133,4 +133,4 @@ def test_instructor_takes_attendance_reviews_logs_and_grades_a_report(journey):
     expect(
         phone.get_by_text(t.pick("ผ่าน ขอให้เผยแพร่ผลงานต่อ", "A pass; please share the work further"))
     ).to_be_visible()
-    expect(phone.locator(".badge").first).to_have_text(t("Passed"))
+    expect(phone.locator("#main .badge").first).to_have_text(t("Passed"))

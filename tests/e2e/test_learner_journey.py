@@ -82,7 +82,7 @@ def test_learner_logs_answers_reports_and_downloads_the_certificate(
     # The field report, revised with the new log and sent again.
     learner.get_by_role("link", name=t("My field report")).first.click()
     expect(learner.get_by_role("heading", level=2, name=t("Grades and feedback"))).to_be_visible()
-    expect(learner.locator(".badge").first).to_have_text(t("To be revised"))
+    expect(learner.locator("#main .badge").first).to_have_text(t("To be revised"))
     journey.check(learner)
     learner.get_by_label(t("What you did in your city and what you learned")).fill(
         t.pick(
@@ -97,7 +97,7 @@ def test_learner_logs_answers_reports_and_downloads_the_certificate(
     expect(learner.locator(".flashes")).to_have_text(
         t("Your field report has been sent to your instructor.")
     )
-    expect(learner.locator(".badge").first).to_have_text(t("Waiting to be graded"))
+    expect(learner.locator("#main .badge").first).to_have_text(t("Waiting to be graded"))
     journey.check(learner)
 
     # A classmate who has finished downloads the certificate the programme issued.
