@@ -126,6 +126,7 @@ VIEW_MODULES = (
     "lca.admin.audit_views",
     "lca.admin.export_views",
     "lca.admin.import_views",
+    "lca.admin.message_views",
     "lca.admin.views",
     "lca.notifications.views",
 )

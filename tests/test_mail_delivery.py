@@ -231,6 +231,7 @@ def test_two_workers_deliver_each_message_once(make_app, new_database, tmp_path,
     with app.app_context():
         statuses = db.session.scalars(select(Message.email_status)).all()
         assert set(statuses) == {EmailStatus.SENT}
+        db.session.remove()
         db.engine.dispose()
 
 
