@@ -44,6 +44,11 @@ run: $(VENV)/.installed $(MO)
 	$(DEV_ENV) $(FLASK) lca demo
 	$(DEV_ENV) $(FLASK) lca keys generate
 	@echo "LCA is at http://127.0.0.1:$(PORT) — sign in as admin@example.org / demo-pass-2569"
+	@echo "Mail goes to instance/mail/, readable at http://127.0.0.1:$(PORT)/dev/mail"
+	@# the worker delivers beside the app into the development mailbox, and stops with it
+	@export LCA_PUBLIC_URL=$${LCA_PUBLIC_URL:-http://127.0.0.1:$(PORT)}; \
+	$(DEV_ENV) $(FLASK) lca worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(DEV_ENV) $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: security-check test-sqlite test-postgresql

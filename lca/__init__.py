@@ -159,6 +159,10 @@ def _register_blueprints(app: Flask) -> None:
         notifications_bp,
     ):
         app.register_blueprint(blueprint)
+    if app.config["LCA_ENV"] == "development":
+        from lca.notifications.dev_mail import bp as dev_mail_bp  # the developer's mailbox
+
+        app.register_blueprint(dev_mail_bp)
 
 
 SECURITY_HEADERS = {
