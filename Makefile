@@ -9,7 +9,7 @@ PO := lca/translations/th/LC_MESSAGES/messages.po
 MO := $(PO:.po=.mo)
 DEV_ENV := LCA_ENV=development
 
-.PHONY: run test test-sqlite test-postgresql security-check lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-certificates bench-import
+.PHONY: run test test-sqlite test-postgresql security-check lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-certificates bench-import bench-mail
 
 help:
 	@echo "make run      serve LCA with demo data on http://127.0.0.1:$(PORT)"
@@ -23,7 +23,7 @@ help:
 	@echo "make screenshots  the browser journeys, keeping their screenshots in docs/screenshots"
 	@echo "make bench    load test (locust) at 1,000 and 10,000 learners on SQLite and PostgreSQL,"
 	@echo "              and the certificate batch; BENCH_LEARNERS=\"1000 10000 100000\" for more"
-	@echo "make bench-load / bench-certificates / bench-import  one benchmark (bench/results/*.json)"
+	@echo "make bench-load / bench-certificates / bench-import / bench-mail  one benchmark (bench/results/*.json)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -105,13 +105,19 @@ clean:
 BENCH_LEARNERS ?= 1000 10000
 BENCH_BACKENDS ?= sqlite postgresql
 
-bench: bench-load bench-certificates
+bench: bench-load bench-certificates bench-mail
 
 bench-load: $(VENV)/.installed $(MO)
 	$(BIN)/python bench/load.py --backend $(BENCH_BACKENDS) --learners $(BENCH_LEARNERS) $(BENCH_ARGS)
 
 bench-certificates: $(VENV)/.installed
 	$(BIN)/python bench/certificate_batch.py --learners $(or $(LEARNERS),200)
+
+# 5,000 invitations from an import, delivered by one worker and by two to a local SMTP server
+bench-mail: $(VENV)/.installed $(MO)
+	for backend in $(BENCH_BACKENDS); do \
+		$(BIN)/python bench/mail.py --backend $$backend --learners $(or $(MAIL_LEARNERS),5000) || exit 1; \
+	done
 
 bench-import: $(VENV)/.installed
 	$(BIN)/python bench/learner_import.py --rows $(or $(ROWS),5000)

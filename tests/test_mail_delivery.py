@@ -187,6 +187,18 @@ def test_a_deactivated_recipient_gets_nothing(db, deliver):
     assert message.email_status is EmailStatus.NOT_SENT
 
 
+def test_a_stopping_worker_finishes_the_message_in_hand_and_gives_back_the_rest(app, db, mailbox):
+    learner = LearnerFactory()
+    messages = [queue(learner) for _ in range(6)]
+    db.session.commit()
+    channel = SmtpChannel(mailbox.url, app.config["LCA_MAIL_FROM"])
+
+    assert deliver_due(channel, stopping=lambda: len(mailbox.messages) >= 2) == 2
+
+    waiting = [m for m in messages if m.email_status is EmailStatus.WAITING]
+    assert len(waiting) == 4 and all(m.claimed_until is None for m in waiting)
+
+
 def test_no_password_goes_to_a_server_without_starttls(app, db, mailbox):
     host_port = mailbox.url.removeprefix("smtp://")
     channel = SmtpChannel(f"smtp://lca:s3cret-pass@{host_port}", app.config["LCA_MAIL_FROM"])
@@ -299,9 +311,11 @@ def test_a_worker_killed_while_sending_is_restarted_and_the_mail_goes_out_once(
         LCA_MAIL_CLAIM_SECONDS="3",
     )
     log_path = tmp_path / "worker.log"
+    started: list[subprocess.Popen] = []
     try:
         with log_path.open("wb") as log:
             first = _start_worker(env, log)
+            started.append(first)
             assert _wait(server.stalled.is_set, 60), log_path.read_text()
             os.kill(first.pid, signal.SIGKILL)  # mid-send: connected, not yet accepted
             first.wait(10)
@@ -313,6 +327,7 @@ def test_a_worker_killed_while_sending_is_restarted_and_the_mail_goes_out_once(
             server.stall.clear()
 
             second = _start_worker(env, log)
+            started.append(second)
             try:
                 assert _wait(lambda: server.messages, 60), log_path.read_text()
                 time.sleep(1.5)  # a few more rounds: nothing more arrives
@@ -326,4 +341,8 @@ def test_a_worker_killed_while_sending_is_restarted_and_the_mail_goes_out_once(
             db.session.remove()
             db.engine.dispose()
     finally:
+        for worker in started:  # whatever failed, no worker outlives the test
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait(10)
         controller.stop()

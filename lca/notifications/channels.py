@@ -77,9 +77,17 @@ class SmtpChannel:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.sender = sender
+        self._context: ssl.SSLContext | None = None
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        """The TLS settings, made once: loading the system's certificates takes a while."""
+        if self._context is None:
+            self._context = ssl.create_default_context()
+        return self._context
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
+        context = self.context
         if self.implicit_tls:
             return smtplib.SMTP_SSL(self.host, self.port, timeout=SMTP_TIMEOUT, context=context)
         server = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT)

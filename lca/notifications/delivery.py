@@ -6,6 +6,7 @@ once for a permanent refusal) is recorded as failed for the administrators to se
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -130,16 +131,33 @@ def retry_message(message: Message, admin: User) -> None:
     db.session.flush()
 
 
-def deliver_due(channel: Channel, limit: int = 50) -> int:
-    """Deliver what is due now, in batches; how many were handed over."""
+def deliver_due(
+    channel: Channel, limit: int = 50, stopping: Callable[[], bool] = lambda: False
+) -> int:
+    """Deliver what is due now, in batches; how many were handed over. When ``stopping()``
+    turns true (SIGTERM), the message in hand is finished and the rest of the batch released
+    for another worker."""
     sent = 0
     while ids := claim_due(limit):
-        for message_id in ids:
+        for position, message_id in enumerate(ids):
+            if stopping():
+                release(ids[position:])
+                return sent
             if deliver_one(message_id, channel) is EmailStatus.SENT:
                 sent += 1
         if len(ids) < limit:
             break
     return sent
+
+
+def release(ids: list[int]) -> None:
+    """Give claimed messages back at once (a worker stopping)."""
+    db.session.execute(
+        update(Message)
+        .where(Message.id.in_(ids), Message.email_status == EmailStatus.WAITING)
+        .values(claimed_until=None)
+    )
+    db.session.commit()
 
 
 def _without_secrets(params: dict) -> dict:

@@ -12,7 +12,6 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import cast
 from urllib.parse import unquote
 
 from flask import Blueprint, abort, current_app, render_template
@@ -48,7 +47,7 @@ def mailbox_folder() -> Path | None:
 
 
 def read_letter(path: Path) -> Letter:
-    email = cast(EmailMessage, message_from_bytes(path.read_bytes(), policy=default_policy))
+    email = message_from_bytes(path.read_bytes(), policy=default_policy)
     try:
         sent = parsedate_to_datetime(str(email["Date"])) if email["Date"] else None
     except (TypeError, ValueError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections.abc import Callable
 from types import FrameType
 
 import click
@@ -36,13 +37,13 @@ def configured_channel() -> Channel:
         raise click.ClickException(str(error)) from error
 
 
-def run_once(channel: Channel) -> int:
+def run_once(channel: Channel, stopping: Callable[[], bool] = lambda: False) -> int:
     """One round: the day's notices that are due, then every message that is due."""
     from lca.notifications.schedule import record_due_notices
 
     record_due_notices()
     db.session.commit()
-    return deliver_due(channel)
+    return deliver_due(channel, stopping=stopping)
 
 
 @click.command("worker")
@@ -68,7 +69,7 @@ def worker_command(once: bool, interval: float) -> None:
     signal.signal(signal.SIGINT, stop)
     while True:
         try:
-            sent = run_once(channel)
+            sent = run_once(channel, lambda: stopping)
         except SQLAlchemyError as error:
             # the database restarting or unreachable: nothing was lost (the outbox is in it);
             # try again next round instead of leaving the queue without a worker
