@@ -45,3 +45,21 @@ def test_a_newcomer_reads_every_message_in_development(make_app, new_database, t
 def test_no_mailbox_page_outside_development(app, client):
     assert not any(rule.rule.startswith("/dev") for rule in app.url_map.iter_rules())
     assert client.get("/dev/mail").status_code == 404
+
+
+def test_no_mailbox_page_in_production(monkeypatch, tmp_path):
+    from lca import create_app
+
+    monkeypatch.setenv("LCA_SECRET_KEY", "a-production-secret-for-this-test-only-0123456789")
+    production = create_app(
+        {
+            "LCA_ENV": "production",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}",
+            "LCA_DATA_DIR": tmp_path / "data",
+            "LCA_MAIL_URL": f"file://{tmp_path / 'mail'}",
+        }
+    )
+    assert not any(rule.rule.startswith("/dev") for rule in production.url_map.iter_rules())
+    assert production.test_client().get("/dev/mail").status_code == 404
+    with production.app_context():
+        db.engine.dispose()
