@@ -274,7 +274,8 @@ def admin_digests(today: date) -> list[Notice]:
                 key=f"admin_digest:{admin.id}:{today.isoformat()}",
                 recipient=admin,
                 kind=MessageKind.ADMIN_DIGEST,
-                link="admin.index",
+                # the deliveries page when only failures wait, else the home that has both
+                link="admin.messages" if failed and not eligible else "admin.index",
                 params={
                     "day": today.isoformat(),
                     "eligible": eligible,
