@@ -308,13 +308,10 @@ def test_security_messages_carry_no_unsubscribe_header(db):
 # --------------------------------------------------------------------------- two workers
 
 
-def test_two_workers_at_the_same_moment_write_each_notice_once(
-    backend, make_app, new_database, tmp_path
-):
+def test_two_workers_at_the_same_moment_write_each_notice_once(make_app, new_database, tmp_path):
+    """On PostgreSQL the two race; on SQLite one waits for the other's write (busy timeout)."""
     from lca.core.db import db
 
-    if backend != "postgresql":
-        pytest.skip("concurrent writers are a PostgreSQL matter: SQLite has one writer at a time")
     app = make_app(new_database("lca_two_schedulers"), tmp_path / "data")
     with app.app_context():
         teachings = [instructor_teaching() for _ in range(5)]
