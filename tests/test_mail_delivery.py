@@ -165,6 +165,27 @@ def test_a_thai_subject_is_encoded_and_decodes_back_exactly(db, deliver, mailbox
     assert str(reparsed["Subject"]) == expected
 
 
+def test_a_long_thai_name_arrives_whole(db, deliver, mailbox, tmp_path):
+    """A name longer than one encoded word is split over several; decoded as RFC 2047 says
+    (white space between encoded words dropped), it is the name exactly, with no space added
+    inside a word. The development mailbox shows it so too."""
+    from lca.notifications.dev_mail import read_letter
+
+    name = "ศักดิ์ชัย ฤทธิ์เดชประเสริฐวงศ์ ณ อยุธยา"
+    learner = LearnerFactory(full_name_th=name)
+    queue(learner)
+    db.session.commit()
+
+    [mail] = deliver()
+
+    raw_to = dict(mail.raw_items())["To"]
+    assert raw_to.count("=?utf-8?") > 1  # really split over several encoded words
+    assert str(make_header(decode_header(raw_to))) == f"{name} <{learner.email}>"
+    saved = tmp_path / "00000001-log_returned.eml"
+    saved.write_bytes(mail.as_bytes())
+    assert read_letter(saved).to == f"{name} <{learner.email}>"
+
+
 def test_a_message_keeps_its_message_id_when_it_is_sent_again(db, deliver, mailbox):
     message = queue(LearnerFactory())
     db.session.commit()

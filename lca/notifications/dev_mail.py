@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
@@ -46,13 +47,21 @@ def mailbox_folder() -> Path | None:
     return folder if folder.is_absolute() else ROOT / folder
 
 
+def header(raw: bytes, name: str) -> str:
+    """A header decoded as RFC 2047 says: the white space between two encoded words is
+    dropped (Python's parser of address headers keeps it, splitting a long Thai name)."""
+    value = message_from_bytes(raw).get(name)
+    return str(make_header(decode_header(str(value)))) if value else ""
+
+
 def read_letter(path: Path) -> Letter:
-    email = message_from_bytes(path.read_bytes(), policy=default_policy)
+    raw = path.read_bytes()
+    email = message_from_bytes(raw, policy=default_policy)
     try:
         sent = parsedate_to_datetime(str(email["Date"])) if email["Date"] else None
     except (TypeError, ValueError):
         sent = None
-    return Letter(path.name, str(email["Subject"] or ""), str(email["To"] or ""), sent, email)
+    return Letter(path.name, header(raw, "Subject"), header(raw, "To"), sent, email)
 
 
 def with_links(text: str) -> Markup:
