@@ -28,13 +28,15 @@ pytestmark = pytest.mark.fuzz  # `pytest -m "not fuzz"` leaves these out (make t
 EXAMPLES = int(os.environ.get("LCA_FUZZ_EXAMPLES", "20"))
 RAN: dict[str, int] = {}  #: examples run per route, for the session's summary
 
-#: successful POSTs that answer 200 with a page (a one-time password, a preview, a stream)
+#: successful POSTs that answer 200 with a page (a one-time password, a preview, a stream, an
+#: unsubscribe's confirmation)
 WRITES_ON_200 = {
     "admin.new_user",
     "admin.reset",
     "admin.preview_import",
     "admin.confirm_import",
     "certificates.issue_all",
+    "notifications.unsubscribe",
 }
 #: a refused sign-in is audited, on purpose
 AUDITED_REFUSALS = {"auth.login": {"audit_events"}}

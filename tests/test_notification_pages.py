@@ -87,6 +87,7 @@ def test_forged_or_another_persons_or_unknown_links_change_nothing(db, client):
     refused = {
         f"/unsubscribe/{victim.id}/reminders/{'0' * 64}": 404,  # forged signature
         f"/unsubscribe/{victim.id}/reminders/{good[:-1]}": 404,  # one character short
+        f"/unsubscribe/{victim.id}/reminders/{good[:-1]}é": 404,  # not even hex (found by fuzzing)
         f"/unsubscribe/{victim.id}/digests/{good}": 404,  # another topic's link
         f"/unsubscribe/{attacker.id}/reminders/{good}": 404,  # another person's id
         f"/unsubscribe/999999/reminders/{good}": 404,  # nobody

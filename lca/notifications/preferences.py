@@ -20,4 +20,5 @@ def unsubscribe_token(user_id: int, topic: str) -> str:
 
 def unsubscribe_token_matches(user_id: int, topic: str, token: str) -> bool:
     """Whether a link's signature is this person's for this topic (in constant time)."""
-    return topic in TOPICS and hmac.compare_digest(unsubscribe_token(user_id, topic), token)
+    expected = unsubscribe_token(user_id, topic).encode()
+    return topic in TOPICS and hmac.compare_digest(expected, token.encode("utf-8", "replace"))
