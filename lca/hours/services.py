@@ -259,30 +259,25 @@ def approve_log(log: HourLog, reviewer: User) -> None:
 def reject_log(log: HourLog, reviewer: User, reason: str) -> None:
     """Reject a pending log, saying why; rejected logs are locked; the learner is told."""
     _review(log, reviewer, LogStatus.REJECTED, (NoteKind.REJECTION, reason))
-    record_message(
-        log.enrolment.learner,
-        MessageKind.LOG_REJECTED,
-        about=log,
-        link="hours.show_log",
-        link_args={"log_id": log.id},
-        **_log_facts(log),
-        reason=reason.strip(),
-        reviewer=reviewer.full_name_th,
-        reviewer_en=reviewer.full_name_en or reviewer.full_name_th,
-    )
+    _tell_learner(log, reviewer, MessageKind.LOG_REJECTED, reason=reason.strip())
 
 
 def return_log(log: HourLog, reviewer: User, question: str) -> None:
     """Send a pending log back to its learner with a question; the learner is told."""
     _review(log, reviewer, LogStatus.RETURNED, (NoteKind.QUESTION, question))
+    _tell_learner(log, reviewer, MessageKind.LOG_RETURNED, question=question.strip())
+
+
+def _tell_learner(log: HourLog, reviewer: User, kind: MessageKind, **said: str) -> None:
+    """The learner is told what their reviewer did with a log, with a link to it."""
     record_message(
         log.enrolment.learner,
-        MessageKind.LOG_RETURNED,
+        kind,
         about=log,
         link="hours.show_log",
         link_args={"log_id": log.id},
         **_log_facts(log),
-        question=question.strip(),
+        **said,
         reviewer=reviewer.full_name_th,
         reviewer_en=reviewer.full_name_en or reviewer.full_name_th,
     )
