@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from lca import SECURITY_HEADERS
+from lca.core.config import load_config
 from lca.models import AuditEvent, User
 from tests.factories import PASSWORD, AdminFactory, LearnerFactory
 
@@ -81,6 +82,29 @@ def test_sign_ins_are_throttled_per_address(app, client, db, monkeypatch):
     ]
     assert statuses == [200, 200, 200, 429]
     assert sign_in(client, "spray9@example.org", "guess", "198.51.100.98").status_code == 200
+
+
+def test_a_classroom_signs_in_together_from_one_address(app, db):
+    """Fifty learners behind one Wi-Fi (one NAT address) all get in within a minute, with the
+    production limits; one account's eleventh wrong password is still refused."""
+    config = load_config({"LCA_ENV": "development"})  # the shipped limits
+    assert config["LCA_LOGIN_ACCOUNT_RATE_LIMIT"] == "10 per 15 minutes"
+    room = "203.0.113.50"
+    with pytest.MonkeyPatch.context() as patch:
+        for key in ("LCA_LOGIN_RATE_LIMIT", "LCA_LOGIN_ACCOUNT_RATE_LIMIT"):
+            patch.setitem(app.config, key, config[key])
+        class_of_fifty = [LearnerFactory(email=f"learner{n}@class.example.org") for n in range(50)]
+        for learner in class_of_fifty:
+            device = app.test_client()
+            assert sign_in(device, learner.email, address=room).status_code == 302
+        LearnerFactory(email="forgot@class.example.org")
+        device = app.test_client()
+        wrong = [sign_in(device, "forgot@class.example.org", "guess", room) for _ in range(11)]
+        assert [page.status_code for page in wrong[:10]] == [200] * 10
+        assert wrong[10].status_code == 429
+        assert THROTTLED in wrong[10].get_data(as_text=True)
+        latecomer = LearnerFactory(email="late@class.example.org")
+        assert sign_in(app.test_client(), latecomer.email, address=room).status_code == 302
 
 
 @pytest.mark.parametrize(

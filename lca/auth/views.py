@@ -1,6 +1,7 @@
 from urllib.parse import urlencode
 
 from flask import (
+    Response,
     current_app,
     flash,
     redirect,
@@ -57,8 +58,17 @@ def _login_limit() -> str:
     return current_app.config["LCA_LOGIN_RATE_LIMIT"]
 
 
+def _sign_in_failed(response: Response) -> bool:
+    """Only refused sign-ins count against the address: a successful one redirects.
+
+    A class of fifty signing in together from one Wi-Fi (one address behind NAT) is never
+    throttled; many accounts failing from one address still are.
+    """
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_sign_in_failed)
 @public
 def login():
     if current_user.is_authenticated:

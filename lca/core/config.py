@@ -108,7 +108,7 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         # Sign-in throttling; a Redis URL shares the counters between servers.
         "RATELIMIT_STORAGE_URI": _env("LCA_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
-        "LCA_LOGIN_RATE_LIMIT": _env("LCA_LOGIN_RATE_LIMIT", "10 per minute"),
+        "LCA_LOGIN_RATE_LIMIT": _env("LCA_LOGIN_RATE_LIMIT", "20 per minute"),
         "LCA_LOGIN_ACCOUNT_RATE_LIMIT": _env("LCA_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
         "LCA_VERIFY_RATE_LIMIT": _env("LCA_VERIFY_RATE_LIMIT", "30 per minute"),
         #: forgot-password requests per client address, and reset mails per account an hour
