@@ -224,6 +224,18 @@ def test_the_verify_form_accepts_the_code_as_printed(client, admin, db):
     assert response.status_code == 404 and "ไม่พบวุฒิบัตรที่มีรหัสนี้" in response.get_data(as_text=True)
 
 
+def test_switching_language_on_the_empty_verify_form_shows_no_error(client, db):
+    """A visitor who switches to English before typing a code sees the form, not an error."""
+    for query in ({"lang": "en"}, {"lang": "th"}, {"utm_source": "poster"}):
+        response = client.get("/verify", query_string=query)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert "Type the code printed on the certificate." not in page
+        assert "พิมพ์รหัสที่อยู่บนวุฒิบัตร" not in page and 'aria-invalid="true"' not in page
+    empty = client.get("/verify", query_string={"code": "", "lang": "en"}).get_data(as_text=True)
+    assert "Type the code printed on the certificate." in empty  # a submitted empty code is
+
+
 def test_verification_is_rate_limited(app, client, db, monkeypatch):
     monkeypatch.setitem(app.config, "LCA_VERIFY_RATE_LIMIT", "3 per minute")
     codes = [

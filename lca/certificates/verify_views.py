@@ -43,8 +43,12 @@ def _certificate_or_404(code: str) -> Certificate:
 @limiter.limit(_verify_limit)
 @public
 def verify_form():
+    # Only a submitted code is checked: /verify?lang=en (switching language first) is the
+    # empty form, not a missing code.
+    if "code" not in request.args:
+        return render_template("certificates/verify_form.html", form=VerifyForm(formdata=None))
     form = VerifyForm(request.args)
-    if request.args and form.validate():
+    if form.validate():
         code = normalise_code(form.code.data)
         if code is not None:
             return redirect(url_for(".verify", code=code))
