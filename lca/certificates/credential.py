@@ -19,6 +19,7 @@ from joserfc import jws
 from joserfc.jwk import KeySet, KeySetSerialization, OKPKey
 
 from lca.models import Certificate, CertificateStatus
+from lca.web.addresses import public_url
 
 CONTEXTS = [
     "https://www.w3.org/ns/credentials/v2",
@@ -107,18 +108,20 @@ def issuer_profile() -> dict:
     """The issuer's Profile as published at /issuer (from seed/issuer.yaml)."""
     from lca.certificates.issuer import load_issuer
 
-    profile = _issuer_profile(load_issuer(), current_app.config["LCA_PUBLIC_URL"])
+    profile = _issuer_profile(load_issuer(), public_url())
     profile["@context"] = CONTEXTS
     return profile
 
 
 def credential_id(certificate: Certificate) -> str:
-    return f"{current_app.config['LCA_PUBLIC_URL']}/verify/{certificate.code}/credential.json"
+    """The credential's identifier, on the address frozen at issue (never today's setting)."""
+    return f"{certificate.public_url}/verify/{certificate.code}/credential.json"
 
 
 def build_credential(certificate: Certificate) -> dict:
-    """The AchievementCredential of a certificate, from what it said when it was issued."""
-    snapshot, public = certificate.snapshot, current_app.config["LCA_PUBLIC_URL"]
+    """The AchievementCredential of a certificate, from what it said when it was issued; its
+    identifiers and links are on the public address of that day, as the PDF's QR code is."""
+    snapshot, public = certificate.snapshot, certificate.public_url
     course, learner = snapshot["course"], snapshot["learner"]
     salt = hashlib.sha256(f"{certificate.code}:salt".encode()).hexdigest()[:16]
     email_hash = hashlib.sha256((learner.get("email", "") + salt).encode()).hexdigest()
@@ -185,8 +188,9 @@ def verify_jwt(token: str) -> dict:
 
 
 def revocation_list(certificates: list[Certificate]) -> dict:
-    """The 1EdTech revocation list: every revoked or superseded credential and why."""
-    public = current_app.config["LCA_PUBLIC_URL"]
+    """The 1EdTech revocation list: every revoked or superseded credential and why. The list
+    is where it is served now; each entry is the credential's own (frozen) identifier."""
+    public = public_url()
     entries = []
     for certificate in certificates:
         reason = certificate.revocation_reason

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +41,7 @@ from lca.models import (
     MessageKind,
     User,
 )
+from lca.web.addresses import public_url
 
 
 @dataclass
@@ -68,8 +68,10 @@ def _check_operator(admin: User | None) -> None:
         raise RuleError(_("Only an administrator issues, revokes or re-issues certificates."))
 
 
-def verify_url(code: str) -> str:
-    return f"{current_app.config['LCA_PUBLIC_URL']}/verify/{code}"
+def verify_url(code: str, base: str | None = None) -> str:
+    """The verify page of a code, on ``base`` (the address frozen into a certificate) or on
+    the public address links are made with now."""
+    return f"{base or public_url()}/verify/{code}"
 
 
 def valid_certificate(enrolment: Enrolment) -> Certificate | None:
@@ -163,11 +165,15 @@ def certificate_snapshot(
     activity_ended_on: date,
 ) -> dict[str, Any]:
     """What a certificate says, as kept with it: plain values only (also used by lca synth)."""
+    base = public_url()
     return {
         "serial": serial,
         "code": code,
         "code_display": display_code(code),
-        "verify_url": verify_url(code),
+        #: the public address at issue: the QR code, the links and the credential's
+        #: identifiers are made with it, for good (Certificate.public_url)
+        "public_url": base,
+        "verify_url": verify_url(code, base),
         "language": language.value,
         "issued_at": issued_at.isoformat(),
         "issued_on": issued_on.isoformat(),

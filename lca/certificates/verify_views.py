@@ -22,6 +22,7 @@ from lca.certificates.issuer import load_issuer
 from lca.certificates.services import find_by_code
 from lca.core.db import db
 from lca.models import Certificate, CertificateStatus
+from lca.web.addresses import public_url
 from lca.web.downloads import send_stored
 from lca.web.extensions import limiter
 from lca.web.permissions import public
@@ -115,11 +116,10 @@ def issuer():
 @public
 def achievement():
     course = load_issuer()["course"]
-    public_url = current_app.config["LCA_PUBLIC_URL"]
     return jsonify(
         {
             "@context": CONTEXTS,
-            "id": f"{public_url}/achievements/{ACHIEVEMENT_SLUG}",
+            "id": f"{public_url()}/achievements/{ACHIEVEMENT_SLUG}",
             "type": ["Achievement"],
             "achievementType": "Certificate",
             "name": course["title_en"],

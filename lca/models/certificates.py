@@ -113,6 +113,16 @@ class Certificate(Base):
     )
 
     @property
+    def public_url(self) -> str:
+        """The public address at issue, which the PDF's QR code carries: the base of the
+        certificate's links and credential identifiers, whatever LCA_PUBLIC_URL is today.
+        (Certificates issued before it was kept on its own have it in their verify link.)"""
+        base = self.snapshot.get("public_url")
+        if base:
+            return str(base)
+        return str(self.snapshot["verify_url"]).removesuffix(f"/verify/{self.code}")
+
+    @property
     def is_valid(self) -> bool:
         return self.status is CertificateStatus.VALID
 
