@@ -30,7 +30,7 @@ from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
 from lca.core.outbox import record_message
 from lca.core.storage import save_file
-from lca.hours.progress import EnrolmentProgress, cohort_progress, progress_of
+from lca.hours.progress import EnrolmentProgress, cohort_progress, completed_on, progress_of
 from lca.models import (
     Certificate,
     CertificateLanguage,
@@ -145,10 +145,11 @@ def certificates_of_cohort(cohort: Cohort) -> list[Certificate]:
     )
 
 
-def activity_ended_on(cohort_ends_on: date, field_window_ends_on: date, issued_on: date) -> date:
-    """The course ended for a learner when the cohort and their field window were over, or on
-    the day of issue if that came first."""
-    return min(issued_on, max(cohort_ends_on, field_window_ends_on))
+def activity_ended_on(cohort_ends_on: date, field_window_ends_on: date, completed: date) -> date:
+    """The period a certificate states ends on the day the learner completed the last
+    requirement (lca.hours.progress.completed_on), or at the end of their cohort (its end, or
+    their field window's if that was extended past it) if that came first."""
+    return min(completed, max(cohort_ends_on, field_window_ends_on))
 
 
 def certificate_snapshot(
@@ -228,7 +229,9 @@ def _snapshot(
         ],
         total_hours=progress.required_minutes // 60,
         activity_ended_on=activity_ended_on(
-            cohort.ends_on, enrolment.field_window_ends_on, local_today()
+            cohort.ends_on,
+            enrolment.field_window_ends_on,
+            completed_on(enrolment) or local_today(),
         ),
     )
 
@@ -386,6 +389,29 @@ def revoke_certificate(certificate: Certificate, admin: User | None, reason: str
     )
 
 
+#: what a certificate's snapshot holds that is not something it states: its identity and the
+#: moment of issue, new with every re-issue
+_NOT_STATED = frozenset(
+    {
+        "serial",
+        "code",
+        "code_display",
+        "public_url",
+        "verify_url",
+        "issued_at",
+        "issued_on",
+        "serial_year",
+        "serial_number",
+        "replaces",
+    }
+)
+
+
+def _what_it_states(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """What a certificate says about the learner and the course (what a re-issue changes)."""
+    return {key: value for key, value in snapshot.items() if key not in _NOT_STATED}
+
+
 def reissue_certificate(
     certificate: Certificate,
     admin: User | None,
@@ -401,32 +427,47 @@ def reissue_certificate(
     if not reason:
         raise RuleError(_("Give the reason for re-issuing the certificate."), field="reason")
     enrolment, old = certificate.enrolment, certificate.snapshot
+    learner = enrolment.learner
+    [progress] = progress_of([enrolment])
+
+    def successor_snapshot(serial: str, code: str) -> dict[str, Any]:
+        snapshot = _snapshot(
+            enrolment,
+            progress,
+            serial,
+            code,
+            language or certificate.language,
+            learner_names={
+                "name_th": learner.full_name_th,
+                "name_en": learner.full_name_en or "",
+                "email": learner.email,
+            },
+        )
+        # The hours, cohort and start stay as certified; the name, language, issuer and the
+        # day the learner completed are read again.
+        snapshot.update(
+            modules=old["modules"],
+            total_hours=old["total_hours"],
+            cohort=old["cohort"],
+            activity_started_on=old["activity_started_on"],
+        )
+        return snapshot
+
+    if _what_it_states(successor_snapshot(old["serial"], old["code"])) == _what_it_states(old):
+        raise RuleError(
+            _(
+                "Nothing would change: %(serial)s already states the learner's name, the "
+                "language and everything else as they are now. Correct what is wrong first "
+                "(the name in the learner's account, for example), then re-issue; a re-issue "
+                "without a change would only use up a serial number.",
+                serial=certificate.serial,
+            )
+        )
     certificate.status = CertificateStatus.SUPERSEDED
     db.session.flush()
     year, number, serial = _new_serial()
-    learner = enrolment.learner
-    [progress] = progress_of([enrolment])
-    snapshot = _snapshot(
-        enrolment,
-        progress,
-        serial,
-        new_code(),
-        language or certificate.language,
-        learner_names={
-            "name_th": learner.full_name_th,
-            "name_en": learner.full_name_en or "",
-            "email": learner.email,
-        },
-    )
-    # The hours and cohort stay as they were certified; only the name and dates are new.
-    snapshot.update(
-        modules=old["modules"],
-        total_hours=old["total_hours"],
-        cohort=old["cohort"],
-        serial_year=year,
-        serial_number=number,
-        replaces=certificate.serial,
-    )
+    snapshot = successor_snapshot(serial, new_code())
+    snapshot.update(serial_year=year, serial_number=number, replaces=certificate.serial)
     successor = _store(enrolment, snapshot, admin, CertificateRenderer())
     successor.replaces_id, successor.reissue_reason = certificate.id, reason
     certificate.superseded_by_id = successor.id

@@ -17,6 +17,9 @@ from lca.certificates.credential import (
     revocation_list,
     sign_credential,
 )
+from lca.certificates.credential import (
+    achievement as credential_achievement,
+)
 from lca.certificates.forms import VerifyForm
 from lca.certificates.issuer import load_issuer
 from lca.certificates.services import find_by_code
@@ -112,22 +115,23 @@ def issuer():
     return jsonify(issuer_profile())
 
 
+def _achievement(language: str) -> Response:
+    document = credential_achievement(load_issuer()["course"], public_url(), language)
+    return jsonify({"@context": CONTEXTS, **document})
+
+
 @bp.get(f"/achievements/{ACHIEVEMENT_SLUG}")
 @public
 def achievement():
-    course = load_issuer()["course"]
-    return jsonify(
-        {
-            "@context": CONTEXTS,
-            "id": f"{public_url()}/achievements/{ACHIEVEMENT_SLUG}",
-            "type": ["Achievement"],
-            "achievementType": "Certificate",
-            "name": course["title_en"],
-            "description": course["description_en"],
-            "criteria": {"narrative": course["criteria_en"]},
-            "inLanguage": "th",
-        }
-    )
+    """The achievement in English; it names the Thai one as related."""
+    return _achievement("en")
+
+
+@bp.get(f"/achievements/{ACHIEVEMENT_SLUG}/th")
+@public
+def achievement_th():
+    """The achievement in Thai; it names the English one as related."""
+    return _achievement("th")
 
 
 @bp.get("/credentials/revocations")

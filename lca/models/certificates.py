@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -121,6 +121,16 @@ class Certificate(Base):
         if base:
             return str(base)
         return str(self.snapshot["verify_url"]).removesuffix(f"/verify/{self.code}")
+
+    @property
+    def period(self) -> tuple[date, date]:
+        """The period the certificate states: from the cohort's start to the day the learner
+        completed the last requirement (or the cohort's end if that came first), as at issue."""
+        snapshot, cohort = self.snapshot, self.snapshot["cohort"]
+        return (
+            date.fromisoformat(snapshot.get("activity_started_on") or cohort["starts_on"]),
+            date.fromisoformat(snapshot.get("activity_ended_on") or cohort["ends_on"]),
+        )
 
     @property
     def is_valid(self) -> bool:
