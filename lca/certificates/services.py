@@ -93,6 +93,24 @@ def valid_certificates_of(enrolments: list[Enrolment]) -> dict[int, Certificate]
     return {certificate.enrolment_id: certificate for certificate in db.session.scalars(query)}
 
 
+def certificates_by_enrolment(enrolments: list[Enrolment]) -> dict[int, list[Certificate]]:
+    """{enrolment_id: every certificate it was ever issued, newest first (the valid one, then
+    those revoked or superseded)}, with each one's successor, in one query."""
+    ids = [enrolment.id for enrolment in enrolments]
+    if not ids:
+        return {}
+    query = (
+        select(Certificate)
+        .where(Certificate.enrolment_id.in_(ids))
+        .options(joinedload(Certificate.superseded_by))
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+    )
+    issued: dict[int, list[Certificate]] = {}
+    for certificate in db.session.scalars(query):
+        issued.setdefault(certificate.enrolment_id, []).append(certificate)
+    return issued
+
+
 def cohorts_with_certificates_to_issue() -> list[tuple[Cohort, int]]:
     """Cohorts where learners are eligible but have no certificate yet, with how many."""
     pending = (
