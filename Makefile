@@ -7,7 +7,10 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 PO := lca/translations/th/LC_MESSAGES/messages.po
 MO := $(PO:.po=.mo)
-DEV_ENV := LCA_ENV=development
+# `make run` serves on PORT, and every command it runs (the demo issues certificates) makes its
+# links and QR codes with that address, unless LCA_PUBLIC_URL says otherwise.
+LCA_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+DEV_ENV := LCA_ENV=development LCA_PUBLIC_URL=$(LCA_PUBLIC_URL)
 
 .PHONY: run test test-sqlite test-postgresql security-check lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-certificates bench-import bench-mail
 
@@ -46,8 +49,7 @@ run: $(VENV)/.installed $(MO)
 	@echo "LCA is at http://127.0.0.1:$(PORT) — sign in as admin@example.org / demo-pass-2569"
 	@echo "Mail goes to instance/mail/, readable at http://127.0.0.1:$(PORT)/dev/mail"
 	@# the worker delivers beside the app into the development mailbox, and stops with it
-	@export LCA_PUBLIC_URL=$${LCA_PUBLIC_URL:-http://127.0.0.1:$(PORT)}; \
-	$(DEV_ENV) $(FLASK) lca worker & worker=$$!; \
+	@$(DEV_ENV) $(FLASK) lca worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(DEV_ENV) $(FLASK) run --host 127.0.0.1 --port $(PORT)
 

@@ -460,6 +460,7 @@ MATRIX = {
     ("certificates.jwks", "GET"): PUBLIC,
     ("certificates.issuer", "GET"): PUBLIC,
     ("certificates.achievement", "GET"): PUBLIC,
+    ("certificates.achievement_th", "GET"): PUBLIC,
     ("certificates.revocations", "GET"): PUBLIC,
     ("auth.set_password", "GET"): PUBLIC,
     ("auth.set_password", "POST"): PUBLIC,

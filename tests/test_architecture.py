@@ -148,6 +148,7 @@ def test_a_served_worker_loads_no_operations_code(tmp_path):
         **os.environ,
         "LCA_ENV": "production",
         "LCA_SECRET_KEY": "x" * 64,
+        "LCA_PUBLIC_URL": "https://lca.example.org",
         "LCA_DATABASE_URL": f"sqlite:///{tmp_path / 'lca.sqlite3'}",
         "LCA_DATA_DIR": str(tmp_path / "data"),
     }

@@ -224,6 +224,18 @@ def test_the_verify_form_accepts_the_code_as_printed(client, admin, db):
     assert response.status_code == 404 and "ไม่พบวุฒิบัตรที่มีรหัสนี้" in response.get_data(as_text=True)
 
 
+def test_switching_language_on_the_empty_verify_form_shows_no_error(client, db):
+    """A visitor who switches to English before typing a code sees the form, not an error."""
+    for query in ({"lang": "en"}, {"lang": "th"}, {"utm_source": "poster"}):
+        response = client.get("/verify", query_string=query)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert "Type the code printed on the certificate." not in page
+        assert "พิมพ์รหัสที่อยู่บนวุฒิบัตร" not in page and 'aria-invalid="true"' not in page
+    empty = client.get("/verify", query_string={"code": "", "lang": "en"}).get_data(as_text=True)
+    assert "Type the code printed on the certificate." in empty  # a submitted empty code is
+
+
 def test_verification_is_rate_limited(app, client, db, monkeypatch):
     monkeypatch.setitem(app.config, "LCA_VERIFY_RATE_LIMIT", "3 per minute")
     codes = [
@@ -329,3 +341,22 @@ def test_the_command_line_issues_revokes_and_prints(app, db, tmp_path):
     assert again.exit_code != 0 and "Only a valid certificate" in again.output
     missing = runner.invoke(args=["lca", "certificates", "revoke", "CA-0000-0000", "--reason", "x"])
     assert missing.exit_code != 0
+
+
+def test_revoke_reissue_and_issue_all_ask_for_confirmation_with_what_will_happen(client, admin, db):
+    """The destructive buttons say what will happen (data-confirm) and look dangerous."""
+    enrolment = eligible_enrolment()
+    cohort_page = client.get(f"/cohorts/{enrolment.cohort.id}/certificates").get_data(as_text=True)
+    issue_all = re.search(r"<button[^>]*>ออกวุฒิบัตร[^<]*ทุกคน[^<]*</button>", cohort_page)
+    assert issue_all is not None, cohort_page
+    assert "button-danger" in issue_all.group(0)
+    assert 'data-confirm="จะออกวุฒิบัตร 1 ฉบับทันที' in issue_all.group(0)
+    issue(client, enrolment)
+    certificate = db.session.scalar(select(Certificate))
+    page = client.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    buttons = re.findall(r"<button [^>]*>[^<]*</button>", page)
+    reissue = next(b for b in buttons if "ออกฉบับใหม่</button>" in b)
+    revoke = next(b for b in buttons if "เพิกถอน</button>" in b)
+    assert "button-danger" in reissue and "button-danger" in revoke
+    assert f'data-confirm="วุฒิบัตรเลขที่ {certificate.serial} จะไม่มีผลอีกต่อไป' in reissue
+    assert f'data-confirm="วุฒิบัตรเลขที่ {certificate.serial} จะถูกเพิกถอนอย่างถาวร' in revoke

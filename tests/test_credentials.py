@@ -46,7 +46,13 @@ def test_the_credential_validates_against_the_open_badges_schema(client, certifi
     subject = credential["credentialSubject"]
     assert subject["creditsEarned"] == 45
     assert subject["achievement"]["achievementType"] == "Certificate"
-    assert subject["achievement"]["inLanguage"] == "th"
+    # The texts are English, and inLanguage says so; the Thai achievement is its related one.
+    assert subject["achievement"]["inLanguage"] == "en"
+    assert (
+        subject["achievement"]["name"]
+        == credential["name"]
+        == "City Administrator (Learning City Management) Course"
+    )
     assert subject["achievement"]["criteria"]["narrative"]
     for stamp in (
         credential["validFrom"],
@@ -58,6 +64,45 @@ def test_the_credential_validates_against_the_open_badges_schema(client, certifi
     assert names == ["ฟ้าใส ญาติดี"]
     assert "fasai@example.org" not in json.dumps(credential)  # the e-mail is only hashed
     assert credential["credentialStatus"]["type"] == "1EdTechRevocationList"
+
+
+def test_each_text_of_the_credential_is_in_the_language_it_declares(app, client, admin, db, schema):
+    """A certificate in Thai only carries its texts in Thai with inLanguage "th"; one in
+    English or in both languages carries them in English with "en"; either names the other
+    language's achievement as related, and that achievement is published in its language."""
+    with app.app_context():
+        generate_key()
+    languages = {}
+    for language in ("th", "en", "both"):
+        enrolment = eligible_enrolment()
+        client.post(f"/enrolments/{enrolment.id}/certificate", data={"language": language})
+        certificate = db.session.scalar(
+            select(Certificate).where(Certificate.enrolment_id == enrolment.id)
+        )
+        credential = client.get(f"/verify/{certificate.code}/credential.json").get_json()
+        Draft201909Validator(schema).validate(credential)
+        languages[language] = credential
+    thai = languages["th"]["credentialSubject"]["achievement"]
+    assert thai["inLanguage"] == "th" and thai["name"] == "หลักสูตรนักจัดการเมืองแห่งการเรียนรู้"
+    assert languages["th"]["name"] == thai["name"] and _is_thai(thai["criteria"]["narrative"])
+    assert _is_thai(thai["description"]) and _is_thai(languages["th"]["issuer"]["name"])
+    for language in ("en", "both"):
+        english = languages[language]["credentialSubject"]["achievement"]
+        assert english["inLanguage"] == "en" and not _is_thai(english["description"])
+        assert not _is_thai(english["criteria"]["narrative"] + languages[language]["name"])
+        [related] = english["related"]
+        assert related["inLanguage"] == "th" and related["id"] == thai["id"]
+    for published in (thai, languages["en"]["credentialSubject"]["achievement"]):
+        path = published["id"].removeprefix(app.config["LCA_PUBLIC_URL"])
+        document = client.get(path).get_json()
+        assert document["inLanguage"] == published["inLanguage"]
+        assert document["name"] == published["name"]
+
+
+def _is_thai(text: str) -> bool:
+    """Mostly Thai letters (U+0E00–U+0E7F) among the letters of ``text``."""
+    letters = [c for c in text if c.isalpha()]
+    return sum("\u0e00" <= c <= "\u0e7f" for c in letters) > len(letters) / 2
 
 
 def test_the_signed_credential_verifies_and_a_changed_byte_does_not(client, certificate):

@@ -54,6 +54,7 @@ def test_no_mailbox_page_in_production(monkeypatch, tmp_path):
     production = create_app(
         {
             "LCA_ENV": "production",
+            "LCA_PUBLIC_URL": "https://lca.example.org",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}",
             "LCA_DATA_DIR": tmp_path / "data",
             "LCA_MAIL_URL": f"file://{tmp_path / 'mail'}",

@@ -18,7 +18,8 @@ from flask import current_app
 from joserfc import jws
 from joserfc.jwk import KeySet, KeySetSerialization, OKPKey
 
-from lca.models import Certificate, CertificateStatus
+from lca.models import Certificate, CertificateLanguage, CertificateStatus
+from lca.web.addresses import public_url
 
 CONTEXTS = [
     "https://www.w3.org/ns/credentials/v2",
@@ -90,12 +91,12 @@ def _stamp(value: str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _issuer_profile(snapshot: dict, public_url: str) -> dict:
+def _issuer_profile(snapshot: dict, public_url: str, language: str = "en") -> dict:
     issuer = snapshot["issuer"]
     profile = {
         "id": f"{public_url}/issuer",
         "type": ["Profile"],
-        "name": issuer["name_en"],
+        "name": issuer[f"name_{language}"],
         "url": issuer["url"],
     }
     if issuer.get("email"):
@@ -107,28 +108,63 @@ def issuer_profile() -> dict:
     """The issuer's Profile as published at /issuer (from seed/issuer.yaml)."""
     from lca.certificates.issuer import load_issuer
 
-    profile = _issuer_profile(load_issuer(), current_app.config["LCA_PUBLIC_URL"])
+    profile = _issuer_profile(load_issuer(), public_url())
     profile["@context"] = CONTEXTS
     return profile
 
 
 def credential_id(certificate: Certificate) -> str:
-    return f"{current_app.config['LCA_PUBLIC_URL']}/verify/{certificate.code}/credential.json"
+    """The credential's identifier, on the address frozen at issue (never today's setting)."""
+    return f"{certificate.public_url}/verify/{certificate.code}/credential.json"
+
+
+def achievement_id(public: str, language: str) -> str:
+    """The achievement in one language: the English one at the plain address, the Thai one
+    beside it (each names the other as its related achievement in the other language)."""
+    base = f"{public}/achievements/{ACHIEVEMENT_SLUG}"
+    return base if language == "en" else f"{base}/{language}"
+
+
+def achievement(course: dict, public: str, language: str) -> dict:
+    """The Achievement in ``language`` ("th" or "en"): its texts are in that language and
+    ``inLanguage`` says so; ``related`` points to the same achievement in the other one."""
+    other = "en" if language == "th" else "th"
+    return {
+        "id": achievement_id(public, language),
+        "type": ["Achievement"],
+        "achievementType": "Certificate",
+        "name": course[f"title_{language}"],
+        "description": course[f"description_{language}"],
+        "criteria": {"narrative": course[f"criteria_{language}"]},
+        "humanCode": "CA",
+        "inLanguage": language,
+        "related": [
+            {"id": achievement_id(public, other), "type": ["Related"], "inLanguage": other}
+        ],
+    }
+
+
+def credential_language(certificate: Certificate) -> str:
+    """The language of a credential's texts: Thai for a certificate issued in Thai only,
+    otherwise English (a verifier abroad reads it; the Thai version is its related one)."""
+    return "th" if certificate.language is CertificateLanguage.THAI else "en"
 
 
 def build_credential(certificate: Certificate) -> dict:
-    """The AchievementCredential of a certificate, from what it said when it was issued."""
-    snapshot, public = certificate.snapshot, current_app.config["LCA_PUBLIC_URL"]
+    """The AchievementCredential of a certificate, from what it said when it was issued; its
+    identifiers and links are on the public address of that day, as the PDF's QR code is."""
+    snapshot, public = certificate.snapshot, certificate.public_url
     course, learner = snapshot["course"], snapshot["learner"]
+    language = credential_language(certificate)
     salt = hashlib.sha256(f"{certificate.code}:salt".encode()).hexdigest()[:16]
     email_hash = hashlib.sha256((learner.get("email", "") + salt).encode()).hexdigest()
     return {
         "@context": CONTEXTS,
         "id": credential_id(certificate),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": _issuer_profile(snapshot, public),
-        "name": course["title_en"],
-        "description": course["description_en"],
+        "issuer": _issuer_profile(snapshot, public, language),
+        "name": course[f"title_{language}"],
+        "description": course[f"description_{language}"],
         "validFrom": _stamp(snapshot["issued_at"]),
         "credentialSubject": {
             "type": ["AchievementSubject"],
@@ -147,17 +183,10 @@ def build_credential(certificate: Certificate) -> dict:
                     "salt": salt,
                 },
             ],
-            "achievement": {
-                "id": f"{public}/achievements/{ACHIEVEMENT_SLUG}",
-                "type": ["Achievement"],
-                "achievementType": "Certificate",
-                "name": course["title_en"],
-                "description": course["description_en"],
-                "criteria": {"narrative": course["criteria_en"]},
-                "creditsAvailable": snapshot["total_hours"],
-                "humanCode": "CA",
-                "inLanguage": "th",
-            },
+            "achievement": dict(
+                achievement(course, public, language),
+                creditsAvailable=snapshot["total_hours"],
+            ),
             "creditsEarned": snapshot["total_hours"],
             "activityStartDate": _stamp(snapshot["activity_started_on"]),
             "activityEndDate": _stamp(snapshot["activity_ended_on"]),
@@ -185,8 +214,9 @@ def verify_jwt(token: str) -> dict:
 
 
 def revocation_list(certificates: list[Certificate]) -> dict:
-    """The 1EdTech revocation list: every revoked or superseded credential and why."""
-    public = current_app.config["LCA_PUBLIC_URL"]
+    """The 1EdTech revocation list: every revoked or superseded credential and why. The list
+    is where it is served now; each entry is the credential's own (frozen) identifier."""
+    public = public_url()
     entries = []
     for certificate in certificates:
         reason = certificate.revocation_reason

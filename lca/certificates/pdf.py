@@ -169,13 +169,17 @@ class CertificateRenderer:
             self._paragraph(pdf, name_en, 16 if thai else 26, "B", gap=1)
         hours = snapshot["total_hours"]
         cohort = snapshot["cohort"]
+        # The period that happened: from the cohort's start to the day the learner completed
+        # the last requirement (or the cohort's end if that came first), as kept at issue.
+        started = date.fromisoformat(snapshot["activity_started_on"])
+        ended = date.fromisoformat(snapshot["activity_ended_on"])
         if thai:
             self._paragraph(
                 pdf,
                 f"ได้ผ่านการอบรม{course['title_th']} จำนวน {hours} ชั่วโมง "
                 f"รุ่น {cohort['code']} ณ {cohort['host_city_th']} "
-                f"ระหว่างวันที่ {format_day(date.fromisoformat(cohort['starts_on']), language='th')} "
-                f"ถึง {format_day(date.fromisoformat(cohort['ends_on']), language='th')}",
+                f"ระหว่างวันที่ {format_day(started, language='th')} "
+                f"ถึง {format_day(ended, language='th')}",
                 15,
                 width=TEXT_W - 30,
             )
@@ -184,8 +188,8 @@ class CertificateRenderer:
                 pdf,
                 f"has completed the {course['title_en']}, {hours} hours, cohort "
                 f"{cohort['code']} in {cohort['host_city_en']}, "
-                f"{format_day(date.fromisoformat(cohort['starts_on']), language='en')} to "
-                f"{format_day(date.fromisoformat(cohort['ends_on']), language='en')}.",
+                f"{format_day(started, language='en')} to "
+                f"{format_day(ended, language='en')}.",
                 12 if thai else 15,
                 "",
                 MUTED if thai else INK,

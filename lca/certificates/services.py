@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +30,7 @@ from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
 from lca.core.outbox import record_message
 from lca.core.storage import save_file
-from lca.hours.progress import EnrolmentProgress, cohort_progress, progress_of
+from lca.hours.progress import EnrolmentProgress, cohort_progress, completed_on, progress_of
 from lca.models import (
     Certificate,
     CertificateLanguage,
@@ -42,6 +41,7 @@ from lca.models import (
     MessageKind,
     User,
 )
+from lca.web.addresses import public_url
 
 
 @dataclass
@@ -68,8 +68,10 @@ def _check_operator(admin: User | None) -> None:
         raise RuleError(_("Only an administrator issues, revokes or re-issues certificates."))
 
 
-def verify_url(code: str) -> str:
-    return f"{current_app.config['LCA_PUBLIC_URL']}/verify/{code}"
+def verify_url(code: str, base: str | None = None) -> str:
+    """The verify page of a code, on ``base`` (the address frozen into a certificate) or on
+    the public address links are made with now."""
+    return f"{base or public_url()}/verify/{code}"
 
 
 def valid_certificate(enrolment: Enrolment) -> Certificate | None:
@@ -89,6 +91,24 @@ def valid_certificates_of(enrolments: list[Enrolment]) -> dict[int, Certificate]
         Certificate.enrolment_id.in_(ids), Certificate.status == CertificateStatus.VALID
     )
     return {certificate.enrolment_id: certificate for certificate in db.session.scalars(query)}
+
+
+def certificates_by_enrolment(enrolments: list[Enrolment]) -> dict[int, list[Certificate]]:
+    """{enrolment_id: every certificate it was ever issued, newest first (the valid one, then
+    those revoked or superseded)}, with each one's successor, in one query."""
+    ids = [enrolment.id for enrolment in enrolments]
+    if not ids:
+        return {}
+    query = (
+        select(Certificate)
+        .where(Certificate.enrolment_id.in_(ids))
+        .options(joinedload(Certificate.superseded_by))
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+    )
+    issued: dict[int, list[Certificate]] = {}
+    for certificate in db.session.scalars(query):
+        issued.setdefault(certificate.enrolment_id, []).append(certificate)
+    return issued
 
 
 def cohorts_with_certificates_to_issue() -> list[tuple[Cohort, int]]:
@@ -143,10 +163,11 @@ def certificates_of_cohort(cohort: Cohort) -> list[Certificate]:
     )
 
 
-def activity_ended_on(cohort_ends_on: date, field_window_ends_on: date, issued_on: date) -> date:
-    """The course ended for a learner when the cohort and their field window were over, or on
-    the day of issue if that came first."""
-    return min(issued_on, max(cohort_ends_on, field_window_ends_on))
+def activity_ended_on(cohort_ends_on: date, field_window_ends_on: date, completed: date) -> date:
+    """The period a certificate states ends on the day the learner completed the last
+    requirement (lca.hours.progress.completed_on), or at the end of their cohort (its end, or
+    their field window's if that was extended past it) if that came first."""
+    return min(completed, max(cohort_ends_on, field_window_ends_on))
 
 
 def certificate_snapshot(
@@ -163,11 +184,15 @@ def certificate_snapshot(
     activity_ended_on: date,
 ) -> dict[str, Any]:
     """What a certificate says, as kept with it: plain values only (also used by lca synth)."""
+    base = public_url()
     return {
         "serial": serial,
         "code": code,
         "code_display": display_code(code),
-        "verify_url": verify_url(code),
+        #: the public address at issue: the QR code, the links and the credential's
+        #: identifiers are made with it, for good (Certificate.public_url)
+        "public_url": base,
+        "verify_url": verify_url(code, base),
         "language": language.value,
         "issued_at": issued_at.isoformat(),
         "issued_on": issued_on.isoformat(),
@@ -222,7 +247,9 @@ def _snapshot(
         ],
         total_hours=progress.required_minutes // 60,
         activity_ended_on=activity_ended_on(
-            cohort.ends_on, enrolment.field_window_ends_on, local_today()
+            cohort.ends_on,
+            enrolment.field_window_ends_on,
+            completed_on(enrolment) or local_today(),
         ),
     )
 
@@ -380,6 +407,29 @@ def revoke_certificate(certificate: Certificate, admin: User | None, reason: str
     )
 
 
+#: what a certificate's snapshot holds that is not something it states: its identity and the
+#: moment of issue, new with every re-issue
+_NOT_STATED = frozenset(
+    {
+        "serial",
+        "code",
+        "code_display",
+        "public_url",
+        "verify_url",
+        "issued_at",
+        "issued_on",
+        "serial_year",
+        "serial_number",
+        "replaces",
+    }
+)
+
+
+def _what_it_states(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """What a certificate says about the learner and the course (what a re-issue changes)."""
+    return {key: value for key, value in snapshot.items() if key not in _NOT_STATED}
+
+
 def reissue_certificate(
     certificate: Certificate,
     admin: User | None,
@@ -395,32 +445,47 @@ def reissue_certificate(
     if not reason:
         raise RuleError(_("Give the reason for re-issuing the certificate."), field="reason")
     enrolment, old = certificate.enrolment, certificate.snapshot
+    learner = enrolment.learner
+    [progress] = progress_of([enrolment])
+
+    def successor_snapshot(serial: str, code: str) -> dict[str, Any]:
+        snapshot = _snapshot(
+            enrolment,
+            progress,
+            serial,
+            code,
+            language or certificate.language,
+            learner_names={
+                "name_th": learner.full_name_th,
+                "name_en": learner.full_name_en or "",
+                "email": learner.email,
+            },
+        )
+        # The hours, cohort and start stay as certified; the name, language, issuer and the
+        # day the learner completed are read again.
+        snapshot.update(
+            modules=old["modules"],
+            total_hours=old["total_hours"],
+            cohort=old["cohort"],
+            activity_started_on=old["activity_started_on"],
+        )
+        return snapshot
+
+    if _what_it_states(successor_snapshot(old["serial"], old["code"])) == _what_it_states(old):
+        raise RuleError(
+            _(
+                "Nothing would change: %(serial)s already states the learner's name, the "
+                "language and everything else as they are now. Correct what is wrong first "
+                "(the name in the learner's account, for example), then re-issue; a re-issue "
+                "without a change would only use up a serial number.",
+                serial=certificate.serial,
+            )
+        )
     certificate.status = CertificateStatus.SUPERSEDED
     db.session.flush()
     year, number, serial = _new_serial()
-    learner = enrolment.learner
-    [progress] = progress_of([enrolment])
-    snapshot = _snapshot(
-        enrolment,
-        progress,
-        serial,
-        new_code(),
-        language or certificate.language,
-        learner_names={
-            "name_th": learner.full_name_th,
-            "name_en": learner.full_name_en or "",
-            "email": learner.email,
-        },
-    )
-    # The hours and cohort stay as they were certified; only the name and dates are new.
-    snapshot.update(
-        modules=old["modules"],
-        total_hours=old["total_hours"],
-        cohort=old["cohort"],
-        serial_year=year,
-        serial_number=number,
-        replaces=certificate.serial,
-    )
+    snapshot = successor_snapshot(serial, new_code())
+    snapshot.update(serial_year=year, serial_number=number, replaces=certificate.serial)
     successor = _store(enrolment, snapshot, admin, CertificateRenderer())
     successor.replaces_id, successor.reissue_reason = certificate.id, reason
     certificate.superseded_by_id = successor.id

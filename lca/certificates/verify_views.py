@@ -17,11 +17,15 @@ from lca.certificates.credential import (
     revocation_list,
     sign_credential,
 )
+from lca.certificates.credential import (
+    achievement as credential_achievement,
+)
 from lca.certificates.forms import VerifyForm
 from lca.certificates.issuer import load_issuer
 from lca.certificates.services import find_by_code
 from lca.core.db import db
 from lca.models import Certificate, CertificateStatus
+from lca.web.addresses import public_url
 from lca.web.downloads import send_stored
 from lca.web.extensions import limiter
 from lca.web.permissions import public
@@ -43,8 +47,12 @@ def _certificate_or_404(code: str) -> Certificate:
 @limiter.limit(_verify_limit)
 @public
 def verify_form():
+    # Only a submitted code is checked: /verify?lang=en (switching language first) is the
+    # empty form, not a missing code.
+    if "code" not in request.args:
+        return render_template("certificates/verify_form.html", form=VerifyForm(formdata=None))
     form = VerifyForm(request.args)
-    if request.args and form.validate():
+    if form.validate():
         code = normalise_code(form.code.data)
         if code is not None:
             return redirect(url_for(".verify", code=code))
@@ -107,23 +115,23 @@ def issuer():
     return jsonify(issuer_profile())
 
 
+def _achievement(language: str) -> Response:
+    document = credential_achievement(load_issuer()["course"], public_url(), language)
+    return jsonify({"@context": CONTEXTS, **document})
+
+
 @bp.get(f"/achievements/{ACHIEVEMENT_SLUG}")
 @public
 def achievement():
-    course = load_issuer()["course"]
-    public_url = current_app.config["LCA_PUBLIC_URL"]
-    return jsonify(
-        {
-            "@context": CONTEXTS,
-            "id": f"{public_url}/achievements/{ACHIEVEMENT_SLUG}",
-            "type": ["Achievement"],
-            "achievementType": "Certificate",
-            "name": course["title_en"],
-            "description": course["description_en"],
-            "criteria": {"narrative": course["criteria_en"]},
-            "inLanguage": "th",
-        }
-    )
+    """The achievement in English; it names the Thai one as related."""
+    return _achievement("en")
+
+
+@bp.get(f"/achievements/{ACHIEVEMENT_SLUG}/th")
+@public
+def achievement_th():
+    """The achievement in Thai; it names the English one as related."""
+    return _achievement("th")
 
 
 @bp.get("/credentials/revocations")

@@ -10,6 +10,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("production", "development", "testing")
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 DEVELOPMENT_SECRET = "lca-development-only-not-a-secret"  # noqa: S105 - refused outside development
 
 
@@ -51,7 +52,8 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
     instance = ROOT / "instance"
     data_dir = Path(_setting("LCA_DATA_DIR", str(instance / "data")))
     database_url = _setting("LCA_DATABASE_URL", f"sqlite:///{instance / 'lca.sqlite3'}")
-    public_url = _setting("LCA_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    public_url_set = bool(_env("LCA_PUBLIC_URL") or overrides.get("LCA_PUBLIC_URL"))
+    public_url = _setting("LCA_PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/")
 
     secret = _env("LCA_SECRET_KEY")
     if secret is None and env == "production" and not serving:
@@ -63,6 +65,13 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
             "or set LCA_ENV=development on a developer's machine."
         )
 
+    if env == "production" and serving and not public_url_set:
+        raise ConfigError(
+            "LCA_PUBLIC_URL is not set. Set it to the address people use to reach LCA, for "
+            "example `export LCA_PUBLIC_URL=https://lca.example.org`: certificates carry it in "
+            "their QR codes and links for good, and mails link to it."
+        )
+
     https = public_url.startswith("https://")
     config: dict[str, Any] = {
         "LCA_ENV": env,
@@ -71,6 +80,9 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "LCA_DATA_DIR": data_dir,
         "LCA_PUBLIC_URL": public_url,
+        #: whether LCA_PUBLIC_URL was set; in development without it, links follow the address
+        #: a request came to (lca.web.addresses.public_url)
+        "LCA_PUBLIC_URL_SET": public_url_set,
         "LCA_TIMEZONE": _env("LCA_TIMEZONE", "Asia/Bangkok"),
         "LCA_PASSWORD_MIN_LENGTH": 10,
         "LCA_PASSWORD_PROFILE": "RFC_9106_LOW_MEMORY",

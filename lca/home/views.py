@@ -2,12 +2,13 @@ from flask import jsonify, redirect, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
-from lca.certificates.services import valid_certificates_of
+from lca.certificates.services import certificates_by_enrolment
 from lca.cohorts.services import learner_enrolments, list_cohorts
 from lca.core.db import db
 from lca.curriculum.services import field_module, list_learning_cities, list_modules, total_hours
 from lca.home import bp
 from lca.hours.progress import progress_of
+from lca.hours.questions import returned_logs_of
 from lca.models import Role
 from lca.web.pages import role_home_url
 from lca.web.permissions import public, role_required, signed_in
@@ -52,7 +53,8 @@ def learner():
         "home/learner.html",
         progress=progress_of(studying),
         others=[e for e in enrolments if not e.is_active],
-        certificates=valid_certificates_of(enrolments),
+        certificates=certificates_by_enrolment(enrolments),
+        returned=returned_logs_of(studying),
     )
 
 

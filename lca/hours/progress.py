@@ -6,19 +6,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import joinedload
 
 from lca.certificates import eligibility
-from lca.core.dates import local_today
+from lca.core.dates import local_today, programme_timezone
 from lca.core.db import db
 from lca.curriculum.services import list_modules
 from lca.models import (
     Cohort,
     Enrolment,
     FieldReport,
+    Grade,
+    GradeResult,
     HourLog,
     LogStatus,
     Module,
@@ -207,3 +209,57 @@ def cohort_progress(cohort: Cohort) -> list[EnrolmentProgress]:
         )
         for e in enrolments
     ]
+
+
+def _local_day(moment: datetime) -> date:
+    """The programme's calendar day of a stored moment (UTC; SQLite returns it naive)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(programme_timezone()).date()
+
+
+def completed_on(enrolment: Enrolment) -> date | None:
+    """The day the learner met the certificate's last requirement, or None while one is
+    missing: for each module, the day of the approval that brought its counted hours up to
+    its requirement (approvals in the order they were given; field hours only inside the
+    window, as progress counts them), and the day the field report's passing grade was given.
+    The certificate's period ends on it (lca.certificates.services.activity_ended_on)."""
+    modules = list_modules()
+    approved = db.session.execute(
+        select(HourLog.module_id, HourLog.minutes, HourLog.worked_on, HourLog.reviewed_at)
+        .where(HourLog.enrolment_id == enrolment.id, HourLog.status == LogStatus.APPROVED)
+        .order_by(HourLog.reviewed_at, HourLog.id)
+    ).all()
+    days = []
+    for module in modules:
+        if module.hours <= 0:
+            continue
+        counted, reached = 0, None
+        # An approval without a moment (an import, a seeded log) counts on the day worked.
+        logs = sorted(
+            (
+                (_local_day(reviewed_at) if reviewed_at else worked_on, minutes)
+                for module_id, minutes, worked_on, reviewed_at in approved
+                if module_id == module.id
+                and (not module.is_field or enrolment.in_field_window(worked_on))
+            ),
+            key=lambda log: log[0],
+        )
+        for day, minutes in logs:
+            counted += minutes
+            if counted >= module.hours * 60:
+                reached = day
+                break
+        if reached is None:
+            return None
+        days.append(reached)
+    report = db.session.scalar(select(FieldReport).where(FieldReport.enrolment_id == enrolment.id))
+    if report is None or report.status is not ReportStatus.PASSED:
+        return None
+    passed_at = db.session.scalar(
+        select(func.max(Grade.graded_at)).where(
+            Grade.field_report_id == report.id, Grade.result == GradeResult.PASS
+        )
+    )
+    days.append(_local_day(passed_at or report.updated_at))
+    return max(days)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -111,6 +111,26 @@ class Certificate(Base):
     superseded_by: Mapped[Certificate | None] = relationship(
         foreign_keys=[superseded_by_id], remote_side=[id]
     )
+
+    @property
+    def public_url(self) -> str:
+        """The public address at issue, which the PDF's QR code carries: the base of the
+        certificate's links and credential identifiers, whatever LCA_PUBLIC_URL is today.
+        (Certificates issued before it was kept on its own have it in their verify link.)"""
+        base = self.snapshot.get("public_url")
+        if base:
+            return str(base)
+        return str(self.snapshot["verify_url"]).removesuffix(f"/verify/{self.code}")
+
+    @property
+    def period(self) -> tuple[date, date]:
+        """The period the certificate states: from the cohort's start to the day the learner
+        completed the last requirement (or the cohort's end if that came first), as at issue."""
+        snapshot, cohort = self.snapshot, self.snapshot["cohort"]
+        return (
+            date.fromisoformat(snapshot.get("activity_started_on") or cohort["starts_on"]),
+            date.fromisoformat(snapshot.get("activity_ended_on") or cohort["ends_on"]),
+        )
 
     @property
     def is_valid(self) -> bool:

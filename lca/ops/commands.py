@@ -203,7 +203,11 @@ def issue_certificates_command(cohort_code, emails, language):
     """Issue the certificates of every eligible learner of a cohort (or of --email)."""
     from lca.certificates.services import issue_for_cohort
     from lca.models import CertificateLanguage
+    from lca.web.addresses import issuing_address_problem
 
+    problem = issuing_address_problem()
+    if problem is not None:  # the address goes into every PDF and QR code for good
+        raise click.ClickException(f"No certificate issued: {problem}")
     cohort = _cohort_or_fail(cohort_code)
     wanted = {email.strip().lower() for email in emails} or None
     issued = refused = 0
