@@ -19,6 +19,7 @@ from lca.core.db import db, flush_or_conflict, utcnow
 from lca.core.errors import RuleError
 from lca.core.outbox import record_message
 from lca.core.uploads import Upload
+from lca.hours.day_limit import check_day_limit
 from lca.models import (
     Cohort,
     Enrolment,
@@ -153,10 +154,12 @@ def active_enrolments(learner: User) -> list[Enrolment]:
 def submit_log(
     enrolment: Enrolment, entry: LogEntry, uploads: list[Upload], learner: User
 ) -> HourLog:
-    """A learner logs hours for review; field practice needs at least one evidence file."""
+    """A learner logs hours for review; field practice needs at least one evidence file; the
+    day holds at most 12 hours across all the learner's logs (day_limit.py)."""
     if enrolment.learner_id != learner.id or enrolment.status is not EnrolmentStatus.ACTIVE:
         raise RuleError(_("You can log hours only in a cohort you are studying in."))
     check_entry(enrolment, entry)
+    check_day_limit(learner.id, entry.worked_on, entry.minutes)
     files = stored_files.check_uploads(uploads, already=0)
     if entry.module.is_field and not files:
         raise RuleError(_("Attach at least one photo or PDF as evidence."), field="files")
@@ -185,9 +188,11 @@ def _editable(log: HourLog) -> None:
 def update_log(
     log: HourLog, entry: LogEntry, uploads: list[Upload], remove_ids: set[int], learner: User
 ) -> None:
-    """Change a pending or returned log; a returned log goes back to the queue."""
+    """Change a pending or returned log (its day still within 12 hours); a returned log goes
+    back to the queue."""
     _editable(log)
     check_entry(log.enrolment, entry)
+    check_day_limit(log.enrolment.learner_id, entry.worked_on, entry.minutes, replacing=log)
     kept = [e for e in log.evidence if e.id not in remove_ids]
     files = stored_files.check_uploads(uploads, already=len(kept))
     if entry.module.is_field and not kept and not files:
