@@ -16,9 +16,9 @@ from tests.factories import (
     ClassSessionFactory,
     EnrolmentFactory,
     HourLogFactory,
-    InstructorFactory,
     classroom_form,
     count_rows,
+    instructor_teaching,
     module,
 )
 
@@ -157,8 +157,8 @@ def test_a_day_already_over_the_limit_accepts_a_change_that_adds_nothing(
 @pytest.fixture
 def session_day(db):
     """A six-hour session on ``DAY``, its instructor and one learner with 8 hours logged."""
-    instructor = InstructorFactory()
-    enrolment = EnrolmentFactory()
+    taught = instructor_teaching()
+    instructor, enrolment = taught.instructor, taught.enrolment
     session = ClassSessionFactory(cohort=enrolment.cohort, held_on=DAY, module=module(2))
     HourLogFactory(enrolment=enrolment, worked_on=DAY, minutes=480)
     db.session.flush()
@@ -196,3 +196,19 @@ def test_moving_a_session_onto_a_full_day_is_refused(db, session_day):
         update_session(session, plan, instructor)
     assert enrolment.learner.full_name_th in refused.value.message
     assert "already holds 8 hours" in refused.value.message
+
+
+def test_the_attendance_sheet_names_the_learner_whose_day_is_full(
+    client, login, db, session_day, flashes
+):
+    session, enrolment, instructor = session_day
+    login(instructor)
+    data = {"marks-0-enrolment_id": str(enrolment.id), "marks-0-status": "present"}
+    page = client.post(f"/sessions/{session.id}/attendance", data=data).get_data(as_text=True)
+    text = "".join(flashes(page))
+    assert enrolment.learner.full_name_th in text and "อยู่แล้ว 8 ชั่วโมง" in text
+    assert "นับให้ได้อีกไม่เกิน 4 ชั่วโมง" in text
+    assert count_rows(HourLog) == 1  # only the learner's own 8 hours
+    data.update({"marks-0-status": "late", "marks-0-hours": "4"})
+    assert client.post(f"/sessions/{session.id}/attendance", data=data).status_code == 302
+    assert day_total(db, enrolment) == 720
