@@ -131,7 +131,7 @@ def waiting(teaching, db):
             NoteKind.REJECTION,
             MessageKind.LOG_REJECTED,
             "ไม่อนุมัติแล้ว 3 รายการ",
-            "ทำเครื่องหมายไม่อนุมัติไม่ได้ 2 รายการ",
+            "บันทึกผลไม่อนุมัติไม่ได้ 2 รายการ",
         ),
     ],
 )
