@@ -85,7 +85,7 @@ def test_the_message_in_english(learner_client, enrolment, db, field_error):
         (LogStatus.WITHDRAWN, LogSource.LEARNER, False),
     ],
 )
-def test_what_a_day_holds(learner_client, enrolment, db, status, source, counted):
+def test_what_a_day_holds(learner_client, enrolment, db, field_error, status, source, counted):
     session = None
     if source is LogSource.ATTENDANCE:
         session = ClassSessionFactory(cohort=enrolment.cohort, held_on=DAY)
@@ -97,9 +97,14 @@ def test_what_a_day_holds(learner_client, enrolment, db, status, source, counted
         source=source,
         class_session=session,
     )
-    response = log_hours(learner_client, enrolment, "3")
-    assert (response.status_code == 200) is counted
-    assert count_rows(HourLog) == (1 if counted else 2)
+    page = log_hours(learner_client, enrolment, "3").get_data(as_text=True)
+    if counted:
+        assert "อยู่แล้ว 10 ชั่วโมง" in field_error(page, "hours")
+        assert count_rows(HourLog) == 1
+    else:  # the day holds the 3 hours only
+        page = log_hours(learner_client, enrolment, "10").get_data(as_text=True)
+        assert "อยู่แล้ว 3 ชั่วโมง" in field_error(page, "hours")
+        assert count_rows(HourLog) == 2
 
 
 def test_every_cohort_of_the_learner_shares_one_day(learner_client, enrolment, db):

@@ -185,7 +185,7 @@ def test_many_logs_are_not_returned_or_rejected_without_a_message(
     assert (count_rows(HourLogNote), count_rows(Message)) == (0, 0)
 
 
-@pytest.mark.parametrize("action", ["approve", "return", "reject"])
+@pytest.mark.parametrize("action", ["return", "reject"])
 def test_hostile_or_empty_selections_are_refused_clearly(
     instructor_client, waiting, db, flashes, action
 ):
