@@ -422,6 +422,8 @@ MATRIX = {
     ("hours.send_back", "POST"): COHORT_STAFF,
     ("hours.queue", "GET"): STAFF,
     ("hours.bulk_approve", "POST"): STAFF,
+    ("hours.bulk_return", "POST"): STAFF,
+    ("hours.bulk_reject", "POST"): STAFF,
     ("hours.sessions", "GET"): COHORT_STAFF,
     ("hours.new_session", "GET"): COHORT_STAFF,
     ("hours.new_session", "POST"): COHORT_STAFF,

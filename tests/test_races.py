@@ -356,3 +356,52 @@ def test_an_import_racing_a_single_enrolment_imports_nothing(real_app, tmp_path)
     finally:
         _enrolments_of(real_app, cohort_id, made)  # whatever the outcome, remove them all
         _remove(real_app, made)
+
+
+def test_two_logs_sent_at_once_cannot_overfill_a_day(real_app):
+    """Two devices each send 8 hours for the same day at the same moment: one is kept, the
+    other refused, and the day holds 8 hours, not 16."""
+    from lca.core.dates import local_today
+    from lca.hours.services import LogEntry, submit_log
+    from lca.models import Module
+
+    with real_app.app_context():
+        enrolment = EnrolmentFactory()
+        db.session.commit()
+        made = {
+            "logs": set(),
+            "enrolments": {enrolment.id},
+            "cohorts": {enrolment.cohort_id},
+            "users": {enrolment.learner_id},
+            "cities": {enrolment.cohort.host_city_id, enrolment.learner.city_id},
+        }
+        enrolment_id, learner_id = enrolment.id, enrolment.learner_id
+        db.session.remove()
+
+    class Submit:
+        @staticmethod
+        def prepare():
+            module = db.session.scalar(select(Module).where(Module.number == 1))
+            return db.session.get(Enrolment, enrolment_id), db.session.get(User, learner_id), module
+
+        @staticmethod
+        def act(enrolment, learner, module):
+            entry = LogEntry(module, local_today(), 480, "ประชุมคณะทำงาน")
+            submit_log(enrolment, entry, [], learner)
+
+    try:
+        results = race(real_app, Submit)
+        assert results.count("won") == 1, results
+        # the second waits for the first's lock, then sees its 8 hours
+        assert "already holds 8 hours" in next(r for r in results if r != "won")
+        with real_app.app_context():
+            minutes = select(func.sum(HourLog.minutes)).where(HourLog.enrolment_id == enrolment_id)
+            assert db.session.scalar(minutes) == 480
+            db.session.remove()
+    finally:
+        with real_app.app_context():
+            made["logs"] = set(
+                db.session.scalars(select(HourLog.id).where(HourLog.enrolment_id == enrolment_id))
+            )
+            db.session.remove()
+        _remove(real_app, made)

@@ -13,6 +13,7 @@ from lca.core.audit import apply_changes, record
 from lca.core.dates import format_day, local_today
 from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
+from lca.hours.day_limit import check_day_limit
 from lca.hours.services import check_minutes
 from lca.models import (
     Attendance,
@@ -94,7 +95,8 @@ def schedule_session(cohort: Cohort, plan: SessionPlan, actor: User) -> ClassSes
 
 
 def update_session(session: ClassSession, plan: SessionPlan, actor: User) -> None:
-    """Change a session; learners marked present are credited its new length."""
+    """Change a session; learners marked present are credited its new length, as long as
+    each learner's day stays within 12 hours."""
     check_session_plan(session.cohort, plan)
     changes = apply_changes(
         session,
@@ -114,6 +116,15 @@ def update_session(session: ClassSession, plan: SessionPlan, actor: User) -> Non
             else:  # a late arrival cannot be credited more than the session
                 attendance.minutes = min(attendance.minutes, plan.minutes)
             if log is not None:
+                learner = attendance.enrolment.learner
+                check_day_limit(
+                    learner.id,
+                    plan.held_on,
+                    attendance.minutes,
+                    replacing=log,
+                    name=learner.full_name_th,
+                    field=None,
+                )
                 log.module, log.worked_on = plan.module, plan.held_on
                 log.minutes = attendance.minutes
     if changes:
@@ -176,7 +187,8 @@ def _credit(session: ClassSession, mark: Mark, name: str) -> int:
 
 def record_attendance(session: ClassSession, marks: list[Mark], actor: User) -> dict[str, int]:
     """Take or correct attendance for the whole roll. Present credits the session's hours, late
-    the hours entered, absent and excused none; corrections are audited one by one."""
+    the hours entered, absent and excused none; corrections are audited one by one. A credit
+    that would take a learner's day over 12 hours refuses the whole form, naming the learner."""
     if session.held_on > local_today():
         raise RuleError(
             _(
@@ -197,6 +209,15 @@ def record_attendance(session: ClassSession, marks: list[Mark], actor: User) -> 
             raise RuleError(_("Someone on the form is not a learner of this cohort."))
         enrolment, attendance = roll[mark.enrolment_id]
         minutes = _credit(session, mark, enrolment.learner.full_name_th)
+        if minutes:  # a day holds at most 12 hours, attendance included
+            check_day_limit(
+                enrolment.learner_id,
+                session.held_on,
+                minutes,
+                replacing=logs.get(enrolment.id),
+                name=enrolment.learner.full_name_th,
+                field=None,
+            )
         if attendance is None:
             attendance = Attendance(
                 class_session_id=session.id,

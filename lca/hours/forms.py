@@ -101,6 +101,19 @@ class BulkApproveForm(BaseForm):
     log_ids = SelectMultipleField(_l("Logs"), coerce=int, validate_choice=False, default=[])
 
 
+class BulkReviewForm(BulkApproveForm):
+    """The ticked logs of the queue, and the one message a bulk return or rejection sends."""
+
+    body = TextAreaField(
+        _l("Message for the ticked logs"),
+        description=_l(
+            "Required to return the ticked logs with a question or not to approve them."
+        ),
+        filters=[multiline],
+        validators=[Optional(), max_length(2000)],
+    )
+
+
 class QueueFilterForm(BaseForm):
     class Meta:
         csrf = False

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from lca.core.db import db
+from lca.hours.day_limit import MAX_MINUTES_PER_DAY, day_totals
 from lca.models import (
     Cohort,
     Enrolment,
@@ -60,3 +64,55 @@ def review_queue(
     if module_id:
         query = query.where(HourLog.module_id == module_id)
     return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+
+
+@dataclass(frozen=True)
+class DayTotal:
+    """What a learner's day holds, as the queue shows it next to a log of that day."""
+
+    minutes: int
+    limit_hours: int = MAX_MINUTES_PER_DAY // 60
+
+    @property
+    def is_over(self) -> bool:
+        """More than a day holds (logs from before the rule, or a session moved onto it)."""
+        return self.minutes > MAX_MINUTES_PER_DAY
+
+
+def day_totals_of(logs: Iterable[HourLog]) -> dict[int, DayTotal]:
+    """Each log's day total (every counted log of its learner that day), by log id, in one
+    query for the whole page."""
+    logs = list(logs)
+    totals = day_totals((log.enrolment.learner_id, log.worked_on) for log in logs)
+    return {log.id: DayTotal(totals[(log.enrolment.learner_id, log.worked_on)]) for log in logs}
+
+
+def next_waiting_log(
+    user: User, after: HourLog, *, cohort_id: int | None, module_id: int | None
+) -> HourLog | None:
+    """The log waiting for review that comes after ``after`` in the queue (same filters), or
+    the first still waiting before it; None when nothing waits."""
+    query = (
+        select(HourLog)
+        .join(HourLog.enrolment)
+        .where(
+            HourLog.source == LogSource.LEARNER,
+            HourLog.status == LogStatus.PENDING,
+            HourLog.id != after.id,
+        )
+        .order_by(HourLog.submitted_at, HourLog.id)
+        .limit(1)
+    )
+    if not user.is_admin:
+        query = query.where(Enrolment.cohort_id.in_(cohorts_taught_by(user.id)))
+    if cohort_id:
+        query = query.where(Enrolment.cohort_id == cohort_id)
+    if module_id:
+        query = query.where(HourLog.module_id == module_id)
+    later = query.where(
+        or_(
+            HourLog.submitted_at > after.submitted_at,
+            (HourLog.submitted_at == after.submitted_at) & (HourLog.id > after.id),
+        )
+    )
+    return db.session.scalar(later) or db.session.scalar(query)

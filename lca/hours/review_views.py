@@ -1,14 +1,29 @@
 """Instructors (and admins) review learners' logs: the queue, one at a time or many at once."""
 
+from typing import Any
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from lca.curriculum.services import list_modules
 from lca.hours import bp
-from lca.hours.forms import BulkApproveForm, NoteForm, QueueFilterForm
-from lca.hours.queue import QUEUE_STATES, review_queue, reviewable_cohorts
-from lca.hours.services import approve_log, approve_logs, reject_log, return_log
+from lca.hours.forms import BulkReviewForm, NoteForm, QueueFilterForm
+from lca.hours.queue import (
+    QUEUE_STATES,
+    day_totals_of,
+    next_waiting_log,
+    review_queue,
+    reviewable_cohorts,
+)
+from lca.hours.services import (
+    approve_log,
+    approve_logs,
+    reject_log,
+    reject_logs,
+    return_log,
+    return_logs,
+)
 from lca.hours.views import log_page
 from lca.models import LogStatus, Role
 from lca.web.forms import options, read_filters
@@ -23,6 +38,12 @@ QUEUE_FILTERS = ("cohort", "module", "status", "page")
 @bp.get("/review")
 @role_required(*REVIEWERS)
 def queue():
+    return _queue_page()
+
+
+def _queue_page(bulk_form: BulkReviewForm | None = None):
+    """The queue as filtered by the query string; ``bulk_form``: a bulk action refused, shown
+    with its message and the logs still ticked."""
     form = QueueFilterForm(request.args)
     cohorts = reviewable_cohorts(current_user)
     modules = list_modules()
@@ -42,46 +63,122 @@ def queue():
         page=page_number(),
         per_page=current_app.config["LCA_PAGE_SIZE"],
     )
+    if bulk_form is not None:
+        ticked = set(_ticked(bulk_form))
+    elif request.args.get("select") == "all":  # "select all" without JavaScript
+        ticked = {log.id for log in page.items}
+    else:
+        ticked = set()
     return render_template(
         "hours/queue.html",
         form=form,
         page=page,
         status=status,
-        bulk_form=BulkApproveForm(formdata=None),
+        days=day_totals_of(page.items),
+        ticked=ticked,
+        filters=_filters(),
+        bulk_form=bulk_form or BulkReviewForm(formdata=None),
     )
+
+
+def _filters() -> dict[str, Any]:
+    """The queue's filters in the query string, to come back to the queue as it was."""
+    return {k: v for k, v in request.args.items() if k in QUEUE_FILTERS}
+
+
+def _ticked(form: BulkReviewForm) -> list[int]:
+    return [i for i in form.log_ids.data or [] if isinstance(i, int) and 0 < i <= MAX_DATABASE_INT]
+
+
+def _may_review(log) -> bool:
+    return can_review_cohort(current_user, log.enrolment.cohort_id)
 
 
 @bp.post("/review/approve")
 @role_required(*REVIEWERS)
 def bulk_approve():
-    form = BulkApproveForm()
+    form = BulkReviewForm()
     form.validate_on_submit()
-    ids = [i for i in form.log_ids.data or [] if isinstance(i, int) and 0 < i <= MAX_DATABASE_INT]
-    filters = {k: v for k, v in request.args.items() if k in QUEUE_FILTERS}
-    back = url_for(".queue", **filters)  # the queue as it was filtered
+    ids = _ticked(form)
+    back = url_for(".queue", **_filters())  # the queue as it was filtered
     if not ids:
         flash(_("Tick the logs to approve first."), "error")
         return redirect(back)
     return perform(
-        lambda: approve_logs(
-            ids, current_user, lambda log: can_review_cohort(current_user, log.enrolment.cohort_id)
-        ),
+        lambda: approve_logs(ids, current_user, _may_review),
         done=lambda counts: _("%(count)s logs approved.", count=counts[0]),
-        then=lambda counts: _skipped(counts[1], back),
+        then=lambda counts: _skipped(
+            counts[1],
+            back,
+            _("%(count)s could not be approved: already reviewed, or not in your cohorts."),
+        ),
         fail=back,
     )
 
 
-def _skipped(skipped: int, back: str):
-    if skipped:
-        flash(
-            _(
-                "%(count)s could not be approved: already reviewed, or not in your cohorts.",
-                count=skipped,
-            ),
-            "error",
-        )
+@bp.post("/review/return")
+@role_required(*REVIEWERS)
+def bulk_return():
+    return _bulk(
+        return_logs,
+        nothing=_("Tick the logs to return first."),
+        done=_("%(count)s logs sent back with your question."),
+        skipped=_("%(count)s could not be returned: already reviewed, or not in your cohorts."),
+    )
+
+
+@bp.post("/review/reject")
+@role_required(*REVIEWERS)
+def bulk_reject():
+    return _bulk(
+        reject_logs,
+        nothing=_("Tick the logs not to approve first."),
+        done=_("%(count)s logs not approved; their learners see your reason."),
+        skipped=_(
+            "%(count)s could not be marked not approved: already reviewed, or not in your cohorts."
+        ),
+    )
+
+
+def _bulk(act, *, nothing: str, done: str, skipped: str):
+    """Return or reject the ticked logs with the one message typed; a refusal shows the queue
+    again with the message next to its field and the logs still ticked."""
+    form = BulkReviewForm()
+    form.validate_on_submit()
+    ids = _ticked(form)
+    back = url_for(".queue", **_filters())
+    if not ids:
+        flash(nothing, "error")
+        return redirect(back)
+    if form.errors:  # the message too long
+        return _queue_page(form)
+    return perform(
+        lambda: act(ids, current_user, _may_review, form.body.data or ""),
+        form=form,
+        fail=lambda: _queue_page(form),
+        done=lambda counts: done % {"count": counts[0]},
+        then=lambda counts: _skipped(counts[1], back, skipped),
+    )
+
+
+def _skipped(count: int, back: str, message: str):
+    if count:
+        flash(message % {"count": count}, "error")
     return redirect(back)
+
+
+def _next_url(log) -> str:
+    """The next log waiting in the queue (filtered as the reviewer came), or the queue with a
+    word that nothing is left."""
+    wanted = {k: request.args.get(k, type=int) for k in ("cohort", "module")}
+    filters: dict[str, Any] = {k: v for k, v in wanted.items() if v and 0 < v <= MAX_DATABASE_INT}
+    following = next_waiting_log(
+        current_user, log, cohort_id=filters.get("cohort"), module_id=filters.get("module")
+    )
+    if following is not None:
+        return url_for(".show_log", log_id=following.id, **filters)
+    flash(_("No other log waits for review here."), "info")
+    return url_for(".queue", **filters)
 
 
 def _act(log_id: int, act, done: str, with_note: bool):
@@ -93,7 +190,7 @@ def _act(log_id: int, act, done: str, with_note: bool):
             form=form,
             fail=lambda: log_page(log, form),
             done=done,
-            then=url_for(".queue"),
+            then=lambda _result: redirect(_next_url(log)),
         )
     return log_page(log, form)
 

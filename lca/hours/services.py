@@ -19,6 +19,7 @@ from lca.core.db import db, flush_or_conflict, utcnow
 from lca.core.errors import RuleError
 from lca.core.outbox import record_message
 from lca.core.uploads import Upload
+from lca.hours.day_limit import check_day_limit
 from lca.models import (
     Cohort,
     Enrolment,
@@ -153,10 +154,12 @@ def active_enrolments(learner: User) -> list[Enrolment]:
 def submit_log(
     enrolment: Enrolment, entry: LogEntry, uploads: list[Upload], learner: User
 ) -> HourLog:
-    """A learner logs hours for review; field practice needs at least one evidence file."""
+    """A learner logs hours for review; field practice needs at least one evidence file; the
+    day holds at most 12 hours across all the learner's logs (day_limit.py)."""
     if enrolment.learner_id != learner.id or enrolment.status is not EnrolmentStatus.ACTIVE:
         raise RuleError(_("You can log hours only in a cohort you are studying in."))
     check_entry(enrolment, entry)
+    check_day_limit(learner.id, entry.worked_on, entry.minutes)
     files = stored_files.check_uploads(uploads, already=0)
     if entry.module.is_field and not files:
         raise RuleError(_("Attach at least one photo or PDF as evidence."), field="files")
@@ -185,9 +188,11 @@ def _editable(log: HourLog) -> None:
 def update_log(
     log: HourLog, entry: LogEntry, uploads: list[Upload], remove_ids: set[int], learner: User
 ) -> None:
-    """Change a pending or returned log; a returned log goes back to the queue."""
+    """Change a pending or returned log (its day still within 12 hours); a returned log goes
+    back to the queue."""
     _editable(log)
     check_entry(log.enrolment, entry)
+    check_day_limit(log.enrolment.learner_id, entry.worked_on, entry.minutes, replacing=log)
     kept = [e for e in log.evidence if e.id not in remove_ids]
     files = stored_files.check_uploads(uploads, already=len(kept))
     if entry.module.is_field and not kept and not files:
@@ -234,7 +239,11 @@ def answer_question(log: HourLog, answer: str, learner: User) -> None:
 
 
 def _review(
-    log: HourLog, reviewer: User, status: LogStatus, note: tuple[NoteKind, str] | None = None
+    log: HourLog,
+    reviewer: User,
+    status: LogStatus,
+    note: tuple[NoteKind, str] | None = None,
+    **details: Any,
 ) -> None:
     if log.source is not LogSource.LEARNER or log.status is not LogStatus.PENDING:
         raise RuleError(_("Only a log waiting for review can be approved, rejected or returned."))
@@ -248,7 +257,7 @@ def _review(
         _note(log, reviewer, kind, body)
     log.status, log.reviewed_by, log.reviewed_at = status, reviewer, utcnow()
     flush_or_conflict(STALE_LOG)
-    record(reviewer, REVIEW_ACTIONS[status], log)
+    record(reviewer, REVIEW_ACTIONS[status], log, **details)
 
 
 def approve_log(log: HourLog, reviewer: User) -> None:
@@ -314,6 +323,66 @@ def approve_logs(
         approved += 1
     flush_or_conflict(STALE_LOG)
     return approved, len(set(log_ids)) - approved
+
+
+def _reviewable(log_ids: list[int], may_review: Callable[[HourLog], bool]) -> list[HourLog]:
+    """The logs among ``log_ids`` still waiting for review that the reviewer may review, with
+    what a message to their learner names."""
+    logs = db.session.scalars(
+        select(HourLog)
+        .where(HourLog.id.in_(log_ids))
+        .options(
+            joinedload(HourLog.enrolment).joinedload(Enrolment.learner),
+            joinedload(HourLog.enrolment).joinedload(Enrolment.cohort),
+            joinedload(HourLog.module),
+        )
+        .order_by(HourLog.id)
+    ).all()
+    return [
+        log
+        for log in logs
+        if may_review(log) and log.status is LogStatus.PENDING and log.source is LogSource.LEARNER
+    ]
+
+
+def _note_for_many(kind: NoteKind, body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise RuleError(
+            _("Give the reason the ticked logs are not approved.")
+            if kind is NoteKind.REJECTION
+            else _("Write the question to send with the ticked logs."),
+            field="body",
+        )
+    if len(body) > MAX_NOTE_LENGTH:
+        raise RuleError(_("Use at most %(count)d characters.", count=MAX_NOTE_LENGTH), field="body")
+    return body
+
+
+def return_logs(
+    log_ids: list[int], reviewer: User, may_review: Callable[[HourLog], bool], question: str
+) -> tuple[int, int]:
+    """Send many pending logs back with one question; each learner is told, as for one log.
+    Returns (returned, skipped); ``may_review`` as for ``approve_logs``."""
+    question = _note_for_many(NoteKind.QUESTION, question)
+    logs = _reviewable(log_ids, may_review)
+    for log in logs:
+        _review(log, reviewer, LogStatus.RETURNED, (NoteKind.QUESTION, question), bulk=True)
+        _tell_learner(log, reviewer, MessageKind.LOG_RETURNED, question=question)
+    return len(logs), len(set(log_ids)) - len(logs)
+
+
+def reject_logs(
+    log_ids: list[int], reviewer: User, may_review: Callable[[HourLog], bool], reason: str
+) -> tuple[int, int]:
+    """Reject many pending logs for one reason; each learner is told, as for one log.
+    Returns (rejected, skipped); ``may_review`` as for ``approve_logs``."""
+    reason = _note_for_many(NoteKind.REJECTION, reason)
+    logs = _reviewable(log_ids, may_review)
+    for log in logs:
+        _review(log, reviewer, LogStatus.REJECTED, (NoteKind.REJECTION, reason), bulk=True)
+        _tell_learner(log, reviewer, MessageKind.LOG_REJECTED, reason=reason)
+    return len(logs), len(set(log_ids)) - len(logs)
 
 
 def load_log_details(log: HourLog) -> HourLog:
