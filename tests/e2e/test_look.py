@@ -5,13 +5,15 @@ pages carry a favicon; the cohort matrix is a short list a phone can search and 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from lca.core.db import db
 from lca.models import User
-from tests.e2e.support import PHONE
+from tests.e2e.support import DESKTOP, PHONE
 
 pytestmark = pytest.mark.e2e
 
@@ -148,3 +150,80 @@ def test_thai_reads_in_sarabun_served_by_lca_and_the_pages_have_an_icon(journey)
     assert page.evaluate(FETCH_JS, href) == {"status": 200, "type": "image/svg+xml; charset=utf-8"}
     assert page.evaluate(FETCH_JS, "/favicon.ico")["type"].startswith("image/svg+xml")
     expect(page.get_by_role("link", name=t("Curriculum")).first).to_be_visible()
+
+
+ONE_LINE_JS = """(selector) => [...document.querySelectorAll(selector)]
+  .filter((el) => el.getClientRects().length > 0)
+  .filter((el) => {
+    const lines = el.getClientRects().length;
+    const height = el.getBoundingClientRect().height;
+    const style = getComputedStyle(el);
+    const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.6;
+    return lines > 1 || height > line * 1.5;
+  })
+  .map((el) => el.outerHTML.slice(0, 100))"""
+
+
+def cohort_id(app, code: str = "CA-2569-01") -> int:
+    from lca.models import Cohort
+
+    with app.app_context():
+        found = db.session.scalar(select(Cohort.id).where(Cohort.code == code))
+        db.session.remove()
+    assert found is not None
+    return found
+
+
+def test_the_cohort_matrix_is_a_short_list_on_a_phone(journey):
+    t, app = journey.t, journey.server.app
+    page = journey.page("phone")
+    journey.sign_in(page, "instructor@example.org")
+    url = f"/cohorts/{cohort_id(app)}/progress"
+    page.goto(url)
+    journey.check(page)
+    journey.screenshot(page, "cohort-matrix")
+    cards = page.locator(".learner-card")
+    everyone = cards.count()
+    assert everyone >= 10
+    expect(page.locator(".matrix-wide")).to_be_hidden()
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert height < 250 * everyone, f"{height} px for {everyone} learners"
+    # the cohort code, status words and badges each stay on one line
+    assert page.evaluate(ONE_LINE_JS, "h1 .code, .learner-card .badge, .card-facts .status") == []
+
+    # The search box narrows the list as a name is typed.
+    name = journey.t.name("learner@example.org")
+    search = page.get_by_label(t("Search by name"))
+    search.fill(name.split()[0])
+    expect(cards.filter(visible=True)).to_have_count(1)
+    expect(cards.filter(visible=True)).to_contain_text(name)
+    search.fill("ไม่มีชื่อนี้ nobody")
+    expect(cards.filter(visible=True)).to_have_count(0)
+    expect(page.get_by_text(t("No learner matches."))).to_be_visible()
+    search.fill("")
+    expect(cards.filter(visible=True)).to_have_count(everyone)
+
+    # Who is behind: a filter the server applies (it works without scripts).
+    page.get_by_label(t("Only learners who are behind")).check()
+    page.get_by_role("button", name=t("Show"), exact=True).click()
+    expect(page).to_have_url(re.compile(r"behind=1"))
+    journey.check(page)
+    behind = cards.count()
+    assert 0 < behind < everyone
+    expect(page.locator(".learner-card .behind")).to_have_count(behind)
+    expect(
+        page.get_by_text(t("%(shown)s of %(total)s learners shown.", shown=behind, total=everyone))
+    ).to_be_visible()
+
+    # At a desk the table stays, with the filter kept in its sort links.
+    page.set_viewport_size(DESKTOP)
+    expect(page.locator(".learner-cards")).to_be_hidden()
+    table = page.get_by_role("table")
+    expect(table).to_be_visible()
+    expect(table.locator("tbody tr")).to_have_count(behind)
+    sort = table.get_by_role("link", name=t("Total"))
+    assert "behind=1" in (sort.get_attribute("href") or "")
+    sort.click()
+    journey.check(page)
+    expect(table.locator("tbody tr")).to_have_count(behind)
+    journey.screenshot(page, "cohort-matrix-behind")
