@@ -112,6 +112,7 @@ def _sqlite_pragmas(connection, _record) -> None:
 #: blueprint packages do not import them themselves, so that a service can be imported alone.
 VIEW_MODULES = (
     "lca.home.views",
+    "lca.home.asset_views",
     "lca.auth.views",
     "lca.curriculum.views",
     "lca.cohorts.views",
@@ -174,7 +175,14 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-PASSWORD_CHANGE_ALLOWED = {"auth.password", "auth.logout", "static", "home.healthz"}
+PASSWORD_CHANGE_ALLOWED = {
+    "auth.password",
+    "auth.logout",
+    "static",
+    "home.healthz",
+    "home.font",
+    "home.favicon",
+}
 
 
 def _add_request_hooks(app: Flask) -> None:

@@ -384,6 +384,8 @@ COHORT_INSTRUCTOR = {**ADMIN, "admin": FORBIDDEN, "instructor": OK}
 MATRIX = {
     ("home.index", "GET"): PUBLIC,
     ("home.healthz", "GET"): PUBLIC,
+    ("home.font", "GET"): PUBLIC,  # the Sarabun web font, on every page
+    ("home.favicon", "GET"): PUBLIC,
     ("home.dashboard", "GET"): SIGNED_IN,
     ("home.learner", "GET"): LEARNERS,
     ("home.instructor", "GET"): INSTRUCTORS,
@@ -608,6 +610,7 @@ def _url_arguments(world) -> dict[str, int | str]:
         "topic": "digests",
         "signature": _unsubscribe_signature(world["instructor"].id, "digests"),
         "message_id": world["message"].id,
+        "name": "sarabun-400.ttf",
     }
 
 

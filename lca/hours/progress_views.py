@@ -7,6 +7,7 @@ from flask_login import current_user
 from lca.cohorts.field_window import extend_field_window, field_window_history, set_field_start
 from lca.core.dates import format_day
 from lca.hours import bp
+from lca.hours.behind import lags, minutes_held
 from lca.hours.forms import ExtensionForm, FieldStartForm
 from lca.hours.progress import cohort_progress, progress_of
 from lca.hours.services import learner_logs
@@ -18,6 +19,7 @@ from lca.web.pages import perform
 from lca.web.permissions import get_cohort_or_403, get_enrolment_or_403, role_required
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
+MAX_QUERY = 100  #: characters of a name searched for in the cohort matrix
 SORTS = {
     "name": lambda p: p.enrolment.learner.full_name_th,
     "city": lambda p: p.enrolment.learner.city.name_th if p.enrolment.learner.city else "",
@@ -34,15 +36,44 @@ def _sorted(rows, key: str, descending: bool):
     return sorted(rows, key=SORTS.get(key, SORTS["name"]), reverse=descending)
 
 
+def _filters() -> dict[str, str]:
+    """The matrix's filters from the query string: only these keys, trimmed, go into links."""
+    query = " ".join(request.args.get("q", "").split())[:MAX_QUERY]
+    behind = "1" if request.args.get("behind") == "1" else ""
+    return {key: value for key, value in (("q", query), ("behind", behind)) if value}
+
+
+def _matches(progress, query: str) -> bool:
+    """The learner's name (in Thai or English) or e-mail address holds the words searched for."""
+    learner = progress.enrolment.learner
+    names = f"{learner.full_name_th} {learner.full_name_en or ''} {learner.email}".casefold()
+    return all(word in names for word in query.casefold().split())
+
+
 @bp.get("/cohorts/<int:cohort_id>/progress")
 @role_required(*STAFF)
 def cohort_matrix(cohort_id: int):
     cohort = get_cohort_or_403(cohort_id, current_user)
     rows = cohort_progress(cohort)
+    held = minutes_held(cohort, rows[0].today) if rows else {}
+    lag = {p.enrolment.id: lags(p, held) for p in rows}
+    filters = _filters()
+    shown = [
+        p
+        for p in rows
+        if _matches(p, filters.get("q", "")) and (lag[p.enrolment.id] or "behind" not in filters)
+    ]
     sort, descending = request.args.get("sort", "name"), request.args.get("dir") == "desc"
-    rows = _sorted(rows, sort, descending)
     return render_template(
-        "hours/matrix.html", cohort=cohort, rows=rows, sort=sort, descending=descending
+        "hours/matrix.html",
+        cohort=cohort,
+        rows=_sorted(shown, sort, descending),
+        total=len(rows),
+        modules=rows[0].modules if rows else [],
+        lags=lag,
+        filters=filters,
+        sort=sort if sort in SORTS or sort.startswith("module-") else "name",
+        descending=descending,
     )
 
 

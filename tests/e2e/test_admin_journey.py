@@ -71,6 +71,18 @@ def test_admin_imports_learners_issues_prints_and_revokes(
     expect(desk.get_by_role("cell", name=t("New account"))).to_have_count(2)
     journey.check(desk)
     desk.get_by_role("button", name=t("Import all %(count)s learners", count=2)).click()
+    # the import asks first, saying what will happen (lca/static/js/confirm.js)
+    asked = desk.get_by_role("dialog", name=t("Are you sure?"))
+    expect(asked).to_contain_text(
+        t(
+            "%(count)s learners will be enrolled in %(code)s, and each new account gets an "
+            "invitation by e-mail.",
+            count=2,
+            code="CA-2569-01",
+        )
+    )
+    journey.check(desk)
+    asked.get_by_role("button", name=t("Import all %(count)s learners", count=2)).click()
     expect(desk.get_by_role("heading", level=1)).to_have_text(
         t("%(count)s learners imported into %(code)s", count=2, code="CA-2569-01")
     )
