@@ -197,6 +197,17 @@ class Journey:
         LEDGER.views.append((page_kind(path), language, viewport["width"]))
         self.checked[page].add(len(self.loads[page]))
 
+    def confirm(self, page: Page, says: str | None = None) -> None:
+        """Answer the dialog a destructive button opens (lca/static/js/confirm.js): check it and
+        what it says, then go ahead."""
+        asked = page.get_by_role("dialog", name=self.t("Are you sure?"))
+        expect(asked).to_be_visible()
+        if says is not None:
+            expect(asked).to_contain_text(says)
+        self.check(page)
+        asked.locator("[data-confirm-yes]").click()
+        expect(asked).to_have_count(0)
+
     def screenshot(self, page: Page, name: str) -> Path:
         """The screen as it is; on a phone, the page scrolled through to twice its height."""
         phone = page.viewport_size["width"] <= PHONE["width"]

@@ -108,6 +108,11 @@ def test_instructor_works_the_review_queue_by_keyboard(journey):
         expect(tick).to_be_checked()
     journey.tab_to(page, page.get_by_role("button", name=t("Approve the ticked logs"), exact=True))
     page.keyboard.press("Enter")
+    asked = page.get_by_role("dialog", name=t("Are you sure?"))  # it asks first; Cancel has focus
+    expect(asked.get_by_role("button", name=t("Cancel"))).to_be_focused()
+    journey.check(page)
+    journey.tab_to(page, asked.locator("[data-confirm-yes]"))
+    page.keyboard.press("Enter")
     expect(page.locator(".flashes")).to_have_text(t("%(count)s logs approved.", count=2))
     journey.check(page)
 

@@ -52,6 +52,11 @@
     }
     yes.addEventListener("click", function () { close(true); });
     no.addEventListener("click", function () { close(false); });
+    dialog.addEventListener("keydown", function (event) { // Tab stays inside the question
+      if (event.key !== "Tab") return;
+      event.preventDefault();
+      (document.activeElement === yes ? no : yes).focus();
+    });
     dialog.addEventListener("cancel", function (event) { // Escape
       event.preventDefault();
       close(false);
