@@ -336,3 +336,61 @@ def test_eligibility_needs_the_hours_and_a_pass(app, db):
 def test_the_rubric_is_public(client, db):
     page = client.get("/curriculum/rubric").get_data(as_text=True)
     assert "การอ่านข้อมูลและทุนของเมือง" in page and "60 คะแนนขึ้นไป" in page
+
+
+# Grading errors name their criterion; the total; "1 hour" -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "ยังไม่ได้ให้คะแนน"),
+        ("99", "ให้คะแนนตั้งแต่ 0 ถึง"),
+        ("-3", "ให้คะแนนตั้งแต่ 0 ถึง"),
+        ("สิบห้า", "คะแนนต้องเป็นจำนวนเต็ม"),
+        ("1e5", "คะแนนต้องเป็นจำนวนเต็ม"),
+        ("9" * 40, "ให้คะแนนตั้งแต่ 0 ถึง"),
+    ],
+)
+def test_a_grading_error_names_its_criterion(client, grading, db, field_error, value, message):
+    _instructor, report, rubric = grading
+    third = rubric.criteria[2]
+    points = [c.max_points for c in rubric.criteria]
+    data = grade_data(rubric, points)
+    data[f"points_{third.id}"] = value
+    page = client.post(f"/field-reports/{report.id}/grade", data=data).get_data(as_text=True)
+    error = field_error(page, f"points_{third.id}")
+    assert message in error
+    assert f"เกณฑ์ที่ 3 {third.name_th}" in error
+    summary = page[
+        page.index('class="error-summary"') : page.index("</ul>", page.index("error-summary"))
+    ]
+    assert f"เกณฑ์ที่ 3 {third.name_th}" in summary and "คะแนนเกณฑ์ที่ 3" in summary
+    assert count_rows(Grade) == 0
+
+
+def test_the_page_adds_up_the_points_typed(client, grading, db):
+    """The grading form carries the total for the script (lca/static/js/grading.js) to keep up
+    to date; when the page comes back with an error the server has added up what was typed."""
+    _instructor, report, rubric = grading
+    page = client.get(f"/field-reports/{report.id}").get_data(as_text=True)
+    assert 'class="grade-total" id="grade-total">0</output>' in page
+    assert "js/grading.js" in page and f'data-pass-mark="{rubric.pass_mark}"' in page
+    assert page.count("data-points") == len(rubric.criteria)
+    data = grade_data(rubric, [10, 10, 10, 10, 10])  # 50: below the pass mark, "pass" refused
+    page = client.post(f"/field-reports/{report.id}/grade", data=data).get_data(as_text=True)
+    assert 'id="grade-total">50</output>' in page
+    assert "คะแนนรวมนี้ต่ำกว่าเกณฑ์ผ่าน" in page
+
+
+def test_one_hour_reads_one_hour_in_english(client, grading, db):
+    _instructor, report, _rubric = grading
+    [log] = report.logs
+    log.minutes = 60
+    db.session.flush()
+    url = f"/field-reports/{report.id}?lang=en"
+    page = client.get(url, follow_redirects=True).get_data(as_text=True)
+    assert "· 1 hour</a>" in page and "1 hours" not in page
+    log.minutes = 90
+    db.session.flush()
+    assert "· 1.5 hours</a>" in client.get(f"/field-reports/{report.id}").get_data(as_text=True)

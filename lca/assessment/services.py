@@ -38,6 +38,7 @@ from lca.models import (
     Rubric,
     User,
 )
+from lca.web.i18n import localized
 from lca.web.permissions import teaches_cohort_id
 
 MAX_SUMMARY_LENGTH = 20_000
@@ -179,11 +180,24 @@ def grade_report(
     rows = []
     for criterion in rubric.criteria:
         score = scores.get(criterion.id)
+        name = localized(criterion, "name")
         if score is None or score.points is None:
-            raise RuleError(_("Give points for every criterion."), field=f"points_{criterion.id}")
+            raise RuleError(
+                _(
+                    "Criterion %(number)s, %(name)s: give the points.",
+                    number=criterion.number,
+                    name=name,
+                ),
+                field=f"points_{criterion.id}",
+            )
         if not 0 <= score.points <= criterion.max_points:
             raise RuleError(
-                _("Give from 0 to %(max)d points.", max=criterion.max_points),
+                _(
+                    "Criterion %(number)s, %(name)s: give from 0 to %(max)d points.",
+                    number=criterion.number,
+                    name=name,
+                    max=criterion.max_points,
+                ),
                 field=f"points_{criterion.id}",
             )
         rows.append(

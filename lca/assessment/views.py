@@ -5,7 +5,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lca.assessment import bp
-from lca.assessment.forms import AssignForm, ReportFilterForm, ReportForm, grade_form
+from lca.assessment.forms import (
+    AssignForm,
+    ReportFilterForm,
+    ReportForm,
+    grade_form,
+    typed_total,
+)
 from lca.assessment.queue import reports_for
 from lca.assessment.services import (
     ReportDraft,
@@ -28,7 +34,7 @@ from lca.hours.services import active_enrolments
 from lca.models import GradeResult, ReportStatus, Role, User
 from lca.web.downloads import send_stored
 from lca.web.forms import UnvalidatedForm, options, read_filters
-from lca.web.i18n import label
+from lca.web.i18n import hours_text, label
 from lca.web.pages import page_number, perform, uploads
 from lca.web.permissions import (
     get_report_file_or_404,
@@ -45,7 +51,7 @@ def _log_choices(form: ReportForm, enrolment) -> None:
         (
             log.id,
             f"{format_day(log.worked_on, 'short')} · "
-            f"{_('%(hours)s hours', hours=log.minutes / 60)} · {label(log.status)}",
+            f"{hours_text(log.minutes)} · {label(log.status)}",
         )
         for log in field_logs_for_report(enrolment)
     )
@@ -140,11 +146,15 @@ def _report_page(report, grading=None, assigning=None):
             *((u.id, u.full_name_th) for u in cohort_instructors_of(report.enrolment.cohort)),
         ]
     )
+    grading = grading or grade_form(rubric, formdata=None)
+    total, complete = typed_total(grading, rubric)
     return render_template(
         "assessment/report.html",
         report=report,
         rubric=rubric,
-        grading=grading or grade_form(rubric, formdata=None),
+        grading=grading,
+        typed_total=total,
+        typed_complete=complete,
         assign=assign,
         may_grade=may_grade(current_user, report) and report.status is ReportStatus.SUBMITTED,
         is_owner=report.enrolment.learner_id == current_user.id,

@@ -9,12 +9,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Protocol
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from lca.core.dates import format_day
 from lca.models import Module, ReportStatus
-from lca.web.i18n import format_hours
+from lca.web.i18n import format_hours, minutes_plural
 
 
 class ModuleProgress(Protocol):
@@ -70,9 +70,12 @@ def missing_steps(progress: EnrolmentProgress) -> list[str]:
         if row.module.is_field:
             if progress.window_state == "closed":
                 steps.append(
-                    _(
+                    ngettext(
+                        "Field practice: %(hours)s hour is missing and your field window "
+                        "closed on %(date)s. Ask the programme staff about an extension.",
                         "Field practice: %(hours)s hours are missing and your field window "
                         "closed on %(date)s. Ask the programme staff about an extension.",
+                        minutes_plural(row.remaining_minutes),
                         hours=still,
                         date=format_day(progress.window_ends_on),
                     )
@@ -80,9 +83,12 @@ def missing_steps(progress: EnrolmentProgress) -> list[str]:
                 continue
             if progress.window_state == "not-open":
                 steps.append(
-                    _(
+                    ngettext(
+                        "Field practice: your field window opens on %(start)s; you will have until "
+                        "%(end)s for %(hours)s hour of field work.",
                         "Field practice: your field window opens on %(start)s; you will have until "
                         "%(end)s for %(hours)s hours of field work.",
+                        minutes_plural(row.remaining_minutes),
                         start=format_day(progress.window_starts_on),
                         end=format_day(progress.window_ends_on),
                         hours=still,
@@ -90,24 +96,30 @@ def missing_steps(progress: EnrolmentProgress) -> list[str]:
                 )
                 continue
             steps.append(
-                _(
+                ngettext(
+                    "Field practice: log %(hours)s more hour of field work by %(date)s.",
                     "Field practice: log %(hours)s more hours of field work by %(date)s.",
+                    minutes_plural(row.remaining_minutes),
                     hours=still,
                     date=format_day(progress.window_ends_on),
                 )
             )
         else:
             steps.append(
-                _(
+                ngettext(
+                    "Module %(number)s: %(hours)s more hour to be approved.",
                     "Module %(number)s: %(hours)s more hours to be approved.",
+                    minutes_plural(row.remaining_minutes),
                     number=row.module.number,
                     hours=still,
                 )
             )
     if progress.pending_minutes:
         steps.append(
-            _(
+            ngettext(
+                "%(hours)s hour is waiting for your instructor's review.",
                 "%(hours)s hours are waiting for your instructor's review.",
+                minutes_plural(progress.pending_minutes),
                 hours=format_hours(progress.pending_minutes / 60),
             )
         )
