@@ -441,6 +441,7 @@ MATRIX = {
     ("assessment.report", "GET"): LOG_READERS,
     ("assessment.grade", "POST"): COHORT_INSTRUCTOR,
     ("assessment.assign", "POST"): ADMIN,
+    ("assessment.reopen", "POST"): ADMIN,
     ("assessment.report_file", "GET"): LOG_READERS,
     ("assessment.report_thumbnail", "GET"): LOG_READERS,
     ("curriculum.rubric", "GET"): PUBLIC,

@@ -115,3 +115,15 @@ class ReportFilterForm(BaseForm):
         choices=options((s.value, LABELS[s]) for s in ReportStatus),
     )
     cohort = SelectField(_l("Cohort"), coerce=int, default=0)
+
+
+class ReopenForm(BaseForm):
+    reason = TextAreaField(
+        _l("Why the learner may hand in the report again"),
+        description=_l("Kept with the report and shown to the learner."),
+        filters=[multiline],
+        validators=[
+            DataRequired(_l("Give the reason for reopening the report.")),
+            max_length(2000),
+        ],
+    )

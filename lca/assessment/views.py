@@ -7,6 +7,7 @@ from flask_login import current_user
 from lca.assessment import bp
 from lca.assessment.forms import (
     AssignForm,
+    ReopenForm,
     ReportFilterForm,
     ReportForm,
     grade_form,
@@ -22,6 +23,7 @@ from lca.assessment.services import (
     load_report,
     may_grade,
     reassign_report,
+    reopen_report,
     report_of,
     submit_report,
     update_report,
@@ -136,7 +138,7 @@ def reports():
     return render_template("assessment/reports.html", form=form, page=page, status=status)
 
 
-def _report_page(report, grading=None, assigning=None):
+def _report_page(report, grading=None, assigning=None, reopening=None):
     report = load_report(report)
     rubric = current_rubric()
     assign = assigning or AssignForm(formdata=None, assessor_id=report.assessor_id or 0)
@@ -156,6 +158,7 @@ def _report_page(report, grading=None, assigning=None):
         typed_total=total,
         typed_complete=complete,
         assign=assign,
+        reopen=reopening or ReopenForm(formdata=None),
         may_grade=may_grade(current_user, report) and report.status is ReportStatus.SUBMITTED,
         is_owner=report.enrolment.learner_id == current_user.id,
     )
@@ -207,6 +210,25 @@ def assign(report_id: int):
             then=url_for(".report", report_id=report_id),
         )
     return _report_page(report, assigning=form)
+
+
+@bp.post("/field-reports/<int:report_id>/reopen")
+@role_required(Role.ADMIN)
+def reopen(report_id: int):
+    report = get_report_or_403(report_id, current_user, action="reopen")
+    form = ReopenForm()
+    if form.validate_on_submit():
+        reason = form.reason.data
+        if reason is None:
+            raise UnvalidatedForm
+        return perform(
+            lambda: reopen_report(report, reason, current_user),
+            form=form,
+            fail=lambda: _report_page(report, reopening=form),
+            done=_("The report has been reopened; the learner can hand it in again."),
+            then=url_for(".report", report_id=report_id),
+        )
+    return _report_page(report, reopening=form)
 
 
 @bp.get("/field-reports/<int:report_id>/files/<int:file_id>")

@@ -34,3 +34,20 @@
   inputs.forEach(function (input) { input.addEventListener("input", update); });
   update();
 })();
+
+// A fail is final: when "fail" is the chosen result, the save button asks first (the shared
+// confirm.js reads data-confirm when the form is sent).
+(function () {
+  var form = document.querySelector("form.grading-form");
+  var button = form && form.querySelector(".grade-submit");
+  if (!button) return;
+  function update() {
+    var chosen = form.querySelector("input[name=result]:checked");
+    var failing = chosen !== null && chosen.value === "fail";
+    button.classList.toggle("button-danger", failing);
+    if (failing) button.setAttribute("data-confirm", button.dataset.confirmFail);
+    else button.removeAttribute("data-confirm");
+  }
+  form.addEventListener("change", update);
+  update();
+})();
