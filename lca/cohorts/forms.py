@@ -95,4 +95,4 @@ class FieldWindowForm(BaseForm):
         filters=[multiline],
         validators=[DataRequired(_l("Give the reason for the extension.")), max_length(1000)],
     )
-    confirm = BooleanField(_l("Yes, this date is right"))
+    confirm = BooleanField(_l("Confirm this date"))

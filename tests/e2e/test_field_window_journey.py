@@ -28,6 +28,7 @@ def test_admin_corrects_a_mistyped_field_window_extension(journey):
     journey.check(page)
     page.get_by_role("link", name="CA-2569-01").first.click()
     journey.check(page)
+    journey.screenshot(page, "cohort")
 
     learner = t.name("learner@example.org")
     row = page.get_by_role("row").filter(has_text=learner)
@@ -45,13 +46,14 @@ def test_admin_corrects_a_mistyped_field_window_extension(journey):
     page.get_by_label(t("Reason")).fill(t.pick("ลาคลอด 3 เดือน", "Maternity leave, 3 months"))
     page.get_by_role("button", name=t("Save the new last day")).click()
     # Asked to confirm: the warning says why, the box is offered, nothing is saved yet.
-    confirm = page.get_by_label(t("Yes, this date is right"))
+    confirm = page.get_by_label(t("Confirm this date"))
     expect(confirm).to_be_visible()
     expect(page.locator("#confirm-error")).to_contain_text(
         format_day(mistake, language=journey.language)
     )
     expect(page.get_by_text(t("The field window has not been changed."))).to_be_visible()
     journey.check(page)
+    journey.screenshot(page, "field-window-confirm")
     confirm.check()
     page.get_by_role("button", name=t("Save the new last day")).click()
     expect(page.locator(".flashes")).to_have_text(t("The field window has been changed."))

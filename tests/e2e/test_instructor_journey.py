@@ -119,6 +119,7 @@ def test_instructor_takes_attendance_reviews_logs_and_grades_a_report(journey):
     expect(total).to_have_text("76")
     expect(verdict).to_have_text(t("This total reaches the pass mark."))
     journey.check(desk)
+    journey.screenshot(desk, "grading")
     desk.get_by_label(t("Comment")).first.fill(
         t.pick("ใช้ข้อมูลเมืองได้ดี", "Good use of the city's data")
     )
