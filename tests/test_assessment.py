@@ -14,6 +14,7 @@ from lca.models import (
     AuditEvent,
     FieldReport,
     Grade,
+    GradeResult,
     GradeScore,
     ReportFile,
     ReportReopening,
@@ -25,6 +26,7 @@ from tests.factories import (
     CohortFactory,
     EnrolmentFactory,
     FieldReportFactory,
+    GradeFactory,
     HourLogFactory,
     InstructorFactory,
     count_rows,
@@ -510,3 +512,16 @@ def test_staff_pages_speak_about_the_learner(client, login, db):
     page = client.get("/learner").get_data(as_text=True)
     assert "รายงานภาคสนามของคุณไม่ผ่านการประเมิน" in page
     assert "ของผู้เรียน" not in page
+
+
+@pytest.mark.parametrize("reason", ["", "\n\t ", "ก" * 2001])
+def test_a_bad_reopening_reason_is_refused_and_nothing_is_written(
+    client, admin, db, reason, field_error
+):
+    report = FieldReportFactory(status=ReportStatus.FAILED)
+    GradeFactory(field_report=report, result=GradeResult.FAIL, total_points=10)
+    page = client.post(f"/field-reports/{report.id}/reopen", data={"reason": reason})
+    assert page.status_code == 200
+    assert field_error(page.get_data(as_text=True), "reason")
+    db.session.refresh(report)
+    assert report.status is ReportStatus.FAILED and count_rows(ReportReopening) == 0
