@@ -14,15 +14,19 @@ from lca.models import (
     AuditEvent,
     FieldReport,
     Grade,
+    GradeResult,
     GradeScore,
     ReportFile,
+    ReportReopening,
     ReportStatus,
     Rubric,
 )
 from tests.factories import (
+    AdminFactory,
     CohortFactory,
     EnrolmentFactory,
     FieldReportFactory,
+    GradeFactory,
     HourLogFactory,
     InstructorFactory,
     count_rows,
@@ -336,3 +340,188 @@ def test_eligibility_needs_the_hours_and_a_pass(app, db):
 def test_the_rubric_is_public(client, db):
     page = client.get("/curriculum/rubric").get_data(as_text=True)
     assert "การอ่านข้อมูลและทุนของเมือง" in page and "60 คะแนนขึ้นไป" in page
+
+
+# Grading errors name their criterion; the total; "1 hour" -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "ยังไม่ได้ให้คะแนน"),
+        ("99", "ให้คะแนนตั้งแต่ 0 ถึง"),
+        ("-3", "ให้คะแนนตั้งแต่ 0 ถึง"),
+        ("สิบห้า", "คะแนนต้องเป็นจำนวนเต็ม"),
+        ("1e5", "คะแนนต้องเป็นจำนวนเต็ม"),
+        ("9" * 40, "ให้คะแนนตั้งแต่ 0 ถึง"),
+    ],
+)
+def test_a_grading_error_names_its_criterion(client, grading, db, field_error, value, message):
+    _instructor, report, rubric = grading
+    third = rubric.criteria[2]
+    points = [c.max_points for c in rubric.criteria]
+    data = grade_data(rubric, points)
+    data[f"points_{third.id}"] = value
+    page = client.post(f"/field-reports/{report.id}/grade", data=data).get_data(as_text=True)
+    error = field_error(page, f"points_{third.id}")
+    assert message in error
+    assert f"เกณฑ์ที่ 3 {third.name_th}" in error
+    summary = page[
+        page.index('class="error-summary"') : page.index("</ul>", page.index("error-summary"))
+    ]
+    assert f"เกณฑ์ที่ 3 {third.name_th}" in summary and "คะแนนเกณฑ์ที่ 3" in summary
+    assert count_rows(Grade) == 0
+
+
+def test_the_page_adds_up_the_points_typed(client, grading, db):
+    """The grading form carries the total for the script (lca/static/js/grading.js) to keep up
+    to date; when the page comes back with an error the server has added up what was typed."""
+    _instructor, report, rubric = grading
+    page = client.get(f"/field-reports/{report.id}").get_data(as_text=True)
+    assert 'class="grade-total" id="grade-total">0</output>' in page
+    assert "js/grading.js" in page and f'data-pass-mark="{rubric.pass_mark}"' in page
+    assert page.count("data-points") == len(rubric.criteria)
+    data = grade_data(rubric, [10, 10, 10, 10, 10])  # 50: below the pass mark, "pass" refused
+    page = client.post(f"/field-reports/{report.id}/grade", data=data).get_data(as_text=True)
+    assert 'id="grade-total">50</output>' in page
+    assert "คะแนนรวมนี้ต่ำกว่าเกณฑ์ผ่าน" in page
+
+
+def test_one_hour_reads_one_hour_in_english(client, grading, db):
+    _instructor, report, _rubric = grading
+    [log] = report.logs
+    log.minutes = 60
+    db.session.flush()
+    url = f"/field-reports/{report.id}?lang=en"
+    page = client.get(url, follow_redirects=True).get_data(as_text=True)
+    assert "· 1 hour</a>" in page and "1 hours" not in page
+    log.minutes = 90
+    db.session.flush()
+    assert "· 1.5 hours</a>" in client.get(f"/field-reports/{report.id}").get_data(as_text=True)
+
+
+# A failed report reopened by an administrator --------------------------------------------------
+
+
+def _fail(client, grading):
+    _instructor, report, rubric = grading
+    data = grade_data(rubric, [5, 5, 5, 5, 5], result="fail", feedback="ยังไม่มีหลักฐานงานในพื้นที่")
+    assert client.post(f"/field-reports/{report.id}/grade", data=data).status_code == 302
+    return report
+
+
+def test_an_administrator_reopens_a_failed_report_and_the_learner_hands_in_a_new_one(
+    client, login, grading, db, field_error, flashes
+):
+    instructor, report, rubric = grading
+    [log_id] = [log.id for log in report.logs]
+    _fail(client, grading)
+    learner = report.enrolment.learner
+    login(learner)
+    page = client.get("/field-report").get_data(as_text=True)
+    assert "เจ้าหน้าที่โครงการสามารถเปิดให้คุณส่งรายงานใหม่ได้" in page  # the way on is shown
+    assert 'name="summary"' not in page
+    admin = AdminFactory()
+    login(admin)
+    page = client.get(f"/field-reports/{report.id}").get_data(as_text=True)
+    reopen = page[
+        page.index('id="reopen-heading"') : page.index("</form>", page.index("reopen-heading"))
+    ]
+    assert 'class="button button-danger"' in reopen and "data-confirm=" in reopen
+    # The reason is required; nothing changes without it.
+    page = client.post(f"/field-reports/{report.id}/reopen", data={"reason": "  "})
+    assert "ระบุเหตุผลที่เปิดให้ส่งรายงานใหม่" in field_error(page.get_data(as_text=True), "reason")
+    db.session.refresh(report)
+    assert report.status is ReportStatus.FAILED and count_rows(ReportReopening) == 0
+    reason = "ผู้เรียนป่วยระหว่างช่วงปฏิบัติการ คณะกรรมการอนุญาตให้ส่งใหม่"
+    response = client.post(f"/field-reports/{report.id}/reopen", data={"reason": reason})
+    assert response.status_code == 302
+    db.session.refresh(report)
+    assert report.status is ReportStatus.REVISE
+    reopening = db.session.scalar(select(ReportReopening))
+    failed = db.session.scalar(select(Grade))
+    assert (reopening.reason, reopening.grade_id, reopening.reopened_by_id) == (
+        reason,
+        failed.id,
+        admin.id,
+    )
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "field_report.reopen"))
+    assert event.details == {"reason": reason, "grade_id": failed.id}
+    page = client.get(f"/field-reports/{report.id}").get_data(as_text=True)
+    assert "ไม่นับผลการประเมินครั้งนี้อีกต่อไป" in page and reason in page
+    # A second reopening is refused: the report is no longer failed.
+    page = client.post(
+        f"/field-reports/{report.id}/reopen", data={"reason": reason}, follow_redirects=True
+    )
+    assert "เปิดให้ส่งใหม่ได้เฉพาะรายงานที่ผลการประเมินไม่ผ่าน" in " ".join(
+        flashes(page.get_data(as_text=True))
+    )
+    # The learner sees why and hands in a new report; it is graded anew and passes.
+    login(learner)
+    page = client.get("/field-report").get_data(as_text=True)
+    assert "เจ้าหน้าที่โครงการเปิดให้คุณส่งรายงานใหม่" in page and reason in page
+    client.post("/field-report", **report_form([log_id], summary="รายงานฉบับใหม่"))
+    db.session.refresh(report)
+    assert (report.status, report.summary) == (ReportStatus.SUBMITTED, "รายงานฉบับใหม่")
+    login(instructor)
+    client.post(f"/field-reports/{report.id}/grade", data=grade_data(rubric))
+    db.session.refresh(report)
+    assert report.status is ReportStatus.PASSED
+    # The failed grade is kept in the history.
+    results = [g.result.value for g in db.session.scalars(select(Grade).order_by(Grade.id))]
+    assert results == ["fail", "pass"]
+
+
+@pytest.mark.parametrize(
+    "status", [ReportStatus.SUBMITTED, ReportStatus.REVISE, ReportStatus.PASSED]
+)
+def test_only_a_failed_report_can_be_reopened(client, admin, db, status, flashes):
+    report = FieldReportFactory(status=status)
+    page = client.post(
+        f"/field-reports/{report.id}/reopen", data={"reason": "ขอส่งใหม่"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "เปิดให้ส่งใหม่ได้เฉพาะรายงานที่ผลการประเมินไม่ผ่าน" in " ".join(flashes(page))
+    db.session.refresh(report)
+    assert report.status is status and count_rows(ReportReopening) == 0
+
+
+def test_a_fail_asks_for_confirmation_in_the_browser(client, grading, db):
+    _instructor, report, _rubric = grading
+    page = client.get(f"/field-reports/{report.id}").get_data(as_text=True)
+    button = page[
+        page.index('class="button grade-submit"') : page.index(
+            "</button>", page.index("grade-submit")
+        )
+    ]
+    assert "data-confirm-fail=" in button and "ผลไม่ผ่านเป็นผลสิ้นสุด" in button
+
+
+# Staff read about the learner; the learner is spoken to -----------------------------------------
+
+
+def test_staff_pages_speak_about_the_learner(client, login, db):
+    taught = instructor_teaching()
+    enrolment = taught.enrolment
+    FieldReportFactory(enrolment=enrolment, status=ReportStatus.FAILED)
+    login(taught.instructor)
+    page = client.get(f"/enrolments/{enrolment.id}").get_data(as_text=True)
+    assert "รายงานภาคสนามของผู้เรียนไม่ผ่านการประเมิน" in page
+    assert "ของคุณ" not in page
+    assert "ผู้เรียนยังต้องทำงานในพื้นที่อีก" in page
+    login(enrolment.learner)
+    page = client.get("/learner").get_data(as_text=True)
+    assert "รายงานภาคสนามของคุณไม่ผ่านการประเมิน" in page
+    assert "ของผู้เรียน" not in page
+
+
+@pytest.mark.parametrize("reason", ["", "\n\t ", "ก" * 2001])
+def test_a_bad_reopening_reason_is_refused_and_nothing_is_written(
+    client, admin, db, reason, field_error
+):
+    report = FieldReportFactory(status=ReportStatus.FAILED)
+    GradeFactory(field_report=report, result=GradeResult.FAIL, total_points=10)
+    page = client.post(f"/field-reports/{report.id}/reopen", data={"reason": reason})
+    assert page.status_code == 200
+    assert field_error(page.get_data(as_text=True), "reason")
+    db.session.refresh(report)
+    assert report.status is ReportStatus.FAILED and count_rows(ReportReopening) == 0

@@ -3,6 +3,7 @@ instructors see the cohorts they teach; learners see their own cohort."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -259,3 +260,37 @@ def test_schema_refuses_what_the_forms_refuse(db):
         with pytest.raises(IntegrityError):
             make()
         savepoint.rollback()
+
+
+def _block(page: str, start: str, end: str) -> str:
+    """The part of ``page`` from the tag holding ``start`` to the next ``end``."""
+    found = re.search(rf"{re.escape(start)}.*?{re.escape(end)}", page, re.S)
+    assert found, start
+    return found.group(0)
+
+
+def test_each_action_of_the_cohort_page_sits_with_its_input(client, admin, db):
+    """Each action is a box of its own: its heading, its input and its button together; the
+    import sits with the enrolment, the edit with the dates, the per-learner actions in their
+    row; removing an instructor asks first."""
+    instructor, spare = InstructorFactory(), InstructorFactory()
+    cohort = CohortFactory(instructors=[instructor])
+    enrolment = EnrolmentFactory(cohort=cohort)
+    page = client.get(f"/cohorts/{cohort.id}").get_data(as_text=True)
+    enrol = _block(page, 'aria-labelledby="enrol-heading"', "</p>\n      </div>")
+    assert "ลงทะเบียนผู้เรียน" in enrol  # the box's heading
+    assert 'name="email"' in enrol and ">ลงทะเบียน</button>" in enrol
+    assert f"/admin/cohorts/{cohort.id}/import" in enrol
+    assign = _block(page, 'aria-labelledby="assign-heading"', "</form>")
+    assert 'name="instructor_id"' in assign and str(spare.id) in assign
+    assert "</button>" in assign
+    dates = _block(page, 'aria-labelledby="plan-heading"', "</section>")
+    assert f"/cohorts/{cohort.id}/edit" in dates
+    remove = _block(page, f"/instructors/{instructor.id}/remove", "</form>")
+    assert 'class="button button-danger"' in remove and "data-confirm=" in remove
+    row = _block(page, f'/enrolments/{enrolment.id}"', "</tr>")
+    assert f"/cohorts/{cohort.id}/enrolments/{enrolment.id}/field-window" in row
+    assert f"/cohorts/{cohort.id}/enrolments/{enrolment.id}/withdraw" in row
+    withdraw = client.get(f"/cohorts/{cohort.id}/enrolments/{enrolment.id}/withdraw")
+    button = _block(withdraw.get_data(as_text=True), 'class="button button-danger"', "</button>")
+    assert "data-confirm=" in button and "ถอนชื่อ</button>" in button

@@ -111,7 +111,7 @@ def the_same_learner_twice_at_a_session(db):
     )
 
 
-def an_extension_that_shortens_the_window(db):
+def an_extension_that_changes_nothing(db):
     extension = FieldWindowExtensionFactory()
     return _set(FieldWindowExtension, extension.id, extended_to=extension.previous_ends_on)
 
@@ -202,7 +202,7 @@ CASES = {
         "uq_attendances_session_enrolment",
         "attendances.class_session_id, attendances.enrolment_id",
     ),
-    an_extension_that_shortens_the_window: "ck_field_window_extensions_extends_the_window",
+    an_extension_that_changes_nothing: "ck_field_window_extensions_changes_the_last_day",
     a_second_field_report: ("uq_field_reports_enrolment_id", "field_reports.enrolment_id"),
     a_pass_mark_above_the_maximum: "ck_rubrics_pass_mark_in_range",
     a_criterion_numbered_zero: "ck_rubric_criteria_number_positive",

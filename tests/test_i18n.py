@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -97,3 +98,18 @@ def ids(message) -> list[str]:
 def strings(message) -> list[str]:
     """A message's translations: one, or one per plural form."""
     return list(message.string) if isinstance(message.string, tuple) else [message.string]
+
+
+def test_no_message_says_1_hours():
+    """A number of hours is said with ngettext ("1 hour", "2 hours"), never as a fixed "hours"
+    after the number, in the templates and in the code."""
+    root = Path(__file__).resolve().parent.parent
+    fixed = re.compile(r"""(?<![n\w])_l?\(\s*["'][^"']*%\((?:hours|total)\)s hours""")
+    offenders = [
+        f"{path.relative_to(root)}: {match.group(0)}"
+        for folder in ("templates", "lca")
+        for path in (root / folder).rglob("*")
+        if path.suffix in {".html", ".txt", ".py"}
+        for match in fixed.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

@@ -232,6 +232,9 @@ def test_a_graded_report_tells_its_learner_the_result(
     if result is GradeResult.REVISE:
         what = "ปรับปรุงรายงาน" if language == "th" else "revise the report"
         _both_parts_say(text, html, what)
+    if result is GradeResult.FAIL:  # final, but the way on is told: a reopening
+        what = "เปิดให้คุณส่งรายงานใหม่ได้" if language == "th" else "can reopen the report"
+        _both_parts_say(text, html, what)
     message = _message(db, MessageKind.REPORT_GRADED, report)
     assert message.params["result"] == result.value
     assert deliver() == []

@@ -1,11 +1,12 @@
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, MultipleFileField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
 from lca.hours.forms import CheckboxesField
-from lca.models import GradeResult, ReportStatus, Rubric
+from lca.models import GradeResult, ReportStatus, Rubric, RubricCriterion
 from lca.web.forms import BaseForm, max_length, multiline, options
-from lca.web.i18n import LABELS
+from lca.web.i18n import LABELS, localized
 
 
 class ReportForm(BaseForm):
@@ -29,6 +30,49 @@ class ReportForm(BaseForm):
 RESULT_CHOICES = [(result.value, LABELS[result]) for result in GradeResult]
 
 
+class PointsField(IntegerField):
+    """One criterion's points; a value that is not a whole number names the criterion."""
+
+    def __init__(self, criterion: RubricCriterion, **kwargs) -> None:
+        super().__init__(
+            _l(
+                "Points for criterion %(number)s (0 to %(max)s)",
+                number=criterion.number,
+                max=criterion.max_points,
+            ),
+            validators=[Optional()],
+            render_kw={"data-points": ""},
+            **kwargs,
+        )
+        self.criterion_number, self.criterion_name = criterion.number, localized(criterion, "name")
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(
+                _(
+                    "Criterion %(number)s, %(name)s: the points are a whole number, "
+                    "for example 15.",
+                    number=self.criterion_number,
+                    name=self.criterion_name,
+                )
+            ) from error
+
+
+def typed_total(form: BaseForm, rubric: Rubric) -> tuple[int, bool]:
+    """The points typed so far, added up (what a grade would total), and whether every
+    criterion has points within its range. The service computes the grade's own total."""
+    total, complete = 0, True
+    for criterion in rubric.criteria:
+        points = form[f"points_{criterion.id}"].data
+        if isinstance(points, int) and 0 <= points <= criterion.max_points:
+            total += points
+        else:
+            complete = False
+    return total, complete
+
+
 def grade_form(rubric: Rubric, formdata=None) -> BaseForm:
     """A grading form for this rubric: points and a comment per criterion, result, feedback."""
 
@@ -46,13 +90,7 @@ def grade_form(rubric: Rubric, formdata=None) -> BaseForm:
         )
 
     for criterion in rubric.criteria:
-        setattr(
-            GradeForm,
-            f"points_{criterion.id}",
-            IntegerField(
-                _l("Points (0 to %(max)s)", max=criterion.max_points), validators=[Optional()]
-            ),
-        )
+        setattr(GradeForm, f"points_{criterion.id}", PointsField(criterion))
         setattr(
             GradeForm,
             f"comment_{criterion.id}",
@@ -77,3 +115,15 @@ class ReportFilterForm(BaseForm):
         choices=options((s.value, LABELS[s]) for s in ReportStatus),
     )
     cohort = SelectField(_l("Cohort"), coerce=int, default=0)
+
+
+class ReopenForm(BaseForm):
+    reason = TextAreaField(
+        _l("Why the learner may hand in the report again"),
+        description=_l("Kept with the report and shown to the learner."),
+        filters=[multiline],
+        validators=[
+            DataRequired(_l("Give the reason for reopening the report.")),
+            max_length(2000),
+        ],
+    )

@@ -2,7 +2,9 @@
 
 A result follows the score and the instructor's decision: a pass needs a total at or above
 the pass mark; a fail is given only below it; "revise" may be given at any score and must say
-what to change. Pass and fail are final; after "revise" the learner resubmits.
+what to change. Pass and fail are final; after "revise" the learner resubmits. An administrator
+may reopen a failed report with a reason: the failed grade stays in the history, set aside (it
+no longer decides the result), and the learner hands the report in again to be graded anew.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from lca.models import (
     Module,
     ModuleKind,
     ReportFile,
+    ReportReopening,
     ReportStatus,
     Rubric,
     User,
 )
+from lca.web.i18n import localized
 from lca.web.permissions import teaches_cohort_id
 
 MAX_SUMMARY_LENGTH = 20_000
@@ -179,11 +183,24 @@ def grade_report(
     rows = []
     for criterion in rubric.criteria:
         score = scores.get(criterion.id)
+        name = localized(criterion, "name")
         if score is None or score.points is None:
-            raise RuleError(_("Give points for every criterion."), field=f"points_{criterion.id}")
+            raise RuleError(
+                _(
+                    "Criterion %(number)s, %(name)s: give the points.",
+                    number=criterion.number,
+                    name=name,
+                ),
+                field=f"points_{criterion.id}",
+            )
         if not 0 <= score.points <= criterion.max_points:
             raise RuleError(
-                _("Give from 0 to %(max)d points.", max=criterion.max_points),
+                _(
+                    "Criterion %(number)s, %(name)s: give from 0 to %(max)d points.",
+                    number=criterion.number,
+                    name=name,
+                    max=criterion.max_points,
+                ),
                 field=f"points_{criterion.id}",
             )
         rows.append(
@@ -276,6 +293,36 @@ def reassign_report(report: FieldReport, instructor: User | None, admin: User) -
     record(admin, "field_report.reassign", report, previous=previous, assessor=report.assessor_id)
 
 
+MAX_REOPEN_REASON_LENGTH = 2000
+
+
+def reopen_report(report: FieldReport, reason: str, admin: User) -> ReportReopening:
+    """An administrator reopens a failed report, giving the reason: the failed grade is kept
+    but set aside, and the learner may hand in the report again (it is then graded anew)."""
+    if not admin.is_admin:
+        raise RuleError(_("Only an administrator can reopen a field report."))
+    if report.status is not ReportStatus.FAILED:
+        raise RuleError(_("Only a report that did not pass can be reopened."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleError(_("Give the reason for reopening the report."), field="reason")
+    if len(reason) > MAX_REOPEN_REASON_LENGTH:
+        raise RuleError(
+            _("Use at most %(count)d characters.", count=MAX_REOPEN_REASON_LENGTH), field="reason"
+        )
+    failed = db.session.scalar(
+        select(Grade).where(Grade.field_report_id == report.id).order_by(Grade.id.desc()).limit(1)
+    )
+    if failed is None or failed.result is not GradeResult.FAIL:
+        raise RuleError(_("Only a report that did not pass can be reopened."))
+    reopening = ReportReopening(field_report=report, grade=failed, reason=reason, reopened_by=admin)
+    db.session.add(reopening)
+    report.status = ReportStatus.REVISE
+    flush_or_conflict(STALE_REPORT)
+    record(admin, "field_report.reopen", report, reason=reason, grade_id=failed.id)
+    return reopening
+
+
 def load_report(report: FieldReport) -> FieldReport:
     """The report with what its page shows: learner, logs, files, every grading and score."""
     return db.session.scalars(
@@ -292,5 +339,6 @@ def load_report(report: FieldReport) -> FieldReport:
                 joinedload(Grade.rubric),
                 selectinload(Grade.scores).joinedload(GradeScore.criterion),
             ),
+            selectinload(FieldReport.reopenings).joinedload(ReportReopening.reopened_by),
         )
     ).one()

@@ -5,7 +5,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lca.assessment import bp
-from lca.assessment.forms import AssignForm, ReportFilterForm, ReportForm, grade_form
+from lca.assessment.forms import (
+    AssignForm,
+    ReopenForm,
+    ReportFilterForm,
+    ReportForm,
+    grade_form,
+    typed_total,
+)
 from lca.assessment.queue import reports_for
 from lca.assessment.services import (
     ReportDraft,
@@ -16,6 +23,7 @@ from lca.assessment.services import (
     load_report,
     may_grade,
     reassign_report,
+    reopen_report,
     report_of,
     submit_report,
     update_report,
@@ -28,7 +36,7 @@ from lca.hours.services import active_enrolments
 from lca.models import GradeResult, ReportStatus, Role, User
 from lca.web.downloads import send_stored
 from lca.web.forms import UnvalidatedForm, options, read_filters
-from lca.web.i18n import label
+from lca.web.i18n import hours_text, label
 from lca.web.pages import page_number, perform, uploads
 from lca.web.permissions import (
     get_report_file_or_404,
@@ -45,7 +53,7 @@ def _log_choices(form: ReportForm, enrolment) -> None:
         (
             log.id,
             f"{format_day(log.worked_on, 'short')} · "
-            f"{_('%(hours)s hours', hours=log.minutes / 60)} · {label(log.status)}",
+            f"{hours_text(log.minutes)} · {label(log.status)}",
         )
         for log in field_logs_for_report(enrolment)
     )
@@ -130,7 +138,7 @@ def reports():
     return render_template("assessment/reports.html", form=form, page=page, status=status)
 
 
-def _report_page(report, grading=None, assigning=None):
+def _report_page(report, grading=None, assigning=None, reopening=None):
     report = load_report(report)
     rubric = current_rubric()
     assign = assigning or AssignForm(formdata=None, assessor_id=report.assessor_id or 0)
@@ -140,12 +148,17 @@ def _report_page(report, grading=None, assigning=None):
             *((u.id, u.full_name_th) for u in cohort_instructors_of(report.enrolment.cohort)),
         ]
     )
+    grading = grading or grade_form(rubric, formdata=None)
+    total, complete = typed_total(grading, rubric)
     return render_template(
         "assessment/report.html",
         report=report,
         rubric=rubric,
-        grading=grading or grade_form(rubric, formdata=None),
+        grading=grading,
+        typed_total=total,
+        typed_complete=complete,
         assign=assign,
+        reopen=reopening or ReopenForm(formdata=None),
         may_grade=may_grade(current_user, report) and report.status is ReportStatus.SUBMITTED,
         is_owner=report.enrolment.learner_id == current_user.id,
     )
@@ -197,6 +210,25 @@ def assign(report_id: int):
             then=url_for(".report", report_id=report_id),
         )
     return _report_page(report, assigning=form)
+
+
+@bp.post("/field-reports/<int:report_id>/reopen")
+@role_required(Role.ADMIN)
+def reopen(report_id: int):
+    report = get_report_or_403(report_id, current_user, action="reopen")
+    form = ReopenForm()
+    if form.validate_on_submit():
+        reason = form.reason.data
+        if reason is None:
+            raise UnvalidatedForm
+        return perform(
+            lambda: reopen_report(report, reason, current_user),
+            form=form,
+            fail=lambda: _report_page(report, reopening=form),
+            done=_("The report has been reopened; the learner can hand it in again."),
+            then=url_for(".report", report_id=report_id),
+        )
+    return _report_page(report, reopening=form)
 
 
 @bp.get("/field-reports/<int:report_id>/files/<int:file_id>")

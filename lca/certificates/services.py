@@ -21,7 +21,7 @@ from lca.certificates.codes import (
     next_serial_number,
     serial_of,
 )
-from lca.certificates.eligibility import is_eligible, missing_steps
+from lca.certificates.eligibility import is_eligible, staff_missing_steps
 from lca.certificates.issuer import load_issuer
 from lca.certificates.pdf import CertificateRenderer
 from lca.core.audit import record
@@ -317,7 +317,7 @@ def issue_certificate(
             _(
                 "%(name)s is not eligible yet: %(missing)s",
                 name=enrolment.learner.full_name_th,
-                missing=" ".join(missing_steps(progress)),
+                missing=" ".join(staff_missing_steps(progress)),
             )
         )
     year, number, serial = _new_serial()

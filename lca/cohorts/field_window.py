@@ -1,5 +1,6 @@
-"""Each learner's field window: the cohort's by default, or the learner's own start, pushed
-out by an administrator's extension (with the reason kept)."""
+"""Each learner's field window: the cohort's by default, or the learner's own start, moved by
+an administrator's extensions (each with its reason kept; a later one may correct an earlier
+one)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from lca.core.audit import record
-from lca.core.dates import format_day
+from lca.core.dates import add_months, format_day
 from lca.core.db import db
 from lca.core.errors import RuleError
 from lca.core.outbox import record_message
 from lca.curriculum.services import field_module, list_modules
-from lca.models import Cohort, Enrolment, FieldWindowExtension, MessageKind, User
+from lca.models import (
+    Cohort,
+    Enrolment,
+    FieldWindowExtension,
+    HourLog,
+    LogStatus,
+    MessageKind,
+    Module,
+    ModuleKind,
+    User,
+)
 from lca.models.cohorts import field_window_end
 
 
@@ -46,26 +57,98 @@ def set_field_start(enrolment: Enrolment, starts_on: date | None, actor: User) -
     db.session.flush()
 
 
-def extend_field_window(
-    enrolment: Enrolment, extended_to: date, reason: str, actor: User
-) -> FieldWindowExtension:
-    """Extend one learner's field window to a later last day, keeping the reason."""
+#: an extension more than this many months past the cohort's last day asks for confirmation
+#: (a mistyped year, 2030 for 2027, is the usual cause)
+FAR_EXTENSION_MONTHS = 6
+
+
+def original_field_end(enrolment: Enrolment) -> date:
+    """The learner's last field day before any extension: from their own start or the cohort's."""
+    cohort = enrolment.cohort
+    start = enrolment.field_starts_on or cohort.field_starts_on
+    return field_window_end(start, cohort.field_window_months)
+
+
+def latest_approved_field_day(enrolment: Enrolment) -> date | None:
+    """The last day on which the learner has approved field hours, if any."""
+    return db.session.scalar(
+        select(func.max(HourLog.worked_on))
+        .join(HourLog.module)
+        .where(
+            HourLog.enrolment_id == enrolment.id,
+            HourLog.status == LogStatus.APPROVED,
+            Module.kind == ModuleKind.FIELD,
+        )
+    )
+
+
+def far_extension_limit(enrolment: Enrolment) -> date:
+    """The last day an extension may reach without the administrator confirming it."""
+    return add_months(enrolment.cohort.ends_on, FAR_EXTENSION_MONTHS)
+
+
+def _check_new_end(enrolment: Enrolment, extended_to: date, confirmed: bool) -> None:
     current = enrolment.field_window_ends_on
-    if extended_to <= current:
+    if extended_to == current:
         raise RuleError(
-            _(
-                "The new last day must be after the current one (%(date)s).",
-                date=format_day(current),
-            ),
+            _("The field window already ends on %(date)s.", date=format_day(current)),
             field="extended_to",
         )
-    if not (reason or "").strip():
+    if extended_to < current:
+        original = original_field_end(enrolment)
+        if extended_to < original:
+            raise RuleError(
+                _(
+                    "The field window cannot end before its original last day (%(date)s).",
+                    date=format_day(original),
+                ),
+                field="extended_to",
+            )
+        approved = latest_approved_field_day(enrolment)
+        if approved is not None and extended_to < approved:
+            raise RuleError(
+                _(
+                    "The learner has approved field hours on %(date)s: the field window "
+                    "cannot end before that day.",
+                    date=format_day(approved),
+                ),
+                field="extended_to",
+            )
+    limit = far_extension_limit(enrolment)
+    if extended_to > limit and not confirmed:
+        raise RuleError(
+            _(
+                "%(date)s is more than %(months)d months after the cohort's last day "
+                "(%(end)s). Check the year; if the date is right, tick the box to confirm it.",
+                date=format_day(extended_to),
+                months=FAR_EXTENSION_MONTHS,
+                end=format_day(enrolment.cohort.ends_on),
+            ),
+            field="confirm",
+        )
+
+
+def extend_field_window(
+    enrolment: Enrolment,
+    extended_to: date,
+    reason: str,
+    actor: User,
+    *,
+    confirmed: bool = False,
+) -> FieldWindowExtension:
+    """Move one learner's last field day, keeping the reason: later, or earlier again to
+    correct a mistake (never before the original last day nor before the learner's approved
+    field hours). A day more than six months past the cohort's end must be confirmed."""
+    current = enrolment.field_window_ends_on
+    reason = (reason or "").strip()
+    _check_new_end(enrolment, extended_to, confirmed)
+    if not reason:
         raise RuleError(_("Give the reason for the extension."), field="reason")
     extension = FieldWindowExtension(
         enrolment_id=enrolment.id,
         previous_ends_on=current,
         extended_to=extended_to,
-        reason=reason.strip(),
+        reason=reason,
         granted_by=actor,
     )
     db.session.add(extension)
@@ -77,7 +160,8 @@ def extend_field_window(
         enrolment,
         previous=str(current),
         extended_to=str(extended_to),
-        reason=reason.strip(),
+        reason=reason,
+        confirmed_far=extended_to > far_extension_limit(enrolment),
     )
     module = field_module(list_modules())
     record_message(
@@ -88,7 +172,8 @@ def extend_field_window(
         cohort=enrolment.cohort.code,
         previous_ends_on=current.isoformat(),
         extended_to=extended_to.isoformat(),
-        reason=reason.strip(),
+        earlier=extended_to < current,
+        reason=reason,
         module_number=module.number if module else None,
         module_th=module.title_th if module else "",
         module_en=module.title_en if module else "",
@@ -98,10 +183,12 @@ def extend_field_window(
 
 def _own_field_end(enrolment: Enrolment, own_start: date | None) -> date | None:
     """The learner's own last field day: from their own start, pushed out by any extension."""
+    # The latest extension decides: a later one may have corrected an earlier mistake.
     extended = db.session.scalar(
-        select(func.max(FieldWindowExtension.extended_to)).where(
-            FieldWindowExtension.enrolment_id == enrolment.id
-        )
+        select(FieldWindowExtension.extended_to)
+        .where(FieldWindowExtension.enrolment_id == enrolment.id)
+        .order_by(FieldWindowExtension.id.desc())
+        .limit(1)
     )
     if own_start is None and extended is None:
         return None

@@ -1,9 +1,17 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
 
 from lca.models.cohorts import MAX_FIELD_WINDOW_MONTHS
-from lca.web.forms import BaseForm, clean_email, clean_text, max_length
+from lca.web.forms import BaseForm, clean_email, clean_text, max_length, multiline
 
 
 def _upper(value):
@@ -72,3 +80,19 @@ class WithdrawForm(BaseForm):
             max_length(1000),
         ],
     )
+
+
+class FieldWindowForm(BaseForm):
+    extended_to = DateField(
+        _l("New last day of the field window"),
+        description=_l(
+            "A later day extends the window; an earlier one corrects a mistaken extension."
+        ),
+        validators=[InputRequired(_l("Enter the new last day."))],
+    )
+    reason = TextAreaField(
+        _l("Reason"),
+        filters=[multiline],
+        validators=[DataRequired(_l("Give the reason for the extension.")), max_length(1000)],
+    )
+    confirm = BooleanField(_l("Confirm this date"))

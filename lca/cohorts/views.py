@@ -4,7 +4,21 @@ from flask_login import current_user
 
 from lca.admin.services import city_options
 from lca.cohorts import bp
-from lca.cohorts.forms import AssignInstructorForm, CohortForm, EnrolForm, WithdrawForm
+from lca.cohorts.field_window import (
+    FAR_EXTENSION_MONTHS,
+    extend_field_window,
+    far_extension_limit,
+    field_window_history,
+    latest_approved_field_day,
+    original_field_end,
+)
+from lca.cohorts.forms import (
+    AssignInstructorForm,
+    CohortForm,
+    EnrolForm,
+    FieldWindowForm,
+    WithdrawForm,
+)
 from lca.cohorts.services import (
     CohortPlan,
     assign_instructor,
@@ -188,5 +202,43 @@ def withdraw(cohort_id: int, enrolment_id: int):
             fail=page,
             done=_("The learner has been withdrawn."),
             then=url_for(".show", cohort_id=cohort.id),
+        )
+    return page()
+
+
+@bp.route("/<int:cohort_id>/enrolments/<int:enrolment_id>/field-window", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def field_window(cohort_id: int, enrolment_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    enrolment = get_or_404(Enrolment, enrolment_id)
+    if enrolment.cohort_id != cohort.id:
+        abort(404)
+    form = FieldWindowForm()
+
+    def page():
+        return render_template(
+            "cohorts/field_window.html",
+            form=form,
+            cohort=cohort,
+            enrolment=enrolment,
+            extensions=field_window_history(enrolment),
+            original_end=original_field_end(enrolment),
+            approved_until=latest_approved_field_day(enrolment),
+            far_limit=far_extension_limit(enrolment),
+            far_months=FAR_EXTENSION_MONTHS,
+        )
+
+    if form.validate_on_submit():
+        extended_to, reason = form.extended_to.data, form.reason.data
+        if extended_to is None or reason is None:
+            raise UnvalidatedForm
+        return perform(
+            lambda: extend_field_window(
+                enrolment, extended_to, reason, current_user, confirmed=form.confirm.data
+            ),
+            form=form,
+            fail=page,
+            done=_("The field window has been changed."),
+            then=url_for(".field_window", cohort_id=cohort.id, enrolment_id=enrolment.id),
         )
     return page()

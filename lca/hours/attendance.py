@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -28,6 +29,7 @@ from lca.models import (
     Module,
     User,
 )
+from lca.web.i18n import format_hours, minutes_plural
 
 
 @dataclass
@@ -174,11 +176,14 @@ def _credit(session: ClassSession, mark: Mark, name: str) -> int:
         check_minutes(mark.minutes)
         if mark.minutes > session.minutes:
             raise RuleError(
-                _(
+                ngettext(
+                    "%(name)s: a late arrival cannot be credited more than the "
+                    "session's %(hours)s hour.",
                     "%(name)s: a late arrival cannot be credited more than the "
                     "session's %(hours)s hours.",
+                    minutes_plural(session.minutes),
                     name=name,
-                    hours=session.minutes / 60,
+                    hours=format_hours(session.minutes / 60),
                 )
             )
         return mark.minutes

@@ -163,15 +163,3 @@ class FieldStartForm(BaseForm):
         description=_l("Leave empty to follow the cohort's field window."),
         validators=[Optional()],
     )
-
-
-class ExtensionForm(BaseForm):
-    extended_to = DateField(
-        _l("New last day of the field window"),
-        validators=[InputRequired(_l("Enter the new last day."))],
-    )
-    reason = TextAreaField(
-        _l("Reason"),
-        filters=[multiline],
-        validators=[DataRequired(_l("Give the reason for the extension.")), max_length(1000)],
-    )

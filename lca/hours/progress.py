@@ -84,6 +84,11 @@ class EnrolmentProgress:
         self.missing = eligibility.missing_steps(self)
 
     @property
+    def missing_for_staff(self) -> list[str]:
+        """What is still missing, as staff read it: about the learner, not to them."""
+        return eligibility.staff_missing_steps(self)
+
+    @property
     def required_minutes(self) -> int:
         return sum(m.required_minutes for m in self.modules)
 

@@ -4,16 +4,15 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lca.cohorts.field_window import extend_field_window, field_window_history, set_field_start
+from lca.cohorts.field_window import field_window_history, set_field_start
 from lca.core.dates import format_day
 from lca.hours import bp
 from lca.hours.behind import lags, minutes_held
-from lca.hours.forms import ExtensionForm, FieldStartForm
+from lca.hours.forms import FieldStartForm
 from lca.hours.progress import cohort_progress, progress_of
 from lca.hours.services import learner_logs
 from lca.models import Role
 from lca.web.downloads import csv_response
-from lca.web.forms import UnvalidatedForm
 from lca.web.i18n import format_hours, label, localized
 from lca.web.pages import perform
 from lca.web.permissions import get_cohort_or_403, get_enrolment_or_403, role_required
@@ -126,7 +125,7 @@ def enrolment(enrolment_id: int):
     return _enrolment_page(enrolment)
 
 
-def _enrolment_page(enrolment, start_form=None, extension_form=None):
+def _enrolment_page(enrolment, start_form=None):
     [progress] = progress_of([enrolment])
     logs = learner_logs(enrolment.learner, enrolment)
     return render_template(
@@ -137,7 +136,6 @@ def _enrolment_page(enrolment, start_form=None, extension_form=None):
         extensions=field_window_history(enrolment),
         start_form=start_form
         or FieldStartForm(formdata=None, field_starts_on=enrolment.field_starts_on),
-        extension_form=extension_form or ExtensionForm(formdata=None),
     )
 
 
@@ -155,22 +153,3 @@ def field_start(enrolment_id: int):
             then=url_for(".enrolment", enrolment_id=enrolment_id),
         )
     return _enrolment_page(enrolment, start_form=form)
-
-
-@bp.post("/enrolments/<int:enrolment_id>/extend")
-@role_required(Role.ADMIN)
-def extend(enrolment_id: int):
-    enrolment = get_enrolment_or_403(enrolment_id, current_user, action="manage")
-    form = ExtensionForm()
-    if form.validate_on_submit():
-        extended_to, reason = form.extended_to.data, form.reason.data
-        if extended_to is None or reason is None:
-            raise UnvalidatedForm
-        return perform(
-            lambda: extend_field_window(enrolment, extended_to, reason, current_user),
-            form=form,
-            fail=lambda: _enrolment_page(enrolment, extension_form=form),
-            done=_("The field window has been extended."),
-            then=url_for(".enrolment", enrolment_id=enrolment_id),
-        )
-    return _enrolment_page(enrolment, extension_form=form)

@@ -124,6 +124,9 @@ class FieldReport(Base):
     grades: Mapped[list[Grade]] = relationship(
         back_populates="field_report", lazy="raise", order_by="Grade.id"
     )
+    reopenings: Mapped[list[ReportReopening]] = relationship(
+        back_populates="field_report", lazy="raise", order_by="ReportReopening.id"
+    )
 
     @property
     def is_editable(self) -> bool:
@@ -189,3 +192,24 @@ class GradeScore(Base):
 
     grade: Mapped[Grade] = relationship(back_populates="scores")
     criterion: Mapped[RubricCriterion] = relationship()
+
+
+class ReportReopening(Base):
+    """An administrator's reopening of a failed report, with the reason kept: the failed grade
+    stays in the report's history but no longer decides the result, and the learner hands in
+    the report again."""
+
+    __tablename__ = "report_reopenings"
+    __table_args__ = (CheckConstraint("length(trim(reason)) > 0", name="reason_given"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    field_report_id: Mapped[int] = mapped_column(ForeignKey("field_reports.id"), index=True)
+    #: the failed grade this reopening set aside
+    grade_id: Mapped[int] = mapped_column(ForeignKey("grades.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    reopened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reopened_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    field_report: Mapped[FieldReport] = relationship(back_populates="reopenings")
+    grade: Mapped[Grade] = relationship()
+    reopened_by: Mapped[User] = relationship()

@@ -230,11 +230,12 @@ class HourLogNote(Base):
 
 
 class FieldWindowExtension(Base):
-    """An administrator's extension of one learner's field window, with the reason kept."""
+    """An administrator's change of one learner's last field day, with the reason kept: later
+    (an extension), or earlier again (the correction of a mistaken one)."""
 
     __tablename__ = "field_window_extensions"
     __table_args__ = (
-        CheckConstraint("extended_to > previous_ends_on", name="extends_the_window"),
+        CheckConstraint("extended_to <> previous_ends_on", name="changes_the_last_day"),
         CheckConstraint("length(reason) > 0", name="reason_given"),
     )
 

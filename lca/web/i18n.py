@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from babel.support import Translations
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import get_translations
+from flask_babel import get_translations, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -69,6 +69,29 @@ def format_hours(value: int | float | Decimal | None) -> str:
 def minutes_as_hours(minutes: int | None) -> str:
     """Minutes kept in the database, shown as hours: 90 → 1.5."""
     return "" if minutes is None else format_hours(Decimal(minutes) / 60)
+
+
+def hours_plural(hours: int | float | Decimal | None) -> int:
+    """The number ``ngettext`` picks the form by for a number of hours: 1 for exactly one
+    hour, else 2 ("1 hour", "1.5 hours", "0.25 hours"; Thai has one form)."""
+    return 1 if hours is not None and Decimal(str(hours)) == 1 else 2
+
+
+def minutes_plural(minutes: int | None) -> int:
+    """``hours_plural`` for minutes kept in the database: 60 minutes is "1 hour"."""
+    return 1 if minutes == 60 else 2
+
+
+def hours_text(minutes: int) -> str:
+    """Minutes as a number of hours in words: "1 hour", "1.5 hours" ("1 ชั่วโมง")."""
+    return str(
+        ngettext(
+            "%(hours)s hour",
+            "%(hours)s hours",
+            minutes_plural(minutes),
+            hours=minutes_as_hours(minutes),
+        )
+    )
 
 
 def localized(obj: object, field: str) -> str:
@@ -158,6 +181,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_moment, "moment")
     app.add_template_filter(format_hours, "hours")
     app.add_template_filter(minutes_as_hours, "as_hours")
+    app.add_template_filter(hours_plural, "hours_plural")
+    app.add_template_filter(minutes_plural, "minutes_plural")
     app.add_template_filter(format_buddhist_year, "be_year")
     app.add_template_filter(localized, "l10n")
     app.add_template_filter(label, "label")

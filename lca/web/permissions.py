@@ -180,10 +180,10 @@ def get_session_or_403(session_id: int, user: User) -> ClassSession:
 
 def get_report_or_403(report_id: int, user: User, action: str = "view") -> FieldReport:
     """A field report for its learner and its cohort's instructors (view), admins (view,
-    assign); grading is decided by the assessment rules."""
+    assign, reopen); grading is decided by the assessment rules."""
     report = get_or_404(FieldReport, report_id)
     cohort_id = report.enrolment.cohort_id
-    if action == "assign":
+    if action in ("assign", "reopen"):
         allowed = user.is_admin
     elif action == "grade":
         allowed = teaches_cohort_id(user, cohort_id)

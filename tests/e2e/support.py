@@ -39,6 +39,14 @@ class Words:
         text = _CATALOGUE.gettext(msgid) if self.language == "th" else msgid
         return text % values if values else text
 
+    def plural(self, singular: str, plural: str, count: int, **values) -> str:
+        """A message with a number in it ("1 hour", "2 hours"), as ngettext picks it."""
+        if self.language == "th":
+            text = _CATALOGUE.ngettext(singular, plural, count)
+        else:
+            text = singular if count == 1 else plural
+        return text % values if values else text
+
     def pick(self, thai: str, english: str) -> str:
         """Data (not messages) that the page shows in one language or the other."""
         return thai if self.language == "th" else english

@@ -57,7 +57,9 @@ def test_instructor_takes_attendance_reviews_logs_and_grades_a_report(journey):
     journey.screenshot(desk, "review-queue")
     desk.get_by_role("link", name=t.name("learner02@example.org")).click()
     journey.check(desk)
-    desk.get_by_role("button", name=t("Approve %(hours)s hours", hours=2)).click()
+    desk.get_by_role(
+        "button", name=t.plural("Approve %(hours)s hour", "Approve %(hours)s hours", 2, hours=2)
+    ).click()
     expect(desk.locator(".flashes")).to_have_text(t("Approved."))
     # straight on to the next log waiting in the queue
     expect(desk.locator(".details").get_by_role("link")).to_have_text(
@@ -120,10 +122,24 @@ def test_instructor_takes_attendance_reviews_logs_and_grades_a_report(journey):
         t("Field report of %(name)s", name=namfon)
     )
     journey.check(desk)
-    points = desk.get_by_label(t("Points (0 to %(max)s)").split("%(max)s")[0], exact=False)
+    label = t("Points for criterion %(number)s (0 to %(max)s)").split("%(number)s")[0]
+    points = desk.get_by_label(label, exact=False)
     expect(points).to_have_count(5)
-    for index, value in enumerate(["15", "14", "16", "20", "11"]):
+    # The total follows the points as they are typed (grading.js), before anything is sent.
+    total, verdict = desk.locator("output.grade-total"), desk.locator(".grade-verdict")
+    expect(total).to_have_text("0")
+    points.nth(0).fill("15")
+    expect(total).to_have_text("15")
+    expect(verdict).to_have_text(t("Give points for every criterion to see the result."))
+    for index, value in enumerate(["14", "16", "2", "11"], start=1):
         points.nth(index).fill(value)
+    expect(total).to_have_text("58")
+    expect(verdict).to_have_text(t("This total is below the pass mark: revise or fail."))
+    points.nth(3).fill("20")
+    expect(total).to_have_text("76")
+    expect(verdict).to_have_text(t("This total reaches the pass mark."))
+    journey.check(desk)
+    journey.screenshot(desk, "grading")
     desk.get_by_label(t("Comment")).first.fill(
         t.pick("ใช้ข้อมูลเมืองได้ดี", "Good use of the city's data")
     )

@@ -120,7 +120,12 @@ def test_instructor_works_the_review_queue_by_keyboard(journey):
     journey.tab_to(page, page.get_by_role("link", name=t.name("learner02@example.org")))
     page.keyboard.press("Enter")
     journey.check(page)
-    journey.tab_to(page, page.get_by_role("button", name=t("Approve %(hours)s hours", hours=2)))
+    journey.tab_to(
+        page,
+        page.get_by_role(
+            "button", name=t.plural("Approve %(hours)s hour", "Approve %(hours)s hours", 2, hours=2)
+        ),
+    )
     page.keyboard.press("Space")
     expect(page.locator(".flashes")).to_have_text(t("Approved."))
     # on to the next log waiting

@@ -91,7 +91,8 @@ def test_learner_logs_answers_reports_and_downloads_the_certificate(
             "group and young people to map learning sites.",
         )
     )
-    new_log = f"{format_day(day, 'short', journey.language)} · {t('%(hours)s hours', hours=1.5)}"
+    hours = t.plural("%(hours)s hour", "%(hours)s hours", 2, hours=1.5)
+    new_log = f"{format_day(day, 'short', journey.language)} · {hours}"
     learner.get_by_label(new_log, exact=False).check()
     learner.get_by_role("button", name=t("Send my report")).click()
     expect(learner.locator(".flashes")).to_have_text(

@@ -35,7 +35,7 @@ def test_anyone_verifies_a_certificate_from_its_qr_code(
     details = visitor.locator("dl.details")
     expect(details).to_contain_text(t.name("graduate@example.org"))
     expect(details).to_contain_text(issued.serial)
-    expect(details).to_contain_text(t("%(hours)s hours", hours=45))
+    expect(details).to_contain_text(t.plural("%(hours)s hour", "%(hours)s hours", 45, hours=45))
     expect(details.locator("code")).to_have_text(hashlib.sha256(issued.pdf).hexdigest())
     expect(visitor.get_by_role("row")).to_have_count(9)  # heading, seven modules, total
     journey.check(visitor)
