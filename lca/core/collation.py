@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from pyuca import Collator
 from sqlalchemy import ColumnElement
+from sqlalchemy.orm import InstrumentedAttribute
 
 from lca.core.db import db
 
@@ -57,7 +58,7 @@ def register_sqlite_collation(connection: sqlite3.Connection) -> None:
     connection.create_collation(SQLITE_COLLATION, _compare)
 
 
-def thai_order(column: ColumnElement[str]) -> ColumnElement[str]:
+def thai_order(column: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
     """``column`` compared in Thai dictionary order, for ORDER BY in a query whose results are
     paginated (lists sorted whole in Python use :func:`thai_sort_key`)."""
     name = POSTGRESQL_COLLATION if db.engine.dialect.name == "postgresql" else SQLITE_COLLATION
