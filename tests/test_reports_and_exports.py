@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from lca.core.dates import local_today
 from lca.models import City, LogStatus
 from tests.factories import (
-    AuditEventFactory,
     CertificateFactory,
     CohortFactory,
     EnrolmentFactory,
@@ -114,6 +112,41 @@ def test_hour_logs_and_certificate_register(client, cohort_with_people, db):
     assert client.get("/admin/exports/hour-logs.csv?cohort=2147483648").status_code == 404
 
 
+def test_hour_log_export_shows_local_days_and_moments_in_words(client, admin, db):
+    log = HourLogFactory(
+        worked_on=date(2026, 11, 22),
+        minutes=90,
+        description="=cmd|' /C calc'!A0",
+        place='=HYPERLINK("http://evil.example")',
+    )
+    log.submitted_at = datetime(2026, 11, 22, 17, 30, 5, 123456, tzinfo=UTC)
+    db.session.flush()
+    rows = read_csv(client.get(f"/admin/exports/hour-logs.csv?cohort={log.enrolment.cohort_id}"))
+    header, line = rows[0], dict(zip(rows[0], rows[1], strict=True))
+    assert line["วันที่"] == "22 พฤศจิกายน 2569"  # the Buddhist era, as on the screen
+    assert line["ส่งเมื่อ"] == "23 พ.ย. 2569 เวลา 00:30 น."  # Bangkok time, to the minute
+    assert line["ที่มา"] == "ผู้เรียนบันทึกเอง" and line["ชั่วโมง"] == "1.5"
+    assert line["สถานที่"].startswith("'=")  # still never a formula
+    sheet = read_xlsx(client.get(f"/admin/exports/hour-logs.xlsx?cohort={log.enrolment.cohort_id}"))
+    cells = dict(zip(sheet[0], sheet[1], strict=True))
+    assert cells["วันที่"] == "22 พฤศจิกายน 2569" and cells["ชั่วโมง"] == 1.5
+    assert cells["ส่งเมื่อ"] == "23 พ.ย. 2569 เวลา 00:30 น."
+    assert cells["สถานที่"] == '=HYPERLINK("http://evil.example")'  # text, not a formula
+    english = read_csv(
+        client.get(
+            f"/admin/exports/hour-logs.csv?cohort={log.enrolment.cohort_id}&lang=en",
+            follow_redirects=True,
+        )
+    )
+    line = dict(zip(english[0], english[1], strict=True))
+    assert (line["Day"], line["Sent"], line["Source"]) == (
+        "22 November 2026",
+        "23 Nov 2026, 00:30",
+        "Logged by the learner",
+    )
+    assert header[0] == "บันทึก"
+
+
 def test_cohort_report_counts_and_charts(client, login, db, count_statements):
     instructor = InstructorFactory()
     cohort = CohortFactory(instructors=[instructor])
@@ -184,30 +217,6 @@ def test_city_report_counts_learners_from_the_city(client, admin, db):
     page = client.get(f"/reports/cities/{city_learner.city_id}").get_data(as_text=True)
     assert "<li><strong>2</strong> ลงทะเบียน</li>" in page
     assert client.get("/reports/").status_code == 200
-
-
-def test_the_audit_log_filters_and_exports(client, admin, db):
-    someone = LearnerFactory(email="someone@example.org")
-    AuditEventFactory(
-        actor=someone, action="hour_log.submit", target_type="hour_logs", target_id=42
-    )
-    AuditEventFactory(actor=admin, action="cohort.create", target_type="cohorts", target_id=7)
-    page = client.get("/admin/audit?person=someone").get_data(as_text=True)
-    assert "<code>hour_log.submit</code>" in page and "<code>cohort.create</code>" not in page
-    page = client.get("/admin/audit?action=cohort.create").get_data(as_text=True)
-    assert "<code>cohort.create</code>" in page and "<code>hour_log.submit</code>" not in page
-    page = client.get("/admin/audit?target_type=hour_logs&target_id=42").get_data(as_text=True)
-    assert "#42" in page and "#7" not in page
-    today = local_today()
-    page = client.get(f"/admin/audit?since={(today + timedelta(days=1)).isoformat()}")
-    assert "<code>hour_log.submit</code>" not in page.get_data(as_text=True)
-    page = client.get(f"/admin/audit?since={today.isoformat()}&until={today.isoformat()}")
-    assert "<code>hour_log.submit</code>" in page.get_data(as_text=True)
-    rows = read_csv(client.get("/admin/audit.csv?person=someone"))
-    assert [row[2] for row in rows[1:]] == ["hour_log.submit"]
-    sheet = read_xlsx(client.get("/admin/audit.xlsx?action=cohort.create"))
-    assert [row[2] for row in sheet[1:]] == ["cohort.create"]
-    assert client.get("/admin/audit?since=not-a-date").status_code == 200
 
 
 FIRST_NAMES = ["น้ำฝน", "ฟ้าใส", "ปู่ทอง", "ศักดิ์ชัย", "ญาณี", "ฤทัย", "กุ้งนาง", "ปั้นจั่น", "อื้อฉาว", "ฐิติ"]

@@ -157,7 +157,7 @@ def export_hour_logs(kind: str):
                 log.worked_on,
                 hours_value(log.minutes),
                 label(log.status),
-                log.source.value,
+                label(log.source),
                 localized(log.mechanism, "name") if log.mechanism else "",
                 log.place,
                 log.submitted_at,
