@@ -128,12 +128,14 @@ def test_details_are_decoded_and_escaped(admin_client, admin, db):
         reason="ป่วย",
     )
     record(admin, "cohort.update", enrolment.cohort, changes={"code": ["CA-1", "CA-๒"]})
+    record(admin, "user.create", enrolment.learner, role="learner", via="import")
     db.session.commit()
     page = admin_client.get("/admin/audit").get_data(as_text=True)
     assert str(escape(reason)) in page and "<b>ด่วน</b>" not in page
     assert "\\u0e" not in page
     assert "ขยายช่วงฝึกภาคสนามของ" in page and "ถึง 31 มี.ค. 2570" in page
     assert "code: CA-1 → CA-๒" in page
+    assert "ผู้เรียน</li>" in page and "การนำเข้าจากไฟล์ตาราง</li>" in page  # codes in words
 
 
 def test_an_event_without_actor_or_object_still_reads(admin_client, db):

@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
+from pythainlp.tokenize import word_tokenize
 from sqlalchemy import select
 
-from lca.models import City, LogStatus
+from lca.models import City, Enrolment, LogStatus, ReportStatus
+from lca.reports.charts import Bar, bar_chart, label_lines
+from lca.reports.services import build_report
 from tests.factories import (
     CertificateFactory,
     CohortFactory,
     EnrolmentFactory,
+    FieldReportFactory,
     HourLogFactory,
     InstructorFactory,
     LearnerFactory,
@@ -182,6 +188,45 @@ def test_cohort_report_counts_and_charts(client, login, db, count_statements):
     other = CohortFactory(instructors=[InstructorFactory()])
     assert client.get(f"/reports/cohorts/{other.id}").status_code == 403
     assert client.get(f"/reports/cities/{cohort.host_city_id}").status_code == 403
+
+
+def test_the_funnel_counts_each_step_on_its_own(client, admin, db):
+    cohort = CohortFactory()
+    eligible_enrolment(cohort=cohort)  # every step but the certificate
+    # the field report passed while some hours still wait: counted as passed all the same
+    FieldReportFactory(enrolment=EnrolmentFactory(cohort=cohort), status=ReportStatus.PASSED)
+    report = build_report(Enrolment.cohort_id == cohort.id)
+    funnel = report.funnels[0]
+    assert dict(funnel.steps) == {
+        "enrolled": 2,
+        "active": 2,
+        "hours_complete": 1,
+        "field_passed": 2,
+        "certified": 0,
+    }
+    assert report.completed == 1  # every requirement: hours and the field report
+    page = client.get(f"/reports/cohorts/{cohort.id}").get_data(as_text=True)
+    assert "แต่ละขั้นนับผู้เรียนทุกคนที่ผ่านขั้นนั้น" in page
+    row = re.search(r"<tr><td data-label=\"รุ่น\">[^<]+</td>(.*?)</tr>", page).group(1)
+    assert re.findall(r'class="num"[^>]*>(\d+)<', row) == ["2", "2", "1", "2", "0"]
+
+
+def test_long_chart_labels_wrap_between_words_never_cut(client, admin, db):
+    title = "การพัฒนาเมืองแห่งการเรียนรู้อย่างยั่งยืนและการมีส่วนร่วมของภาคประชาชน"
+    lines = label_lines(title)
+    assert len(lines) > 1 and "".join(lines) == title  # all of it, nothing cut off
+    words = word_tokenize(title, engine="newmm")
+    ends = set(itertools.accumulate(len(word) for word in words))
+    assert set(itertools.accumulate(len(line) for line in lines)) <= ends  # at word ends
+    assert label_lines("Learning city development and citizen participation") == (
+        "Learning city development and",
+        "citizen participation",
+    )
+    chart = str(bar_chart("ชั่วโมง", [Bar(title, 5, "5"), Bar("สั้น", 1, "1")]))
+    assert "…" not in chart
+    assert [f">{line}</tspan>" in chart for line in lines] == [True] * len(lines)
+    page = client.get(f"/reports/cohorts/{CohortFactory().id}").get_data(as_text=True)
+    assert "…" not in page
 
 
 def test_the_report_runs_the_same_statements_however_many_learners(

@@ -34,9 +34,10 @@ from lca.models import (
     GradeResult,
     HourLog,
     Message,
+    Role,
     User,
 )
-from lca.web.i18n import label, localized, minutes_as_hours
+from lca.web.i18n import LABELS, label, localized, minutes_as_hours
 
 #: action → (its name in the filter and the export, the sentence); placeholders: %(actor)s,
 #: %(object)s, %(learner)s (whose object it is), and the details' own values
@@ -216,6 +217,31 @@ DETAIL_NAMES: dict[str, Any] = {
     "held_on": _l("Day"),
     "topic": _l("Topic"),
     "sessions": _l("Sessions"),
+    "logs": _l("Hour logs"),
+    "rubric_version": _l("Rubric version"),
+    "learners": _l("Learners"),
+    "new_accounts": _l("New accounts"),
+    "status": _l("Status"),
+    "before": _l("Before"),
+    "after": _l("After"),
+    "starts": _l("Starts"),
+    "ends": _l("Ends"),
+    "bulk": _l("Approved with others at once"),
+    "via": _l("Made by"),
+    "enrolment_id": _l("Enrolment number"),
+    "cohort_id": _l("Cohort number"),
+}
+
+#: details whose values are codes, in words
+CODED_VALUES: dict[str, dict[str, Any]] = {
+    "role": {role.value: LABELS[role] for role in Role},
+    "via": {"import": _l("an import from a spreadsheet")},
+    "outcome": {
+        "sent": _l("the link was sent"),
+        "unknown": _l("no account has this address"),
+        "inactive": _l("the account is deactivated"),
+        "throttled": _l("too many requests: nothing sent"),
+    },
 }
 
 MODELS: dict[str, type[Any]] = {
@@ -348,6 +374,8 @@ def _details(details: dict[str, Any], people: dict[int, User]) -> list[tuple[str
             shown.append(
                 (str(DETAIL_NAMES.get(key, key.removesuffix("_id"))), _person(people[value]))
             )
+        elif key in CODED_VALUES and isinstance(value, str) and value in CODED_VALUES[key]:
+            shown.append((str(DETAIL_NAMES.get(key, key)), str(CODED_VALUES[key][value])))
         elif key == "result" and isinstance(value, str) and value in {r.value for r in GradeResult}:
             shown.append((str(DETAIL_NAMES["result"]), label(GradeResult(value))))
         else:
