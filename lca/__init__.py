@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from lca.core.collation import register_sqlite_collation
 from lca.core.config import ROOT, load_config
 from lca.core.db import db, migrate
 from lca.web.extensions import csrf, limiter, login_manager
@@ -106,6 +107,7 @@ def _sqlite_pragmas(connection, _record) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA busy_timeout = 5000")
         cursor.close()
+        register_sqlite_collation(connection)
 
 
 #: the modules whose routes make up the blueprints; importing one attaches its routes. The

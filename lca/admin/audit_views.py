@@ -12,8 +12,10 @@ from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from lca.admin import bp
+from lca.admin.audit_sentences import action_name, object_name, tell, tell_in_batches
 from lca.admin.export_views import BATCH, export_kind
 from lca.admin.services import escape_like
+from lca.core.collation import thai_sorted
 from lca.core.dates import programme_timezone
 from lca.core.db import db
 from lca.models import AuditEvent, Role, User
@@ -76,6 +78,10 @@ def _filtered(form: AuditFilterForm):
     return query
 
 
+def _label(choice: tuple[str, str]) -> str:
+    return choice[1]
+
+
 def _form() -> AuditFilterForm:
     form = AuditFilterForm(request.args)
     actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
@@ -85,9 +91,14 @@ def _form() -> AuditFilterForm:
         .where(AuditEvent.target_type.is_not(None))
         .order_by(AuditEvent.target_type)
     )
-    form.action.choices = options([("", _("All actions")), *((a, a) for a in actions)])
+    form.action.choices = options(
+        [("", _("All actions")), *thai_sorted(((a, action_name(a)) for a in actions), _label)]
+    )
     form.target_type.choices = options(
-        [("", _("All objects")), *((t, t) for t in targets if t is not None)]
+        [
+            ("", _("All objects")),
+            *thai_sorted(((t, object_name(t)) for t in targets if t is not None), _label),
+        ]
     )
     read_filters(form)
     return form
@@ -104,7 +115,9 @@ def audit():
         error_out=False,
     )
     arguments = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("admin/audit.html", form=form, page=page, arguments=arguments)
+    return render_template(
+        "admin/audit.html", form=form, page=page, told=tell(page.items), arguments=arguments
+    )
 
 
 @bp.get("/audit.<kind>")
@@ -113,6 +126,7 @@ def export_audit(kind: str):
     query = _filtered(_form()).execution_options(yield_per=BATCH)
     header = [
         _("When"),
+        _("What happened"),
         _("Person"),
         _("Action"),
         _("Object"),
@@ -122,14 +136,16 @@ def export_audit(kind: str):
     ]
 
     def lines():
-        for event in db.session.scalars(query):
+        for told in tell_in_batches(db.session.scalars(query)):
+            event = told.event
             yield [
                 event.occurred_at,
+                told.text,
                 event.actor.email if event.actor else "",
-                event.action,
-                event.target_type,
+                action_name(event.action),
+                object_name(event.target_type),
                 event.target_id,
-                str(event.details),
+                "; ".join(f"{name}: {value}" for name, value in told.details),
                 event.origin,
             ]
 

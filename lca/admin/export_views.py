@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from lca.admin import bp
 from lca.certificates.services import cohort_certificates
+from lca.core.collation import thai_order
 from lca.core.db import db
 from lca.curriculum.services import list_modules
 from lca.hours.queue import reviewable_cohorts
@@ -91,7 +92,9 @@ def export_all_progress(kind: str):
     session keeps no strong reference to what it loaded), so memory stays that of one cohort
     however many learners the programme has."""
     kind = export_kind(kind)
-    cohort_ids = list(db.session.scalars(select(Cohort.id).order_by(Cohort.starts_on, Cohort.code)))
+    cohort_ids = list(
+        db.session.scalars(select(Cohort.id).order_by(Cohort.starts_on, thai_order(Cohort.code)))
+    )
 
     def lines():
         for cohort_id in cohort_ids:
@@ -154,7 +157,7 @@ def export_hour_logs(kind: str):
                 log.worked_on,
                 hours_value(log.minutes),
                 label(log.status),
-                log.source.value,
+                label(log.source),
                 localized(log.mechanism, "name") if log.mechanism else "",
                 log.place,
                 log.submitted_at,

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from lca.core.audit import apply_changes, record
+from lca.core.collation import thai_order
 from lca.core.dates import buddhist_year, local_today
 from lca.core.db import db
 from lca.core.errors import RuleError
@@ -23,7 +24,9 @@ def users_query(
     search: str = "", role: Role | None = None, active: bool | None = None
 ) -> Select[tuple[User]]:
     """People matching a search in e-mail or names, by role and status, by Thai name."""
-    query = select(User).options(joinedload(User.city)).order_by(User.full_name_th, User.id)
+    query = (
+        select(User).options(joinedload(User.city)).order_by(thai_order(User.full_name_th), User.id)
+    )
     if search:
         pattern = f"%{escape_like(search.lower())}%"
         query = query.where(
@@ -120,7 +123,7 @@ def update_city(city: City, details: CityDetails, actor: User) -> None:
 
 def city_options() -> list[tuple[int, str]]:
     """Every city as (id, "Thai / English") for a select box, by Thai name."""
-    cities = db.session.scalars(select(City).order_by(City.name_th))
+    cities = db.session.scalars(select(City).order_by(thai_order(City.name_th)))
     return [(city.id, f"{city.name_th} / {city.name_en}") for city in cities]
 
 
@@ -141,7 +144,7 @@ def list_cities_with_counts() -> list[tuple[City, int, int]]:
         select(City, func.coalesce(learners.c.n, 0), func.coalesce(cohorts.c.n, 0))
         .outerjoin(learners, learners.c.city_id == City.id)
         .outerjoin(cohorts, cohorts.c.host_city_id == City.id)
-        .order_by(City.gnlc_joined_year.is_(None), City.gnlc_joined_year, City.name_th)
+        .order_by(City.gnlc_joined_year.is_(None), City.gnlc_joined_year, thai_order(City.name_th))
     )
     return [tuple(row) for row in db.session.execute(query)]
 

@@ -18,6 +18,7 @@ from lca.auth.password_policy import check_password_policy
 from lca.auth.passwords import hash_password, needs_rehash, password_matches
 from lca.auth.sessions import end_sessions
 from lca.core.audit import apply_changes, record
+from lca.core.collation import thai_order
 from lca.core.dates import programme_timezone
 from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
@@ -122,7 +123,7 @@ def unused_invitations(cohort_id: int) -> list[User]:
                 User.setup_token_hash.is_not(None),
                 User.password_hash == UNUSABLE_PASSWORD,
             )
-            .order_by(User.full_name_th, User.id)
+            .order_by(thai_order(User.full_name_th), User.id)
         )
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from lca.cohorts.field_window import refresh_field_windows
 from lca.core.audit import apply_changes, record
+from lca.core.collation import thai_order
 from lca.core.dates import format_day
 from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
@@ -230,7 +231,7 @@ def list_cohorts(user: User) -> list[tuple[Cohort, int, int]]:
         .outerjoin(active, active.c.cohort_id == Cohort.id)
         .outerjoin(waiting, waiting.c.cohort_id == Cohort.id)
         .options(joinedload(Cohort.host_city))
-        .order_by(Cohort.starts_on.desc(), Cohort.code)
+        .order_by(Cohort.starts_on.desc(), thai_order(Cohort.code))
     )
     if not user.is_admin:
         query = query.where(Cohort.id.in_(cohorts_taught_by(user.id)))
@@ -244,7 +245,7 @@ def cohort_roster(cohort: Cohort) -> list[Enrolment]:
         .join(Enrolment.learner)
         .where(Enrolment.cohort_id == cohort.id)
         .options(joinedload(Enrolment.learner).joinedload(User.city), joinedload(Enrolment.cohort))
-        .order_by(Enrolment.status, User.full_name_th)
+        .order_by(Enrolment.status, thai_order(User.full_name_th))
     )
     return list(db.session.scalars(query))
 
@@ -255,7 +256,7 @@ def cohort_instructors_of(cohort: Cohort) -> list[User]:
         select(User)
         .join(cohort_instructors, cohort_instructors.c.instructor_id == User.id)
         .where(cohort_instructors.c.cohort_id == cohort.id)
-        .order_by(User.full_name_th)
+        .order_by(thai_order(User.full_name_th))
     )
     return list(db.session.scalars(query))
 
@@ -268,7 +269,7 @@ def assignable_instructors(cohort: Cohort) -> list[User]:
     query = (
         select(User)
         .where(User.role == Role.INSTRUCTOR, User.is_active.is_(True), User.id.not_in(assigned))
-        .order_by(User.full_name_th)
+        .order_by(thai_order(User.full_name_th))
     )
     return list(db.session.scalars(query))
 

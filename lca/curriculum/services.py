@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from lca.core.collation import thai_order
 from lca.core.db import db
 from lca.models import City, FieldMechanism, FieldTool, Module, Rubric
 
@@ -35,7 +36,7 @@ def list_learning_cities() -> list[City]:
     query = (
         select(City)
         .where(City.gnlc_joined_year.is_not(None))
-        .order_by(City.gnlc_joined_year, City.name_th)
+        .order_by(City.gnlc_joined_year, thai_order(City.name_th))
     )
     return list(db.session.scalars(query))
 

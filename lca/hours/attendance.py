@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from lca.core.audit import apply_changes, record
+from lca.core.collation import thai_order
 from lca.core.dates import format_day, local_today
 from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
@@ -158,7 +159,7 @@ def session_roll(session: ClassSession) -> list[tuple[Enrolment, Attendance | No
         .join(Enrolment.learner)
         .where(Enrolment.cohort_id == session.cohort_id)
         .options(joinedload(Enrolment.learner))
-        .order_by(User.full_name_th)
+        .order_by(thai_order(User.full_name_th))
     ).all()
     return [
         (e, marked.get(e.id))

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import joinedload
 
 from lca.certificates import eligibility
+from lca.core.collation import thai_order
 from lca.core.dates import local_today, programme_timezone
 from lca.core.db import db
 from lca.curriculum.services import list_modules
@@ -202,7 +203,7 @@ def cohort_progress(cohort: Cohort) -> list[EnrolmentProgress]:
             .options(
                 joinedload(Enrolment.learner).joinedload(User.city), joinedload(Enrolment.cohort)
             )
-            .order_by(User.full_name_th)
+            .order_by(thai_order(User.full_name_th))
         )
     )
     modules, today = list_modules(), local_today()

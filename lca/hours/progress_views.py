@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lca.cohorts.field_window import field_window_history, set_field_start
+from lca.core.collation import thai_sort_key
 from lca.core.dates import format_day
 from lca.hours import bp
 from lca.hours.behind import lags, minutes_held
@@ -20,8 +21,10 @@ from lca.web.permissions import get_cohort_or_403, get_enrolment_or_403, role_re
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 MAX_QUERY = 100  #: characters of a name searched for in the cohort matrix
 SORTS = {
-    "name": lambda p: p.enrolment.learner.full_name_th,
-    "city": lambda p: p.enrolment.learner.city.name_th if p.enrolment.learner.city else "",
+    "name": lambda p: thai_sort_key(p.enrolment.learner.full_name_th),
+    "city": lambda p: thai_sort_key(
+        p.enrolment.learner.city.name_th if p.enrolment.learner.city else ""
+    ),
     "total": lambda p: p.counted_minutes,
 }
 

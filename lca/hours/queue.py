@@ -9,6 +9,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from lca.core.collation import thai_order
 from lca.core.db import db
 from lca.hours.day_limit import MAX_MINUTES_PER_DAY, day_totals
 from lca.models import (
@@ -26,7 +27,7 @@ QUEUE_STATES = (LogStatus.PENDING, LogStatus.RETURNED, LogStatus.APPROVED, LogSt
 
 def reviewable_cohorts(user: User) -> list[Cohort]:
     """Every cohort for an admin; the cohorts an instructor teaches."""
-    query = select(Cohort).order_by(Cohort.starts_on.desc(), Cohort.code)
+    query = select(Cohort).order_by(Cohort.starts_on.desc(), thai_order(Cohort.code))
     if not user.is_admin:
         query = query.where(Cohort.id.in_(cohorts_taught_by(user.id)))
     return list(db.session.scalars(query))

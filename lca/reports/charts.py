@@ -1,13 +1,21 @@
 """Small bar charts drawn as SVG on the server: readable, printable, no script; each chart
-comes with its numbers as a table too."""
+comes with its numbers as a table too. A long label wraps onto more lines at word boundaries
+(Thai has no spaces between words: PyThaiNLP finds them), never cut in the middle of a word."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markupsafe import Markup
+from pythainlp.tokenize import word_tokenize
 
 WIDTH, BAR, GAP, LABEL = 640, 26, 10, 250
+LINE = 17  #: the height of a line of a label, at 14 px
+LINE_CELLS = (
+    28  #: the characters (that take room: not vowels and tone marks above or below) of a line
+)
 
 
 @dataclass
@@ -22,10 +30,10 @@ SVG_OPEN = Markup(
     '<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
     'aria-label="{title}" xmlns="http://www.w3.org/2000/svg"><title>{title}</title>'
 )
+SVG_LABEL_OPEN = Markup('<text text-anchor="end" font-size="14" fill="#1f2328">')
+SVG_LINE = Markup('<tspan x="{x}" y="{y:.1f}">{text}</tspan>')
 SVG_BAR = Markup(
-    '<text x="{label_x}" y="{text_y:.1f}" text-anchor="end" font-size="14" fill="#1f2328">'
-    "{label}</text>"
-    '<rect x="{bar_x}" y="{y}" width="{length:.1f}" height="{bar}" fill="{colour}"/>'
+    '</text><rect x="{bar_x}" y="{y}" width="{length:.1f}" height="{bar}" fill="{colour}"/>'
     '<text x="{value_x:.1f}" y="{text_y:.1f}" font-size="14" fill="#1f2328">{value}</text>'
 )
 SVG_CLOSE = Markup("</svg>")
@@ -34,29 +42,57 @@ SVG_CLOSE = Markup("</svg>")
 def bar_chart(title: str, bars: list[Bar], colour: str = "#0b5d4b") -> Markup:
     """Horizontal bars, one per label, labelled with their values; role=img with the title."""
     top = max((bar.value for bar in bars), default=0) or 1
-    height = len(bars) * (BAR + GAP) + GAP
+    labels = [label_lines(bar.label) for bar in bars]
+    rows = [max(BAR, len(lines) * LINE) for lines in labels]
+    height = sum(row + GAP for row in rows) + GAP
     parts = [SVG_OPEN.format(width=WIDTH, height=height, title=title)]
     room = WIDTH - LABEL - 80
-    for index, bar in enumerate(bars):
-        y = GAP + index * (BAR + GAP)
+    top_y = GAP
+    for bar, lines, row in zip(bars, labels, rows, strict=True):
+        y = top_y + (row - BAR) / 2
+        middle = top_y + row / 2
         length = max(room * bar.value / top, 1 if bar.value else 0)
+        first = middle - (len(lines) - 1) * LINE / 2 + 5  # 5: half a letter's height
+        parts.append(SVG_LABEL_OPEN)
+        parts.extend(
+            SVG_LINE.format(x=LABEL - 8, y=first + index * LINE, text=text)
+            for index, text in enumerate(lines)
+        )
         parts.append(
             SVG_BAR.format(
-                label_x=LABEL - 8,
-                text_y=y + BAR * 0.68,
-                label=_short(bar.label),
                 bar_x=LABEL,
                 y=y,
                 length=length,
                 bar=BAR,
                 colour=colour,
                 value_x=LABEL + length + 6,
+                text_y=middle + 5,
                 value=bar.text,
             )
         )
+        top_y += row + GAP
     parts.append(SVG_CLOSE)
     return Markup("").join(parts)
 
 
-def _short(label: str, limit: int = 30) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+def _cells(text: str) -> int:
+    """How many characters of ``text`` take room on the line (Thai vowels and tone marks
+    written above or below a consonant take none)."""
+    return sum(1 for char in text if unicodedata.category(char) != "Mn")
+
+
+@lru_cache(maxsize=512)
+def label_lines(label: str, cells: int = LINE_CELLS) -> tuple[str, ...]:
+    """``label`` as lines of at most ``cells`` characters, broken only between words; a
+    single word longer than a line stays whole on its own line."""
+    lines: list[str] = []
+    current = ""
+    for word in word_tokenize(label, engine="newmm", keep_whitespace=True):
+        if current.strip() and _cells(current.rstrip() + word) > cells:
+            lines.append(current.strip())
+            current = word.lstrip()
+        else:
+            current += word
+    if current.strip() or not lines:
+        lines.append(current.strip())
+    return tuple(lines)

@@ -33,7 +33,8 @@ from lca.models import (
 
 @dataclass
 class Funnel:
-    """How far a cohort's learners have come, step by step."""
+    """How many of a cohort's learners have reached each step, each step counted on its own
+    (not only those who reached the steps before it)."""
 
     cohort: Cohort
     enrolled: int = 0
@@ -102,19 +103,20 @@ def build_report(scope: ColumnElement[bool]) -> Report:
         funnel = funnels[row.cohort_id]
         report.enrolled += 1
         funnel.enrolled += 1
+        # each step of the funnel is counted on its own: a learner whose field report passed
+        # counts there even while some hours still wait for approval, or after withdrawing
+        hours_done = hours_complete(module_progress(modules, minutes.get(row.id, {})))
+        passed = field_passed(reports.get(row.id))
+        funnel.hours_complete += hours_done
+        funnel.field_passed += passed
+        funnel.certified += row.id in certified
         if row.status is EnrolmentStatus.WITHDRAWN:
             report.withdrawn += 1
             continue
         report.active += 1
         funnel.active += 1
-        if hours_complete(module_progress(modules, minutes.get(row.id, {}))):
-            funnel.hours_complete += 1
-            if field_passed(reports.get(row.id)):
-                funnel.field_passed += 1
-                report.completed += 1
-        if row.id in certified:
-            funnel.certified += 1
-            report.certificates += 1
+        report.completed += hours_done and passed
+        report.certificates += row.id in certified
     report.funnels = list(funnels.values())
     totals = {m: 0 for m in modules}
     by_id = {m.id: m for m in modules}

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from lca.core.collation import thai_order
 from lca.core.db import db
 from lca.hours.queue import reviewable_cohorts
 from lca.models import City, Enrolment, Role, User
@@ -21,7 +22,7 @@ STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 @role_required(*STAFF)
 def index():
     cities = (
-        db.session.scalars(select(City).order_by(City.name_th)).all()
+        db.session.scalars(select(City).order_by(thai_order(City.name_th))).all()
         if current_user.is_admin
         else []
     )

@@ -19,6 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from lca.core.dates import format_day, format_moment
 from lca.core.storage import storage
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -31,11 +32,21 @@ def looks_like_formula(text: str) -> bool:
     return text.startswith(FORMULA_START) and not _is_number(text)
 
 
+def as_shown(value: object) -> object:
+    """A day or a moment as the screen shows it in the visitor's language (22 พ.ย. 2569 เวลา
+    14:05 น., in the programme's timezone, to the minute), never UTC with microseconds."""
+    if isinstance(value, datetime):
+        return format_moment(value)
+    if isinstance(value, date):
+        return format_day(value)
+    return value
+
+
 def safe_cell(value: object) -> str:
     """A CSV cell as text; text that a spreadsheet would read as a formula is quoted with '."""
     if value is None:
         return ""
-    text = str(value)
+    text = str(as_shown(value))
     return "'" + text if looks_like_formula(text) else text
 
 
@@ -85,13 +96,12 @@ def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> Cell:
 
 
 def _xlsx_value(value: object) -> object:
+    """Numbers stay numbers; days and moments read as on the screen; the rest is text."""
     if value is None:
         return None
-    if isinstance(value, (int, float, Decimal, date, datetime)) and not isinstance(value, bool):
-        if isinstance(value, datetime) and value.tzinfo is not None:
-            return value.replace(tzinfo=None)
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return value
-    return str(value)
+    return str(as_shown(value))
 
 
 def xlsx_response(
