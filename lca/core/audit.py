@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from flask import has_request_context, request
@@ -39,7 +39,7 @@ def _plain(value: Any) -> Any:
     """A value as the audit trail's JSON keeps it."""
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, date):
+    if isinstance(value, (date, time)):
         return value.isoformat()
     return value
 

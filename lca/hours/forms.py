@@ -23,6 +23,7 @@ from lca.hours.services import check_minutes
 from lca.models import AttendanceStatus
 from lca.web.forms import BaseForm, clean_text, max_length, multiline, options
 from lca.web.i18n import LABELS
+from lca.web.time_field import ClockField
 
 
 def hours_to_minutes(hours: Decimal | None) -> int | None:
@@ -75,6 +76,11 @@ class LogForm(BaseForm):
         _l("Module"), coerce=int, validators=[InputRequired(_l("Choose the module."))]
     )
     worked_on = DateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
+    starts_at = ClockField(
+        _l("Started at"),
+        description=_l("Optional: the time you began, on a 24-hour clock, such as 09:00."),
+        validators=[Optional()],
+    )
     hours = hours_field()
     description = TextAreaField(
         _l("What did you do?"),

@@ -9,6 +9,7 @@ from flask_login import current_user
 from lca.curriculum.services import list_modules
 from lca.hours import bp
 from lca.hours.forms import BulkReviewForm, NoteForm, QueueFilterForm
+from lca.hours.overlaps import times_of
 from lca.hours.queue import (
     QUEUE_STATES,
     day_totals_of,
@@ -75,6 +76,7 @@ def _queue_page(bulk_form: BulkReviewForm | None = None):
         page=page,
         status=status,
         days=day_totals_of(page.items),
+        times=times_of(page.items),
         ticked=ticked,
         filters=_filters(),
         bulk_form=bulk_form or BulkReviewForm(formdata=None),

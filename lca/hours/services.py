@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from flask_babel import gettext as _
@@ -20,6 +20,7 @@ from lca.core.errors import RuleError
 from lca.core.outbox import record_message
 from lca.core.uploads import Upload
 from lca.hours.day_limit import check_day_limit
+from lca.hours.overlaps import check_attendance_overlap, check_time_of_day
 from lca.models import (
     Cohort,
     Enrolment,
@@ -57,6 +58,7 @@ class LogEntry:
     mechanism: FieldMechanism | None = None
     tools: list[FieldTool] = field(default_factory=list)
     place: str | None = None
+    starts_at: time | None = None  #: when the work began, if the learner says
 
 
 #: what a reviewer sees when someone else changed the same log a moment ago
@@ -96,6 +98,7 @@ def check_entry(enrolment: Enrolment, entry: LogEntry) -> None:
     """A log's day is not in the future nor before the cohort started; field practice is
     inside the window and names its mechanism, tools and place."""
     check_minutes(entry.minutes)
+    check_time_of_day(entry.starts_at, entry.minutes)
     if entry.worked_on > local_today():
         raise RuleError(_("The day cannot be in the future."), field="worked_on")
     if entry.worked_on < enrolment.cohort.starts_on:
@@ -125,6 +128,7 @@ def _apply_entry(log: HourLog, entry: LogEntry) -> dict[str, list[Any]]:
         {
             "module_id": entry.module.id,
             "worked_on": entry.worked_on,
+            "starts_at": entry.starts_at,
             "minutes": entry.minutes,
             "description": entry.description,
             "mechanism_id": entry.mechanism.id if field_work and entry.mechanism else None,
@@ -160,6 +164,7 @@ def submit_log(
         raise RuleError(_("You can log hours only in a cohort you are studying in."))
     check_entry(enrolment, entry)
     check_day_limit(learner.id, entry.worked_on, entry.minutes)
+    check_attendance_overlap(learner.id, entry.worked_on, entry.starts_at, entry.minutes)
     files = stored_files.check_uploads(uploads, already=0)
     if entry.module.is_field and not files:
         raise RuleError(_("Attach at least one photo or PDF as evidence."), field="files")
@@ -193,6 +198,9 @@ def update_log(
     _editable(log)
     check_entry(log.enrolment, entry)
     check_day_limit(log.enrolment.learner_id, entry.worked_on, entry.minutes, replacing=log)
+    check_attendance_overlap(
+        log.enrolment.learner_id, entry.worked_on, entry.starts_at, entry.minutes
+    )
     kept = [e for e in log.evidence if e.id not in remove_ids]
     files = stored_files.check_uploads(uploads, already=len(kept))
     if entry.module.is_field and not kept and not files:

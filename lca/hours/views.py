@@ -10,6 +10,8 @@ from sqlalchemy import select
 from lca.core.db import db
 from lca.hours import bp
 from lca.hours.forms import LogForm, NoteForm, hours_to_minutes
+from lca.hours.overlaps import times_of
+from lca.hours.queue import day_totals_of
 from lca.hours.services import (
     LogEntry,
     active_enrolments,
@@ -79,6 +81,7 @@ class Catalogue:
             mechanism=self.mechanisms.get(form.mechanism_id.data),
             tools=[self.tools[i] for i in form.tool_ids.data or () if i in self.tools],
             place=form.place.data or None,
+            starts_at=form.starts_at.data,
         )
 
 
@@ -111,13 +114,23 @@ def new_log():
 
 
 def log_page(log, note_form=None):
-    """A log's page, with the actions the current user may take on it."""
+    """A log's page, with the actions the current user may take on it, what its day holds and
+    the logs of that day its time overlaps."""
     log = load_log_details(log)
+    is_owner = log.enrolment.learner_id == current_user.id
+    times = times_of([log])[log.id]
     return render_template(
         "hours/show.html",
         log=log,
+        day=day_totals_of([log])[log.id],
+        times=times,
+        openable={
+            s.log_id
+            for s in times.overlaps
+            if is_owner or can_review_cohort(current_user, s.cohort_id)
+        },
         note_form=note_form or NoteForm(formdata=None),
-        is_owner=log.enrolment.learner_id == current_user.id,
+        is_owner=is_owner,
         may_review=can_review_cohort(current_user, log.enrolment.cohort_id),
     )
 
@@ -157,6 +170,7 @@ def _filled_log_form(log) -> LogForm:
             "enrolment_id": log.enrolment_id,
             "module_id": log.module_id,
             "worked_on": log.worked_on,
+            "starts_at": log.starts_at,
             "hours": Decimal(log.minutes) / 60,
             "description": log.description,
             "mechanism_id": log.mechanism_id or 0,

@@ -139,6 +139,8 @@ class HourLog(Base):
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"))
     module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"))
     worked_on: Mapped[date]
+    #: when the work began, if the learner said (an attendance credit's is its session's)
+    starts_at: Mapped[time | None]
     minutes: Mapped[int]  #: whole minutes; shown as hours
     description: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[LogSource] = mapped_column(text_enum(LogSource), default=LogSource.LEARNER)
