@@ -133,7 +133,7 @@ def test_details_are_decoded_and_escaped(admin_client, admin, db):
     page = admin_client.get("/admin/audit").get_data(as_text=True)
     assert str(escape(reason)) in page and "<b>ด่วน</b>" not in page
     assert "\\u0e" not in page
-    assert "ขยายช่วงฝึกภาคสนามของ" in page and "ถึง 31 มี.ค. 2570" in page
+    assert "กำหนดวันสุดท้ายของช่วงฝึกภาคสนามของ" in page and "เป็น 31 มี.ค. 2570" in page
     assert "code: CA-1 → CA-๒" in page
     assert "ผู้เรียน</li>" in page and "การนำเข้าจากไฟล์ตาราง</li>" in page  # codes in words
 

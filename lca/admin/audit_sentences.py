@@ -95,8 +95,8 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
     "cohort.update": (_l("Cohort changed"), _l("%(actor)s changed the cohort %(object)s")),
     "enrolment.create": (_l("Learner enrolled"), _l("%(actor)s enrolled %(object)s")),
     "enrolment.extend_field_window": (
-        _l("Field window extended"),
-        _l("%(actor)s extended the field window of %(object)s to %(extended_to)s"),
+        _l("Field window changed"),
+        _l("%(actor)s set the last day of the field window of %(object)s to %(extended_to)s"),
     ),
     "enrolment.field_start": (
         _l("Field window moved"),
@@ -111,6 +111,10 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
     "field_report.reassign": (
         _l("Assessor changed"),
         _l("%(actor)s made %(assessor)s the assessor of %(object)s"),
+    ),
+    "field_report.reopen": (
+        _l("Field report reopened"),
+        _l("%(actor)s reopened %(object)s so that the learner may hand in a new one"),
     ),
     "field_report.resubmit": (
         _l("Field report handed in again"),
@@ -226,7 +230,9 @@ DETAIL_NAMES: dict[str, Any] = {
     "after": _l("After"),
     "starts": _l("Starts"),
     "ends": _l("Ends"),
-    "bulk": _l("Approved with others at once"),
+    "bulk": _l("Decided with others at once"),
+    "grade_id": _l("Grade set aside (number)"),
+    "confirmed_far": _l("A far date, confirmed"),
     "via": _l("Made by"),
     "enrolment_id": _l("Enrolment number"),
     "cohort_id": _l("Cohort number"),

@@ -113,7 +113,11 @@ def test_overlapping_logs_are_flagged_and_a_credited_session_refused(journey):
         expect(row).to_have_count(1)
         flag = t("Overlaps another log of that day: %(time)s", time=other)
         expect(row.get_by_text(flag)).to_be_visible()
-        expect(row).to_contain_text(t("That day: %(hours)s hours in all", hours=7))
+        expect(row).to_contain_text(
+            t.plural(
+                "That day: %(hours)s hour in all", "That day: %(hours)s hours in all", 7, hours=7
+            )
+        )
     row.scroll_into_view_if_needed()
     journey.screenshot(desk, "review-queue-overlap")
 
@@ -123,7 +127,9 @@ def test_overlapping_logs_are_flagged_and_a_credited_session_refused(journey):
     ).first.click()
     journey.check(desk)
     details = desk.locator("dl.details")
-    expect(details).to_contain_text(t("%(hours)s hours in all", hours=7))
+    expect(details).to_contain_text(
+        t.plural("%(hours)s hour in all", "%(hours)s hours in all", 7, hours=7)
+    )
     details.get_by_role("link", name=second).click()
     journey.check(desk)
     expect(desk.locator("dl.details")).to_contain_text(second)

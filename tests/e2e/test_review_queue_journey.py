@@ -95,10 +95,16 @@ def test_a_full_day_is_refused_and_the_queue_shows_day_totals(journey):
         has_text=t.pick("ทบทวนบทเรียนกับกลุ่มเพื่อน", "Went over the lesson with my study group")
     )
     over_the_limit = t("Over the %(limit)s-hour limit of one day", limit=12)
-    expect(mine).to_contain_text(t("That day: %(hours)s hours in all", hours=3))
+    expect(mine).to_contain_text(
+        t.plural("That day: %(hours)s hour in all", "That day: %(hours)s hours in all", 3, hours=3)
+    )
     expect(mine.get_by_text(over_the_limit)).to_have_count(0)
     overfull = rows.filter(has=desk.get_by_role("link", name=t.name("learner01@example.org")))
-    overfull = overfull.filter(has_text=t("That day: %(hours)s hours in all", hours=14))
+    overfull = overfull.filter(
+        has_text=t.plural(
+            "That day: %(hours)s hour in all", "That day: %(hours)s hours in all", 14, hours=14
+        )
+    )
     expect(overfull).to_have_count(2)
     for index in range(2):
         expect(overfull.nth(index).get_by_text(over_the_limit)).to_be_visible()
