@@ -2,7 +2,6 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    DateField,
     DecimalField,
     FieldList,
     FormField,
@@ -21,7 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from lca.core.errors import RuleError
 from lca.hours.services import check_minutes
 from lca.models import AttendanceStatus
-from lca.web.forms import BaseForm, clean_text, max_length, multiline, options
+from lca.web.forms import BaseForm, DayField, clean_text, max_length, multiline, options
 from lca.web.i18n import LABELS
 
 
@@ -74,7 +73,7 @@ class LogForm(BaseForm):
     module_id = SelectField(
         _l("Module"), coerce=int, validators=[InputRequired(_l("Choose the module."))]
     )
-    worked_on = DateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
+    worked_on = DayField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
     hours = hours_field()
     description = TextAreaField(
         _l("What did you do?"),
@@ -114,7 +113,7 @@ class SessionForm(BaseForm):
     module_id = SelectField(
         _l("Module"), coerce=int, validators=[InputRequired(_l("Choose the module."))]
     )
-    held_on = DateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
+    held_on = DayField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
     starts_at = TimeField(_l("Starts at"), validators=[InputRequired(_l("Enter the time."))])
     hours = hours_field()
     place = StringField(
@@ -145,7 +144,7 @@ class AttendanceForm(BaseForm):
 
 
 class FieldStartForm(BaseForm):
-    field_starts_on = DateField(
+    field_starts_on = DayField(
         _l("This learner's field practice starts"),
         description=_l("Leave empty to follow the cohort's field window."),
         validators=[Optional()],
@@ -153,7 +152,7 @@ class FieldStartForm(BaseForm):
 
 
 class ExtensionForm(BaseForm):
-    extended_to = DateField(
+    extended_to = DayField(
         _l("New last day of the field window"),
         validators=[InputRequired(_l("Enter the new last day."))],
     )
