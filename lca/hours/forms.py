@@ -11,6 +11,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    SubmitField,
     TextAreaField,
     TimeField,
 )
@@ -131,16 +132,17 @@ class MarkForm(BaseForm):
         csrf = False
 
     enrolment_id = HiddenField()
+    #: a row starts unmarked: nobody is present until the instructor says so
     status = RadioField(
-        _l("Attendance"),
-        choices=options(ATTENDANCE_CHOICES),
-        validators=[InputRequired(_l("Choose present, late, absent or excused."))],
+        _l("Attendance"), choices=options(ATTENDANCE_CHOICES), validators=[Optional()]
     )
-    hours = DecimalField(_l("Hours credited"), places=2, validators=[Optional(), quarter_hours])
+    hours = DecimalField(_l("Hours if late"), places=2, validators=[Optional(), quarter_hours])
 
 
 class AttendanceForm(BaseForm):
     marks = FieldList(FormField(MarkForm))
+    #: marks every row not yet marked present, on the page (not saved until "Save attendance")
+    all_present = SubmitField(_l("All present"))
 
 
 class FieldStartForm(BaseForm):
