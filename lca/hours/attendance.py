@@ -299,19 +299,19 @@ def roll_counts(cohort: Cohort, sessions: list[ClassSession]) -> dict[int, RollC
         .select_from(Enrolment)
         .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE)
     )
-    marked = dict(
-        db.session.execute(
-            select(Attendance.class_session_id, func.count())
-            .where(Attendance.class_session_id.in_(ids))
-            .group_by(Attendance.class_session_id)
-        ).all()
+    counted = select(Attendance.class_session_id, func.count()).where(
+        Attendance.class_session_id.in_(ids)
     )
-    not_active = dict(
-        db.session.execute(
-            select(Attendance.class_session_id, func.count())
-            .join(Enrolment, Enrolment.id == Attendance.enrolment_id)
-            .where(Attendance.class_session_id.in_(ids), Enrolment.status != EnrolmentStatus.ACTIVE)
+    marked: dict[int, int] = {
+        session_id: count
+        for session_id, count in db.session.execute(counted.group_by(Attendance.class_session_id))
+    }
+    not_active: dict[int, int] = {
+        session_id: count
+        for session_id, count in db.session.execute(
+            counted.join(Enrolment, Enrolment.id == Attendance.enrolment_id)
+            .where(Enrolment.status != EnrolmentStatus.ACTIVE)
             .group_by(Attendance.class_session_id)
-        ).all()
-    )
+        )
+    }
     return {i: RollCount(marked.get(i, 0), (active or 0) + not_active.get(i, 0)) for i in ids}
