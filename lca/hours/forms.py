@@ -23,6 +23,7 @@ from lca.hours.services import check_minutes
 from lca.models import AttendanceStatus
 from lca.web.forms import BaseForm, DayField, clean_text, max_length, multiline, options
 from lca.web.i18n import LABELS
+from lca.web.pages import MAX_DATABASE_INT
 
 
 def hours_to_minutes(hours: Decimal | None) -> int | None:
@@ -59,6 +60,21 @@ class CheckboxesField(SelectMultipleField):
             raise ValidationError(self.gettext("Not a valid choice."))
 
 
+class IdsField(SelectMultipleField):
+    """Record ids carried by the page (hidden inputs); what is not one is ignored, as the
+    page never sends it."""
+
+    def process_formdata(self, valuelist):
+        self.data = [
+            int(value)
+            for value in valuelist
+            if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_DATABASE_INT
+        ]
+
+    def pre_validate(self, form):
+        pass
+
+
 def hours_field() -> DecimalField:
     """Hours typed as a decimal on the quarter-hour grid."""
     return DecimalField(
@@ -89,6 +105,9 @@ class LogForm(BaseForm):
         description=_l("Up to 5 files of at most 10 MB each: JPEG, PNG, WebP, HEIC or PDF."),
     )
     remove_evidence = CheckboxesField(_l("Remove these files"), coerce=int, default=[])
+    #: files chosen on an earlier try of this form, kept as the learner's drafts (drafts.py)
+    draft_ids = IdsField(_l("Files kept from your last try"), coerce=int, default=[])
+    remove_drafts = CheckboxesField(_l("Remove these kept files"), coerce=int, default=[])
 
 
 class NoteForm(BaseForm):
