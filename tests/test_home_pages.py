@@ -79,8 +79,16 @@ def test_a_learner_sees_the_timetable_of_their_cohort(learner_client, learner_en
     ClassSessionFactory(cohort=cohort, held_on=today - timedelta(days=2), place="ศาลากลาง")
     ClassSessionFactory(held_on=today + timedelta(days=1), place="รุ่นอื่น")
     page = learner_client.get("/learner").get_data(as_text=True)
-    assert f"ตารางเรียนของรุ่น {cohort.code}" in page
+    assert "ตารางเรียนของฉัน" in page
     assert "หอประชุมเทศบาล" in page and "ศาลากลาง" in page and "รุ่นอื่น" not in page
     assert format_day(today + timedelta(days=4), language="th") in page
     assert "(จัดไปแล้ว)" in page
     assert page.index("ศาลากลาง") < page.index("หอประชุมเทศบาล")
+
+
+def test_a_learner_in_two_cohorts_sees_each_timetable_named(learner_client, learner_enrolment, db):
+    second = EnrolmentFactory(learner=learner_enrolment.learner)
+    ClassSessionFactory(cohort=second.cohort, place="ห้องสมุดเมือง")
+    page = learner_client.get("/learner").get_data(as_text=True)
+    assert f"ตารางเรียนของรุ่น {learner_enrolment.cohort.code}" in page
+    assert f"ตารางเรียนของรุ่น {second.cohort.code}" in page and "ห้องสมุดเมือง" in page
