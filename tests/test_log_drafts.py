@@ -181,3 +181,16 @@ def test_draft_ids_that_are_not_ids_are_ignored(learner_client, learner_enrolmen
     )
     assert response.status_code == 302
     assert count_rows(EvidenceFile) == 1
+
+
+def test_every_worker_round_purges_expired_drafts(app, db, mailbox):
+    from lca.notifications.channels import SmtpChannel
+    from lca.ops.worker import run_once
+
+    owner = LearnerFactory()
+    old, fresh = hold_drafts(owner, [Upload("a.jpg", PHOTO), Upload("b.jpg", PHOTO)], 0).drafts
+    old.uploaded_at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    run_once(SmtpChannel(mailbox.url, app.config["LCA_MAIL_FROM"]))
+    assert list(db.session.scalars(select(DraftFile.original_name))) == ["b.jpg"]
+    assert fresh.owner_id == owner.id
