@@ -14,6 +14,7 @@ from lca.models import (
     AttendanceStatus,
     AuditEvent,
     ClassSession,
+    Enrolment,
     HourLog,
     LogSource,
     LogStatus,
@@ -193,3 +194,70 @@ def test_an_instructor_of_another_cohort_cannot_take_attendance(client, login, d
     login(InstructorFactory())
     assert client.get(f"/sessions/{session.id}/attendance").status_code == 403
     assert client.post(f"/sessions/{session.id}/attendance", data={}).status_code == 403
+
+
+def test_a_new_sheet_marks_nobody_in_advance(client, cohort, db):
+    session = ClassSessionFactory(cohort=cohort)
+    page = client.get(f"/sessions/{session.id}/attendance").get_data(as_text=True)
+    assert len(roll(client, session)) == 3
+    assert " checked" not in page
+    assert page.count("ยังไม่ระบุ") == 3
+
+
+def test_all_present_without_javascript_marks_the_rest_and_saves_nothing(client, cohort, db):
+    import re
+
+    session = ClassSessionFactory(cohort=cohort)
+    rows = roll(client, session)
+    data = {f"{prefix}-enrolment_id": enrolment_id for prefix, enrolment_id in rows}
+    data[f"{rows[0][0]}-status"] = "absent"  # already chosen: kept
+    data["all_present"] = "มาเรียนทุกคน"
+    page = client.post(f"/sessions/{session.id}/attendance", data=data).get_data(as_text=True)
+    checked = re.findall(r'<input checked id="(marks-\d)-status-\d"[^>]*value="(\w+)"', page)
+    assert dict(checked) == {
+        rows[0][0]: "absent",
+        rows[1][0]: "present",
+        rows[2][0]: "present",
+    }
+    assert "ถูกระบุว่า “มา” แล้ว" in page
+    assert (count_rows(Attendance), count_rows(HourLog)) == (0, 0)
+
+
+def test_unmarked_learners_stay_unmarked_and_are_named(client, cohort, db, flashes):
+    session = ClassSessionFactory(cohort=cohort)
+    first, second, third = [int(e) for _p, e in roll(client, session)]
+    response = post_marks(client, session, {second: ("", ""), third: ("", "")})
+    assert response.status_code == 302
+    assert credited(db, session) == {first: ("approved", 360)}
+    assert count_rows(Attendance) == 1
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    warning = "".join(flashes(page))
+    assert "ยังไม่ได้ระบุการเข้าเรียน" in warning
+    names = {e.id: e.learner.full_name_th for e in db.session.scalars(select(Enrolment))}
+    assert names[second] in warning and names[third] in warning and names[first] not in warning
+    assert "ระบุแล้ว 1 จาก 3 คน" in page
+
+
+def test_a_sheet_with_nobody_marked_is_refused(client, cohort, db, flashes):
+    session = ClassSessionFactory(cohort=cohort)
+    page = post_marks(client, session, {int(e): ("", "") for _p, e in roll(client, session)})
+    assert "ยังไม่ได้ระบุการเข้าเรียนของผู้ใดเลย" in "".join(flashes(page.get_data(as_text=True)))
+    assert count_rows(Attendance) == 0
+
+
+def test_the_sessions_list_shows_which_have_attendance_taken(client, cohort, db):
+    taken = ClassSessionFactory(cohort=cohort, place="ห้องประชุมใหญ่")
+    ClassSessionFactory(cohort=cohort, place="ลานกิจกรรม")
+    post_marks(client, taken, {})
+    page = client.get(f"/cohorts/{cohort.id}/sessions").get_data(as_text=True)
+    assert "ครบทั้ง 3 คน" in page and "ยังไม่บันทึก" in page
+
+
+def test_the_late_hours_box_has_a_visible_label(client, cohort, db):
+    import re
+
+    session = ClassSessionFactory(cohort=cohort)
+    page = client.get(f"/sessions/{session.id}/attendance").get_data(as_text=True)
+    for prefix, _enrolment in roll(client, session):
+        assert re.search(rf'<label for="{prefix}-hours">ชั่วโมง \(กรณีมาสาย\)<span', page)
+    assert 'aria-label="ชั่วโมงที่นับให้' not in page and 'size="5"' not in page

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from lca.core.dates import buddhist_year, local_today
 from lca.core.storage import storage
-from lca.models import AuditEvent, EvidenceFile, HourLog, LogStatus, NoteKind
+from lca.models import AuditEvent, DraftFile, EvidenceFile, HourLog, LogStatus, NoteKind
 from tests.factories import (
     PDF,
     EnrolmentFactory,
@@ -25,6 +25,11 @@ from tests.factories import (
     stored_files,
     tiny_jpeg,
 )
+
+
+def kept_as_drafts(db) -> int:
+    """How many stored files (each draft and its thumbnail) are kept as drafts."""
+    return sum(1 + (d.thumbnail_key is not None) for d in db.session.scalars(select(DraftFile)))
 
 
 @pytest.fixture
@@ -121,7 +126,7 @@ def test_field_hours_outside_the_window_are_refused_with_the_window(
     assert "ต้องอยู่ในช่วงปฏิบัติการของคุณ" in message
     start = enrolment.field_window_starts_on
     assert f"{start.day} " in message and str(buddhist_year(start)) in message
-    assert (count_rows(HourLog), stored_files()) == (0, files)
+    assert (count_rows(HourLog), stored_files()) == (0, files + kept_as_drafts(db))
 
 
 @pytest.mark.parametrize(
@@ -142,7 +147,8 @@ def test_incomplete_field_logs_are_refused(
     files = stored_files()
     page = learner_client.post("/hours/new", **field_form(enrolment, **overrides))
     assert message in field_error(page.get_data(as_text=True), field)
-    assert (count_rows(HourLog), count_rows(EvidenceFile), stored_files()) == (0, 0, files)
+    assert (count_rows(HourLog), count_rows(EvidenceFile)) == (0, 0)
+    assert stored_files() == files + kept_as_drafts(db)  # the photo is kept for the next try
 
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200
@@ -167,7 +173,9 @@ def test_bad_files_are_refused_and_nothing_is_stored(
     stored = stored_files()
     page = learner_client.post("/hours/new", **field_form(enrolment, files=files))
     assert message in field_error(page.get_data(as_text=True), "files")
-    assert (count_rows(HourLog), count_rows(EvidenceFile), stored_files()) == (0, 0, stored)
+    assert (count_rows(HourLog), count_rows(EvidenceFile)) == (0, 0)
+    assert stored_files() == stored + kept_as_drafts(db)  # only the good files, as drafts
+    assert all(draft.original_name != "bad.png" for draft in db.session.scalars(select(DraftFile)))
 
 
 def test_an_enormous_upload_gets_the_too_large_page(app, client, enrolment, db):

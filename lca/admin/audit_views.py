@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from lca.admin import bp
@@ -20,7 +20,7 @@ from lca.core.dates import programme_timezone
 from lca.core.db import db
 from lca.models import AuditEvent, Role, User
 from lca.web.downloads import spreadsheet
-from lca.web.forms import BaseForm, clean_text, max_length, options, read_filters
+from lca.web.forms import BaseForm, DayField, clean_text, max_length, options, read_filters
 from lca.web.pages import MAX_DATABASE_INT, page_number
 from lca.web.permissions import role_required
 
@@ -43,8 +43,8 @@ class AuditFilterForm(BaseForm):
             NumberRange(0, MAX_DATABASE_INT, _l("Enter a number from %(min)s to %(max)s.")),
         ],
     )
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("To"), validators=[Optional()])
+    since = DayField(_l("From"), validators=[Optional()])
+    until = DayField(_l("To"), validators=[Optional()])
 
 
 def _filtered(form: AuditFilterForm):

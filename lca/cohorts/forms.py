@@ -1,7 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     IntegerField,
     SelectField,
@@ -11,7 +10,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
 
 from lca.models.cohorts import MAX_FIELD_WINDOW_MONTHS
-from lca.web.forms import BaseForm, clean_email, clean_text, max_length, multiline
+from lca.web.forms import BaseForm, DayField, clean_email, clean_text, max_length, multiline
 
 
 def _upper(value):
@@ -36,9 +35,9 @@ class CohortForm(BaseForm):
     host_city_id = SelectField(
         _l("Host city"), coerce=int, validators=[InputRequired(_l("Choose the host city."))]
     )
-    starts_on = DateField(_l("First day"), validators=[InputRequired(_l("Enter the first day."))])
-    ends_on = DateField(_l("Last day"), validators=[InputRequired(_l("Enter the last day."))])
-    field_starts_on = DateField(
+    starts_on = DayField(_l("First day"), validators=[InputRequired(_l("Enter the first day."))])
+    ends_on = DayField(_l("Last day"), validators=[InputRequired(_l("Enter the last day."))])
+    field_starts_on = DayField(
         _l("Field practice starts"),
         description=_l("Leave empty to start on the cohort's first day."),
         validators=[Optional()],
@@ -83,7 +82,7 @@ class WithdrawForm(BaseForm):
 
 
 class FieldWindowForm(BaseForm):
-    extended_to = DateField(
+    extended_to = DayField(
         _l("New last day of the field window"),
         description=_l(
             "A later day extends the window; an earlier one corrects a mistaken extension."

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, get_month_names
 from flask import current_app, has_app_context
 from flask_babel import get_locale
 
@@ -81,3 +82,65 @@ def format_buddhist_year(year_be: int | None, language: str | None = None) -> st
         return ""
     language = language or current_language()
     return f"พ.ศ. {year_be}" if language == "th" else str(gregorian_year(year_be))
+
+
+#: a typed year from here on is a Buddhist-era year (2400 BE is 1857, before any day LCA keeps)
+FIRST_BUDDHIST_YEAR = 2400
+#: a Christian-era year LCA takes as typed; between this and FIRST_BUDDHIST_YEAR is a mistyped
+#: year that could be either, refused with a message rather than guessed
+CHRISTIAN_YEARS = range(1900, 2201)
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+_DAY_FIRST = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{1,5})")
+_NAMED_MONTH = re.compile(
+    r"(\d{1,2})\s*([^\d\s]+?)\s*(พ\.ศ\.|ค\.ศ\.|b\.?e\.?|a\.?d\.?|c\.?e\.?)?\s*(\d{1,5})"
+)
+
+
+class UnclearYear(ValueError):
+    """A typed year that is neither a Christian-era nor a Buddhist-era year LCA can read."""
+
+
+def _month_numbers() -> dict[str, int]:
+    names: dict[str, int] = {}
+    for language in ("th", "en"):
+        for width in ("wide", "abbreviated"):
+            for number, name in get_month_names(width, locale=language).items():
+                names[name.lower().rstrip(".")] = number
+                names[name.lower()] = number
+    return names
+
+
+def _christian_year(year: int, era: str | None = None) -> int:
+    """The Christian-era year of a typed year: 2569 (or พ.ศ. 2569) → 2026; 2026 stays."""
+    if era == "พ.ศ." or (era or "").replace(".", "") == "be":
+        return gregorian_year(year)
+    if era:  # ค.ศ., AD, CE: the year as typed
+        return year
+    if FIRST_BUDDHIST_YEAR <= year <= date.max.year + BUDDHIST_ERA_OFFSET:
+        return gregorian_year(year)
+    if year in CHRISTIAN_YEARS:
+        return year
+    raise UnclearYear(year)
+
+
+def read_day(text: str) -> date:
+    """A day as a browser's date input sends it (2026-07-05) or as a person types it, day
+    first (5/7/2026, 5.7.2569, 5 ก.ค. 2569, 5 July 2026, Thai or Arabic digits). A Buddhist-era
+    year (2400 or later, or marked พ.ศ.) is converted; a two-digit or unlikely year raises
+    ``UnclearYear``, anything else that is not a real day ``ValueError``."""
+    text = " ".join(text.translate(_THAI_DIGITS).split()).lower().rstrip(".")
+    era = None
+    if match := _ISO.fullmatch(text):
+        year, month, day = (int(part) for part in match.groups())
+    elif match := _DAY_FIRST.fullmatch(text):
+        day, month, year = (int(part) for part in match.groups())
+    elif match := _NAMED_MONTH.fullmatch(text.replace(",", " ")):
+        day, year, era = int(match[1]), int(match[4]), match[3]
+        month_number = _month_numbers().get(match[2].rstrip("."))
+        if month_number is None:
+            raise ValueError(text)
+        month = month_number
+    else:
+        raise ValueError(text)
+    return date(_christian_year(year, era), month, day)

@@ -13,3 +13,12 @@ class RuleError(Exception):
 
     def __str__(self) -> str:
         return str(self.message)
+
+
+class RuleErrors(RuleError):
+    """Several rules refused at once, so that a person sees every problem in one go; each
+    message goes next to its own field."""
+
+    def __init__(self, errors: list[RuleError]):
+        super().__init__(" ".join(str(error.message) for error in errors), errors[0].field)
+        self.errors = errors

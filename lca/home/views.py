@@ -3,10 +3,12 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from lca.certificates.services import certificates_by_enrolment
-from lca.cohorts.services import learner_enrolments, list_cohorts
+from lca.cohorts.services import learner_enrolments
+from lca.core.dates import local_today
 from lca.core.db import db
 from lca.curriculum.services import field_module, list_learning_cities, list_modules, total_hours
 from lca.home import bp
+from lca.home.services import instructor_desk, timetable_of
 from lca.hours.progress import progress_of
 from lca.hours.questions import returned_logs_of
 from lca.models import Role
@@ -55,10 +57,14 @@ def learner():
         others=[e for e in enrolments if not e.is_active],
         certificates=certificates_by_enrolment(enrolments),
         returned=returned_logs_of(studying),
+        timetable=timetable_of(studying),
+        today=local_today(),
     )
 
 
 @bp.get("/instructor")
 @role_required(Role.INSTRUCTOR)
 def instructor():
-    return render_template("home/instructor.html", cohorts=list_cohorts(current_user))
+    return render_template(
+        "home/instructor.html", desks=instructor_desk(current_user), today=local_today()
+    )

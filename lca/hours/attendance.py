@@ -7,7 +7,7 @@ from datetime import date, time
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from lca.core.audit import apply_changes, record
@@ -202,6 +202,13 @@ def record_attendance(session: ClassSession, marks: list[Mark], actor: User) -> 
                 date=format_day(session.held_on),
             )
         )
+    if not marks:
+        raise RuleError(
+            _(
+                "Nobody is marked yet: choose present, late, absent or excused for each "
+                "learner, or press “All present” first."
+            )
+        )
     roll = {
         enrolment.id: (enrolment, attendance) for enrolment, attendance in session_roll(session)
     }
@@ -291,3 +298,47 @@ def list_sessions(cohort: Cohort) -> list[ClassSession]:
             .order_by(ClassSession.held_on, ClassSession.starts_at)
         )
     )
+
+
+def unmarked_learners(session: ClassSession) -> list[Enrolment]:
+    """The learners on a session's roll with no attendance recorded yet."""
+    return [enrolment for enrolment, attendance in session_roll(session) if attendance is None]
+
+
+@dataclass
+class RollCount:
+    """How much of a session's roll has been marked."""
+
+    marked: int
+    learners: int
+
+    @property
+    def is_complete(self) -> bool:
+        return self.learners > 0 and self.marked >= self.learners
+
+
+def roll_counts(cohort: Cohort, sessions: list[ClassSession]) -> dict[int, RollCount]:
+    """For each session, how many learners are marked out of its roll (the cohort's active
+    learners and anyone else already marked), in three statements whatever the number."""
+    ids = [s.id for s in sessions]
+    active = db.session.scalar(
+        select(func.count())
+        .select_from(Enrolment)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+    )
+    counted = select(Attendance.class_session_id, func.count()).where(
+        Attendance.class_session_id.in_(ids)
+    )
+    marked: dict[int, int] = {
+        session_id: count
+        for session_id, count in db.session.execute(counted.group_by(Attendance.class_session_id))
+    }
+    not_active: dict[int, int] = {
+        session_id: count
+        for session_id, count in db.session.execute(
+            counted.join(Enrolment, Enrolment.id == Attendance.enrolment_id)
+            .where(Enrolment.status != EnrolmentStatus.ACTIVE)
+            .group_by(Attendance.class_session_id)
+        )
+    }
+    return {i: RollCount(marked.get(i, 0), (active or 0) + not_active.get(i, 0)) for i in ids}

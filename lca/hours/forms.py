@@ -2,7 +2,6 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    DateField,
     DecimalField,
     FieldList,
     FormField,
@@ -12,6 +11,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    SubmitField,
     TextAreaField,
     TimeField,
 )
@@ -21,8 +21,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from lca.core.errors import RuleError
 from lca.hours.services import check_minutes
 from lca.models import AttendanceStatus
-from lca.web.forms import BaseForm, clean_text, max_length, multiline, options
+from lca.web.forms import BaseForm, DayField, clean_text, max_length, multiline, options
 from lca.web.i18n import LABELS
+from lca.web.pages import MAX_DATABASE_INT
 from lca.web.time_field import ClockField
 
 
@@ -60,6 +61,21 @@ class CheckboxesField(SelectMultipleField):
             raise ValidationError(self.gettext("Not a valid choice."))
 
 
+class IdsField(SelectMultipleField):
+    """Record ids carried by the page (hidden inputs); what is not one is ignored, as the
+    page never sends it."""
+
+    def process_formdata(self, valuelist):
+        self.data = [
+            int(value)
+            for value in valuelist
+            if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_DATABASE_INT
+        ]
+
+    def pre_validate(self, form):
+        pass
+
+
 def hours_field() -> DecimalField:
     """Hours typed as a decimal on the quarter-hour grid."""
     return DecimalField(
@@ -75,7 +91,7 @@ class LogForm(BaseForm):
     module_id = SelectField(
         _l("Module"), coerce=int, validators=[InputRequired(_l("Choose the module."))]
     )
-    worked_on = DateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
+    worked_on = DayField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
     starts_at = ClockField(
         _l("Started at"),
         description=_l("Optional: the time you began, on a 24-hour clock, such as 09:00."),
@@ -95,6 +111,9 @@ class LogForm(BaseForm):
         description=_l("Up to 5 files of at most 10 MB each: JPEG, PNG, WebP, HEIC or PDF."),
     )
     remove_evidence = CheckboxesField(_l("Remove these files"), coerce=int, default=[])
+    #: files chosen on an earlier try of this form, kept as the learner's drafts (drafts.py)
+    draft_ids = IdsField(_l("Files kept from your last try"), coerce=int, default=[])
+    remove_drafts = CheckboxesField(_l("Remove these kept files"), coerce=int, default=[])
 
 
 class NoteForm(BaseForm):
@@ -133,7 +152,7 @@ class SessionForm(BaseForm):
     module_id = SelectField(
         _l("Module"), coerce=int, validators=[InputRequired(_l("Choose the module."))]
     )
-    held_on = DateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
+    held_on = DayField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
     starts_at = TimeField(_l("Starts at"), validators=[InputRequired(_l("Enter the time."))])
     hours = hours_field()
     place = StringField(
@@ -151,20 +170,21 @@ class MarkForm(BaseForm):
         csrf = False
 
     enrolment_id = HiddenField()
+    #: a row starts unmarked: nobody is present until the instructor says so
     status = RadioField(
-        _l("Attendance"),
-        choices=options(ATTENDANCE_CHOICES),
-        validators=[InputRequired(_l("Choose present, late, absent or excused."))],
+        _l("Attendance"), choices=options(ATTENDANCE_CHOICES), validators=[Optional()]
     )
-    hours = DecimalField(_l("Hours credited"), places=2, validators=[Optional(), quarter_hours])
+    hours = DecimalField(_l("Hours if late"), places=2, validators=[Optional(), quarter_hours])
 
 
 class AttendanceForm(BaseForm):
     marks = FieldList(FormField(MarkForm))
+    #: marks every row not yet marked present, on the page (not saved until "Save attendance")
+    all_present = SubmitField(_l("All present"))
 
 
 class FieldStartForm(BaseForm):
-    field_starts_on = DateField(
+    field_starts_on = DayField(
         _l("This learner's field practice starts"),
         description=_l("Leave empty to follow the cohort's field window."),
         validators=[Optional()],

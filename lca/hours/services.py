@@ -16,7 +16,7 @@ from lca.core import uploads as stored_files
 from lca.core.audit import apply_changes, record
 from lca.core.dates import format_day, local_today
 from lca.core.db import db, flush_or_conflict, utcnow
-from lca.core.errors import RuleError
+from lca.core.errors import RuleError, RuleErrors
 from lca.core.outbox import record_message
 from lca.core.uploads import Upload
 from lca.hours.day_limit import check_day_limit
@@ -94,11 +94,49 @@ def check_field_window(enrolment: Enrolment, worked_on: date) -> None:
         )
 
 
-def check_entry(enrolment: Enrolment, entry: LogEntry) -> None:
+def check_entry(enrolment: Enrolment, entry: LogEntry, evidence: int | None = None) -> None:
     """A log's day is not in the future nor before the cohort started; field practice is
-    inside the window and names its mechanism, tools and place."""
-    check_minutes(entry.minutes)
-    check_time_of_day(entry.starts_at, entry.minutes)
+    inside the window and names its mechanism, tools and place (and has a file, when
+    ``evidence`` says how many the log will have). Every rule broken is reported at once."""
+    problems = entry_problems(enrolment, entry, evidence)
+    if problems:
+        raise problems[0] if len(problems) == 1 else RuleErrors(problems)
+
+
+def entry_problems(
+    enrolment: Enrolment, entry: LogEntry, evidence: int | None = None
+) -> list[RuleError]:
+    """Every rule of ``check_entry`` that the entry breaks, each with its field."""
+    problems: list[RuleError] = []
+    checks: list[Callable[[], None]] = [
+        lambda: check_minutes(entry.minutes),
+        lambda: check_time_of_day(entry.starts_at, entry.minutes),
+        lambda: _check_day(enrolment, entry),
+    ]
+    for check in checks:
+        try:
+            check()
+        except RuleError as error:
+            problems.append(error)
+    if not entry.description:
+        problems.append(RuleError(_("Describe what you did."), field="description"))
+    if entry.module.is_field:
+        if entry.mechanism is None:
+            problems.append(
+                RuleError(_("Choose the mechanism this work belongs to."), field="mechanism_id")
+            )
+        if not entry.tools:
+            problems.append(RuleError(_("Choose at least one tool you used."), field="tool_ids"))
+        if not entry.place:
+            problems.append(RuleError(_("Say where the work took place."), field="place"))
+        if evidence == 0:
+            problems.append(
+                RuleError(_("Attach at least one photo or PDF as evidence."), field="files")
+            )
+    return problems
+
+
+def _check_day(enrolment: Enrolment, entry: LogEntry) -> None:
     if entry.worked_on > local_today():
         raise RuleError(_("The day cannot be in the future."), field="worked_on")
     if entry.worked_on < enrolment.cohort.starts_on:
@@ -109,16 +147,8 @@ def check_entry(enrolment: Enrolment, entry: LogEntry) -> None:
             ),
             field="worked_on",
         )
-    if not entry.description:
-        raise RuleError(_("Describe what you did."), field="description")
     if entry.module.is_field:
         check_field_window(enrolment, entry.worked_on)
-        if entry.mechanism is None:
-            raise RuleError(_("Choose the mechanism this work belongs to."), field="mechanism_id")
-        if not entry.tools:
-            raise RuleError(_("Choose at least one tool you used."), field="tool_ids")
-        if not entry.place:
-            raise RuleError(_("Say where the work took place."), field="place")
 
 
 def _apply_entry(log: HourLog, entry: LogEntry) -> dict[str, list[Any]]:

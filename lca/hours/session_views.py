@@ -1,6 +1,6 @@
 """A cohort's class sessions and the attendance form for the whole roll."""
 
-from flask import redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,8 +12,10 @@ from lca.hours.attendance import (
     SessionPlan,
     list_sessions,
     record_attendance,
+    roll_counts,
     schedule_session,
     session_roll,
+    unmarked_learners,
     update_session,
 )
 from lca.hours.forms import AttendanceForm, SessionForm, hours_to_minutes
@@ -52,7 +54,10 @@ def _module_choices(form: SessionForm, modules: dict[int, Module]) -> None:
 @role_required(*STAFF)
 def sessions(cohort_id: int):
     cohort = get_cohort_or_403(cohort_id, current_user)
-    return render_template("hours/sessions.html", cohort=cohort, sessions=list_sessions(cohort))
+    found = list_sessions(cohort)
+    return render_template(
+        "hours/sessions.html", cohort=cohort, sessions=found, counts=roll_counts(cohort, found)
+    )
 
 
 @bp.route("/cohorts/<int:cohort_id>/sessions/new", methods=["GET", "POST"])
@@ -108,9 +113,15 @@ def attendance(session_id: int):
     form = _attendance_form(roll)
     names = {e.id: e for e, _a in roll}
 
-    def page():
-        return render_template("hours/attendance.html", session=session, form=form, learners=names)
+    def page(filled: bool = False):
+        return render_template(
+            "hours/attendance.html", session=session, form=form, learners=names, filled=filled
+        )
 
+    if form.is_submitted() and form.all_present.data:
+        for row in form.marks:  # nothing is saved: the instructor checks, then saves
+            row.status.data = row.status.data or AttendanceStatus.PRESENT.value
+        return page(filled=True)
     if form.validate_on_submit():
         return perform(
             lambda: record_attendance(session, _marks(form), current_user),
@@ -118,13 +129,28 @@ def attendance(session_id: int):
             done=lambda counts: _(
                 "Attendance saved: %(recorded)s marked, %(corrected)s corrected.", **counts
             ),
-            then=url_for(".sessions", cohort_id=session.cohort_id),
+            then=lambda _counts: _saved(session),
         )
     return page()
 
 
+def _saved(session):
+    """Back to the sessions, saying who is still unmarked (kept unmarked, credited nothing)."""
+    unmarked = unmarked_learners(session)
+    if unmarked:
+        flash(
+            _(
+                "Still unmarked, credited nothing until you mark them: %(names)s.",
+                names=", ".join(localized(e.learner, "full_name") for e in unmarked),
+            ),
+            "warning",
+        )
+    return redirect(url_for(".sessions", cohort_id=session.cohort_id))
+
+
 def _attendance_form(roll) -> AttendanceForm:
-    """The form as sent, or (on the first visit) the roll as recorded, everyone present."""
+    """The form as sent, or (on the first visit) the roll as recorded; a learner not yet
+    marked starts unmarked, never present by default."""
     form = AttendanceForm()
     if form.is_submitted():
         return form
@@ -133,7 +159,7 @@ def _attendance_form(roll) -> AttendanceForm:
             "marks": [
                 {
                     "enrolment_id": e.id,
-                    "status": (a.status if a else AttendanceStatus.PRESENT).value,
+                    "status": a.status.value if a else None,
                     "hours": a.minutes / 60 if a and a.status is AttendanceStatus.LATE else None,
                 }
                 for e, a in roll
@@ -146,6 +172,8 @@ def _marks(form: AttendanceForm) -> list[Mark]:
     """The rows of the form as marks; a row naming no enrolment is refused."""
     marks = []
     for row in form.marks:
+        if not row.status.data:
+            continue  # left unmarked: kept unmarked
         enrolment_id = row.enrolment_id.data or ""
         if not enrolment_id.isdigit():
             raise RuleError(_("Someone on the form is not a learner of this cohort."))

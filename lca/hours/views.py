@@ -1,14 +1,24 @@
 """Learners log their hours; the learner, the cohort's instructors and admins read a log."""
 
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from lca.core.dates import local_today
 from lca.core.db import db
 from lca.hours import bp
+from lca.hours.drafts import (
+    as_uploads,
+    discard_drafts,
+    drafts_of,
+    hold_drafts,
+    purge_expired_drafts,
+)
 from lca.hours.forms import LogForm, NoteForm, hours_to_minutes
 from lca.hours.overlaps import times_of
 from lca.hours.queue import day_totals_of
@@ -16,6 +26,7 @@ from lca.hours.services import (
     LogEntry,
     active_enrolments,
     answer_question,
+    entry_problems,
     learner_logs,
     load_log_details,
     submit_log,
@@ -23,6 +34,7 @@ from lca.hours.services import (
     withdraw_log,
 )
 from lca.models import FieldMechanism, FieldTool, Module, Role
+from lca.models.hours import MINUTE_STEP
 from lca.web.downloads import send_stored
 from lca.web.forms import UnvalidatedForm, options
 from lca.web.i18n import localized
@@ -73,11 +85,27 @@ class Catalogue:
             raise UnvalidatedForm
         if form.description.data is None:
             raise UnvalidatedForm
+        return self._entry(form, form.worked_on.data, minutes, form.description.data)
+
+    def rough_entry(self, form: LogForm) -> LogEntry | None:
+        """What a form that may have failed says, enough to check the rules of the fields
+        that did not fail (a failed field's stand-in is never judged: its error is shown)."""
+        if form.module_id.data not in self.modules:
+            return None
+        minutes = hours_to_minutes(form.hours.data) if not form.hours.errors else None
+        return self._entry(
+            form,
+            form.worked_on.data or local_today(),
+            minutes or MINUTE_STEP,
+            form.description.data or "",
+        )
+
+    def _entry(self, form: LogForm, worked_on: date, minutes: int, description: str) -> LogEntry:
         return LogEntry(
             module=self.modules[form.module_id.data],
-            worked_on=form.worked_on.data,
+            worked_on=worked_on,
             minutes=minutes,
-            description=form.description.data,
+            description=description,
             mechanism=self.mechanisms.get(form.mechanism_id.data),
             tools=[self.tools[i] for i in form.tool_ids.data or () if i in self.tools],
             place=form.place.data or None,
@@ -91,22 +119,105 @@ def my_logs():
     return render_template("hours/index.html", logs=learner_logs(current_user))
 
 
+class KeptFiles:
+    """The files a learner chose on earlier tries of a log form, kept as their drafts
+    (drafts.py): those still wanted and those ticked off; the new files sent with this try."""
+
+    def __init__(self, form: LogForm, already: int = 0) -> None:
+        asked = set(form.draft_ids.data or ())
+        found = drafts_of(current_user, asked)
+        form.remove_drafts.choices = options((d.id, d.original_name) for d in found)
+        ticked = set(form.remove_drafts.data or ())
+        self.kept = [d for d in found if d.id not in ticked]
+        self.removed = [d for d in found if d.id in ticked]
+        self.lost = len(asked) - len(found)  #: expired (a day), or never the learner's
+        self.new = [u for u in uploads() if u.name or u.data]
+        self.already = already  #: the log's own files that stay
+
+    @property
+    def count(self) -> int:
+        """How many files the log will have if saved now."""
+        return self.already + len(self.kept) + len(self.new)
+
+    def shown_on(self, form: LogForm) -> None:
+        form.draft_ids.data = [d.id for d in self.kept]
+        form.remove_drafts.choices = options((d.id, d.original_name) for d in self.kept)
+        form.remove_drafts.data = []
+        if self.lost:
+            form.files.errors = [
+                *form.files.errors,
+                _("A file you chose earlier is no longer kept (after a day): choose it again."),
+            ]
+
+
+def _checks_out(form: LogForm, catalogue: Catalogue, enrolment, files: KeptFiles) -> bool:
+    """Every field and every rule of the entry checked at once, each error by its field."""
+    valid = form.validate()
+    entry = catalogue.rough_entry(form) if enrolment is not None else None
+    if entry is None:
+        return False
+    problems = entry_problems(enrolment, entry, evidence=files.count)
+    for error in problems:
+        field = form[error.field] if error.field and error.field in form else None
+        if field is not None and not field.errors:  # a failed field's stand-in is not judged
+            field.errors = [error.message]
+    return valid and not problems
+
+
+def _send(form: LogForm, checked_by: tuple[Catalogue, Any], files: KeptFiles, save, page, **then):
+    """Save (``save(files)``) with the kept and the new files; on any error, keep the new
+    files as drafts and show the form again (``page()``), listing every file kept."""
+    if _checks_out(form, *checked_by, files):
+
+        def saved():
+            result = save(as_uploads(files.kept) + files.new)
+            discard_drafts([*files.kept, *files.removed])
+            purge_expired_drafts(current_user)
+            return result
+
+        return perform(saved, form=form, fail=lambda: _keep(form, files, page), **then)
+    return _keep(form, files, page)
+
+
+def _keep(form: LogForm, files: KeptFiles, page):
+    """Keep the files of a form that came back with an error, then show it again."""
+    if form.meta.csrf and form.csrf_token.errors:
+        return page()  # not the learner's own form: nothing is stored for it
+
+    def hold():
+        discard_drafts(files.removed)
+        return hold_drafts(current_user, files.new, files.already + len(files.kept))
+
+    def shown(held):
+        files.kept += held.drafts
+        files.shown_on(form)
+        form.files.errors = [*form.files.errors, *held.problems]
+        return page()
+
+    return perform(hold, form=form, field="files", then=shown, fail=page)
+
+
 @bp.route("/hours/new", methods=["GET", "POST"])
 @role_required(Role.LEARNER)
 def new_log():
     enrolments = active_enrolments(current_user)
     catalogue, form = Catalogue(), LogForm()
     catalogue.fill(form, enrolments)
+    files = KeptFiles(form)
 
     def page():
-        return render_template("hours/form.html", form=form, log=None, enrolments=enrolments)
+        return render_template(
+            "hours/form.html", form=form, log=None, enrolments=enrolments, kept=files.kept
+        )
 
-    if enrolments and form.validate_on_submit():
-        enrolment = next(e for e in enrolments if e.id == form.enrolment_id.data)
-        return perform(
-            lambda: submit_log(enrolment, catalogue.entry(form), uploads(), current_user),
-            form=form,
-            fail=page,
+    if enrolments and form.is_submitted():
+        enrolment = next((e for e in enrolments if e.id == form.enrolment_id.data), None)
+        return _send(
+            form,
+            (catalogue, enrolment),
+            files,
+            lambda chosen: submit_log(enrolment, catalogue.entry(form), chosen, current_user),
+            page,
             done=_("Your hours have been sent for review."),
             then=lambda log: redirect(url_for(".show_log", log_id=log.id)),
         )
@@ -151,16 +262,23 @@ def edit_log(log_id: int):
     catalogue, form = Catalogue(), _filled_log_form(log)
     catalogue.fill(form, [log.enrolment])
     form.remove_evidence.choices = options((e.id, e.original_name) for e in log.evidence)
-    if form.validate_on_submit():
-        removed = set(form.remove_evidence.data or ())
-        return perform(
-            lambda: update_log(log, catalogue.entry(form), uploads(), removed, current_user),
-            form=form,
-            fail=lambda: _log_form_page(form, load_log_details(log)),
+    removed = set(form.remove_evidence.data or ())
+    files = KeptFiles(form, already=len([e for e in log.evidence if e.id not in removed]))
+
+    def page():
+        return _log_form_page(form, load_log_details(log), files.kept)
+
+    if form.is_submitted():
+        return _send(
+            form,
+            (catalogue, log.enrolment),
+            files,
+            lambda chosen: update_log(log, catalogue.entry(form), chosen, removed, current_user),
+            page,
             done=_("Your changes have been saved."),
             then=url_for(".show_log", log_id=log.id),
         )
-    return _log_form_page(form, log)
+    return _log_form_page(form, log, files.kept)
 
 
 def _filled_log_form(log) -> LogForm:
@@ -180,8 +298,10 @@ def _filled_log_form(log) -> LogForm:
     )
 
 
-def _log_form_page(form: LogForm, log):
-    return render_template("hours/form.html", form=form, log=log, enrolments=[log.enrolment])
+def _log_form_page(form: LogForm, log, kept):
+    return render_template(
+        "hours/form.html", form=form, log=log, enrolments=[log.enrolment], kept=kept
+    )
 
 
 @bp.post("/hours/<int:log_id>/withdraw")

@@ -251,3 +251,14 @@ class FieldWindowExtension(Base):
 
     enrolment: Mapped[Enrolment] = relationship()
     granted_by: Mapped[User | None] = relationship()
+
+
+class DraftFile(StoredFile, Base):
+    """A photo or PDF a learner chose on a log form that came back with an error: kept for
+    that learner alone (never served to anyone) until the log is saved with it, the learner
+    removes it, or it expires (lca/hours/drafts.py)."""
+
+    __tablename__ = "draft_files"
+    __table_args__ = (CheckConstraint(FILE_SIZE_RULE, name="size_in_range"),)
+
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

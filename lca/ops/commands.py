@@ -87,6 +87,17 @@ def optimize_command():
     click.echo(f"Statistics refreshed ({db.engine.dialect.name}) in {seconds:.1f} s.")
 
 
+@lca_group.command("purge-drafts")
+@with_appcontext
+def purge_drafts_command():
+    """Remove the log-form files kept as drafts for more than a day (the worker does it too)."""
+    from lca.hours.drafts import purge_expired_drafts
+
+    removed = purge_expired_drafts()
+    db.session.commit()
+    click.echo(f"{removed} expired draft files removed.")
+
+
 @lca_group.command("synth")
 @click.option("--learners", type=click.IntRange(1, 1_000_000), required=True)
 @click.option("--seed", type=int, default=2569, show_default=True, help="Random seed.")

@@ -38,10 +38,13 @@ def configured_channel() -> Channel:
 
 
 def run_once(channel: Channel, stopping: Callable[[], bool] = lambda: False) -> int:
-    """One round: the day's notices that are due, then every message that is due."""
+    """One round: the day's notices that are due, the log-form drafts that expired, then
+    every message that is due."""
+    from lca.hours.drafts import purge_expired_drafts
     from lca.notifications.schedule import record_due_notices
 
     record_due_notices()
+    purge_expired_drafts()
     db.session.commit()
     return deliver_due(channel, stopping=stopping)
 

@@ -8,10 +8,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import get_translations
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import DateField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined] # WTForms 3.2, newer than its stubs
 from wtforms.validators import Length
+
+from lca.core.dates import UnclearYear, buddhist_year, local_today, read_day
 
 CONTROL_CHARACTERS = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
@@ -27,6 +31,37 @@ WTFORMS_MESSAGES = (
     _l("Invalid Choice: could not coerce."),
     _l("This field is required."),
 )
+
+
+class DayField(DateField):
+    """Every date of LCA's forms and filters: what a browser's date input sends (ISO) or what a
+    person or another client types (5/7/2569, 5 ก.ค. 2569); a Buddhist-era year is converted
+    to the Christian era, a year that cannot be read surely is refused with a message."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        self.data = None
+        text = " ".join(str(value) for value in valuelist)
+        try:
+            self.data = read_day(text)
+        except UnclearYear as error:
+            raise ValueError(
+                _(
+                    "Write the year in full, in the Christian era (%(year)s) or the "
+                    "Buddhist era (%(year_be)s).",
+                    year=local_today().year,
+                    year_be=buddhist_year(local_today()),
+                )
+            ) from error
+        except ValueError as error:
+            raise ValueError(self.gettext("Not a valid date value.")) from error
+
+    def _value(self) -> str:
+        """The day as the date input shows it (ISO, the converted year), or what was typed."""
+        if self.data is not None:
+            return self.data.isoformat()
+        return " ".join(self.raw_data) if self.raw_data else ""
 
 
 class UnvalidatedForm(RuntimeError):

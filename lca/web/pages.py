@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter, Map
 
 from lca.core.db import db
-from lca.core.errors import RuleError
+from lca.core.errors import RuleError, RuleErrors
 from lca.core.uploads import Upload
 from lca.models import User
 from lca.models.hours import MAX_EVIDENCE_BYTES
@@ -48,12 +48,14 @@ def refuse(form: FlaskForm | None, error: RuleError, field: str | None = None) -
 
 
 def _show_refusal(form: FlaskForm | None, error: RuleError, default: str | None = None) -> None:
-    name = error.field or default
-    field = form[name] if form is not None and name is not None and name in form else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
+    for one in error.errors if isinstance(error, RuleErrors) else [error]:
+        name = one.field or default
+        field = form[name] if form is not None and name is not None and name in form else None
+        if field is not None:
+            if one.message not in field.errors:
+                field.errors = [*field.errors, one.message]
+        else:
+            flash(one.message, "error")
 
 
 T = TypeVar("T")

@@ -5,8 +5,8 @@ An extension used to have to end after the day it replaced; now it only has to c
 later extension may bring a mistyped far date back). Every existing row keeps the new rule.
 The reopenings of failed reports get their own table: who, when, why, and the grade set aside.
 
-Revision ID: 0012
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01 23:40:00
 
 """
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from lca.core.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
-revision = "0012"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

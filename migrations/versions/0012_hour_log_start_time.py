@@ -1,7 +1,7 @@
 """The time of day an hour log's work started, if the learner gave it (to find overlaps).
 
-Revision ID: 0013
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 00:00:00.000000
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = '0013'
-down_revision = "0012"
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
