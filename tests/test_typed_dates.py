@@ -123,7 +123,7 @@ def test_a_field_window_extension_dated_in_the_buddhist_era(client, admin, db):
     enrolment = EnrolmentFactory()
     new_end = enrolment.field_window_ends_on + timedelta(days=30)
     response = client.post(
-        f"/enrolments/{enrolment.id}/extend",
+        f"/cohorts/{enrolment.cohort_id}/enrolments/{enrolment.id}/field-window",
         data={"extended_to": be(new_end), "reason": "ลาป่วย"},
     )
     assert response.status_code == 302
