@@ -13,6 +13,7 @@ from lca.core.config import ConfigError, load_config
 from lca.core.db import db
 from lca.core.storage import storage
 from lca.models import Certificate, SerialCounter
+from lca.web.addresses import is_local
 from tests.factories import AdminFactory, count_rows, eligible_enrolment
 
 OLD, NEW = "https://lca.example.org", "https://certificates.example.go.th"
@@ -150,3 +151,20 @@ def test_the_issue_command_refuses_an_address_that_would_be_wrong_for_good(
     )
     assert done.exit_code == 0, done.output
     assert f"{OLD}/verify/" in done.output
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://localhost:5000", True),
+        ("http://app.localhost", True),
+        ("http://127.0.1.1", True),
+        ("http://[::1]:8000", True),
+        ("http://0.0.0.0:5000", True),
+        ("https://lca.example.org", False),
+        ("https://203.0.113.7", False),
+        ("https://localhost.example.org", False),
+    ],
+)
+def test_an_address_only_this_machine_reaches_is_known(url, local):
+    assert is_local(url) is local

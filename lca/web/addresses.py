@@ -4,11 +4,10 @@ developer's machine without it, the address the request came to (so that `flask 
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request
-
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})  # noqa: S104 - names, not a bind
 
 
 def public_url() -> str:
@@ -23,7 +22,13 @@ def public_url() -> str:
 def is_local(url: str) -> bool:
     """The address only reaches this machine (localhost, 127.0.0.1…): no one else can open it."""
     host = (urlsplit(url).hostname or "").lower()
-    return host in LOCAL_HOSTS or host.endswith(".localhost") or host.startswith("127.")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name other than localhost
+    return address.is_loopback or address.is_unspecified
 
 
 def issuing_address_problem() -> str | None:
