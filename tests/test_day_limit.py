@@ -45,6 +45,19 @@ def day_total(db, enrolment) -> int:
     )
 
 
+def test_a_full_day_is_said_with_the_forms_other_problems(
+    learner_client, enrolment, db, field_error
+):
+    """A log with an empty description on a day that is already full shows both problems at
+    once, not the day only after the description is fixed."""
+    HourLogFactory(enrolment=enrolment, worked_on=DAY, minutes=600, status=LogStatus.APPROVED)
+    data = classroom_form(enrolment, hours="3", worked_on=DAY.isoformat(), description="")
+    page = learner_client.post("/hours/new", data=data).get_data(as_text=True)
+    assert "อยู่แล้ว 10 ชั่วโมง" in field_error(page, "hours")
+    assert field_error(page, "description")
+    assert count_rows(HourLog) == 1
+
+
 def test_three_then_ten_then_twelve_hours_on_one_day(learner_client, enrolment, db, field_error):
     """The field test's three logs of 3, 10 and 12 hours: only the first fits the day."""
     assert log_hours(learner_client, enrolment, "3").status_code == 302

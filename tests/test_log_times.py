@@ -51,6 +51,13 @@ def test_the_start_time_is_kept_as_typed(learner_client, learner_enrolment, db, 
     assert only_log(db).starts_at == kept
 
 
+def test_the_learners_list_of_logs_shows_the_start_time(learner_client, learner_enrolment, db):
+    assert log_at(learner_client, learner_enrolment, "9.30").status_code == 302
+    assert "ตั้งแต่ 09:30 น." in learner_client.get("/hours").get_data(as_text=True)
+    page = learner_client.get("/hours?lang=en", follow_redirects=True).get_data(as_text=True)
+    assert "from 09:30" in page
+
+
 @pytest.mark.parametrize("typed", ["25:00", "9:75", "abc", "24:00", "9", "๙๙:๙๙", "-1:00"])
 def test_a_time_that_is_not_one_is_refused_clearly(
     learner_client, learner_enrolment, db, field_error, typed

@@ -84,12 +84,15 @@ def check_day_limit(
     replacing: HourLog | None = None,
     name: str | None = None,
     field: str | None = "hours",
+    lock: bool = True,
 ) -> None:
     """``minutes`` more on ``day`` (in place of ``replacing``, a log being changed) keep the
     learner's day at 12 hours at most. A change that adds nothing to a day already over the
     limit (a corrected description) is let through; anything that adds hours is refused.
-    ``name``: the learner's name, when someone else credits the hours (attendance)."""
-    lock_learner_days(learner_id)
+    ``name``: the learner's name, when someone else credits the hours (attendance).
+    ``lock=False`` only reads (a form's first look); the write checks again under the lock."""
+    if lock:
+        lock_learner_days(learner_id)
     held = minutes_on_day(learner_id, day, excluding=[replacing.id] if replacing else [])
     if held + minutes <= MAX_MINUTES_PER_DAY:
         return

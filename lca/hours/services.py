@@ -136,6 +136,28 @@ def entry_problems(
     return problems
 
 
+def day_problems(learner_id: int, entry: LogEntry, replacing: HourLog | None) -> list[RuleError]:
+    """What the learner's day says of ``entry`` (in place of ``replacing``, the log being
+    changed): its 12 hours, and the time of a session they were credited for. Read without the
+    lock, so that a form shows these with its other problems; saving checks them again under
+    the learner's lock."""
+    problems: list[RuleError] = []
+    checks: list[Callable[[], None]] = [
+        lambda: check_day_limit(
+            learner_id, entry.worked_on, entry.minutes, replacing=replacing, lock=False
+        ),
+        lambda: check_attendance_overlap(
+            learner_id, entry.worked_on, entry.starts_at, entry.minutes
+        ),
+    ]
+    for check in checks:
+        try:
+            check()
+        except RuleError as error:
+            problems.append(error)
+    return problems
+
+
 def _check_day(enrolment: Enrolment, entry: LogEntry) -> None:
     if entry.worked_on > local_today():
         raise RuleError(_("The day cannot be in the future."), field="worked_on")

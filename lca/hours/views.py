@@ -26,6 +26,7 @@ from lca.hours.services import (
     LogEntry,
     active_enrolments,
     answer_question,
+    day_problems,
     entry_problems,
     learner_logs,
     load_log_details,
@@ -150,13 +151,18 @@ class KeptFiles:
             ]
 
 
-def _checks_out(form: LogForm, catalogue: Catalogue, enrolment, files: KeptFiles) -> bool:
-    """Every field and every rule of the entry checked at once, each error by its field."""
+def _checks_out(
+    form: LogForm, catalogue: Catalogue, enrolment, replacing, files: KeptFiles
+) -> bool:
+    """Every field and every rule of the entry checked at once (the day's 12 hours and a
+    credited session's time too), each error by its field; ``replacing``: the log edited."""
     valid = form.validate()
     entry = catalogue.rough_entry(form) if enrolment is not None else None
     if entry is None:
         return False
     problems = entry_problems(enrolment, entry, evidence=files.count)
+    if not any(p.field in ("hours", "worked_on", "starts_at") for p in problems):
+        problems += day_problems(enrolment.learner_id, entry, replacing)
     for error in problems:
         field = form[error.field] if error.field and error.field in form else None
         if field is not None and not field.errors:  # a failed field's stand-in is not judged
@@ -164,7 +170,9 @@ def _checks_out(form: LogForm, catalogue: Catalogue, enrolment, files: KeptFiles
     return valid and not problems
 
 
-def _send(form: LogForm, checked_by: tuple[Catalogue, Any], files: KeptFiles, save, page, **then):
+def _send(
+    form: LogForm, checked_by: tuple[Catalogue, Any, Any], files: KeptFiles, save, page, **then
+):
     """Save (``save(files)``) with the kept and the new files; on any error, keep the new
     files as drafts and show the form again (``page()``), listing every file kept."""
     if _checks_out(form, *checked_by, files):
@@ -214,7 +222,7 @@ def new_log():
         enrolment = next((e for e in enrolments if e.id == form.enrolment_id.data), None)
         return _send(
             form,
-            (catalogue, enrolment),
+            (catalogue, enrolment, None),
             files,
             lambda chosen: submit_log(enrolment, catalogue.entry(form), chosen, current_user),
             page,
@@ -271,7 +279,7 @@ def edit_log(log_id: int):
     if form.is_submitted():
         return _send(
             form,
-            (catalogue, log.enrolment),
+            (catalogue, log.enrolment, log),
             files,
             lambda chosen: update_log(log, catalogue.entry(form), chosen, removed, current_user),
             page,
