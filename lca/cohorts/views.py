@@ -33,7 +33,7 @@ from lca.cohorts.services import (
     update_cohort,
     withdraw_enrolment,
 )
-from lca.models import City, Enrolment, Role, User
+from lca.models import City, Cohort, Enrolment, Role, User
 from lca.web.forms import UnvalidatedForm, options
 from lca.web.pages import perform
 from lca.web.permissions import get_cohort_or_403, get_or_404, role_required
@@ -178,13 +178,19 @@ def enrol(cohort_id: int):
     return _show(cohort, enrol_form=form)
 
 
-@bp.route("/<int:cohort_id>/enrolments/<int:enrolment_id>/withdraw", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
-def withdraw(cohort_id: int, enrolment_id: int):
+def _enrolment_in(cohort_id: int, enrolment_id: int) -> tuple[Cohort, Enrolment]:
+    """The cohort (its admin's to manage) and one of its enrolments; another cohort's is 404."""
     cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
     enrolment = get_or_404(Enrolment, enrolment_id)
     if enrolment.cohort_id != cohort.id:
         abort(404)
+    return cohort, enrolment
+
+
+@bp.route("/<int:cohort_id>/enrolments/<int:enrolment_id>/withdraw", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def withdraw(cohort_id: int, enrolment_id: int):
+    cohort, enrolment = _enrolment_in(cohort_id, enrolment_id)
     form = WithdrawForm()
 
     def page():
@@ -209,10 +215,7 @@ def withdraw(cohort_id: int, enrolment_id: int):
 @bp.route("/<int:cohort_id>/enrolments/<int:enrolment_id>/field-window", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def field_window(cohort_id: int, enrolment_id: int):
-    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
-    enrolment = get_or_404(Enrolment, enrolment_id)
-    if enrolment.cohort_id != cohort.id:
-        abort(404)
+    cohort, enrolment = _enrolment_in(cohort_id, enrolment_id)
     form = FieldWindowForm()
 
     def page():
