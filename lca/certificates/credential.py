@@ -232,3 +232,42 @@ def revocation_list(certificates: list[Certificate]) -> dict:
         "issuer": f"{public}/issuer",
         "revokedCredentials": entries,
     }
+
+
+def credential_text(certificate: Certificate) -> str:
+    """The certificate's credential as the exact JSON text that is served and downloaded.
+    (Interface for the wallet, badge and file-check features; it becomes the text frozen at
+    issue, with its embedded proof.)"""
+    return json.dumps(build_credential(certificate), ensure_ascii=False, separators=(",", ":"))
+
+
+class CredentialCheck:
+    """What checking an uploaded credential found: the certificate it is (if any), whether it
+    is exactly what LCA issued (``genuine``), and if not, why (``problem``: "not_json",
+    "not_ours", "no_proof", "bad_signature", "altered")."""
+
+    def __init__(
+        self, certificate: Certificate | None, genuine: bool, problem: str | None = None
+    ) -> None:
+        self.certificate, self.genuine, self.problem = certificate, genuine, problem
+
+
+def check_credential(text: str) -> CredentialCheck:
+    """Check a credential someone uploaded: its proof against LCA's keys and its content
+    against the certificate it names. (Interface; the proof check lands with the proof.)"""
+    from lca.certificates.services import find_by_code
+
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return CredentialCheck(None, False, "not_json")
+    identifier = document.get("id") if isinstance(document, dict) else None
+    if not isinstance(identifier, str) or not identifier.endswith("/credential.json"):
+        return CredentialCheck(None, False, "not_ours")
+    code = identifier.removesuffix("/credential.json").rsplit("/", 1)[-1]
+    certificate = find_by_code(code)
+    if certificate is None:
+        return CredentialCheck(None, False, "not_ours")
+    if document != json.loads(credential_text(certificate)):
+        return CredentialCheck(certificate, False, "altered")
+    return CredentialCheck(certificate, True)
