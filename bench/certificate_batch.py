@@ -29,7 +29,7 @@ def build(app, learners: int):
     from sqlalchemy import select
 
     from lca.auth.passwords import hash_password
-    from lca.certificates.credential import generate_key
+    from lca.certificates.keys import generate_keys
     from lca.core.dates import local_today
     from lca.core.db import db
     from lca.models import (
@@ -48,7 +48,7 @@ def build(app, learners: int):
 
     upgrade()
     seed_all()
-    generate_key()
+    generate_keys()
     city = db.session.scalar(select(City).where(City.code == "phayao"))
     start = local_today() - timedelta(days=200)
     cohort = Cohort(

@@ -25,7 +25,7 @@ from sqlalchemy import event
 
 from lca import create_app
 from lca.auth.services import new_reset_token, new_setup_token
-from lca.certificates.credential import generate_key
+from lca.certificates.keys import generate_keys, jwt_key
 from lca.core.db import db as _db
 from lca.ops.seeding import seed_all
 from tests.factories import (
@@ -468,6 +468,9 @@ MATRIX = {
     ("certificates.achievement", "GET"): PUBLIC,
     ("certificates.achievement_th", "GET"): PUBLIC,
     ("certificates.revocations", "GET"): PUBLIC,
+    ("certificates.status_list", "GET"): PUBLIC,
+    ("certificates.did_document", "GET"): PUBLIC,
+    ("certificates.issuer_key", "GET"): PUBLIC,
     ("auth.set_password", "GET"): PUBLIC,
     ("auth.set_password", "POST"): PUBLIC,
     ("auth.forgot_password", "GET"): PUBLIC,
@@ -554,7 +557,7 @@ def world(db):
     other_instructor, other = theirs.instructor, theirs.enrolment
     evidence = EvidenceFileFactory(hour_log=HourLogFactory(enrolment=enrolment))
     attachment = ReportFileFactory(field_report=FieldReportFactory(enrolment=enrolment))
-    generate_key()  # the credential route signs
+    generate_keys()  # the credential route signs
     newcomer = LearnerFactory()
     return {
         "setup_token": new_setup_token(newcomer),
@@ -613,6 +616,8 @@ def _url_arguments(world) -> dict[str, int | str]:
         "signature": _unsubscribe_signature(world["instructor"].id, "digests"),
         "message_id": world["message"].id,
         "name": "sarabun-400.ttf",
+        "number": world["certificate"].status_list,
+        "thumbprint": jwt_key().thumbprint(),
     }
 
 

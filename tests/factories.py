@@ -442,6 +442,8 @@ class CertificateFactory(Base):
     pdf_key = factory.LazyFunction(lambda: storage().save(one_page_pdf(), ".pdf"))
     pdf_sha256 = factory.LazyFunction(lambda: hashlib.sha256(one_page_pdf()).hexdigest())
     pdf_size = factory.LazyFunction(lambda: len(one_page_pdf()))
+    #: a place in the revocation status list of its own (issued ones draw it at random)
+    status_index = factory.Sequence(lambda n: (n * 7919 + 11) % 131_072)
 
 
 def tiny_jpeg(colour: str = "green", size: tuple[int, int] = (8, 8)) -> bytes:

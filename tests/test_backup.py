@@ -20,7 +20,8 @@ from sqlalchemy import MetaData, inspect, make_url, select
 from sqlalchemy import func as sql_func
 
 from lca import create_app
-from lca.certificates.credential import KEY_FILE, generate_key
+from lca.certificates.keys import PROOF_KEY_FILE as KEY_FILE
+from lca.certificates.keys import generate_keys
 from lca.certificates.services import issue_certificate
 from lca.core.audit import record
 from lca.core.db import db
@@ -50,12 +51,12 @@ def source(new_database, tmp_path_factory, make_app):
     with app.app_context():
         load_demo()
         db.session.commit()
+        generate_keys()  # a certificate is signed when it is issued
         graduate = db.session.scalar(
             select(Enrolment).join(User).where(User.email == "graduate@example.org")
         )
         issue_certificate(graduate, None)
         db.session.commit()
-        generate_key()
         db.session.remove()
     yield app
     _dispose(app)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from lca.certificates.credential import generate_key
+from lca.certificates.keys import generate_keys
 from lca.core.dates import format_day, local_today
 from lca.core.db import db
 from lca.models import Certificate, FieldReport, HourLog, LogStatus, SerialCounter
@@ -29,7 +29,7 @@ BANGKOK = ZoneInfo("Asia/Bangkok")
 @pytest.fixture(autouse=True)
 def signing_key(app):
     with app.app_context():
-        generate_key()
+        generate_keys()
 
 
 def _at(day: date, hour: int = 10) -> datetime:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lca.certificates.codes import normalise_code
-from lca.certificates.credential import generate_key
+from lca.certificates.keys import generate_keys
 from lca.core.dates import buddhist_year, local_today
 from lca.core.storage import storage
 from lca.models import AuditEvent, Certificate, CertificateStatus, SerialCounter
@@ -25,7 +25,7 @@ THAI_NAMES = "น้ำ ปู่ ฟ้า ญาติ ฐู ฎู ศัก
 @pytest.fixture(autouse=True)
 def signing_key(app):
     with app.app_context():
-        generate_key()
+        generate_keys()
 
 
 def issue(client, enrolment, language="both"):

@@ -346,7 +346,7 @@ HOSTILE = [
     {},
     {"proof": None},
     {"proof": []},
-    {"proof": [vector("signedDataInt.json")["proof"]]},
+    {"proof": [vector("signedDataInt.json")["proof"]] * 2},  # a set of two: not made here
     {"proof": "z2YwC8z3"},
     {"proof": {"type": "DataIntegrityProof"}},
     {"proof": {"type": ["DataIntegrityProof"], "cryptosuite": "eddsa-rdfc-2022"}},

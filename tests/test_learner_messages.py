@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from lca.assessment.services import Score, grade_report
-from lca.certificates.credential import generate_key
+from lca.certificates.keys import generate_keys
 from lca.certificates.services import (
     issue_certificate,
     issue_for_cohort,
@@ -52,7 +52,7 @@ LANGUAGES = ["th", "en"]
 @pytest.fixture
 def signing_key(app):
     with app.app_context():
-        generate_key()
+        generate_keys()
 
 
 def _subject(mail) -> str:

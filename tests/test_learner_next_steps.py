@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from lca.certificates.credential import generate_key
+from lca.certificates.keys import generate_keys
 from lca.certificates.services import issue_certificate, reissue_certificate, revoke_certificate
 from lca.core.db import db
 from lca.models import LogStatus, NoteKind
@@ -25,7 +25,7 @@ from tests.factories import (
 @pytest.fixture(autouse=True)
 def signing_key(app):
     with app.app_context():
-        generate_key()
+        generate_keys()
 
 
 def _flat(html: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from lca.certificates.credential import generate_key
+from lca.certificates.keys import generate_keys
 from lca.certificates.services import issue_certificate
 from lca.core.config import ConfigError, load_config
 from lca.core.db import db
@@ -22,7 +22,7 @@ OLD, NEW = "https://lca.example.org", "https://certificates.example.go.th"
 @pytest.fixture(autouse=True)
 def signing_key(app):
     with app.app_context():
-        generate_key()
+        generate_keys()
 
 
 def _issue(client, enrolment) -> Certificate:
@@ -41,14 +41,27 @@ def test_a_certificate_keeps_the_address_it_was_issued_with(
     assert qr_codes(pdf, tmp_path) == [f"{OLD}/verify/{certificate.code}"]
     credential = client.get(f"/verify/{certificate.code}/credential.json").get_json()
     assert credential["id"] == f"{OLD}/verify/{certificate.code}/credential.json"
-    assert credential["issuer"]["id"] == f"{OLD}/issuer"
+    assert credential["issuer"]["id"] == "did:web:lca.example.org"
     assert credential["credentialSubject"]["achievement"]["id"].startswith(f"{OLD}/achievements/")
-    assert credential["credentialStatus"]["id"] == f"{OLD}/credentials/revocations"
+    status_list = credential["credentialStatus"]["statusListCredential"]
+    assert status_list == f"{OLD}/credentials/status/{certificate.status_list}"
     assert NEW not in str(credential)
     client.post(f"/certificates/{certificate.id}/revoke", data={"reason": "ออกผิดคน"})
-    listed = client.get("/credentials/revocations").get_json()
-    assert listed["id"] == f"{NEW}/credentials/revocations"  # where the list is served today
-    assert [entry["id"] for entry in listed["revokedCredentials"]] == [credential["id"]]
+    # Today the status list and the DID document are served for the new address...
+    listed = client.get(f"/credentials/status/{certificate.status_list}").get_json()
+    assert listed["issuer"] == "did:web:certificates.example.go.th"
+    # ...and, once the old address is named as a former one, for it too where it still
+    # reaches LCA: its credentials name its DID.
+    monkeypatch.setitem(app.config, "LCA_FORMER_PUBLIC_URLS", OLD)
+    old_host = {"base_url": OLD}
+    listed = client.get(f"/credentials/status/{certificate.status_list}", **old_host).get_json()
+    assert listed["issuer"] == "did:web:lca.example.org" == credential["issuer"]["id"]
+    assert listed["id"] == status_list
+    document = client.get("/.well-known/did.json", **old_host).get_json()
+    assert document["id"] == "did:web:lca.example.org"
+    assert client.get("/.well-known/did.json").get_json()["id"] == (
+        "did:web:certificates.example.go.th"
+    )
     # The learner's page and the mail link to the verify page the QR code carries.
     assert certificate.snapshot["verify_url"] == f"{OLD}/verify/{certificate.code}"
 

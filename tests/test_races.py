@@ -181,10 +181,10 @@ def _remove_certificates_and_reports(app, made):
 
 @pytest.fixture
 def signing_key(real_app):
-    from lca.certificates.credential import generate_key
+    from lca.certificates.keys import generate_keys
 
     with real_app.app_context():
-        generate_key()
+        generate_keys()
 
 
 def test_concurrent_issues_get_consecutive_serials_without_gaps(real_app, signing_key):

@@ -75,6 +75,13 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
         _l("Certificate revoked"),
         _l("%(actor)s revoked certificate %(object)s of %(learner)s"),
     ),
+    "keys.rotate": (
+        _l("Signing keys rotated"),
+        _l(
+            "%(actor)s replaced the issuer's signing keys; the old ones stay published, so "
+            "credentials signed before still verify"
+        ),
+    ),
     "city.create": (_l("City added"), _l("%(actor)s added the city %(object)s")),
     "city.update": (_l("City changed"), _l("%(actor)s changed the city %(object)s")),
     "class_session.create": (_l("Session scheduled"), _l("%(actor)s scheduled %(object)s")),

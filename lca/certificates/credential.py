@@ -1,85 +1,54 @@
-"""Each certificate as an Open Badges 3.0 AchievementCredential (VC Data Model 2.0 shape),
-signed as a VC-JWT (compact JWS) with an Ed25519 key through joserfc; the issuer's public keys
-are published as a JWK set.
+"""Each certificate as an Open Badges 3.0 AchievementCredential on the VC Data Model 2.0,
+signed when it is issued and frozen with it:
 
-The JWS algorithm is named "Ed25519", the fully specified name of EdDSA over Ed25519 that
-RFC 9864 (2025) introduced when it deprecated the polymorphic "EdDSA".
+- the JSON credential carries an embedded **Data Integrity proof** (eddsa-rdfc-2022) by the
+  issuer's did:web; the text served later is byte for byte the text signed then;
+- its **JWT form** follows Open Badges 3.0 §8.2: ES256 with its own key, a header of ``alg``,
+  ``kid`` (a URL that returns that one key) and ``typ: "JWT"``, and the credential's members
+  as the payload with the registered claims ``iss``, ``jti``, ``sub``, ``nbf`` (``exp`` where the
+  programme sets an expiry);
+- its status is a place in a W3C Bitstring Status List (lca.certificates.status_list).
+
+Every identifier and link in it is on the public address frozen at issue (the one in the PDF's
+QR code), never on today's setting.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, date, datetime, time
-from pathlib import Path
+from typing import Any
 
-from flask import current_app
 from joserfc import jws
-from joserfc.jwk import KeySet, KeySetSerialization, OKPKey
+from joserfc.jwt import JWTClaimsRegistry
+from joserfc.jwt import decode as decode_jwt
+from sqlalchemy import select, update
 
+from lca.certificates.codes import normalise_code
+from lca.certificates.data_integrity import add_proof, verify_proof
+from lca.certificates.did import did_for, method_id, serving_address
+from lca.certificates.keys import (
+    JWT_ALGORITHM,
+    SigningKeyMissing,
+    ed25519_private,
+    ed25519_public,
+    jwt_key,
+    jwt_keys,
+    proof_key,
+    proof_keys,
+)
+from lca.certificates.status_list import status_entry
+from lca.core.db import db
 from lca.models import Certificate, CertificateLanguage, CertificateStatus
-from lca.web.addresses import public_url
+
+__all__ = ["SigningKeyMissing"]
 
 CONTEXTS = [
     "https://www.w3.org/ns/credentials/v2",
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
 ]
-KEY_FILE = "issuer-ed25519.jwk.json"
-JWS_ALGORITHM = "Ed25519"
 ACHIEVEMENT_SLUG = "city-administrator"
-
-
-class SigningKeyMissing(RuntimeError):
-    """No issuer key yet: `flask --app wsgi lca keys generate` makes one."""
-
-
-def _keys_dir() -> Path:
-    return Path(current_app.config["LCA_DATA_DIR"]) / "keys"
-
-
-def generate_key(force: bool = False) -> tuple[Path, str]:
-    """Make the issuer's Ed25519 signing key (private, mode 0600); returns its path and key id.
-    An existing key is kept unless ``force``; the old public key stays published."""
-    folder = _keys_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / KEY_FILE
-    if path.exists() and not force:
-        return path, OKPKey.import_key(json.loads(path.read_text())).thumbprint()
-    if path.exists():
-        retired = json.loads(path.read_text())
-        old = OKPKey.import_key(retired)
-        (folder / f"retired-{old.thumbprint()}.public.json").write_text(
-            json.dumps(old.as_dict(private=False))
-        )
-    key = OKPKey.generate_key("Ed25519")
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        json.dump(key.as_dict(private=True), file)
-    return path, key.thumbprint()
-
-
-def signing_key() -> OKPKey:
-    path = _keys_dir() / KEY_FILE
-    if not path.exists():
-        raise SigningKeyMissing("No issuer signing key. Run: flask --app wsgi lca keys generate")
-    return OKPKey.import_key(json.loads(path.read_text()))
-
-
-def public_keys() -> KeySetSerialization:
-    """The JWK set of the current and retired public keys, each with its key id."""
-    keys = []
-    folder = _keys_dir()
-    if (folder / KEY_FILE).exists():
-        keys.append(signing_key())
-    for retired in sorted(folder.glob("retired-*.public.json")) if folder.exists() else []:
-        keys.append(OKPKey.import_key(json.loads(retired.read_text())))
-    return {
-        "keys": [
-            dict(k.as_dict(private=False), kid=k.thumbprint(), use="sig", alg=JWS_ALGORITHM)
-            for k in keys
-        ]
-    }
 
 
 def _stamp(value: str) -> str:
@@ -91,10 +60,10 @@ def _stamp(value: str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _issuer_profile(snapshot: dict, public_url: str, language: str = "en") -> dict:
+def _issuer_profile(snapshot: dict, address: str, language: str = "en") -> dict:
     issuer = snapshot["issuer"]
     profile = {
-        "id": f"{public_url}/issuer",
+        "id": did_for(address),
         "type": ["Profile"],
         "name": issuer[f"name_{language}"],
         "url": issuer["url"],
@@ -105,12 +74,12 @@ def _issuer_profile(snapshot: dict, public_url: str, language: str = "en") -> di
 
 
 def issuer_profile() -> dict:
-    """The issuer's Profile as published at /issuer (from seed/issuer.yaml)."""
+    """The issuer's Profile as published at /issuer (from seed/issuer.yaml): its id is the
+    issuer's did:web, as in every credential; ``url`` is the organisation's own site."""
     from lca.certificates.issuer import load_issuer
 
-    profile = _issuer_profile(load_issuer(), public_url())
-    profile["@context"] = CONTEXTS
-    return profile
+    profile = _issuer_profile(load_issuer(), serving_address())
+    return {"@context": CONTEXTS, **profile}
 
 
 def credential_id(certificate: Certificate) -> str:
@@ -125,6 +94,10 @@ def achievement_id(public: str, language: str) -> str:
     return base if language == "en" else f"{base}/{language}"
 
 
+def achievement_image(public: str) -> dict:
+    return {"id": f"{public}/achievements/{ACHIEVEMENT_SLUG}/image.png", "type": "Image"}
+
+
 def achievement(course: dict, public: str, language: str) -> dict:
     """The Achievement in ``language`` ("th" or "en"): its texts are in that language and
     ``inLanguage`` says so; ``related`` points to the same achievement in the other one."""
@@ -136,6 +109,7 @@ def achievement(course: dict, public: str, language: str) -> dict:
         "name": course[f"title_{language}"],
         "description": course[f"description_{language}"],
         "criteria": {"narrative": course[f"criteria_{language}"]},
+        "image": achievement_image(public),
         "humanCode": "CA",
         "inLanguage": language,
         "related": [
@@ -150,15 +124,70 @@ def credential_language(certificate: Certificate) -> str:
     return "th" if certificate.language is CertificateLanguage.THAI else "en"
 
 
-def build_credential(certificate: Certificate) -> dict:
-    """The AchievementCredential of a certificate, from what it said when it was issued; its
-    identifiers and links are on the public address of that day, as the PDF's QR code is."""
-    snapshot, public = certificate.snapshot, certificate.public_url
-    course, learner = snapshot["course"], snapshot["learner"]
-    language = credential_language(certificate)
+def _hours(value: float) -> str:
+    return f"{value:g}"
+
+
+def _module_results(snapshot: dict, public: str, language: str) -> tuple[list, list]:
+    """The seven modules' hours: each module a ResultDescription of the achievement (the
+    hours it requires as the most), and the learner's Result (the hours credited, up to it)."""
+    descriptions, results = [], []
+    for module in snapshot["modules"]:
+        identifier = f"{achievement_id(public, language)}#module-{module['number']}"
+        descriptions.append(
+            {
+                "id": identifier,
+                "type": ["ResultDescription"],
+                "name": module[f"title_{language}"],
+                "resultType": "RawScore",
+                "valueMin": "0",
+                "valueMax": _hours(module["hours"]),
+            }
+        )
+        credited = min(float(module["approved_hours"]), float(module["hours"]))
+        results.append(
+            {"type": ["Result"], "resultDescription": identifier, "value": _hours(credited)}
+        )
+    return descriptions, results
+
+
+def _subject_identifiers(certificate: Certificate) -> list[dict]:
+    """The learner's name in clear and e-mail hashed with a salt of the certificate's own."""
+    learner = certificate.snapshot["learner"]
     salt = hashlib.sha256(f"{certificate.code}:salt".encode()).hexdigest()[:16]
     email_hash = hashlib.sha256((learner.get("email", "") + salt).encode()).hexdigest()
-    return {
+    return [
+        {
+            "type": "IdentityObject",
+            "identityType": "name",
+            "hashed": False,
+            "identityHash": learner["name_th"],
+        },
+        {
+            "type": "IdentityObject",
+            "identityType": "emailAddress",
+            "hashed": True,
+            "identityHash": f"sha256${email_hash}",
+            "salt": salt,
+        },
+    ]
+
+
+def subject_id(certificate: Certificate) -> str:
+    """The learner as credentialSubject.id: the urn:uuid kept on the learner for good (in the
+    snapshot since this round; read from the account for a certificate issued before)."""
+    kept = certificate.snapshot["learner"].get("subject_uuid")
+    return f"urn:uuid:{kept or certificate.enrolment.learner.subject_uuid}"
+
+
+def build_credential(certificate: Certificate) -> dict:
+    """The AchievementCredential of a certificate (without its proof), from what it said when
+    it was issued; its identifiers and links are on the public address of that day."""
+    snapshot, public = certificate.snapshot, certificate.public_url
+    course = snapshot["course"]
+    language = credential_language(certificate)
+    descriptions, results = _module_results(snapshot, public, language)
+    credential: dict[str, Any] = {
         "@context": CONTEXTS,
         "id": credential_id(certificate),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
@@ -166,79 +195,150 @@ def build_credential(certificate: Certificate) -> dict:
         "name": course[f"title_{language}"],
         "description": course[f"description_{language}"],
         "validFrom": _stamp(snapshot["issued_at"]),
-        "credentialSubject": {
-            "type": ["AchievementSubject"],
-            "identifier": [
-                {
-                    "type": "IdentityObject",
-                    "identityType": "name",
-                    "hashed": False,
-                    "identityHash": learner["name_th"],
-                },
-                {
-                    "type": "IdentityObject",
-                    "identityType": "emailAddress",
-                    "hashed": True,
-                    "identityHash": f"sha256${email_hash}",
-                    "salt": salt,
-                },
-            ],
-            "achievement": dict(
-                achievement(course, public, language),
-                creditsAvailable=snapshot["total_hours"],
-            ),
-            "creditsEarned": snapshot["total_hours"],
-            "activityStartDate": _stamp(snapshot["activity_started_on"]),
-            "activityEndDate": _stamp(snapshot["activity_ended_on"]),
-        },
-        "credentialStatus": {
-            "id": f"{public}/credentials/revocations",
-            "type": "1EdTechRevocationList",
-        },
     }
-
-
-def sign_credential(credential: dict) -> str:
-    """The credential as a VC-JWT: a compact JWS whose payload is the credential itself."""
-    key = signing_key()
-    header = {"alg": JWS_ALGORITHM, "typ": "vc+jwt", "cty": "vc", "kid": key.thumbprint()}
-    payload = json.dumps(credential, ensure_ascii=False, separators=(",", ":")).encode()
-    return jws.serialize_compact(header, payload, key, algorithms=[JWS_ALGORITHM])
-
-
-def verify_jwt(token: str) -> dict:
-    """The credential inside a VC-JWT, if its signature checks against a published key."""
-    keys = KeySet.import_key_set(public_keys())
-    message = jws.deserialize_compact(token, keys, algorithms=[JWS_ALGORITHM])
-    return json.loads(message.payload)
-
-
-def revocation_list(certificates: list[Certificate]) -> dict:
-    """The 1EdTech revocation list: every revoked or superseded credential and why. The list
-    is where it is served now; each entry is the credential's own (frozen) identifier."""
-    public = public_url()
-    entries = []
-    for certificate in certificates:
-        reason = certificate.revocation_reason
-        if certificate.status is CertificateStatus.SUPERSEDED:
-            reason = (
-                f"Superseded by {certificate.superseded_by.serial}"
-                if (certificate.superseded_by)
-                else "Superseded"
-            )
-        entries.append({"id": credential_id(certificate), "revocationReason": reason})
-    return {
-        "id": f"{public}/credentials/revocations",
-        "issuer": f"{public}/issuer",
-        "revokedCredentials": entries,
+    if snapshot.get("valid_until"):
+        credential["validUntil"] = _stamp(snapshot["valid_until"])
+    credential["awardedDate"] = _stamp(snapshot.get("awarded_at") or snapshot["issued_at"])
+    credential["credentialSubject"] = {
+        "id": subject_id(certificate),
+        "type": ["AchievementSubject"],
+        "identifier": _subject_identifiers(certificate),
+        "achievement": dict(
+            achievement(course, public, language),
+            creditsAvailable=snapshot["total_hours"],
+            resultDescription=descriptions,
+        ),
+        "result": results,
+        "creditsEarned": snapshot["total_hours"],
+        "activityStartDate": _stamp(snapshot["activity_started_on"]),
+        "activityEndDate": _stamp(snapshot["activity_ended_on"]),
     }
+    credential["credentialStatus"] = status_entry(
+        public, certificate.status_list, certificate.status_index
+    )
+    return credential
+
+
+def _text(document: dict) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def signed_credential(certificate: Certificate) -> str:
+    """The credential with its Data Integrity proof by the current proof key, as text. The
+    proof is given as a set of one (``proof`` an array), as the Open Badges 3.0 schema asks."""
+    key = proof_key()
+    issued = datetime.fromisoformat(certificate.snapshot["issued_at"]).astimezone(UTC)
+    document = add_proof(
+        build_credential(certificate),
+        ed25519_private(key),
+        method_id(did_for(certificate.public_url), key.thumbprint()),
+        max(issued, datetime.now(UTC)).replace(microsecond=0),
+    )
+    document["proof"] = [document["proof"]]
+    return _text(document)
+
+
+def jwt_kid(address: str, thumbprint: str) -> str:
+    """The ``kid`` of a JWT key: the URL that returns that one public key."""
+    return f"{address}/issuer/keys/{thumbprint}"
+
+
+def _numeric_date(stamp: str) -> int:
+    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+
+
+def jwt_form(credential: dict, address: str) -> str:
+    """The credential (without its embedded proof) as a JWT per Open Badges 3.0 §8.2."""
+    key = jwt_key()
+    unsigned = {name: value for name, value in credential.items() if name != "proof"}
+    claims = {
+        **unsigned,
+        "iss": unsigned["issuer"]["id"],
+        "jti": unsigned["id"],
+        "sub": unsigned["credentialSubject"]["id"],
+        "nbf": _numeric_date(unsigned["validFrom"]),
+    }
+    if "validUntil" in unsigned:
+        claims["exp"] = _numeric_date(unsigned["validUntil"])
+    header = {"alg": JWT_ALGORITHM, "kid": jwt_kid(address, key.thumbprint()), "typ": "JWT"}
+    return jws.serialize_compact(header, _text(claims).encode(), key, algorithms=[JWT_ALGORITHM])
+
+
+def sign_at_issue(certificate: Certificate) -> None:
+    """Sign a new certificate's credential and its JWT form, and keep both with it."""
+    text = signed_credential(certificate)
+    certificate.credential = text
+    certificate.credential_jwt = jwt_form(json.loads(text), certificate.public_url)
+
+
+def _freeze_late(certificate: Certificate) -> None:
+    """Sign the credential of a certificate issued before credentials were signed at issue,
+    once: if two requests race, the first to write wins and both serve its text."""
+    text = signed_credential(certificate)
+    token = jwt_form(json.loads(text), certificate.public_url)
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == certificate.id, Certificate.credential.is_(None))
+        .values(credential=text, credential_jwt=token)
+    )
+    db.session.commit()
+    db.session.refresh(certificate)
 
 
 def credential_text(certificate: Certificate) -> str:
-    """The certificate's credential as the exact JSON text that is served and downloaded.
-    (Interface for the wallet, badge and file-check features; it becomes the text frozen at
-    issue, with its embedded proof.)"""
-    return json.dumps(build_credential(certificate), ensure_ascii=False, separators=(",", ":"))
+    """The certificate's credential as the exact JSON text signed at issue (what is served,
+    downloaded and baked into badges)."""
+    if certificate.credential is None:
+        _freeze_late(certificate)
+    return str(certificate.credential)
+
+
+def credential_token(certificate: Certificate) -> str:
+    """The certificate's credential in its JWT form, as signed at issue."""
+    if certificate.credential_jwt is None:
+        _freeze_late(certificate)
+    return str(certificate.credential_jwt)
+
+
+# -- publishing the keys -------------------------------------------------------------------
+
+
+def _jwk(key: Any, address: str) -> dict:
+    return dict(
+        key.as_dict(private=False),
+        kid=jwt_kid(address, key.thumbprint()),
+        use="sig",
+        alg=JWT_ALGORITHM,
+    )
+
+
+def public_jwks(address: str) -> dict:
+    """The JWK set of the JWT keys, the current one first, then those retired."""
+    return {"keys": [_jwk(key, address) for key in jwt_keys()]}
+
+
+def public_jwk(address: str, thumbprint: str) -> dict | None:
+    """The one JWT key a ``kid`` names, or None."""
+    for key in jwt_keys():
+        if key.thumbprint() == thumbprint:
+            return _jwk(key, address)
+    return None
+
+
+def verify_jwt(token: str) -> dict:
+    """The claims of a credential's JWT, if its signature checks against a published key and
+    its times hold (raises otherwise)."""
+    header = jws.extract_compact(token.encode()).protected
+    thumbprint = str(header.get("kid", "")).rsplit("/", 1)[-1]
+    keys = [key for key in jwt_keys() if key.thumbprint() == thumbprint]
+    if not keys:
+        raise ValueError("The JWT names no key of this issuer.")
+    decoded = decode_jwt(token, keys[0], algorithms=[JWT_ALGORITHM])
+    JWTClaimsRegistry().validate(decoded.claims)
+    return decoded.claims
+
+
+# -- checking a credential someone has ----------------------------------------------------
 
 
 class CredentialCheck:
@@ -252,22 +352,54 @@ class CredentialCheck:
         self.certificate, self.genuine, self.problem = certificate, genuine, problem
 
 
-def check_credential(text: str) -> CredentialCheck:
-    """Check a credential someone uploaded: its proof against LCA's keys and its content
-    against the certificate it names. (Interface; the proof check lands with the proof.)"""
-    from lca.certificates.services import find_by_code
+def _proof_key_for(method: str) -> Any:
+    """The public key a verification method names, if it is one of the issuer's."""
+    _, _, thumbprint = method.partition("#")
+    for key in proof_keys():
+        if key.thumbprint() == thumbprint:
+            return ed25519_public(key)
+    return None
 
+
+def check_credential(text: str) -> CredentialCheck:
+    """Check a credential someone uploaded: its proof against the issuer's keys, and that it
+    is the credential of the certificate it names, exactly as issued."""
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return CredentialCheck(None, False, "not_json")
     identifier = document.get("id") if isinstance(document, dict) else None
     if not isinstance(identifier, str) or not identifier.endswith("/credential.json"):
         return CredentialCheck(None, False, "not_ours")
     code = identifier.removesuffix("/credential.json").rsplit("/", 1)[-1]
-    certificate = find_by_code(code)
-    if certificate is None:
+    normalised = normalise_code(code)
+    certificate = (
+        db.session.scalar(select(Certificate).where(Certificate.code == normalised))
+        if normalised
+        else None
+    )
+    if certificate is None or identifier != credential_id(certificate):
         return CredentialCheck(None, False, "not_ours")
+    if "proof" not in document:
+        return CredentialCheck(certificate, False, "no_proof")
+    if not verify_proof(document, _proof_key_for).verified:
+        return CredentialCheck(certificate, False, "bad_signature")
     if document != json.loads(credential_text(certificate)):
         return CredentialCheck(certificate, False, "altered")
     return CredentialCheck(certificate, True)
+
+
+def revocation_list(certificates: list[Certificate], address: str) -> dict:
+    """The first round's 1EdTech-style revocation list, kept for credentials that point to it:
+    each entry is the SHA-256 of a revoked or superseded credential's identifier, so someone
+    holding a credential can check it, but no code (nor any reason) is published."""
+    return {
+        "id": f"{address}/credentials/revocations",
+        "issuer": did_for(address),
+        "note": "Superseded by the Bitstring Status List named in each credential.",
+        "revokedCredentials": [
+            {"idSha256": hashlib.sha256(credential_id(c).encode()).hexdigest()}
+            for c in certificates
+            if c.status is not CertificateStatus.VALID
+        ],
+    }

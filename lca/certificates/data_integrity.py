@@ -296,6 +296,9 @@ def verify_proof(
     proof = document.get("proof")
     if proof is None:
         return ProofResult(False, "no_proof")
+    if isinstance(proof, list) and len(proof) == 1:
+        # a set of one proof: what the Open Badges 3.0 schema asks for (``proof`` an array)
+        proof = proof[0]
     if not isinstance(proof, dict):
         return ProofResult(False, "malformed_proof")
     method = proof.get("verificationMethod")

@@ -21,9 +21,11 @@ from lca.certificates.codes import (
     next_serial_number,
     serial_of,
 )
+from lca.certificates.credential import sign_at_issue
 from lca.certificates.eligibility import is_eligible, staff_missing_steps
 from lca.certificates.issuer import load_issuer
 from lca.certificates.pdf import CertificateRenderer
+from lca.certificates.status_list import allocate_place
 from lca.core.audit import record
 from lca.core.dates import buddhist_year, local_today
 from lca.core.db import db, utcnow
@@ -182,10 +184,12 @@ def certificate_snapshot(
     modules: list[dict[str, Any]],
     total_hours: int,
     activity_ended_on: date,
+    subject_uuid: str | None = None,
 ) -> dict[str, Any]:
     """What a certificate says, as kept with it: plain values only (also used by lca synth)."""
     base = public_url()
-    return {
+    issuer = load_issuer()
+    snapshot: dict[str, Any] = {
         "serial": serial,
         "code": code,
         "code_display": display_code(code),
@@ -202,8 +206,24 @@ def certificate_snapshot(
         "total_hours": total_hours,
         "activity_started_on": cohort["starts_on"],
         "activity_ended_on": activity_ended_on.isoformat(),
-        **load_issuer(),
+        **issuer,
     }
+    if subject_uuid:
+        #: the learner's credentialSubject.id (urn:uuid), the same on every certificate
+        snapshot["subject_uuid"] = subject_uuid
+    valid_years = issuer["course"].get("valid_years")
+    if valid_years:
+        #: the programme's expiry (seed/issuer.yaml course.valid_years): the credential's
+        #: validUntil and its JWT's exp
+        snapshot["valid_until"] = _years_after(issued_on, int(valid_years)).isoformat()
+    return snapshot
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def _snapshot(
@@ -246,6 +266,7 @@ def _snapshot(
             for m in progress.modules
         ],
         total_hours=progress.required_minutes // 60,
+        subject_uuid=learner.subject_uuid,
         activity_ended_on=activity_ended_on(
             cohort.ends_on,
             enrolment.field_window_ends_on,
@@ -262,26 +283,39 @@ def _store(
 ) -> Certificate:
     pdf = renderer.render(snapshot)
     year, number = snapshot["serial_year"], snapshot["serial_number"]
-    certificate = Certificate(
-        enrolment=enrolment,
-        serial=snapshot["serial"],
-        serial_year=year,
-        serial_number=number,
-        code=snapshot["code"],
-        language=CertificateLanguage(snapshot["language"]),
-        snapshot=snapshot,
-        pdf_key=save_file(db.session, pdf, ".pdf"),
-        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
-        pdf_size=len(pdf),
-        issued_by_id=actor.id if actor else None,
-    )
     name = enrolment.learner.full_name_th  # read now: after a failed flush the session waits
-    db.session.add(certificate)
-    try:
+    pdf_key = save_file(db.session, pdf, ".pdf")
+    for _attempt in range(3):
+        status_list, status_index = allocate_place()
+        certificate = Certificate(
+            enrolment=enrolment,
+            serial=snapshot["serial"],
+            serial_year=year,
+            serial_number=number,
+            code=snapshot["code"],
+            language=CertificateLanguage(snapshot["language"]),
+            snapshot=snapshot,
+            pdf_key=pdf_key,
+            pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+            pdf_size=len(pdf),
+            issued_by_id=actor.id if actor else None,
+            status_list=status_list,
+            status_index=status_index,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(certificate)
+        except IntegrityError as error:
+            if valid_certificate(enrolment) is not None:
+                # another administrator issued it a moment ago
+                raise RuleError(
+                    _("%(name)s already has a valid certificate.", name=name)
+                ) from error
+            continue  # another certificate took the same status place a moment ago: draw again
+        sign_at_issue(certificate)
         db.session.flush()
-    except IntegrityError as error:  # another administrator issued it a moment ago
-        raise RuleError(_("%(name)s already has a valid certificate.", name=name)) from error
-    return certificate
+        return certificate
+    raise RuleError(_("%(name)s already has a valid certificate.", name=name))
 
 
 def _new_serial() -> tuple[int, int, str]:
@@ -421,6 +455,9 @@ _NOT_STATED = frozenset(
         "serial_year",
         "serial_number",
         "replaces",
+        "subject_uuid",
+        "awarded_at",
+        "valid_until",
     }
 )
 
@@ -468,7 +505,13 @@ def reissue_certificate(
             total_hours=old["total_hours"],
             cohort=old["cohort"],
             activity_started_on=old["activity_started_on"],
+            # the credential's awardedDate: the day the learner was first awarded it
+            awarded_at=old.get("awarded_at") or old["issued_at"],
         )
+        if old.get("valid_until"):
+            snapshot["valid_until"] = old["valid_until"]  # a correction does not extend it
+        else:
+            snapshot.pop("valid_until", None)
         return snapshot
 
     if _what_it_states(successor_snapshot(old["serial"], old["code"])) == _what_it_states(old):
@@ -512,6 +555,18 @@ def reissue_certificate(
         reissued_on=successor.snapshot["issued_on"],
     )
     return successor
+
+
+def sign_pending_credentials() -> int:
+    """Sign, once, the credentials of certificates issued before credentials were signed at
+    issue (`lca keys generate` does it); returns how many."""
+    pending = db.session.scalars(select(Certificate).where(Certificate.credential.is_(None)))
+    count = 0
+    for certificate in pending:
+        sign_at_issue(certificate)
+        count += 1
+    db.session.flush()
+    return count
 
 
 def find_by_code(code: str | None) -> Certificate | None:

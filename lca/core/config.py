@@ -123,6 +123,9 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         "LCA_LOGIN_RATE_LIMIT": _env("LCA_LOGIN_RATE_LIMIT", "20 per minute"),
         "LCA_LOGIN_ACCOUNT_RATE_LIMIT": _env("LCA_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
         "LCA_VERIFY_RATE_LIMIT": _env("LCA_VERIFY_RATE_LIMIT", "30 per minute"),
+        #: addresses LCA had before LCA_PUBLIC_URL that still reach it (space-separated): the
+        #: credentials issued there name that address's did:web, which it keeps answering for
+        "LCA_FORMER_PUBLIC_URLS": _env("LCA_FORMER_PUBLIC_URLS", ""),
         #: forgot-password requests per client address, and reset mails per account an hour
         "LCA_RESET_RATE_LIMIT": _env("LCA_RESET_RATE_LIMIT", "5 per minute; 20 per hour"),
         "LCA_RESET_MAILS_PER_HOUR": _int_env("LCA_RESET_MAILS_PER_HOUR", 3),

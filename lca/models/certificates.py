@@ -79,6 +79,9 @@ class Certificate(Base):
         # A certificate is superseded by one re-issue at most, and a re-issue replaces one.
         UniqueConstraint("superseded_by_id", name="uq_certificates_superseded_by_id"),
         UniqueConstraint("replaces_id", name="uq_certificates_replaces_id"),
+        # Each certificate has its own place in a revocation status list.
+        UniqueConstraint("status_list", "status_index", name="uq_certificates_status_place"),
+        CheckConstraint("status_index >= 0 AND status_index < 131072", name="status_index_in_list"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,7 +98,7 @@ class Certificate(Base):
     #: name, cohort, hours of each module, issuer and signatories as they were at issue
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     pdf_key: Mapped[str] = mapped_column(String(128), unique=True)
-    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)  #: of the signed file
     pdf_size: Mapped[int]
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -105,6 +108,14 @@ class Certificate(Base):
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     reissue_reason: Mapped[str | None] = mapped_column(Text)
+    #: the Open Badges credential with its Data Integrity proof, exactly as signed at issue
+    #: (served byte for byte), and its JWT form; None until first asked for on a certificate
+    #: issued before credentials were signed at issue (lca.certificates.credential)
+    credential: Mapped[str | None] = mapped_column(Text)
+    credential_jwt: Mapped[str | None] = mapped_column(Text)
+    #: its place in a revocation status list (lca.certificates.status_list): random, for good
+    status_list: Mapped[int] = mapped_column(default=1)
+    status_index: Mapped[int]
 
     enrolment: Mapped[Enrolment] = relationship()
     issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])

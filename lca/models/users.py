@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,10 @@ class Role(enum.Enum):
     LEARNER = "learner"
     INSTRUCTOR = "instructor"
     ADMIN = "admin"
+
+
+def new_subject_uuid() -> str:
+    return str(uuid.uuid4())
 
 
 class User(UserMixin, Base):
@@ -54,6 +59,9 @@ class User(UserMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None]
     deactivated_at: Mapped[datetime | None]
+    #: who the person is in their credentials (credentialSubject.id, "urn:uuid:…"): random,
+    #: kept for good, so every certificate of one learner names the same subject
+    subject_uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_subject_uuid)
 
     city: Mapped[City | None] = relationship()
 

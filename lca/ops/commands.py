@@ -294,18 +294,47 @@ def print_certificates_command(cohort_code, out):
 
 @lca_group.group("keys")
 def keys_group():
-    """The issuer's signing key for Open Badges credentials."""
+    """The issuer's keys: credential proofs, the credentials' JWT form, the PDF signature."""
+
+
+def _report_keys(made: dict[str, str]) -> None:
+    from lca.certificates.keys import keys_dir
+
+    click.echo(f"Keys in {keys_dir()}:")
+    click.echo(f"  credential proofs (Ed25519, did:web): {made['proof']}")
+    click.echo(f"  credential JWTs (ES256): {made['jwt']}")
 
 
 @keys_group.command("generate")
-@click.option("--force", is_flag=True, help="Replace the key (the old public key stays published).")
 @with_appcontext
-def generate_key_command(force):
-    """Create the Ed25519 signing key under LCA_DATA_DIR/keys (kept if it exists)."""
-    from lca.certificates.credential import generate_key
+def generate_key_command():
+    """Create the issuer's keys under LCA_DATA_DIR/keys where they are missing (existing
+    keys are kept), then sign the credentials of certificates issued before they were signed
+    at issue."""
+    from lca.certificates.keys import generate_keys
+    from lca.certificates.services import sign_pending_credentials
 
-    path, kid = generate_key(force=force)
-    click.echo(f"Signing key {kid} in {path}")
+    _report_keys(generate_keys())
+    signed = sign_pending_credentials()
+    db.session.commit()
+    if signed:
+        click.echo(f"{signed} earlier certificates' credentials signed.")
+
+
+@keys_group.command("rotate")
+@with_appcontext
+def rotate_keys_command():
+    """Make new keys; the old public keys stay published, so every credential signed before
+    still verifies. Issued credentials are not signed again."""
+    from lca.certificates.keys import generate_keys
+    from lca.core.audit import record
+
+    made = generate_keys(rotate=True)
+    retired = {kind: kid for kind, kid in made.items() if kind.startswith("retired-")}
+    record(None, "keys.rotate", None, **made)
+    db.session.commit()
+    _report_keys(made)
+    click.echo("Retired, still published for verifying: " + (", ".join(retired.values()) or "none"))
 
 
 @lca_group.group("learners")

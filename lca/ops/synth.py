@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
@@ -25,6 +26,7 @@ from lca.auth.passwords import hash_password
 from lca.certificates.codes import new_code, next_serial_number, serial_of
 from lca.certificates.eligibility import is_eligible
 from lca.certificates.services import activity_ended_on, certificate_snapshot
+from lca.certificates.status_list import FILL_LIMIT, LIST_SIZE
 from lca.core.dates import buddhist_year, local_today
 from lca.core.db import Base, db
 from lca.curriculum.services import latest_rubric, list_modules
@@ -282,6 +284,15 @@ class _Builder:
         self.cohorts = math.ceil(learners / cohort_size)
         self.instructors: list[int] = []
         self.now = datetime.now(UTC)
+        self._status_places = self._places()
+
+    def _places(self) -> Iterator[tuple[int, int]]:
+        """Each certificate's place in the revocation status lists: random, as when issued."""
+        number = 1
+        while True:
+            for index in self.rng.sample(range(LIST_SIZE), FILL_LIMIT):
+                yield number, index
+            number += 1
 
     # people ---------------------------------------------------------------------------------
 
@@ -295,6 +306,7 @@ class _Builder:
             {
                 "id": user_id,
                 "email": email,
+                "subject_uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "password_hash": self.password_hash,
                 "full_name_th": f"{given_th} {family_th}",
                 "full_name_en": f"{given_en} {family_en}",
@@ -716,12 +728,14 @@ class _Builder:
                 for m in catalogue.modules
             ],
             total_hours=sum(m.hours for m in catalogue.modules),
+            subject_uuid=person["subject_uuid"],
             activity_ended_on=activity_ended_on(
                 cohort["ends_on"], cohort["field_ends_on"], issued_on
             ),
         )
         snapshot.update(serial_year=year, serial_number=number)
         revoked = rng.random() < 0.01
+        place = next(self._status_places)
         self.batch.add(
             _table(Certificate),
             {
@@ -745,6 +759,8 @@ class _Builder:
                 "superseded_by_id": None,
                 "replaces_id": None,
                 "reissue_reason": None,
+                "status_list": place[0],
+                "status_index": place[1],
             },
         )
 
