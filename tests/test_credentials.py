@@ -387,3 +387,16 @@ def test_revoked_and_superseded_are_both_set_from_the_status_alone(client, db, k
     listed = client.get("/credentials/status/1").get_json()
     bits = decoded_list(listed["credentialSubject"]["encodedList"])
     assert bit_is_set(bits, revoked.status_index) and not bit_is_set(bits, valid.status_index)
+
+
+def test_without_the_issuers_keys_nothing_is_issued_and_the_admin_is_told(
+    app, client, admin, db, monkeypatch, tmp_path
+):
+    monkeypatch.setitem(app.config, "LCA_DATA_DIR", tmp_path)  # no keys here
+    enrolment = eligible_enrolment()
+    response = client.post(
+        f"/enrolments/{enrolment.id}/certificate", data={"language": "both"}, follow_redirects=True
+    )
+    assert response.status_code == 200
+    assert "lca keys generate" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Certificate)) is None

@@ -24,6 +24,7 @@ from lca.certificates.codes import (
 from lca.certificates.credential import sign_at_issue
 from lca.certificates.eligibility import is_eligible, staff_missing_steps
 from lca.certificates.issuer import load_issuer
+from lca.certificates.keys import SigningKeyMissing, jwt_key, proof_key
 from lca.certificates.pdf import CertificateRenderer
 from lca.certificates.status_list import allocate_place
 from lca.core.audit import record
@@ -68,6 +69,19 @@ def _check_operator(admin: User | None) -> None:
     """Certificates are an administrator's act; None is an operator at the command line."""
     if admin is not None and not admin.is_admin:
         raise RuleError(_("Only an administrator issues, revokes or re-issues certificates."))
+
+
+def _check_keys() -> None:
+    """A certificate is signed as it is issued: without the issuer's keys, nothing is."""
+    try:
+        proof_key(), jwt_key()
+    except SigningKeyMissing as error:
+        raise RuleError(
+            _(
+                "Certificates cannot be issued yet: the issuer's signing keys are missing. "
+                "An operator makes them with: flask --app wsgi lca keys generate"
+            )
+        ) from error
 
 
 def verify_url(code: str, base: str | None = None) -> str:
@@ -335,6 +349,7 @@ def issue_certificate(
     never a second valid one for the same enrolment. (A batch passes the ``progress`` it has
     just computed for the whole cohort.)"""
     _check_operator(admin)
+    _check_keys()
     existing = valid_certificate(enrolment)
     if existing is not None:
         raise RuleError(
@@ -476,6 +491,7 @@ def reissue_certificate(
     """Re-issue a valid certificate after a name correction: a new serial, code and PDF with the
     learner's current name and the same hours; the old one is superseded and points to it."""
     _check_operator(admin)
+    _check_keys()
     if certificate.status is not CertificateStatus.VALID:
         raise RuleError(_("Only a valid certificate can be re-issued."))
     reason = (reason or "").strip()

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from lca import create_app
+from lca.certificates.keys import generate_keys
 from lca.certificates.services import issue_certificate
 from lca.core.db import db
 from lca.core.storage import storage
@@ -90,6 +91,7 @@ def demo_template(new_database, tmp_path_factory, make_app) -> DemoTemplate:
     with app.app_context():
         load_demo()
         db.session.commit()
+        generate_keys()  # as `make run` does: certificates are signed when issued
         db.session.remove()
         db.engine.dispose()
     return DemoTemplate(app.config["SQLALCHEMY_DATABASE_URI"], data_dir)
