@@ -562,3 +562,96 @@ def eligible_enrolment(cohort=None, **learner) -> Enrolment:
         )
     FieldReportFactory(enrolment=enrolment, status=ReportStatus.PASSED)
     return enrolment
+
+
+def open_badge_credential(
+    issuer: str,
+    subject: str = "urn:uuid:3f1c2a9e-8d4b-4c1e-9a57-0b6d2e7f4c11",
+    public: str = "https://lca.example.go.th",
+    status: dict | None = None,
+) -> dict:
+    """An unsigned Open Badges 3.0 credential of the shape and size LCA issues (Thai texts,
+    two identity objects, the achievement with its criteria and the seven modules' hours as
+    results), with ``issuer`` as the issuer's id and, if given, ``status`` as its
+    credentialStatus; it needs no database, for the proof and the outside verifiers."""
+    achievement = f"{public}/achievements/city-administrator"
+    modules = [(n, 9 if n == 5 else 6) for n in range(1, 8)]
+    credential = {
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        ],
+        "id": f"{public}/verify/K7QX-2M9P-4TVA/credential.json",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {
+            "id": issuer,
+            "type": ["Profile"],
+            "name": "วิทยาลัยนักบริหารเมือง",
+            "url": "https://www.example.go.th/",
+            "email": "certificates@example.go.th",
+        },
+        "name": "หลักสูตรนักบริหารเมือง (City Administrator)",
+        "description": "หลักสูตรพัฒนาผู้บริหารท้องถิ่น เจ็ดกลุ่มวิชา และการฝึกภาคสนาม",
+        "image": {"id": f"{public}/verify/K7QX-2M9P-4TVA/badge.png", "type": "Image"},
+        "validFrom": "2026-11-22T05:00:00Z",
+        "awardedDate": "2026-11-22T05:00:00Z",
+        "credentialSubject": {
+            "id": subject,
+            "type": ["AchievementSubject"],
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "identityType": "name",
+                    "hashed": False,
+                    "identityHash": "นางสาวสมศรี ใจดี",
+                },
+                {
+                    "type": "IdentityObject",
+                    "identityType": "emailAddress",
+                    "hashed": True,
+                    "identityHash": "sha256$" + hashlib.sha256(b"somsri@example.org").hexdigest(),
+                    "salt": "5d1f0c9a7be34a21",
+                },
+            ],
+            "achievement": {
+                "id": achievement,
+                "type": ["Achievement"],
+                "achievementType": "Certificate",
+                "name": "หลักสูตรนักบริหารเมือง",
+                "description": "ผู้ผ่านหลักสูตรได้เรียนครบเจ็ดกลุ่มวิชาและผ่านรายงานภาคสนาม",
+                "criteria": {
+                    "narrative": "เข้าเรียนและบันทึกชั่วโมงครบทุกกลุ่มวิชา "
+                    "(รวม 45 ชั่วโมง) และรายงานการฝึกภาคสนามผ่านการประเมิน"
+                },
+                "image": {"id": f"{public}/static/badge.png", "type": "Image"},
+                "humanCode": "CA",
+                "inLanguage": "th",
+                "creditsAvailable": 45,
+                "resultDescription": [
+                    {
+                        "id": f"{achievement}#module-{n}",
+                        "type": ["ResultDescription"],
+                        "name": f"กลุ่มวิชาที่ {n} (ชั่วโมง)",
+                        "resultType": "ext:Hours",
+                        "requiredValue": str(hours),
+                    }
+                    for n, hours in modules
+                ],
+                "related": [{"id": f"{achievement}/en", "type": ["Related"], "inLanguage": "en"}],
+            },
+            "result": [
+                {
+                    "type": ["Result"],
+                    "resultDescription": f"{achievement}#module-{n}",
+                    "value": str(hours),
+                }
+                for n, hours in modules
+            ],
+            "creditsEarned": 45,
+            "activityStartDate": "2026-06-01T00:00:00Z",
+            "activityEndDate": "2026-11-22T00:00:00Z",
+        },
+    }
+    if status is not None:
+        credential["credentialStatus"] = status
+    return credential
