@@ -19,6 +19,7 @@ import copy
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,6 +82,9 @@ class ProofResult:
 
 
 _pinned: dict[str, dict[str, Any]] = {}
+# PyLD's shared cache of processed contexts is a plain LRU cache, not safe for threads that
+# change it at once; one canonicalisation at a time in a process (each takes milliseconds)
+_pyld_lock = threading.RLock()
 
 
 def _pinned_document(url: str) -> dict[str, Any] | None:
@@ -167,20 +171,19 @@ def expand_strictly(document: dict[str, Any], loader: DocumentLoader = document_
 def canonical_nquads(document: dict[str, Any], loader: DocumentLoader = document_loader) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document (every term defined, every context
     pinned; raises :class:`UndefinedTerm` or :class:`ContextNotPinned` otherwise)."""
-    try:
-        expanded = expand_strictly(document, loader)
-    except jsonld.JsonLdError as error:
-        _raise_cause(error)
-        raise
-    nquads: str = jsonld.normalize(
-        expanded,
-        {
-            "algorithm": "URDNA2015",
-            "format": "application/n-quads",
-            "documentLoader": loader,
-            "base": None,
-        },
-    )
+    options = {
+        "algorithm": "URDNA2015",
+        "format": "application/n-quads",
+        "documentLoader": loader,
+        "base": None,
+    }
+    with _pyld_lock:
+        try:
+            expanded = expand_strictly(document, loader)
+        except jsonld.JsonLdError as error:
+            _raise_cause(error)
+            raise
+        nquads: str = jsonld.normalize(expanded, options)
     return nquads
 
 
