@@ -11,6 +11,8 @@ MO := $(PO:.po=.mo)
 # links and QR codes with that address, unless LCA_PUBLIC_URL says otherwise.
 LCA_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 DEV_ENV := LCA_ENV=development LCA_PUBLIC_URL=$(LCA_PUBLIC_URL)
+# the stamp of the Node verifiers' installation (see below)
+VERIFIERS := tests/verifier/node_modules/.installed
 
 .PHONY: run test test-sqlite test-postgresql security-check lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-certificates bench-import bench-mail
 
@@ -55,11 +57,23 @@ run: $(VENV)/.installed $(MO)
 
 test: security-check test-sqlite test-postgresql
 
-test-sqlite: $(VENV)/.installed $(MO)
+test-sqlite: $(VENV)/.installed $(MO) $(VERIFIERS)
 	$(BIN)/pytest --backend sqlite $(PYTEST_ARGS)
 
-test-postgresql: $(VENV)/.installed $(MO)
+test-postgresql: $(VENV)/.installed $(MO) $(VERIFIERS)
 	$(BIN)/pytest --backend postgresql $(PYTEST_ARGS)
+
+# The outside verifiers the tests run under Node (tests/verifier: verifier-core and jsonld.js,
+# exactly as its package-lock.json pins them), installed again when the lock changes. npm
+# uses the registry it is configured with. Without npm the tests that need them are skipped
+# (under CI=true they fail).
+$(VERIFIERS): tests/verifier/package-lock.json tests/verifier/package.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/verifier --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm is not installed: the outside-verifier tests will be skipped" \
+			"(apt-get install nodejs npm)"; \
+	fi
 
 lint: $(VENV)/.installed security-check typecheck
 	$(BIN)/ruff check .
@@ -102,7 +116,7 @@ screenshots: $(VENV)/.installed $(MO)
 		-k "learner_logs_answers or instructor_takes or public"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/verifier/node_modules
 
 BENCH_LEARNERS ?= 1000 10000
 BENCH_BACKENDS ?= sqlite postgresql

@@ -1,7 +1,8 @@
 """Fixtures: the app on a real database (SQLite file or a throwaway PostgreSQL), each test in a
 transaction that is rolled back, a client, a ``login`` helper and clients signed in as each role,
-the page readers (``field_error``, ``flashes``), the real PDF and QR readers, the permission
-matrix's world, and a statement counter. What builds rows and inputs is in tests/factories.py;
+the page readers (``field_error``, ``flashes``), the real PDF and QR readers, the outside
+verifiers under Node (``node_tools``) and the app over real HTTPS (``https_server``), the
+permission matrix's world, and a statement counter. What builds rows and inputs is in tests/factories.py;
 test modules import nothing else of the suite."""
 
 from __future__ import annotations
@@ -332,6 +333,36 @@ def unavailable_fixture():
 def system_tool_fixture():
     """``system_tool(name)``: the path of a program, or ``unavailable``."""
     return system_tool
+
+
+@pytest.fixture(scope="session")
+def node_tools():
+    """The outside verifiers under Node (tests/node_tools.py: ``verify_with_dcc``,
+    ``canonize_with_jsonld_js``, ...), or ``unavailable`` with the command that installs them."""
+    from tests import node_tools
+
+    reason = node_tools.missing()
+    if reason:
+        unavailable(reason)
+    return node_tools
+
+
+@pytest.fixture(scope="session", name="serve_https")
+def serve_https_fixture(tmp_path_factory):
+    """``with serve_https(app) as server:`` serves a Flask app over real HTTPS on
+    https://localhost:<port> (its public address meanwhile), its certificate from a throwaway
+    CA whose PEM file is ``server.ca_file`` (tests/secure_server.py)."""
+    from tests.secure_server import serve_https
+
+    return lambda app: serve_https(app, tmp_path_factory.mktemp("https"))
+
+
+@pytest.fixture
+def https_server(app, db, serve_https) -> Iterator:
+    """The test's own app served over HTTPS: its requests run on the test's database
+    connection, so what the test wrote is what an outside verifier fetches."""
+    with serve_https(app) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

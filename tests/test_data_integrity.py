@@ -227,6 +227,9 @@ def test_an_open_badge_credential_is_signed_and_verified_with_the_pinned_context
         assert result.problem in ("bad_signature", "undefined_term"), path
     extra = dict(signed, favouriteColour="green")
     assert di.verify_proof(extra, keys_of(issuer_key)).problem == "undefined_term"
+    as_list = di.add_proof(credential, issuer_key, method, created, as_list=True)
+    assert as_list["proof"] == [signed["proof"]]
+    assert di.verify_proof(as_list, keys_of(issuer_key, method)).verified
     with pytest.raises(ValueError, match="already has a proof"):
         di.add_proof(signed, issuer_key, method, created)
     with pytest.raises(ValueError, match="time zone"):
@@ -346,7 +349,8 @@ HOSTILE = [
     {},
     {"proof": None},
     {"proof": []},
-    {"proof": [vector("signedDataInt.json")["proof"]] * 2},  # a set of two: not made here
+    {"proof": [vector("signedDataInt.json")["proof"]] * 2},
+    {"proof": [None]},
     {"proof": "z2YwC8z3"},
     {"proof": {"type": "DataIntegrityProof"}},
     {"proof": {"type": ["DataIntegrityProof"], "cryptosuite": "eddsa-rdfc-2022"}},

@@ -19,6 +19,7 @@ import copy
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,6 +82,9 @@ class ProofResult:
 
 
 _pinned: dict[str, dict[str, Any]] = {}
+# PyLD's shared cache of processed contexts is a plain LRU cache, not safe for threads that
+# change it at once; one canonicalisation at a time in a process (each takes milliseconds)
+_pyld_lock = threading.RLock()
 
 
 def _pinned_document(url: str) -> dict[str, Any] | None:
@@ -167,20 +171,19 @@ def expand_strictly(document: dict[str, Any], loader: DocumentLoader = document_
 def canonical_nquads(document: dict[str, Any], loader: DocumentLoader = document_loader) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document (every term defined, every context
     pinned; raises :class:`UndefinedTerm` or :class:`ContextNotPinned` otherwise)."""
-    try:
-        expanded = expand_strictly(document, loader)
-    except jsonld.JsonLdError as error:
-        _raise_cause(error)
-        raise
-    nquads: str = jsonld.normalize(
-        expanded,
-        {
-            "algorithm": "URDNA2015",
-            "format": "application/n-quads",
-            "documentLoader": loader,
-            "base": None,
-        },
-    )
+    options = {
+        "algorithm": "URDNA2015",
+        "format": "application/n-quads",
+        "documentLoader": loader,
+        "base": None,
+    }
+    with _pyld_lock:
+        try:
+            expanded = expand_strictly(document, loader)
+        except jsonld.JsonLdError as error:
+            _raise_cause(error)
+            raise
+        nquads: str = jsonld.normalize(expanded, options)
     return nquads
 
 
@@ -262,9 +265,12 @@ def add_proof(
     created: datetime,
     proof_purpose: str = "assertionMethod",
     loader: DocumentLoader = document_loader,
+    as_list: bool = False,
 ) -> dict[str, Any]:
     """A copy of ``document`` with an embedded ``eddsa-rdfc-2022`` DataIntegrityProof
-    (vc-di-eddsa §3.3.1): the proof configuration carries the document's ``@context``."""
+    (vc-di-eddsa §3.3.1): the proof configuration carries the document's ``@context``.
+    With ``as_list`` the proof is a one-element array (a proof set of one), as the Open Badges
+    3.0 JSON schema requires of a credential's ``proof``; the signature is the same."""
     if "proof" in document:
         raise ValueError("the document already has a proof (proof sets are not made here)")
     if "@context" not in document:
@@ -278,7 +284,8 @@ def add_proof(
     }
     config = dict(options, **{"@context": document["@context"]})
     signature = private_key.sign(_hash_data(document, config, loader))
-    return dict(document, proof=dict(options, proofValue=proof_value(signature)))
+    proof = dict(options, proofValue=proof_value(signature))
+    return dict(document, proof=[proof] if as_list else proof)
 
 
 def verify_proof(
@@ -288,17 +295,17 @@ def verify_proof(
     loader: DocumentLoader = document_loader,
 ) -> ProofResult:
     """Check a document's embedded ``eddsa-rdfc-2022`` proof (vc-di-eddsa §3.3.2). Takes any
-    JSON value and never raises on what it is given; ``public_key_for`` is called with the
+    JSON value and never raises on what it is given; ``proof`` may be one proof or a list of
+    exactly one (a larger proof set is "malformed_proof"); ``public_key_for`` is called with the
     proof's verification method (a string) and returns its key, or None if it is not one of
     the issuer's."""
     if not isinstance(document, dict):
         return ProofResult(False, "not_an_object")
     proof = document.get("proof")
-    if proof is None:
+    if proof is None or proof == []:
         return ProofResult(False, "no_proof")
     if isinstance(proof, list) and len(proof) == 1:
-        # a set of one proof: what the Open Badges 3.0 schema asks for (``proof`` an array)
-        proof = proof[0]
+        proof = proof[0]  # a proof set of one (how Open Badges 3.0 writes it)
     if not isinstance(proof, dict):
         return ProofResult(False, "malformed_proof")
     method = proof.get("verificationMethod")
