@@ -2,8 +2,8 @@
 transaction that is rolled back, a client, a ``login`` helper and clients signed in as each role,
 the page readers (``field_error``, ``flashes``), the real PDF and QR readers, the outside
 verifiers under Node (``node_tools``) and the app over real HTTPS (``https_server``), the
-permission matrix's world, and a statement counter. What builds rows and inputs is in tests/factories.py;
-test modules import nothing else of the suite."""
+permission matrix's world, and a statement counter. What builds rows and inputs is in
+tests/factories.py; test modules import nothing else of the suite."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lca.certificates import data_integrity as di
+from lca.certificates.did import did_for
 from tests.factories import CertificateFactory, open_badge_credential
 
 SCHEMA_URL = (
@@ -150,7 +151,7 @@ def test_the_app_is_served_over_https_to_whoever_trusts_the_test_ca(https_server
     with urllib.request.urlopen(  # noqa: S310
         f"{https_server.url}/issuer", context=https_server.client_context(), timeout=30
     ) as response:
-        assert json.load(response)["id"].startswith(https_server.url)
+        assert json.load(response)["id"] == did_for(https_server.url)
     with pytest.raises(urllib.error.URLError) as refused:
         urllib.request.urlopen(  # noqa: S310
             f"{https_server.url}/healthz", context=ssl.create_default_context(), timeout=30
@@ -159,6 +160,9 @@ def test_the_app_is_served_over_https_to_whoever_trusts_the_test_ca(https_server
 
 
 def test_the_https_server_serves_what_the_test_wrote(https_server, db):
+    from lca.certificates.keys import generate_keys
+
+    generate_keys()  # the credential of a certificate issued before is signed when first asked
     certificate = CertificateFactory()
     db.session.flush()
     address = f"{https_server.url}/verify/{certificate.code}/credential.json"
@@ -214,3 +218,97 @@ def test_a_missing_installation_names_the_command_that_installs_it(
         node_tools.verify_with_dcc({})
     monkeypatch.setenv("PATH", str(tmp_path))
     assert "Node.js is not installed" in node_tools.missing()
+
+
+# -- LCA's own certificates, issued and served over https, checked from outside -------------
+
+
+def _issue_over_https(client, https_server, **learner):
+    from sqlalchemy import select
+
+    from lca.certificates.keys import generate_keys
+    from lca.models import Certificate
+    from tests.factories import eligible_enrolment
+
+    with https_server.app.app_context():
+        generate_keys()
+    enrolment = eligible_enrolment(**learner)
+    response = client.post(f"/enrolments/{enrolment.id}/certificate", data={"language": "both"})
+    assert response.status_code == 302
+    from lca.core.db import db
+
+    return db.session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
+
+
+def _fetch(https_server, path: str) -> bytes:
+    with urllib.request.urlopen(  # noqa: S310 - our own https test server
+        f"{https_server.url}{path}", context=https_server.client_context(), timeout=30
+    ) as response:
+        return response.read()
+
+
+def test_an_issued_certificate_verifies_in_verifier_core_until_it_is_revoked(
+    node_tools, https_server, client, admin
+):
+    """The Learner Credential Wallet's verifier resolves the did:web issuer over https, checks
+    the embedded proof, the Open Badges schema and the status list, and finds nothing wrong;
+    once the certificate is revoked, it says so. One changed character breaks the proof."""
+    certificate = _issue_over_https(client, https_server, full_name_th="ฟ้าใส ญาติดี")
+    served = _fetch(https_server, f"/verify/{certificate.code}/credential.json")
+    assert served.decode() == certificate.credential  # byte for byte, as signed at issue
+    credential = json.loads(served)
+    assert credential["issuer"]["id"] == did_for(https_server.url)
+    changed = json.loads(one_character_changed(certificate.credential))
+    if changed == credential:  # the middle character was in a separator: change a value
+        changed["credentialSubject"]["creditsEarned"] = 44
+    valid, tampered = node_tools.verify_many_with_dcc([credential, changed], https_server.ca_file)
+    assert node_tools.dcc_problems(valid) == [], valid
+    assert {"id": "valid_signature", "valid": True} in valid["log"]
+    assert {"id": "revocation_status", "valid": True} in valid["log"]
+    fetched = {f["url"] for f in valid["fetched"]}
+    assert f"{https_server.url}/.well-known/did.json" in fetched
+    assert credential["credentialStatus"]["statusListCredential"] in fetched
+    assert [e["name"] for e in tampered["errors"]] == ["invalid_signature"]
+
+    response = client.post(f"/certificates/{certificate.id}/revoke", data={"reason": "ออกผิดคน"})
+    assert response.status_code == 302
+    [revoked] = node_tools.verify_many_with_dcc([credential], https_server.ca_file)
+    assert {"id": "revocation_status", "valid": False} in revoked["log"], revoked
+
+
+def test_a_credential_signed_before_a_rotation_still_verifies_in_verifier_core(
+    node_tools, https_server, client, admin
+):
+    from lca.certificates.keys import generate_keys
+
+    before = _issue_over_https(client, https_server)
+    with https_server.app.app_context():
+        generate_keys(rotate=True)
+    after = _issue_over_https(client, https_server)
+    results = node_tools.verify_many_with_dcc(
+        [json.loads(before.credential), json.loads(after.credential)], https_server.ca_file
+    )
+    assert [node_tools.dcc_problems(r) for r in results] == [[], []], results
+    methods = [json.loads(c.credential)["proof"][0]["verificationMethod"] for c in (before, after)]
+    assert methods[0] != methods[1]
+
+
+def test_jsonld_js_in_safe_mode_canonicalises_what_lca_serves(
+    node_tools, https_server, client, admin
+):
+    """The credential, its status list, the DID document and the issuer profile, as served,
+    expand and canonicalise in jsonld.js's safe mode exactly as in PyLD."""
+    certificate = _issue_over_https(client, https_server)
+    documents = [
+        json.loads(_fetch(https_server, path))
+        for path in (
+            f"/verify/{certificate.code}/credential.json",
+            f"/credentials/status/{certificate.status_list}",
+            "/.well-known/did.json",
+            "/issuer",
+        )
+    ]
+    results = node_tools.canonize_many_with_jsonld_js(documents)
+    assert [sorted(r) for r in results] == [["nquads"]] * 4, results
+    for result, document in zip(results, documents, strict=True):
+        assert result["nquads"] == di.canonical_nquads(document)

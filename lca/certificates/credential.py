@@ -233,8 +233,8 @@ def signed_credential(certificate: Certificate) -> str:
         ed25519_private(key),
         method_id(did_for(certificate.public_url), key.thumbprint()),
         max(issued, datetime.now(UTC)).replace(microsecond=0),
+        as_list=True,
     )
-    document["proof"] = [document["proof"]]
     return _text(document)
 
 
