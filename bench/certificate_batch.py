@@ -30,6 +30,8 @@ def build(app, learners: int):
 
     from lca.auth.passwords import hash_password
     from lca.certificates.credential import generate_key
+    from lca.certificates.issuer import load_issuer
+    from lca.certificates.pdf_signing import ensure_self_signed, keys_folder
     from lca.core.dates import local_today
     from lca.core.db import db
     from lca.models import (
@@ -49,6 +51,7 @@ def build(app, learners: int):
     upgrade()
     seed_all()
     generate_key()
+    ensure_self_signed(keys_folder(), load_issuer()["issuer"])  # issuing signs each PDF
     city = db.session.scalar(select(City).where(City.code == "phayao"))
     start = local_today() - timedelta(days=200)
     cohort = Cohort(

@@ -26,6 +26,8 @@ from sqlalchemy import event
 from lca import create_app
 from lca.auth.services import new_reset_token, new_setup_token
 from lca.certificates.credential import generate_key
+from lca.certificates.issuer import load_issuer
+from lca.certificates.pdf_signing import ensure_self_signed, keys_folder
 from lca.core.db import db as _db
 from lca.ops.seeding import seed_all
 from tests.factories import (
@@ -136,6 +138,7 @@ def make_app():
 def app(new_database, tmp_path_factory):
     app = _make_app(new_database("lca_test"), tmp_path_factory.mktemp("data"))
     with app.app_context():
+        ensure_self_signed(keys_folder(), load_issuer()["issuer"])  # issuing signs the PDF
         engine = _db.engine
         if engine.dialect.name == "sqlite":
             engine.dispose()
@@ -555,6 +558,7 @@ def world(db):
     evidence = EvidenceFileFactory(hour_log=HourLogFactory(enrolment=enrolment))
     attachment = ReportFileFactory(field_report=FieldReportFactory(enrolment=enrolment))
     generate_key()  # the credential route signs
+    ensure_self_signed(keys_folder(), load_issuer()["issuer"])  # and so does issuing the PDF
     newcomer = LearnerFactory()
     return {
         "setup_token": new_setup_token(newcomer),

@@ -260,7 +260,7 @@ def _store(
     actor: User | None,
     renderer: CertificateRenderer,
 ) -> Certificate:
-    pdf = renderer.render(snapshot)
+    pdf = renderer.finished(snapshot)
     year, number = snapshot["serial_year"], snapshot["serial_number"]
     certificate = Certificate(
         enrolment=enrolment,

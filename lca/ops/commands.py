@@ -303,9 +303,14 @@ def keys_group():
 def generate_key_command(force):
     """Create the Ed25519 signing key under LCA_DATA_DIR/keys (kept if it exists)."""
     from lca.certificates.credential import generate_key
+    from lca.certificates.issuer import load_issuer
+    from lca.certificates.pdf_signing import ensure_self_signed
 
     path, kid = generate_key(force=force)
     click.echo(f"Signing key {kid} in {path}")
+    click.echo(
+        f"PDF signing certificate in {ensure_self_signed(path.parent, load_issuer()['issuer'])}"
+    )
 
 
 @lca_group.group("learners")
