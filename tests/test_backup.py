@@ -21,6 +21,8 @@ from sqlalchemy import func as sql_func
 
 from lca import create_app
 from lca.certificates.credential import KEY_FILE, generate_key
+from lca.certificates.issuer import load_issuer
+from lca.certificates.pdf_signing import ensure_self_signed, keys_folder
 from lca.certificates.services import issue_certificate
 from lca.core.audit import record
 from lca.core.db import db
@@ -53,6 +55,7 @@ def source(new_database, tmp_path_factory, make_app):
         graduate = db.session.scalar(
             select(Enrolment).join(User).where(User.email == "graduate@example.org")
         )
+        ensure_self_signed(keys_folder(), load_issuer()["issuer"])  # issuing signs the PDF
         issue_certificate(graduate, None)
         db.session.commit()
         generate_key()

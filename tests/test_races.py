@@ -182,9 +182,12 @@ def _remove_certificates_and_reports(app, made):
 @pytest.fixture
 def signing_key(real_app):
     from lca.certificates.credential import generate_key
+    from lca.certificates.issuer import load_issuer
+    from lca.certificates.pdf_signing import ensure_self_signed, keys_folder
 
     with real_app.app_context():
         generate_key()
+        ensure_self_signed(keys_folder(), load_issuer()["issuer"])  # issuing signs the PDF
 
 
 def test_concurrent_issues_get_consecutive_serials_without_gaps(real_app, signing_key):

@@ -24,12 +24,13 @@ import io
 from datetime import UTC, date, datetime
 from html import escape
 from importlib import resources
+from typing import Any
 
 import fontpkg
 import segno
 from fpdf import FPDF
 from fpdf.enums import OutputIntentSubType
-from fpdf.output import OutputProducer, PDFICCProfile
+from fpdf.output import OutputProducer, PDFCatalog, PDFICCProfile
 from pythainlp.tokenize import word_tokenize
 
 from lca.certificates.pdf_signing import PdfSigner
@@ -95,8 +96,8 @@ class _WithoutOpenAction(OutputProducer):
     """fpdf2's output, less the /OpenAction it always writes (a "fit the first page" view):
     a certificate runs no action when opened, and archive checks look for none."""
 
-    def _finalize_catalog(self, catalog_obj, **kwargs) -> None:
-        super()._finalize_catalog(catalog_obj, **kwargs)
+    def _finalize_catalog(self, catalog_obj: PDFCatalog, *args: Any, **kwargs: Any) -> None:
+        super()._finalize_catalog(catalog_obj, *args, **kwargs)
         catalog_obj.open_action = None
 
 

@@ -26,20 +26,18 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from flask import current_app
+from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import VENDOR
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from lca.certificates.credential import SigningKeyMissing
 from lca.core.config import read_pkcs12
 
 CERT_FILE = "pdf-signing.cert.pem"
@@ -50,9 +48,8 @@ COMMON_NAME = "LCA certificate signing"
 NO_EXPIRY = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
-class PdfSigningCertificateMissing(SigningKeyMissing):
-    """No certificate to sign PDFs with: `flask --app wsgi lca keys generate` makes one. (A
-    kind of SigningKeyMissing: whatever handles a missing issuer key handles this too.)"""
+class PdfSigningCertificateMissing(RuntimeError):
+    """No certificate to sign PDFs with: `flask --app wsgi lca keys generate` makes one."""
 
 
 def keys_folder() -> Path:
@@ -123,17 +120,8 @@ def ensure_self_signed(folder: Path, issuer: dict, force: bool = False) -> Path:
     return cert_path
 
 
-def _asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
-
-
-def _asn1_key(key) -> asn1_keys.PrivateKeyInfo:
-    der = key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return asn1_keys.PrivateKeyInfo.load(der)
+def _der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.DER)
 
 
 class PdfSigner:
@@ -142,10 +130,17 @@ class PdfSigner:
 
     def __init__(self, key, certificate: x509.Certificate, chain: list[x509.Certificate]):
         self.certificate = certificate
+        pkcs8 = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
         self._signer = signers.SimpleSigner(
-            signing_cert=_asn1_certificate(certificate),
-            signing_key=_asn1_key(key),
-            cert_registry=SimpleCertificateStore.from_certs([_asn1_certificate(c) for c in chain]),
+            signing_cert=next(load_certs_from_pemder_data(_der(certificate))),
+            signing_key=load_private_key_from_pemder_data(pkcs8, None),
+            cert_registry=SimpleCertificateStore.from_certs(
+                [next(load_certs_from_pemder_data(_der(member))) for member in chain]
+            ),
         )
 
     @classmethod

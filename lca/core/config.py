@@ -21,7 +21,7 @@ class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
 
-def read_pkcs12(path: str | Path, password_file: str | Path | None) -> tuple[Any, Any, list]:
+def read_pkcs12(path: str | Path, password_file: str | Path | None) -> tuple[Any, Any, list[Any]]:
     """The private key, certificate and chain of the organisation certificate that signs the
     certificate PDFs (LCA_PDF_SIGNING_P12, its passphrase in the file
     LCA_PDF_SIGNING_P12_PASSWORD_FILE, one line); ConfigError saying what is wrong."""
