@@ -25,10 +25,11 @@ import io
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from flask import current_app
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
@@ -124,18 +125,47 @@ def _der(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.DER)
 
 
+def _contents_space(signed: bytes) -> int:
+    """How many hex digits the last signature's /Contents holds (between its ByteRanges)."""
+    start = signed.rindex(b"/ByteRange")
+    numbers = signed[start : signed.index(b"]", start)].split(b"[")[1].split()
+    return int(numbers[2]) - int(numbers[1]) - 2  # less the < and >
+
+
+class _HeldKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner, signing with the key object it was given: SimpleSigner parses
+    the key again for every signature (and its size estimate signs once more), and
+    cryptography checks an RSA key as it parses it, a tenth of a second each time."""
+
+    def __init__(self, key: rsa.RSAPrivateKey, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._key = key
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False) -> bytes:
+        if dry_run:  # the size estimate: an RSA signature is as long as the modulus
+            return bytes(self._key.key_size // 8)
+        if digest_algorithm != "sha256":
+            raise ValueError(f"LCA signs with SHA-256, not {digest_algorithm}")
+        return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
 class PdfSigner:
     """Signs certificate PDFs with one key and certificate, loaded once (per renderer, that
     is per batch)."""
 
-    def __init__(self, key, certificate: x509.Certificate, chain: list[x509.Certificate]):
+    def __init__(
+        self, key: rsa.RSAPrivateKey, certificate: x509.Certificate, chain: list[x509.Certificate]
+    ):
         self.certificate = certificate
+        #: the hex digits kept for the signature, known after the first one
+        self._reserved: int | None = None
         pkcs8 = key.private_bytes(
             serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        self._signer = signers.SimpleSigner(
+        self._signer = _HeldKeySigner(
+            key,
             signing_cert=next(load_certs_from_pemder_data(_der(certificate))),
             signing_key=load_private_key_from_pemder_data(pkcs8, None),
             cert_registry=SimpleCertificateStore.from_certs(
@@ -159,6 +189,10 @@ class PdfSigner:
                 "generate (or set LCA_PDF_SIGNING_P12 to an organisation certificate)"
             )
         key = serialization.load_pem_private_key((folder / KEY_FILE).read_bytes(), None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise PdfSigningCertificateMissing(
+                f"{folder / KEY_FILE} is not an RSA key. Run: flask --app wsgi lca keys generate"
+            )
         certificate = x509.load_pem_x509_certificate((folder / CERT_FILE).read_bytes())
         return cls(key, certificate, [])
 
@@ -185,7 +219,16 @@ class PdfSigner:
             reason=reason,
             location="ประเทศไทย / Thailand",
         )
-        out = signers.PdfSigner(
-            metadata, signer=self._signer, new_field_spec=fields.SigFieldSpec(FIELD_NAME)
-        ).sign_pdf(writer)
-        return out.getvalue()
+        signed = (
+            signers.PdfSigner(
+                metadata, signer=self._signer, new_field_spec=fields.SigFieldSpec(FIELD_NAME)
+            )
+            .sign_pdf(writer, bytes_reserved=self._reserved)
+            .getvalue()
+        )
+        if self._reserved is None:
+            # pyHanko sized the signature's space with a trial signature (and half as much
+            # again); the signature of one key and chain keeps its size, so the next ones
+            # take the same space without the trial
+            self._reserved = _contents_space(signed)
+        return signed
