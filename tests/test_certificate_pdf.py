@@ -235,10 +235,12 @@ def test_one_changed_byte_in_the_signed_range_breaks_the_signature(client, admin
     assert "Digest Mismatch." in report, report
 
 
-def test_the_stored_sha256_is_that_of_the_signed_file(client, admin, db):
+def test_the_verify_pages_sha256_is_that_of_the_signed_file(client, admin, db):
     certificate, data = issued(client, db)
     assert b"/ETSI.CAdES.detached" in data
-    assert hashlib.sha256(data).hexdigest() == certificate.pdf_sha256
+    page = client.get(f"/verify/{certificate.code}").get_data(as_text=True)
+    shown = re.search(r'<code class="hash">([0-9a-f]{64})</code>', page)
+    assert shown and shown[1] == hashlib.sha256(data).hexdigest() == certificate.pdf_sha256
     assert len(data) == certificate.pdf_size
     with storage().open(certificate.pdf_key) as file:
         assert file.read() == data
@@ -426,3 +428,15 @@ def test_a_wrong_organisation_certificate_stops_the_start(monkeypatch, tmp_path,
         load_config({"LCA_ENV": "testing"})
     assert "LCA_PDF_SIGNING_P12" in str(error.value)
     assert "the real one" not in str(error.value)  # never the passphrase itself
+
+
+def test_keys_generate_makes_the_pdf_signing_certificate(app, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "LCA_DATA_DIR", tmp_path)
+    result = app.test_cli_runner().invoke(args=["lca", "keys", "generate"])
+    assert result.exit_code == 0, result.output
+    assert f"PDF signing certificate in {tmp_path / 'keys' / CERT_FILE}" in result.output
+    assert (tmp_path / "keys" / KEY_FILE).is_file()
+    with app.app_context():
+        assert PdfSigner.from_app().certificate.subject.rfc4514_string() == (
+            "CN=LCA certificate signing,O=University of Phayao"
+        )
