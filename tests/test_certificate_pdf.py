@@ -33,6 +33,7 @@ from lca.certificates.pdf_signing import (
     PdfSigner,
     PdfSigningCertificateMissing,
     ensure_self_signed,
+    require_signing_certificate,
 )
 from lca.certificates.services import issue_certificate
 from lca.core.config import ConfigError, load_config
@@ -281,8 +282,12 @@ def test_without_a_signing_certificate_issuing_stops_with_what_to_run(
     monkeypatch.setitem(app.config, "LCA_DATA_DIR", tmp_path)  # keys of this test's own: none
     enrolment = eligible_enrolment()
     with pytest.raises(PdfSigningCertificateMissing, match="flask --app wsgi lca keys generate"):
+        require_signing_certificate()
+    with pytest.raises(PdfSigningCertificateMissing, match="flask --app wsgi lca keys generate"):
         issue_certificate(enrolment, admin)
     assert count_rows(Certificate) == 0
+    ensure_self_signed(tmp_path / "keys", load_issuer()["issuer"])
+    require_signing_certificate()  # now there is one
 
 
 def test_the_renderer_loads_its_signer_once(app, client, admin, db, monkeypatch):

@@ -57,6 +57,20 @@ def keys_folder() -> Path:
     return Path(current_app.config["LCA_DATA_DIR"]) / "keys"
 
 
+def require_signing_certificate() -> None:
+    """PdfSigningCertificateMissing unless PDFs can be signed: an organisation certificate
+    is configured (checked at start) or LCA's own is in the keys folder. Cheap: it reads no
+    key, so a service may call it before it takes a serial number."""
+    if current_app.config.get("LCA_PDF_SIGNING_P12"):
+        return
+    folder = keys_folder()
+    if not (folder / CERT_FILE).exists() or not (folder / KEY_FILE).exists():
+        raise PdfSigningCertificateMissing(
+            "No certificate to sign certificate PDFs with. Run: flask --app wsgi lca keys "
+            "generate (or set LCA_PDF_SIGNING_P12 to an organisation certificate)"
+        )
+
+
 def _fingerprint(certificate: x509.Certificate) -> str:
     return certificate.fingerprint(hashes.SHA256()).hex()
 
@@ -182,12 +196,8 @@ class PdfSigner:
                 configured, current_app.config["LCA_PDF_SIGNING_P12_PASSWORD_FILE"]
             )
             return cls(key, certificate, chain)
+        require_signing_certificate()
         folder = keys_folder()
-        if not (folder / CERT_FILE).exists() or not (folder / KEY_FILE).exists():
-            raise PdfSigningCertificateMissing(
-                "No certificate to sign certificate PDFs with. Run: flask --app wsgi lca keys "
-                "generate (or set LCA_PDF_SIGNING_P12 to an organisation certificate)"
-            )
         key = serialization.load_pem_private_key((folder / KEY_FILE).read_bytes(), None)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise PdfSigningCertificateMissing(
