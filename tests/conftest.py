@@ -137,6 +137,7 @@ def make_app():
 def app(new_database, tmp_path_factory):
     app = _make_app(new_database("lca_test"), tmp_path_factory.mktemp("data"))
     with app.app_context():
+        generate_keys()  # as every deployment has them: issuing signs the credential and PDF
         engine = _db.engine
         if engine.dialect.name == "sqlite":
             engine.dispose()

@@ -348,13 +348,17 @@ def test_issuer_profile_did_document_and_achievement_are_published(client, keys)
     assert client.get("/issuer/keys/no-such-key").status_code == 404
 
 
-def test_a_rotation_keeps_old_credentials_verifiable_and_is_audited(app, client, certificate, db):
+def test_a_rotation_keeps_old_credentials_verifiable_and_is_audited(
+    app, client, certificate, db, tmp_path
+):
     old_methods = set(did_keys(client))
     result = CliRunner().invoke(app.cli, ["lca", "keys", "rotate"])
     assert result.exit_code == 0, result.output
     assert "Retired" in result.output
     methods = did_keys(client)
     assert old_methods < set(methods) and len(methods) == len(old_methods) + 1
+    # the PDF signing certificate is new too; the old one is kept beside it
+    assert len(list((tmp_path / "keys").glob("retired-*.cert.pem"))) == 1
     jwks = client.get("/.well-known/jwks.json").get_json()["keys"]
     assert len(jwks) == 2
     # The credential signed before still verifies, in both forms.

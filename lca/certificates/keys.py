@@ -56,9 +56,14 @@ _RETIRED_PREFIX = {"proof": "", "jwt": "jwt-"}
 
 
 def generate_keys(rotate: bool = False) -> dict[str, str]:
-    """Make the proof key and the JWT key where they are missing (or, with ``rotate``, new
-    ones, the old public keys kept as retired); returns {kind: key id} of the keys now in use
-    ("proof", "jwt"), and {"retired-proof": …, "retired-jwt": …} for those a rotation retired."""
+    """Make the proof key, the JWT key and the self-signed PDF signing certificate where they
+    are missing (or, with ``rotate``, new ones, the old public keys and certificate kept as
+    retired); returns {kind: key id} of the keys now in use ("proof", "jwt", and "pdf": the
+    certificate's file), and {"retired-proof": …, "retired-jwt": …} for those a rotation
+    retired."""
+    from lca.certificates.issuer import load_issuer
+    from lca.certificates.pdf_signing import ensure_self_signed
+
     folder = keys_dir()
     folder.mkdir(parents=True, exist_ok=True)
     made: dict[str, str] = {}
@@ -75,6 +80,7 @@ def generate_keys(rotate: bool = False) -> dict[str, str]:
         key = _new(kind)
         _write_private(path, key)
         made[kind] = key.thumbprint()
+    made["pdf"] = ensure_self_signed(folder, load_issuer()["issuer"], force=rotate).name
     return made
 
 

@@ -8,6 +8,13 @@ HarfBuzz turns a Thai cluster into several glyphs (SARA AM becomes NIKHAHIT and 
 stack), which text extractors read back with stray spaces or in the wrong order. Every line is
 therefore wrapped in a marked-content span whose /ActualText is the line as written, the PDF's
 own way of saying what a run of glyphs reads as: copy, search and pdftotext get the exact text.
+
+The file is PDF/A-2b (ISO 19005-2, level B), so that archives keep it readable: PDF 1.7, every
+font embedded (Sarabun subsets), an sRGB output intent (the ICC's sRGB2014 v2 profile, the one
+fpdf2 ships), XMP metadata with the pdfaid schema saying the same as the Info dictionary, a
+file /ID, and nothing PDF/A forbids (no JavaScript, actions, attachments or encryption). The
+dates in both are the snapshot's issued_at, so the same snapshot still gives the same bytes.
+lca.certificates.pdf_signing then signs it (PAdES B-B) in an incremental update.
 """
 
 from __future__ import annotations
@@ -15,12 +22,18 @@ from __future__ import annotations
 import functools
 import io
 from datetime import UTC, date, datetime
+from html import escape
+from importlib import resources
+from typing import Any
 
 import fontpkg
 import segno
 from fpdf import FPDF
+from fpdf.enums import OutputIntentSubType
+from fpdf.output import OutputProducer, PDFCatalog, PDFICCProfile
 from pythainlp.tokenize import word_tokenize
 
+from lca.certificates.pdf_signing import PdfSigner
 from lca.core.dates import format_day
 
 PAGE_W, PAGE_H = 297, 210
@@ -30,6 +43,45 @@ INK = (31, 35, 40)
 BRAND = (11, 93, 75)
 MUTED = (87, 96, 106)
 FONT = "Sarabun"
+PRODUCER = "LCA"
+#: the ICC's sRGB IEC61966-2.1 profile (version 2, 2014), as fpdf2 ships it for PDF/A
+SRGB_ICC = (resources.files("fpdf.data.color_profiles") / "sRGB2014.icc").read_bytes()
+
+
+def xmp_metadata(title: str, author: str, subject: str, created: datetime) -> str:
+    """The XMP packet's body: PDF/A-2b identification and the same facts as the Info
+    dictionary (dc:title = Title, dc:creator = Author, dc:description = Subject,
+    xmp:CreatorTool = Creator, pdf:Producer = Producer, xmp:CreateDate = CreationDate)."""
+    when = created.astimezone(UTC).isoformat(timespec="seconds")
+
+    def alt(text: str) -> str:
+        return f'<rdf:Alt><rdf:li xml:lang="x-default">{escape(text)}</rdf:li></rdf:Alt>'
+
+    return "\n".join(
+        [
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/">',
+            ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">',
+            '  <rdf:Description rdf:about=""',
+            '    xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"',
+            '    xmlns:dc="http://purl.org/dc/elements/1.1/"',
+            '    xmlns:xmp="http://ns.adobe.com/xap/1.0/"',
+            '    xmlns:pdf="http://ns.adobe.com/pdf/1.3/">',
+            "   <pdfaid:part>2</pdfaid:part>",
+            "   <pdfaid:conformance>B</pdfaid:conformance>",
+            f"   <dc:title>{alt(title)}</dc:title>",
+            f"   <dc:creator><rdf:Seq><rdf:li>{escape(author)}</rdf:li></rdf:Seq></dc:creator>",
+            f"   <dc:description>{alt(subject)}</dc:description>",
+            "   <dc:format>application/pdf</dc:format>",
+            f"   <xmp:CreatorTool>{PRODUCER}</xmp:CreatorTool>",
+            f"   <xmp:CreateDate>{when}</xmp:CreateDate>",
+            f"   <xmp:ModifyDate>{when}</xmp:ModifyDate>",
+            f"   <xmp:MetadataDate>{when}</xmp:MetadataDate>",
+            f"   <pdf:Producer>{PRODUCER}</pdf:Producer>",
+            "  </rdf:Description>",
+            " </rdf:RDF>",
+            "</x:xmpmeta>",
+        ]
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -38,6 +90,15 @@ def words(text: str) -> tuple[str, ...]:
     Kept for the process: the course's sentences are the same on every certificate, and
     cutting them was a seventh of a batch's time."""
     return tuple(w for w in word_tokenize(text, engine="newmm", keep_whitespace=True) if w)
+
+
+class _WithoutOpenAction(OutputProducer):
+    """fpdf2's output, less the /OpenAction it always writes (a "fit the first page" view):
+    a certificate runs no action when opened, and archive checks look for none."""
+
+    def _finalize_catalog(self, catalog_obj: PDFCatalog, *args: Any, **kwargs: Any) -> None:
+        super()._finalize_catalog(catalog_obj, *args, **kwargs)
+        catalog_obj.open_action = None
 
 
 class CertificateRenderer:
@@ -50,6 +111,8 @@ class CertificateRenderer:
         }
         #: the width of each word in each font and size, measured once per batch
         self._widths: dict[tuple[str, float, str], float] = {}
+        #: what signs the PDFs (lca.certificates.pdf_signing), loaded at the first one
+        self._signer: PdfSigner | None = None
 
     def _document(self, snapshot: dict) -> FPDF:
         pdf = FPDF(orientation="L", unit="mm", format="A4")
@@ -59,12 +122,28 @@ class CertificateRenderer:
         pdf.set_auto_page_break(False)
         pdf.set_margins(MARGIN, MARGIN, MARGIN)
         issued = datetime.fromisoformat(snapshot["issued_at"])
-        pdf.set_creation_date(issued.astimezone(UTC))
-        pdf.set_title(f"{snapshot['course']['title_th']} — {snapshot['serial']}")
-        pdf.set_author(snapshot["issuer"]["name_th"])
-        pdf.set_subject(snapshot["learner"]["name_th"])
-        pdf.set_creator("LCA")
-        pdf.set_producer("LCA")
+        # PDF/A-2b by hand rather than fpdf2's enforce_compliance, which leaves the Info
+        # dictionary out and stamps the XMP with the time of drawing
+        pdf.pdf_version = "1.7"
+        created = issued.astimezone(UTC).replace(microsecond=0)
+        title = f"{snapshot['course']['title_th']} — {snapshot['serial']}"
+        author, subject = snapshot["issuer"]["name_th"], snapshot["learner"]["name_th"]
+        pdf.set_creation_date(created)
+        pdf.set_lang("en" if snapshot["language"] == "en" else "th")
+        pdf.set_title(title)
+        pdf.set_author(author)
+        pdf.set_subject(subject)
+        pdf.set_creator(PRODUCER)
+        pdf.set_producer(PRODUCER)
+        pdf.set_xmp_metadata(xmp_metadata(title, author, subject, created))
+        pdf.add_output_intent(
+            OutputIntentSubType.PDFA,
+            output_condition_identifier="sRGB IEC61966-2.1",
+            output_condition="IEC 61966-2-1:1999",
+            registry_name="http://www.color.org",
+            dest_output_profile=PDFICCProfile(contents=SRGB_ICC, n=3, alternate="DeviceRGB"),
+            info="sRGB2014 (v2)",
+        )
         return pdf
 
     # -- layout helpers ------------------------------------------------------------------
@@ -137,7 +216,14 @@ class CertificateRenderer:
         """The PDF of one certificate, from its snapshot; the same snapshot, the same page."""
         pdf = self._document(snapshot)
         self.draw(pdf, snapshot)
-        return bytes(pdf.output())
+        return bytes(pdf.output(output_producer_class=_WithoutOpenAction))
+
+    def finished(self, snapshot: dict) -> bytes:
+        """The certificate as issued: the page, signed (PAdES B-B) with the issuer's signing
+        certificate, loaded once per renderer."""
+        if self._signer is None:
+            self._signer = PdfSigner.from_app()
+        return self._signer.sign(self.render(snapshot), snapshot["issuer"])
 
     def draw(self, pdf: FPDF, snapshot: dict) -> None:
         pdf.add_page()

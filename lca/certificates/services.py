@@ -26,6 +26,7 @@ from lca.certificates.eligibility import is_eligible, staff_missing_steps
 from lca.certificates.issuer import load_issuer
 from lca.certificates.keys import SigningKeyMissing, jwt_key, proof_key
 from lca.certificates.pdf import CertificateRenderer
+from lca.certificates.pdf_signing import PdfSigningCertificateMissing, require_signing_certificate
 from lca.certificates.status_list import allocate_place
 from lca.core.audit import record
 from lca.core.dates import buddhist_year, local_today
@@ -75,7 +76,8 @@ def _check_keys() -> None:
     """A certificate is signed as it is issued: without the issuer's keys, nothing is."""
     try:
         proof_key(), jwt_key()
-    except SigningKeyMissing as error:
+        require_signing_certificate()
+    except (SigningKeyMissing, PdfSigningCertificateMissing) as error:
         raise RuleError(
             _(
                 "Certificates cannot be issued yet: the issuer's signing keys are missing. "
@@ -295,7 +297,7 @@ def _store(
     actor: User | None,
     renderer: CertificateRenderer,
 ) -> Certificate:
-    pdf = renderer.render(snapshot)
+    pdf = renderer.finished(snapshot)
     year, number = snapshot["serial_year"], snapshot["serial_number"]
     name = enrolment.learner.full_name_th  # read now: after a failed flush the session waits
     pdf_key = save_file(db.session, pdf, ".pdf")

@@ -8,6 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("production", "development", "testing")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
@@ -16,6 +19,43 @@ DEVELOPMENT_SECRET = "lca-development-only-not-a-secret"  # noqa: S105 - refused
 
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def read_pkcs12(path: str | Path, password_file: str | Path | None) -> tuple[Any, Any, list[Any]]:
+    """The private key, certificate and chain of the organisation certificate that signs the
+    certificate PDFs (LCA_PDF_SIGNING_P12, its passphrase in the file
+    LCA_PDF_SIGNING_P12_PASSWORD_FILE, one line); ConfigError saying what is wrong."""
+    p12 = "LCA_PDF_SIGNING_P12"
+    if not password_file:
+        raise ConfigError(
+            f"{p12} is set but LCA_PDF_SIGNING_P12_PASSWORD_FILE is not: set it to a file "
+            "holding the PKCS#12 file's passphrase (never the passphrase itself)."
+        )
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{p12}: cannot read {path} ({error.strerror}).") from error
+    try:
+        passphrase = Path(password_file).read_bytes().rstrip(b"\r\n")
+    except OSError as error:
+        raise ConfigError(
+            f"LCA_PDF_SIGNING_P12_PASSWORD_FILE: cannot read {password_file} ({error.strerror})."
+        ) from error
+    try:
+        key, certificate, chain = pkcs12.load_key_and_certificates(data, passphrase or None)
+    except ValueError as error:
+        raise ConfigError(
+            f"{p12}: {path} could not be opened with the passphrase in {password_file} "
+            "(wrong passphrase, or not a PKCS#12 file)."
+        ) from error
+    if key is None or certificate is None:
+        raise ConfigError(f"{p12}: {path} must hold the private key and its certificate.")
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError(
+            f"{p12}: the key in {path} is not an RSA key. Certificate PDFs are PDF/A-2b, that is "
+            "PDF 1.7, whose signatures are RSA (ECDSA would make them PDF 2.0)."
+        )
+    return key, certificate, list(chain)
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -132,6 +172,11 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         #: how many reverse proxies in front of LCA set X-Forwarded-For/-Proto (0: none)
         "LCA_PROXY_COUNT": _int_env("LCA_PROXY_COUNT", 0),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        #: the organisation certificate that signs certificate PDFs (a PKCS#12 file with the
+        #: key, certificate and chain) and the file holding its passphrase; unset, LCA signs
+        #: with its own self-signed certificate (lca.certificates.pdf_signing)
+        "LCA_PDF_SIGNING_P12": _env("LCA_PDF_SIGNING_P12"),
+        "LCA_PDF_SIGNING_P12_PASSWORD_FILE": _env("LCA_PDF_SIGNING_P12_PASSWORD_FILE"),
     }
     if env == "testing":
         config.update(
@@ -146,6 +191,8 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         )
     config.update(overrides)
     config["LCA_DATA_DIR"] = Path(config["LCA_DATA_DIR"])
+    if config["LCA_PDF_SIGNING_P12"]:  # a wrong file or passphrase stops the start, not an issue
+        read_pkcs12(config["LCA_PDF_SIGNING_P12"], config["LCA_PDF_SIGNING_P12_PASSWORD_FILE"])
     if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
     return config

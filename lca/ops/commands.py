@@ -303,6 +303,7 @@ def _report_keys(made: dict[str, str]) -> None:
     click.echo(f"Keys in {keys_dir()}:")
     click.echo(f"  credential proofs (Ed25519, did:web): {made['proof']}")
     click.echo(f"  credential JWTs (ES256): {made['jwt']}")
+    click.echo(f"  PDF signing certificate: {made['pdf']}")
 
 
 @keys_group.command("generate")
