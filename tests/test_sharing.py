@@ -17,12 +17,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from defusedxml import ElementTree as ET
-from PIL import Image
+from PIL import Image, features
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
-from lca.certificates.badge import thai_in_png
+from lca.certificates.badge import Lines, thai_in_png
 from lca.certificates.credential import credential_text, generate_key
 from lca.core.storage import storage
 from lca.models import Certificate
@@ -209,7 +209,19 @@ def test_the_png_badge_carries_the_credential_in_an_itxt_chunk(app, client, visi
     assert _itxt_chunks(png) == [(b"openbadgecredential", 0)]  # once, uncompressed
     shown = visitor.get(f"/verify/{certificate.code}/badge.png")
     assert shown.headers["Content-Disposition"].startswith("inline;")
-    assert thai_in_png()  # libraqm is here: the PNG carries the Thai lines too
+
+
+def test_the_png_draws_thai_only_with_complex_text_layout(app, issue):
+    """Without libraqm, Thai marks would land in the wrong places: the PNG then has only its
+    English lines (the SVG, drawn by the viewer's browser, always has both)."""
+    certificate = issue()
+    snapshot = certificate.snapshot
+    lines = Lines(snapshot["course"], snapshot["issuer"], "ฟ้าใส ญาติดี", "Fasai Yatdee", "X")
+    thai = re.compile("[\u0e00-\u0e7f]")
+    without = [text for text, *_ in lines.drawn(thai=False)]
+    assert "Fasai Yatdee" in without and not any(thai.search(text) for text in without)
+    assert "ฟ้าใส ญาติดี" in [text for text, *_ in lines.drawn(thai=True)]
+    assert thai_in_png() == features.check("raqm")
 
 
 def test_the_svg_badge_carries_the_credential_in_cdata(app, client, visitor, issue):

@@ -171,13 +171,13 @@ def _valid_or_gone(code: str) -> Certificate:
 
 def _attachment(data: bytes, mimetype: str, name: str, inline: bool = False) -> Response:
     response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = content_disposition(name, inline)
+    response.headers["Content-Disposition"] = _content_disposition(name, inline)
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-def content_disposition(name: str, inline: bool = False) -> str:
+def _content_disposition(name: str, inline: bool = False) -> str:
     safe = secure_filename(name) or "download"
     return f"{'inline' if inline else 'attachment'}; filename={safe}"
 
