@@ -4,7 +4,6 @@ Open Badges credential, the issuer's keys and profile, the revocation list."""
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
 from lca.certificates import bp
@@ -259,14 +258,11 @@ def check_file_upload():
     """Check an uploaded file against what LCA issued. Nothing is stored and nothing is
     recorded: the upload is read into memory, checked and forgotten."""
     too_large = FileCheck(None, problem="too_large")
-    # Werkzeug refuses a body past this while parsing it (a missing or false length too)
-    request.max_content_length = MAX_CHECK_BYTES + 64 * 1024
-    if (request.content_length or 0) > request.max_content_length:
+    # The body is parsed (within the app's MAX_CONTENT_LENGTH, files past 500 KB spooled to
+    # a temporary file) before this view, by the CSRF check; 5 MB is this check's own limit.
+    if (request.content_length or 0) > MAX_CHECK_BYTES + 64 * 1024:  # the form's own bytes
         return _check_page(CheckFileForm(formdata=None), too_large, 413)
-    try:
-        form = CheckFileForm()
-    except RequestEntityTooLarge:
-        return _check_page(CheckFileForm(formdata=None), too_large, 413)
+    form = CheckFileForm()
     if not form.validate_on_submit():
         return _check_page(form)
     upload = form.file.data
