@@ -501,3 +501,29 @@ def test_checking_is_rate_limited_like_verifying(app, db, visitor, monkeypatch):
         for _ in range(3)
     ]
     assert [b.status_code for b in badges] == [404, 404, 429]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"proof": 5},
+        {"proof": []},
+        {"proof": {"type": "DataIntegrityProof", "proofValue": "z!!!not-base58"}},
+        {"proof": {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022"}},
+        {"@context": "https://evil.example/context.json"},
+        {"credentialSubject": None},
+    ],
+    ids=["number", "list", "bad-value", "no-value", "foreign-context", "no-subject"],
+)
+def test_a_tampered_credential_naming_a_real_certificate_is_refused(app, visitor, issue, change):
+    """Odd shapes in a credential that names a real certificate: an answer, never an error."""
+    certificate = issue()
+    with app.test_request_context():
+        document = json.loads(credential_text(certificate))
+    document.update(change)
+    response = _check(visitor, json.dumps(document).encode(), "c.json")
+    assert response.status_code == 200
+    assert _verdict(response) in (
+        "✕ This file was changed after LCA issued it",
+        "✕ This credential was not issued by LCA",
+    )
