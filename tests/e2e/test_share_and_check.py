@@ -55,7 +55,7 @@ def test_a_graduate_shares_the_certificate_and_a_visitor_checks_the_pdf(
     visitor.goto(f"/verify?lang={journey.language}")
     journey.check(visitor)
     visitor.get_by_label(t("File to check")).set_input_files(str(pdf))
-    visitor.get_by_role("button", name=t("Check the file")).click()
+    visitor.get_by_role("button", name=t("Check this file")).click()
     expect(visitor.get_by_role("heading", level=1)).to_have_text(
         "✓ " + t("This PDF is exactly the one LCA issued")
     )
@@ -70,7 +70,7 @@ def test_a_graduate_shares_the_certificate_and_a_visitor_checks_the_pdf(
     plain = tmp_path / "photo.png"
     Image.new("RGB", (8, 8), "white").save(plain)
     visitor.get_by_label(t("File to check")).set_input_files(str(plain))
-    visitor.get_by_role("button", name=t("Check the file")).click()
+    visitor.get_by_role("button", name=t("Check this file")).click()
     expect(visitor.get_by_role("heading", level=1)).to_have_text(
         "✕ " + t("This image carries no credential")
     )
