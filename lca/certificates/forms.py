@@ -1,4 +1,5 @@
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
 
@@ -37,4 +38,17 @@ class VerifyForm(BaseForm):
         description=_l("The code printed under the QR code, for example ABCD-EFGH-…"),
         filters=[clean_text],
         validators=[DataRequired(_l("Type the code printed on the certificate.")), max_length(80)],
+    )
+
+
+class CheckFileForm(BaseForm):
+    """A file to check against what LCA issued; it is read, never kept."""
+
+    file = FileField(
+        _l("File to check"),
+        description=_l(
+            "A certificate PDF, a credential file (.json) or a badge image (.png or .svg), "
+            "at most 5 MB. The file is checked, not kept."
+        ),
+        validators=[InputRequired(_l("Choose the file to check."))],
     )

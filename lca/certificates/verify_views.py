@@ -6,8 +6,10 @@ import json
 
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
+from werkzeug.utils import secure_filename
 
 from lca.certificates import bp
+from lca.certificates.badge import Lines, achievement_images, badge_png, badge_svg
 from lca.certificates.codes import normalise_code
 from lca.certificates.credential import (
     ACHIEVEMENT_SLUG,
@@ -25,9 +27,12 @@ from lca.certificates.credential import (
 )
 from lca.certificates.did import did_document as issuer_did_document
 from lca.certificates.did import serving_address
-from lca.certificates.forms import VerifyForm
+from lca.certificates.file_check import MAX_CHECK_BYTES, FileCheck, check_file
+from lca.certificates.forms import CheckFileForm, VerifyForm
 from lca.certificates.issuer import load_issuer
 from lca.certificates.services import find_by_code
+from lca.certificates.sharing import credential_url as sharing_credential_url
+from lca.certificates.sharing import linkedin_url
 from lca.certificates.status_list import list_exists, status_list_credential
 from lca.core.db import db
 from lca.models import Certificate, CertificateStatus
@@ -201,3 +206,124 @@ def revocations():
         .order_by(Certificate.id)
     ).all()
     return _public_document(revocation_list(list(ended), serving_address()))
+
+
+# -- issue 16, learner: LinkedIn, wallets, baked badges, checking a file --------------------
+# (new routes only; the ones above are the credential's own)
+
+bp.add_app_template_global(linkedin_url, "linkedin_url")
+bp.add_app_template_global(sharing_credential_url, "credential_url")
+bp.add_app_template_global(lambda: CheckFileForm(formdata=None), "check_file_form")
+
+
+def _valid_or_gone(code: str) -> Certificate:
+    """A valid certificate's: a revoked or replaced one offers no badge or wallet file."""
+    certificate = _certificate_or_404(code)
+    if not certificate.is_valid:
+        abort(410)
+    return certificate
+
+
+def _attachment(data: bytes, mimetype: str, name: str, inline: bool = False) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = _content_disposition(name, inline)
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _content_disposition(name: str, inline: bool = False) -> str:
+    safe = secure_filename(name) or "download"
+    return f"{'inline' if inline else 'attachment'}; filename={safe}"
+
+
+@bp.get("/verify/<code>/wallet.json")
+@limiter.limit(_verify_limit)
+@public
+def credential_download(code: str):
+    """The credential as a file for a wallet: the exact text served, named after the serial."""
+    certificate = _valid_or_gone(code)
+    text = credential_text(certificate).encode("utf-8")
+    return _attachment(text, "application/json", f"{certificate.serial}.json")
+
+
+def _badge_lines(certificate: Certificate) -> Lines:
+    snapshot = certificate.snapshot
+    learner = snapshot["learner"]
+    return Lines(
+        snapshot["course"],
+        snapshot["issuer"],
+        learner.get("name_th") or "",
+        learner.get("name_en") or "",
+        certificate.serial,
+    )
+
+
+@bp.get("/verify/<code>/badge.png")
+@limiter.limit(_verify_limit)
+@public
+def badge_png_file(code: str):
+    """The learner's badge, baked with the credential (OB 3.0 PNG baking)."""
+    certificate = _valid_or_gone(code)
+    png = badge_png(_badge_lines(certificate), credential_text(certificate))
+    inline = not request.args.get("download")
+    return _attachment(png, "image/png", f"{certificate.serial}-badge.png", inline)
+
+
+@bp.get("/verify/<code>/badge.svg")
+@limiter.limit(_verify_limit)
+@public
+def badge_svg_file(code: str):
+    """The learner's badge, baked with the credential (OB 3.0 SVG baking)."""
+    certificate = _valid_or_gone(code)
+    svg = badge_svg(_badge_lines(certificate), credential_text(certificate)).encode("utf-8")
+    inline = not request.args.get("download")
+    return _attachment(svg, "image/svg+xml", f"{certificate.serial}-badge.svg", inline)
+
+
+def _achievement_image(index: int, mimetype: str, name: str) -> Response:
+    issuer = load_issuer()
+    image = achievement_images(issuer["course"], issuer["issuer"])[index]
+    data = image if isinstance(image, bytes) else image.encode("utf-8")
+    response = _attachment(data, mimetype, name, inline=True)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.get(f"/achievements/{ACHIEVEMENT_SLUG}/image.png")
+@public
+def achievement_image_png():
+    """The achievement's own image (unbaked), which the credential names."""
+    return _achievement_image(0, "image/png", f"{ACHIEVEMENT_SLUG}.png")
+
+
+@bp.get(f"/achievements/{ACHIEVEMENT_SLUG}/image.svg")
+@public
+def achievement_image_svg():
+    return _achievement_image(1, "image/svg+xml", f"{ACHIEVEMENT_SLUG}.svg")
+
+
+def _check_page(form: CheckFileForm, result: FileCheck | None = None, status: int = 200):
+    return render_template("certificates/check_file.html", check_form=form, result=result), status
+
+
+@bp.post("/verify/check")
+@limiter.limit(_verify_limit)
+@public
+def check_file_upload():
+    """Check an uploaded file against what LCA issued. Nothing is stored and nothing is
+    recorded: the upload is read into memory, checked and forgotten."""
+    too_large = FileCheck(None, problem="too_large")
+    # The body is parsed (within the app's MAX_CONTENT_LENGTH, files past 500 KB spooled to
+    # a temporary file) before this view, by the CSRF check; 5 MB is this check's own limit.
+    if (request.content_length or 0) > MAX_CHECK_BYTES + 64 * 1024:  # the form's own bytes
+        return _check_page(CheckFileForm(formdata=None), too_large, 413)
+    form = CheckFileForm()
+    if not form.validate_on_submit():
+        return _check_page(form)
+    upload = form.file.data
+    data = upload.stream.read(MAX_CHECK_BYTES + 1)
+    upload.close()  # a large upload is spooled to a temporary file: let it go now
+    if len(data) > MAX_CHECK_BYTES:
+        return _check_page(CheckFileForm(formdata=None), too_large, 413)
+    return _check_page(CheckFileForm(formdata=None), check_file(data))
