@@ -275,6 +275,7 @@ def test_the_upgrade_keeps_a_database_the_services_filled(new_database, tmp_path
     from sqlalchemy import func, select
 
     from lca import create_app
+    from lca.certificates.keys import generate_keys
     from lca.certificates.services import reissue_certificate, revoke_certificate
     from lca.cohorts.field_window import extend_field_window, set_field_start
     from lca.ops.demo import load_demo
@@ -293,6 +294,7 @@ def test_the_upgrade_keeps_a_database_the_services_filled(new_database, tmp_path
 
         upgrade()
         seed_all()
+        generate_keys()  # a re-issue signs
         load_demo()
         build_synthetic(150)
         first, second = db.session.scalars(

@@ -374,12 +374,15 @@ def test_a_certificate_issued_before_signing_gets_its_credential_once(app, clien
     assert earlier.credential is None
     first = client.get(f"/verify/{earlier.code}/credential.json")
     assert first.status_code == 200 and first.get_json()["proof"]
+    # signed as it is asked for, the same bytes every time (dated at issue, Ed25519)...
     assert client.get(f"/verify/{earlier.code}/credential.json").get_data() == first.get_data()
-    another = CertificateFactory()
+    assert check_credential(first.get_data(as_text=True)).genuine
+    # ...and kept for good by `lca keys generate`
     result = CliRunner().invoke(app.cli, ["lca", "keys", "generate"])
     assert result.exit_code == 0, result.output
-    db.session.refresh(another)
-    assert another.credential is not None and check_credential(another.credential).genuine
+    assert "1 earlier certificates' credentials signed" in result.output
+    db.session.refresh(earlier)
+    assert earlier.credential == first.get_data(as_text=True)
 
 
 def test_revoked_and_superseded_are_both_set_from_the_status_alone(client, db, keys):
@@ -404,3 +407,33 @@ def test_without_the_issuers_keys_nothing_is_issued_and_the_admin_is_told(
     assert response.status_code == 200
     assert "lca keys generate" in response.get_data(as_text=True)
     assert db.session.scalar(select(Certificate)) is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/credentials/status/0",
+        "/credentials/status/99999999999999999999999",
+        "/credentials/status/2147483648",
+        "/credentials/status/-1",
+        "/issuer/keys/%00",
+        "/issuer/keys/" + "A" * 5000,
+        "/verify/%00/credential.json",
+        "/verify/" + "Z" * 5000 + "/credential.jwt",
+    ],
+)
+def test_hostile_addresses_of_the_public_documents_get_a_404(client, keys, path):
+    assert client.get(path).status_code == 404
+
+
+def test_a_credential_asked_for_before_the_keys_exist_is_a_clear_503(
+    app, client, db, monkeypatch, tmp_path
+):
+    earlier = CertificateFactory()  # issued before credentials were signed at issue
+    monkeypatch.setitem(app.config, "LCA_DATA_DIR", tmp_path)  # and no keys made yet
+    for path in ("credential.json", "credential.jwt", "wallet.json", "badge.png"):
+        response = client.get(f"/verify/{earlier.code}/{path}")
+        assert response.status_code == 503, path
+        assert "ยังไม่พร้อม" in response.get_data(as_text=True) or "Not available" in (
+            response.get_data(as_text=True)
+        )

@@ -23,7 +23,7 @@ from typing import Any
 from joserfc import jws
 from joserfc.jwt import JWTClaimsRegistry
 from joserfc.jwt import decode as decode_jwt
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from lca.certificates.codes import normalise_code
 from lca.certificates.data_integrity import add_proof, verify_proof
@@ -225,14 +225,16 @@ def _text(document: dict) -> str:
 
 def signed_credential(certificate: Certificate) -> str:
     """The credential with its Data Integrity proof by the current proof key, as text. The
-    proof is given as a set of one (``proof`` an array), as the Open Badges 3.0 schema asks."""
+    proof is given as a set of one (``proof`` an array), as the Open Badges 3.0 schema asks;
+    it is dated at the moment of issue, so the same key signs the same bytes (Ed25519 is
+    deterministic)."""
     key = proof_key()
     issued = datetime.fromisoformat(certificate.snapshot["issued_at"]).astimezone(UTC)
     document = add_proof(
         build_credential(certificate),
         ed25519_private(key),
         method_id(did_for(certificate.public_url), key.thumbprint()),
-        max(issued, datetime.now(UTC)).replace(microsecond=0),
+        issued.replace(microsecond=0),
         as_list=True,
     )
     return _text(document)
@@ -271,33 +273,20 @@ def sign_at_issue(certificate: Certificate) -> None:
     certificate.credential_jwt = jwt_form(json.loads(text), certificate.public_url)
 
 
-def _freeze_late(certificate: Certificate) -> None:
-    """Sign the credential of a certificate issued before credentials were signed at issue,
-    once: if two requests race, the first to write wins and both serve its text."""
-    text = signed_credential(certificate)
-    token = jwt_form(json.loads(text), certificate.public_url)
-    db.session.execute(
-        update(Certificate)
-        .where(Certificate.id == certificate.id, Certificate.credential.is_(None))
-        .values(credential=text, credential_jwt=token)
-    )
-    db.session.commit()
-    db.session.refresh(certificate)
-
-
 def credential_text(certificate: Certificate) -> str:
     """The certificate's credential as the exact JSON text signed at issue (what is served,
-    downloaded and baked into badges)."""
+    downloaded and baked into badges). A certificate issued before credentials were signed at
+    issue is signed here, the same bytes every time, until `lca keys generate` keeps them."""
     if certificate.credential is None:
-        _freeze_late(certificate)
-    return str(certificate.credential)
+        return signed_credential(certificate)
+    return certificate.credential
 
 
 def credential_token(certificate: Certificate) -> str:
     """The certificate's credential in its JWT form, as signed at issue."""
     if certificate.credential_jwt is None:
-        _freeze_late(certificate)
-    return str(certificate.credential_jwt)
+        return jwt_form(json.loads(credential_text(certificate)), certificate.public_url)
+    return certificate.credential_jwt
 
 
 # -- publishing the keys -------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
+from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.utils import secure_filename
 
 from lca.certificates import bp
@@ -40,6 +41,13 @@ from lca.web.addresses import public_url
 from lca.web.downloads import send_stored
 from lca.web.extensions import limiter
 from lca.web.permissions import public
+
+
+@bp.errorhandler(SigningKeyMissing)
+def _keys_missing(error: SigningKeyMissing):
+    """A credential cannot be signed (the operator has not made the keys yet): not ready."""
+    current_app.logger.error("credential requested without issuer keys: %s", error)
+    return current_app.handle_http_exception(ServiceUnavailable())
 
 
 def _verify_limit() -> str:
@@ -99,10 +107,7 @@ def verify_pdf(code: str):
 def credential_json(code: str):
     """The credential exactly as signed at issue, with its embedded proof."""
     certificate = _certificate_or_404(code)
-    try:
-        text = credential_text(certificate)
-    except SigningKeyMissing:
-        abort(503)
+    text = credential_text(certificate)
     mimetype = "application/vc+ld+json" if request.args.get("ld") else "application/json"
     return Response(text, mimetype=mimetype)
 
@@ -112,10 +117,7 @@ def credential_json(code: str):
 @public
 def credential_jwt(code: str):
     certificate = _certificate_or_404(code)
-    try:
-        token = credential_token(certificate)
-    except SigningKeyMissing:
-        abort(503)
+    token = credential_token(certificate)
     return Response(token, mimetype="application/jwt")
 
 
@@ -186,10 +188,7 @@ def status_list(number: int):
     who fetched it is not recorded, nor counted (no rate limit), and it sets no cookie."""
     if not list_exists(number):
         abort(404)
-    try:
-        document = status_list_credential(serving_address(), number)
-    except SigningKeyMissing:
-        abort(503)
+    document = status_list_credential(serving_address(), number)
     response = _public_document(document, "application/vc+ld+json")
     response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
     return response.make_conditional(request)

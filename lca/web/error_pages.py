@@ -28,6 +28,13 @@ PAGES = {
         _l("This action is not possible here"),
         _l("Use the buttons and forms of the site rather than typing the address."),
     ),
+    410: (
+        _l("This is no longer offered"),
+        _l(
+            "The certificate was revoked or replaced, so its badge and wallet file are no "
+            "longer offered. Its verify page says what became of it."
+        ),
+    ),
     413: (_l("The upload is too large"), _l("Send a smaller file, or fewer files at once.")),
     429: (_l("Too many attempts"), _l("Please wait a minute before you try again.")),
     500: (
@@ -35,6 +42,13 @@ PAGES = {
         _l(
             "Nothing was saved. Please try again in a moment; if it happens again, tell the "
             "programme staff."
+        ),
+    ),
+    503: (
+        _l("Not available yet"),
+        _l(
+            "This part of the site is not ready on this server yet. Please try again later; "
+            "if it lasts, tell the programme staff."
         ),
     ),
 }
@@ -56,7 +70,8 @@ def _log_refusal() -> None:
 
 
 def register_error_pages(app: Flask) -> None:
-    """Render 400/403/404/405/413/429/500 as pages of the site; roll back what failed."""
+    """Render 400/403/404/405/410/413/429/500/503 as pages of the site; roll back what
+    failed."""
 
     def render(status: int) -> ResponseReturnValue:
         if _wants_json():
