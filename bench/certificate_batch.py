@@ -4,8 +4,9 @@ issued at once, against the floor of a bare fpdf2 script drawing the same page i
     .venv/bin/python bench/certificate_batch.py [--learners 200]
 
 It builds a throwaway SQLite database, issues every certificate through the real service
-(serial, snapshot, PDF, storage, audit, one commit each) and prints the figures; the JSON goes
-to bench/results/certificate-batch.json.
+(serial, snapshot, the PDF/A page and its PAdES signature, the credential's Data Integrity
+proof and JWT, its random place in the status list, storage, audit, one commit each) and prints
+the figures; the JSON goes to bench/results/certificate-batch.json.
 """
 
 from __future__ import annotations
