@@ -449,3 +449,19 @@ def test_keys_generate_makes_the_pdf_signing_certificate(app, monkeypatch, tmp_p
         assert PdfSigner.from_app().certificate.subject.rfc4514_string() == (
             "CN=LCA certificate signing,O=University of Phayao"
         )
+
+
+def test_a_pdf_is_signed_even_where_an_event_loop_is_running(app, client, admin, db):
+    """pyHanko's sign_pdf starts an event loop of its own, which fails inside a running one
+    (code under asyncio, or a test driving a browser): signing still works there."""
+    import asyncio
+
+    certificate, _data = issued(client, db)
+    renderer = CertificateRenderer()
+
+    async def inside_a_loop() -> bytes:
+        return renderer.finished(certificate.snapshot)
+
+    signed = asyncio.run(inside_a_loop())
+    assert signed.startswith(renderer.render(certificate.snapshot)[:1000])
+    assert b"/ETSI.CAdES.detached" in signed

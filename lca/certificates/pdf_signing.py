@@ -21,8 +21,11 @@ timestamp to prove it was made while its signer's certificate was valid. Rotatin
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -163,6 +166,18 @@ class _HeldKeySigner(signers.SimpleSigner):
         return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
+def _run(coroutine: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """Run pyHanko's signing coroutine to its end. pyHanko's own sign_pdf starts an event loop,
+    which fails where one is running already (a caller inside asyncio, or a test driving a
+    browser): then the signature is made on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine())
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(lambda: asyncio.run(coroutine())).result()
+
+
 class PdfSigner:
     """Signs certificate PDFs with one key and certificate, loaded once (per renderer, that
     is per batch)."""
@@ -229,13 +244,11 @@ class PdfSigner:
             reason=reason,
             location="ประเทศไทย / Thailand",
         )
-        signed = (
-            signers.PdfSigner(
-                metadata, signer=self._signer, new_field_spec=fields.SigFieldSpec(FIELD_NAME)
-            )
-            .sign_pdf(writer, bytes_reserved=self._reserved)
-            .getvalue()
+        signer = signers.PdfSigner(
+            metadata, signer=self._signer, new_field_spec=fields.SigFieldSpec(FIELD_NAME)
         )
+        signed = _run(lambda: signer.async_sign_pdf(writer, bytes_reserved=self._reserved))
+        signed = signed.getvalue()
         if self._reserved is None:
             # pyHanko sized the signature's space with a trial signature (and half as much
             # again); the signature of one key and chain keeps its size, so the next ones
