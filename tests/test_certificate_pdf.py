@@ -293,7 +293,7 @@ def test_without_a_signing_certificate_issuing_stops_with_what_to_run(
     require_signing_certificate()  # now there is one
 
 
-def test_the_renderer_loads_its_signer_once(app, client, admin, db, monkeypatch):
+def test_the_renderer_loads_its_signer_once(app, client, admin, db, monkeypatch, pdfsig):
     certificate, _data = issued(client, db)
     loads = []
     real = PdfSigner.from_app.__func__
@@ -308,6 +308,9 @@ def test_the_renderer_loads_its_signer_once(app, client, admin, db, monkeypatch)
     second = renderer.finished(certificate.snapshot)
     assert len(loads) == 1 and first.startswith(renderer.render(certificate.snapshot))
     assert second.startswith(renderer.render(certificate.snapshot))
+    # the second signature reuses what the first one prepared, and is as valid
+    for signed in (first, second):
+        assert "Signature is Valid." in pdfsig(signed)
 
 
 # -- an organisation certificate --------------------------------------------------------------

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -39,7 +40,7 @@ from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemd
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import VENDOR
-from pyhanko.sign import fields, signers
+from pyhanko.sign import attributes, fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from lca.core.config import read_pkcs12
@@ -149,6 +150,27 @@ def _contents_space(signed: bytes) -> int:
     return int(numbers[2]) - int(numbers[1]) - 2  # less the < and >
 
 
+class _EncodedOnce(attributes.CMSAttributeProvider):
+    """A signed attribute whose value never changes, encoded once: read back from its DER
+    encoding, asn1crypto keeps the bytes instead of encoding the value again."""
+
+    def __init__(self, provider: attributes.CMSAttributeProvider) -> None:
+        self.attribute_type = provider.attribute_type
+        self._provider = provider
+        self._der: bytes | None = None
+
+    async def build_attr_value(self, dry_run: bool = False) -> Any:
+        return await self._provider.build_attr_value(dry_run=dry_run)
+
+    async def get_attribute(self, dry_run: bool = False) -> Any:
+        if self._der is None:
+            attribute = await self._provider.get_attribute(dry_run=dry_run)
+            if attribute is None:
+                return None
+            self._der = attribute.dump()
+        return cms.CMSAttribute.load(self._der)
+
+
 class _HeldKeySigner(signers.SimpleSigner):
     """pyHanko's SimpleSigner, signing with the key object it was given: SimpleSigner parses
     the key again for every signature (and its size estimate signs once more), and
@@ -157,6 +179,19 @@ class _HeldKeySigner(signers.SimpleSigner):
     def __init__(self, key: rsa.RSAPrivateKey, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._key = key
+        self._certificate_attribute: _EncodedOnce | None = None
+
+    def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Any:
+        """pyHanko's signed attributes, with the signing-certificate-v2 one encoded once: it
+        is the same in every signature made with this certificate, and asn1crypto encodes a
+        value built from Python objects anew each time (a quarter of a signature's time)."""
+        for provider in super()._signed_attr_providers(*args, **kwargs):
+            if isinstance(provider, attributes.SigningCertificateV2Provider):
+                if self._certificate_attribute is None:
+                    self._certificate_attribute = _EncodedOnce(provider)
+                yield self._certificate_attribute
+            else:
+                yield provider
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False) -> bytes:
         if dry_run:  # the size estimate: an RSA signature is as long as the modulus
