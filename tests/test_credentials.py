@@ -437,3 +437,24 @@ def test_a_credential_asked_for_before_the_keys_exist_is_a_clear_503(
         assert "ยังไม่พร้อม" in response.get_data(as_text=True) or "Not available" in (
             response.get_data(as_text=True)
         )
+
+
+@pytest.mark.parametrize("years", ["five", 0, 101, 2.5, True, -3])
+def test_a_wrong_expiry_in_the_issuer_file_is_refused_with_what_is_wrong(tmp_path, years):
+    import shutil
+
+    import yaml
+
+    from lca.certificates.issuer import load_issuer
+    from lca.core.seed_files import SEED_DIR, SeedError
+
+    shutil.copytree(SEED_DIR, tmp_path / "seed")
+    path = tmp_path / "seed" / "issuer.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["course"]["valid_years"] = years
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(SeedError, match="valid_years must be a whole number of years"):
+        load_issuer(tmp_path / "seed")
+    data["course"]["valid_years"] = 10
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert load_issuer(tmp_path / "seed")["course"]["valid_years"] == 10

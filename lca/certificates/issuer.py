@@ -54,6 +54,15 @@ def _read_issuer(seed_dir: Path) -> dict:
         tuple(f"{k}_{lang}" for k in TEXT_PAIRS for lang in ("th", "en")),
         "course",
     )
+    years = course.get("valid_years")
+    if years is not None and (
+        isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 100
+    ):
+        raise SeedError(
+            f"{ISSUER_FILE} course: valid_years must be a whole number of years from 1 to 100 "
+            f"(how long a certificate's credential stays valid), or left out for no expiry; "
+            f"it is {years!r}."
+        )
     issuer = _require(data.get("issuer"), ("name_th", "name_en", "url"), "issuer")
     issuer["logo"] = _image(issuer.get("logo"), "issuer logo", seed_dir)
     organisations = [
