@@ -458,3 +458,19 @@ def test_a_wrong_expiry_in_the_issuer_file_is_refused_with_what_is_wrong(tmp_pat
     data["course"]["valid_years"] = 10
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     assert load_issuer(tmp_path / "seed")["course"]["valid_years"] == 10
+
+
+def test_a_status_place_taken_a_moment_ago_is_drawn_again(client, issue, monkeypatch):
+    """Two certificates issued at the same moment may draw the same place: the database's
+    uniqueness refuses the second, which draws another, instead of failing the issue."""
+    from lca.certificates import services
+
+    first = issue()
+    draws = iter([(first.status_list, first.status_index)])
+    real = services.allocate_place
+    monkeypatch.setattr(services, "allocate_place", lambda: next(draws, None) or real())
+    second = issue()
+    assert second.status_index != first.status_index
+    assert json.loads(second.credential)["credentialStatus"]["statusListIndex"] == str(
+        second.status_index
+    )
