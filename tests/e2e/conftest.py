@@ -121,6 +121,35 @@ def copy_demo(demo_template, postgres_server, tmp_path_factory):
     return copy
 
 
+class _ClosedOnce:
+    """A response body that is closed once, and at the latest when it is dropped: werkzeug's
+    development server skips closing it when the browser drops the connection while it reads
+    the rest of the request (Chromium does, cancelling an image), which would leave a stored
+    file open. (gunicorn closes it in every case.)"""
+
+    def __init__(self, body) -> None:
+        self._body, self._closed = body, False
+
+    def __iter__(self):
+        return iter(self._body)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if hasattr(self._body, "close"):
+                self._body.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _closing_responses(wsgi_app):
+    def application(environ, start_response):
+        return _ClosedOnce(wsgi_app(environ, start_response))
+
+    return application
+
+
 def serve(database_url: str, data_dir: Path) -> tuple[LiveServer, callable]:
     app = create_app(
         {
@@ -130,6 +159,7 @@ def serve(database_url: str, data_dir: Path) -> tuple[LiveServer, callable]:
             "WTF_CSRF_ENABLED": True,
         }
     )
+    app.wsgi_app = _closing_responses(app.wsgi_app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     # Links the app hands out (set-password, certificate QR codes) point at this server.
