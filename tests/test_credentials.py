@@ -474,3 +474,19 @@ def test_a_status_place_taken_a_moment_ago_is_drawn_again(client, issue, monkeyp
     assert json.loads(second.credential)["credentialStatus"]["statusListIndex"] == str(
         second.status_index
     )
+
+
+def test_verifiers_in_a_browser_may_read_the_credential_and_what_it_names(client, certificate):
+    """A web verifier (or wallet) on another site fetches the credential, the DID document and
+    the status list from the browser: each answers to any origin (no cookies needed)."""
+    for path in (
+        f"/verify/{certificate.code}/credential.json",
+        f"/verify/{certificate.code}/credential.jwt",
+        "/.well-known/did.json",
+        f"/credentials/status/{certificate.status_list}",
+        "/issuer",
+    ):
+        response = client.get(path, headers={"Origin": "https://verifierplus.org"})
+        assert response.status_code == 200, path
+        assert response.headers["Access-Control-Allow-Origin"] == "*", path
+        assert "Access-Control-Allow-Credentials" not in response.headers

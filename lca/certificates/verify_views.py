@@ -109,7 +109,7 @@ def credential_json(code: str):
     certificate = _certificate_or_404(code)
     text = credential_text(certificate)
     mimetype = "application/vc+ld+json" if request.args.get("ld") else "application/json"
-    return Response(text, mimetype=mimetype)
+    return _readable_anywhere(Response(text, mimetype=mimetype))
 
 
 @bp.get("/verify/<code>/credential.jwt")
@@ -118,7 +118,7 @@ def credential_json(code: str):
 def credential_jwt(code: str):
     certificate = _certificate_or_404(code)
     token = credential_token(certificate)
-    return Response(token, mimetype="application/jwt")
+    return _readable_anywhere(Response(token, mimetype="application/jwt"))
 
 
 @bp.get("/.well-known/jwks.json")
@@ -157,7 +157,13 @@ def _public_document(document: dict, mimetype: str = "application/json") -> Resp
     """A public JSON document that verifiers fetch: cacheable, the same for everyone."""
     response = Response(json.dumps(document, ensure_ascii=False), mimetype=mimetype)
     response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"  # wallets and verifiers in browsers
+    return _readable_anywhere(response)
+
+
+def _readable_anywhere(response: Response) -> Response:
+    """What a wallet or a verifier running in someone's browser fetches from another site
+    (a credential, the DID document, a status list): readable by any origin, without cookies."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
