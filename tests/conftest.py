@@ -22,12 +22,13 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from lca import create_app
 from lca.auth.services import new_reset_token, new_setup_token
 from lca.certificates.keys import generate_keys, jwt_key
 from lca.core.db import db as _db
+from lca.models import Certificate
 from lca.ops.seeding import seed_all
 from tests.factories import (
     AdminFactory,
@@ -39,6 +40,7 @@ from tests.factories import (
     HourLogFactory,
     LearnerFactory,
     ReportFileFactory,
+    eligible_enrolment,
     instructor_teaching,
 )
 from tools.instances import PostgresUnavailable, ThrowawayPostgres
@@ -203,6 +205,24 @@ def admin(client, login):
     user = AdminFactory()
     login(user)
     return user
+
+
+@pytest.fixture
+def issue_certificate(client, admin, db):
+    """``issue_certificate(language="both", **learner)``: the administrator (``admin``) issues
+    an eligible learner's certificate through the cohort page's form; returns it."""
+
+    def issue(language: str = "both", **learner) -> Certificate:
+        enrolment = eligible_enrolment(**learner)
+        response = client.post(
+            f"/enrolments/{enrolment.id}/certificate", data={"language": language}
+        )
+        assert response.status_code == 302
+        return _db.session.scalar(
+            select(Certificate).where(Certificate.enrolment_id == enrolment.id)
+        )
+
+    return issue
 
 
 @pytest.fixture

@@ -50,20 +50,9 @@ def keys(app, db, monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def issue(client, admin, keys, db):
-    """``issue(**learner)`` issues an eligible learner's certificate through the admin page."""
-
-    def issue_one(language: str = "both", **learner) -> Certificate:
-        enrolment = eligible_enrolment(**learner)
-        response = client.post(
-            f"/enrolments/{enrolment.id}/certificate", data={"language": language}
-        )
-        assert response.status_code == 302
-        return db.session.scalar(
-            select(Certificate).where(Certificate.enrolment_id == enrolment.id)
-        )
-
-    return issue_one
+def issue(keys, issue_certificate):
+    """``issue(**learner)`` issues an eligible learner's certificate, with this test's keys."""
+    return issue_certificate
 
 
 @pytest.fixture

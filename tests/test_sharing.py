@@ -26,12 +26,6 @@ from lca.certificates.badge import Lines, thai_in_png
 from lca.certificates.credential import credential_text
 from lca.core.storage import storage
 from lca.models import Certificate
-from tests.factories import eligible_enrolment
-
-try:  # the issuer's keys, since the signed credential (lca/certificates/keys.py)
-    from lca.certificates.keys import generate_keys as generate_key
-except ImportError:  # before it (the lead may drop this fallback on merging)
-    from lca.certificates.credential import generate_key
 
 SVG = "{http://www.w3.org/2000/svg}"
 OB = "{https://purl.imsglobal.org/ob/v3p0}"
@@ -40,21 +34,12 @@ COURSE_TH = "หลักสูตรนักจัดการเมือง�
 
 
 @pytest.fixture
-def issue(app, client, admin, db):
-    """``issue(language)``: the administrator issues an eligible learner's certificate."""
-    with app.app_context():
-        generate_key()
+def issue(issue_certificate):
+    """``issue(language)``: the administrator issues Fasai's certificate (the session's keys)."""
 
     def make(language: str = "both", **learner) -> Certificate:
-        learner = {"full_name_th": "ฟ้าใส ญาติดี", "full_name_en": "Fasai Yatdee", **learner}
-        enrolment = eligible_enrolment(**learner)
-        response = client.post(
-            f"/enrolments/{enrolment.id}/certificate", data={"language": language}
-        )
-        assert response.status_code == 302
-        return db.session.scalar(
-            select(Certificate).where(Certificate.enrolment_id == enrolment.id)
-        )
+        names = {"full_name_th": "ฟ้าใส ญาติดี", "full_name_en": "Fasai Yatdee", **learner}
+        return issue_certificate(language, **names)
 
     return make
 
