@@ -38,7 +38,7 @@ from lca.models.hours import (
 )
 from lca.models.messages import EmailStatus, Message, MessageKind
 from lca.models.places import City
-from lca.models.users import Role, User, UserSession
+from lca.models.users import Passkey, RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "Attendance",
@@ -71,6 +71,8 @@ __all__ = [
     "Module",
     "ModuleKind",
     "NoteKind",
+    "Passkey",
+    "RecoveryCode",
     "ReportFile",
     "ReportReopening",
     "ReportStatus",

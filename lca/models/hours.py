@@ -195,6 +195,9 @@ class StoredFile:
     size_bytes: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: where a photo was taken ("13.756300,100.501800"), kept only when the learner chose to
+    #: keep the place as evidence; every other position in a photo is removed on upload
+    place: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def is_image(self) -> bool:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lca.core.db import Base, text_enum, utcnow
@@ -46,6 +46,8 @@ class User(UserMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     preferred_language: Mapped[str] = mapped_column(String(2), default="th")
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    #: when an administrator's one-time password stops working (24 hours after it was made)
+    temporary_password_expires_at: Mapped[datetime | None]
     #: SHA-256 of a one-time set-password link's token, and when the link stops working
     setup_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     setup_expires_at: Mapped[datetime | None]
@@ -62,6 +64,16 @@ class User(UserMixin, Base):
     #: who the person is in their credentials (credentialSubject.id, "urn:uuid:…"): random,
     #: kept for good, so every certificate of one learner names the same subject
     subject_uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_subject_uuid)
+    #: the second factor by authenticator app (TOTP, RFC 6238): its base32 secret, when the
+    #: person confirmed it with a first code (until then it is only offered), and the last time
+    #: step used, so that one code cannot be used twice
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    #: PDPA: when the person was first shown the privacy notice, and when an administrator
+    #: erased the account (its personal data removed; issued certificates stay verifiable)
+    privacy_notice_seen_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
 
     city: Mapped[City | None] = relationship()
 
@@ -109,8 +121,46 @@ class UserSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    #: how the sign-in's second step was done ("totp", "passkey", "recovery"), None without one
+    second_factor: Mapped[str | None] = mapped_column(String(16))
 
     user: Mapped[User] = relationship()
 
     def __repr__(self) -> str:
         return f"<UserSession {self.id} of user {self.user_id}>"
+
+
+class Passkey(Base):
+    """A WebAuthn credential (a passkey) registered by the person as a second factor."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(1024), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(2048))  #: COSE key
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    transports: Mapped[str | None] = mapped_column(String(200))  #: comma-separated
+    name: Mapped[str] = mapped_column(String(100))  #: the person's label ("โทรศัพท์")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Passkey {self.id} of user {self.user_id}>"
+
+
+class RecoveryCode(Base):
+    """One of ten one-use recovery codes, shown once; only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<RecoveryCode {self.id} of user {self.user_id}>"
