@@ -14,7 +14,7 @@ DEV_ENV := LCA_ENV=development LCA_PUBLIC_URL=$(LCA_PUBLIC_URL)
 # the stamp of the Node verifiers' installation (see below)
 VERIFIERS := tests/verifier/node_modules/.installed
 
-.PHONY: run test test-sqlite test-postgresql security-check lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-certificates bench-import bench-mail
+.PHONY: run test test-sqlite test-postgresql security-check audit lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-certificates bench-import bench-mail
 
 help:
 	@echo "make run      serve LCA with demo data on http://127.0.0.1:$(PORT)"
@@ -75,13 +75,18 @@ $(VERIFIERS): tests/verifier/package-lock.json tests/verifier/package.json
 			"(apt-get install nodejs npm)"; \
 	fi
 
-lint: $(VENV)/.installed security-check typecheck
+lint: $(VENV)/.installed security-check typecheck audit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 # mypy reads what to check and how strictly from [tool.mypy] in pyproject.toml
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
+
+# pip-audit over the runtime lock, with the advisories of the registry pip is configured with
+# (tools/audit_lock.py says how it reads a registry that serves only the project's JSON)
+audit: $(VENV)/.installed
+	$(BIN)/python tools/audit_lock.py requirements.lock
 
 # bandit over the application (what is deployed); each exception is marked and explained
 # where it is (docs/security.md lists them)
