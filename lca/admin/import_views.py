@@ -56,6 +56,10 @@ class ConfirmForm(BaseForm):
 
 
 def _page(cohort, form=None, plan=None, status=200):
+    """The import page; a file that cannot be imported as it is (unreadable, or with problem
+    rows) answers 422, so that a tool sending it sees the refusal too."""
+    if (form is not None and form.errors) or (plan is not None and not plan.ok):
+        status = 422
     return render_template(
         "admin/import.html",
         cohort=cohort,
