@@ -56,9 +56,9 @@ class ConfirmForm(BaseForm):
 
 
 def _page(cohort, form=None, plan=None, status=200):
-    """The import page; a file that cannot be imported as it is (unreadable, or with problem
-    rows) answers 422, so that a tool sending it sees the refusal too."""
-    if (form is not None and form.errors) or (plan is not None and not plan.ok):
+    """The import page; a file that cannot be imported as it is (with problem rows, or not
+    readable at all: ``status``) answers 422, so that a tool sending it sees the refusal too."""
+    if plan is not None and not plan.ok:
         status = 422
     return render_template(
         "admin/import.html",
@@ -85,7 +85,7 @@ def preview_import(cohort_id: int):
             lambda: _preview(cohort, form.file.data),
             form=form,
             field="file",  # a file that cannot be read at all: the message goes next to it
-            fail=lambda: _page(cohort, form),
+            fail=lambda: _page(cohort, form, status=422),
             then=lambda plan: _page(cohort, form, plan),
         )
     return _page(cohort, form)
