@@ -389,6 +389,7 @@ def test_a_plain_pdf_stays_readable_and_keeps_its_page_links(
         ("owner-password-only", "งาน.pdf ถูกป้องกันด้วยรหัสผ่านหรือการเข้ารหัส"),
         ("html-with-a-pdf-header", "อ่าน งาน.pdf เป็นไฟล์ PDF ไม่ได้"),
         ("no-page", "อ่าน งาน.pdf เป็นไฟล์ PDF ไม่ได้"),
+        ("javascript-nested-too-deep", "อ่าน งาน.pdf เป็นไฟล์ PDF ไม่ได้"),
     ],
 )
 def test_pdfs_that_cannot_be_cleaned_are_refused(
@@ -396,6 +397,15 @@ def test_pdfs_that_cannot_be_cleaned_are_refused(
 ):
     if kind == "html-with-a-pdf-header":
         upload = b"<html><!-- %PDF-1.7 -->" + SCRIPT + b"</html>"
+    elif kind == "javascript-nested-too-deep":
+
+        def deep(pdf):
+            nested = pikepdf.Dictionary(A=_javascript(pdf))
+            for _ in range(150):
+                nested = pikepdf.Dictionary(X=nested)
+            pdf.Root.Deep = nested
+
+        upload = _hostile(deep)
     elif kind == "no-page":
         empty = pikepdf.new()
         out = io.BytesIO()

@@ -261,8 +261,8 @@ def _clean_catalogue(pdf: pikepdf.Pdf) -> None:
 def _clean_object(obj: Any, depth: int = 0) -> None:
     """Remove active content from one object and the direct objects inside it (indirect ones
     are cleaned in their own turn: ``clean_pdf`` visits every object of the file)."""
-    if depth > 100:
-        return
+    if depth > 100:  # nesting no writer makes: refused rather than cleaned only in part
+        raise PdfRefused("unreadable")
     if isinstance(obj, pikepdf.Array):
         for item in obj:
             if isinstance(item, pikepdf.Object) and not item.is_indirect:
