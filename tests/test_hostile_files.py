@@ -278,3 +278,13 @@ def test_a_huge_cell_is_a_problem_quoted_in_a_few_words(client, cohort, db):
     assert any("ไม่ใช่อีเมลที่ถูกต้อง" in p and len(p) < 200 for p in found), found
     assert len(page) < 50_000  # every long cell is quoted in a few words, never whole
     nothing_written(client, before)
+
+
+def test_a_refused_file_replaces_the_one_waiting(client, cohort, db, flashes):
+    assert upload(client, cohort, workbook()).status_code == 200  # waits for confirmation
+    refused = upload(client, cohort, edited(workbook(), *REFUSED_FILES["row-zero"][:1]))
+    assert refused.status_code == 422
+    before = counts()
+    confirm = client.post(f"/admin/cohorts/{cohort.id}/import/confirm", follow_redirects=True)
+    assert "อัปโหลดไฟล์อีกครั้ง" in "".join(flashes(confirm.get_data(as_text=True)))
+    nothing_written(client, before)

@@ -92,10 +92,12 @@ def preview_import(cohort_id: int):
 
 
 def _preview(cohort, upload):
-    """Check the file; a file with no problem waits (stored) for the confirmation."""
+    """Check the file; a file with no problem waits (stored) for the confirmation. A new
+    upload replaces the one waiting, even when it is refused: the confirmation never imports
+    a file other than the one last sent."""
+    _forget_pending()
     data = upload.stream.read(MAX_IMPORT_BYTES + 1)
     plan = plan_import(cohort, upload.filename or "", data)
-    _forget_pending()
     if plan.ok:
         session[PENDING] = {
             "key": storage().save(data, ".import"),
