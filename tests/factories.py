@@ -474,11 +474,8 @@ def image_bytes(kind: str = "JPEG", size=(32, 24)) -> bytes:
     return out.getvalue()
 
 
-#: the smallest PDF a reader accepts: no page at all
-PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]"
-    b"/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
+#: a real one-page PDF, as a learner's evidence (a PDF without a page is refused)
+PDF = one_page_pdf()
 
 
 def multipart(data: dict) -> dict:

@@ -56,6 +56,10 @@ class ConfirmForm(BaseForm):
 
 
 def _page(cohort, form=None, plan=None, status=200):
+    """The import page; a file that cannot be imported as it is (with problem rows, or not
+    readable at all: ``status``) answers 422, so that a tool sending it sees the refusal too."""
+    if plan is not None and not plan.ok:
+        status = 422
     return render_template(
         "admin/import.html",
         cohort=cohort,
@@ -81,17 +85,19 @@ def preview_import(cohort_id: int):
             lambda: _preview(cohort, form.file.data),
             form=form,
             field="file",  # a file that cannot be read at all: the message goes next to it
-            fail=lambda: _page(cohort, form),
+            fail=lambda: _page(cohort, form, status=422),
             then=lambda plan: _page(cohort, form, plan),
         )
     return _page(cohort, form)
 
 
 def _preview(cohort, upload):
-    """Check the file; a file with no problem waits (stored) for the confirmation."""
+    """Check the file; a file with no problem waits (stored) for the confirmation. A new
+    upload replaces the one waiting, even when it is refused: the confirmation never imports
+    a file other than the one last sent."""
+    _forget_pending()
     data = upload.stream.read(MAX_IMPORT_BYTES + 1)
     plan = plan_import(cohort, upload.filename or "", data)
-    _forget_pending()
     if plan.ok:
         session[PENDING] = {
             "key": storage().save(data, ".import"),

@@ -12,9 +12,14 @@ import csv
 import difflib
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import cast
+from datetime import date, datetime, time, timedelta
+from typing import IO, cast
+from xml.etree.ElementTree import ParseError
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from openpyxl import load_workbook
@@ -33,6 +38,8 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
 MAX_COLUMNS = 50  #: a sheet is read this wide at most; the columns LCA knows are a few
 MAX_XLSX_UNPACKED = 50 * 1024 * 1024  #: a workbook of 10,000 learners unpacks to a few MB
+XLSX_LAST_ROW = 1_048_576  #: the last row a sheet can have, in Excel and in the standard
+SHOWN_LENGTH = 60  #: how much of a cell a message quotes
 COLUMNS = ("email", "full_name_th", "full_name_en", "city", "organisation")
 REQUIRED = ("email", "full_name_th")
 #: what a column may be called in a city's spreadsheet
@@ -57,6 +64,23 @@ TEMPLATE_EXAMPLE = ["somsri@example.org", "สมศรี ใจดี", "Somsr
 
 class ImportFileError(RuleError):
     """The file as a whole cannot be read; nothing is imported."""
+
+
+class NotText(str):
+    """A cell of an XLSX file that holds no text where LCA reads text: a date, or a spreadsheet
+    error such as #REF!; the text is what Excel shows, ``kind`` says which ("date", "error")."""
+
+    kind: str
+
+    def __new__(cls, shown: str, kind: str) -> NotText:
+        cell = super().__new__(cls, shown)
+        cell.kind = kind
+        return cell
+
+
+def _shown(text: str) -> str:
+    """A cell as a message quotes it: at most a few words of it."""
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 1] + "…"
 
 
 @dataclass
@@ -121,7 +145,72 @@ def _read_csv(data: bytes) -> list[list[str]]:
         raise ImportFileError(_("The CSV cannot be read: %(error)s", error=str(error))) from error
 
 
+def _damaged(row: int | None = None) -> ImportFileError:
+    if row is None:
+        return ImportFileError(_("The XLSX file cannot be opened."))
+    return ImportFileError(
+        _(
+            "The XLSX file is damaged near row %(row)s: open it in Excel, save it again and "
+            "upload it again.",
+            row=row,
+        )
+    )
+
+
+def _rows_with_values(sheet: IO[bytes]) -> Iterator[int]:
+    """The number of each row of a worksheet's XML that holds a value, checking that every row
+    number is a whole number from 1 to 1,048,576, each after the one before (openpyxl would
+    skip a row numbered 0 or out of order, and fill in every row up to one numbered 99999999,
+    both without a word), and that a cell's shared string is numbered 0 or more."""
+    last = 0
+    for _event, element in iterparse(sheet, events=("end",)):
+        if not element.tag.endswith("}row"):
+            continue
+        number = element.get("r")
+        try:
+            row = int(number) if number is not None else last + 1
+        except ValueError:
+            raise _damaged(last + 1) from None
+        if not last < row <= XLSX_LAST_ROW:
+            raise _damaged(last + 1)
+        last = row
+        for cell in element:
+            shared = cell.findtext("{*}v") if cell.get("t") == "s" else None
+            if shared is not None and not shared.strip().isdigit():
+                raise _damaged(row)  # a shared string's number: -1 would read the last one
+        if any(cell.find("*") is not None for cell in element):  # a <v> or <is> in a <c>
+            yield row
+        element.clear()
+
+
+def _last_row(archive: zipfile.ZipFile, path: str) -> int:
+    """The last row of the sheet that holds a value (1 when there is none)."""
+    last = 1
+    try:
+        with archive.open(path.lstrip("/")) as sheet:
+            for row in _rows_with_values(sheet):
+                last = row
+    except (KeyError, ParseError, DefusedXmlException, zipfile.BadZipFile, OSError) as error:
+        raise _damaged(last) from error
+    return last
+
+
+def _cell_text(cell: object) -> str:
+    """A cell as the text LCA reads; a date or an error is marked as not text."""
+    value = getattr(cell, "value", None)
+    if value is None:
+        return ""
+    if getattr(cell, "data_type", None) == "e":
+        return NotText(str(value), "error")
+    if isinstance(value, (datetime, date, time, timedelta)):
+        return NotText(str(value), "date")
+    return str(value)
+
+
 def _read_xlsx(data: bytes) -> list[list[str]]:
+    """The rows of the first sheet. A workbook damaged in any way (an unknown shared string,
+    a bad row or cell number, a cell value that is not what its type says, a missing part) is
+    refused as a whole, with the row it was found near."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:  # an XLSX file is a zip archive
             unpacked = sum(member.file_size for member in archive.infolist())
@@ -132,15 +221,30 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a damaged workbook
-        raise ImportFileError(_("The XLSX file cannot be opened.")) from error
+        raise _damaged() from error
+    rows: list[list[str]] = []
     try:
+        if not workbook.worksheets:
+            raise ImportFileError(_("The XLSX file has no sheet."))
         sheet = workbook.worksheets[0]
-        return [
-            ["" if cell is None else str(cell) for cell in row]
-            for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS)
-        ]
+        path = getattr(sheet, "_worksheet_path", None)  # where a read-only sheet's XML is
+        if path is None:
+            raise _damaged()
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            last = _last_row(archive, path)
+        if last - 1 > MAX_ROWS:
+            raise ImportFileError(
+                _("At most %(count)s learners can be imported at once.", count=f"{MAX_ROWS:,}")
+            )
+        for row in sheet.iter_rows(max_row=last, max_col=MAX_COLUMNS):
+            rows.append([_cell_text(cell) for cell in row])
+    except ImportFileError:
+        raise
+    except Exception as error:  # a shared string that is not there, a cell that is not its type
+        raise _damaged(len(rows) + 1) from error
     finally:
         workbook.close()
+    return rows
 
 
 def read_table(file_name: str, data: bytes) -> list[list[str]]:
@@ -219,7 +323,7 @@ def _check_email(value: str) -> tuple[str, str | None]:
     try:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError:
-        return value.lower(), _("%(email)s is not a valid e-mail address.", email=value)
+        return value.lower(), _("%(email)s is not a valid e-mail address.", email=_shown(value))
     return checked.normalized.lower(), None
 
 
@@ -234,6 +338,11 @@ def plan_import(cohort: Cohort, file_name: str, data: bytes) -> ImportPlan:
         value = {
             c: (clean_text(cells[i]) or "") if i < len(cells) else "" for c, i in columns.items()
         }
+        not_text = []
+        for i in columns.values():
+            cell = cells[i] if i < len(cells) else ""
+            if isinstance(cell, NotText):
+                not_text.append(_not_text_problem(table[0][i], cell))
         email, email_problem = _check_email(value.get("email", ""))
         row = ImportRow(
             number,
@@ -252,6 +361,7 @@ def plan_import(cohort: Cohort, file_name: str, data: bytes) -> ImportPlan:
                     columns=width,
                 )
             )
+        row.problems += not_text
         if email_problem:
             row.problems.append(email_problem)
         if not row.full_name_th:
@@ -259,7 +369,10 @@ def plan_import(cohort: Cohort, file_name: str, data: bytes) -> ImportPlan:
         for text in (row.full_name_th, row.full_name_en, row.organisation, row.city_text):
             if looks_like_formula(text):
                 row.problems.append(
-                    _("%(value)s looks like a spreadsheet formula, not a name.", value=text)
+                    _(
+                        "%(value)s looks like a spreadsheet formula, not a name.",
+                        value=_shown(text),
+                    )
                 )
         for text in (row.full_name_th, row.full_name_en, row.organisation):
             if len(text) > 200:
@@ -270,15 +383,29 @@ def plan_import(cohort: Cohort, file_name: str, data: bytes) -> ImportPlan:
                 row.problems.append(
                     _(
                         "No city is called %(city)s; did you mean %(nearest)s?",
-                        city=row.city_text,
+                        city=_shown(row.city_text),
                         nearest=nearest,
                     )
                     if nearest
-                    else _("No city is called %(city)s.", city=row.city_text)
+                    else _("No city is called %(city)s.", city=_shown(row.city_text))
                 )
         rows.append(row)
     _check_against_database(cohort, rows)
     return ImportPlan(cohort, file_name, rows)
+
+
+def _not_text_problem(column: str, cell: NotText) -> str:
+    if cell.kind == "date":
+        return _(
+            "The %(column)s cell holds a date (%(value)s), not text.",
+            column=_shown(column),
+            value=_shown(cell),
+        )
+    return _(
+        "The %(column)s cell holds a spreadsheet error (%(value)s) instead of a value.",
+        column=_shown(column),
+        value=_shown(cell),
+    )
 
 
 def _check_against_database(cohort: Cohort, rows: list[ImportRow]) -> None:

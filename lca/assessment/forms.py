@@ -1,6 +1,13 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, MultipleFileField, RadioField, SelectField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Optional
 
 from lca.hours.forms import CheckboxesField
@@ -23,6 +30,13 @@ class ReportForm(BaseForm):
     files = MultipleFileField(
         _l("Attachments: photos or PDFs"),
         description=_l("Up to 5 files of at most 10 MB each: JPEG, PNG, WebP, HEIC or PDF."),
+    )
+    keep_place = BooleanField(
+        _l("Keep where my photos were taken, as evidence"),
+        description=_l(
+            "The place saved in the photo by your phone is shown with the photo; the stored "
+            "photo itself never keeps it. Without the tick no place is kept."
+        ),
     )
     remove_files = CheckboxesField(_l("Remove these files"), coerce=int, default=[])
 

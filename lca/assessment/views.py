@@ -34,7 +34,7 @@ from lca.core.db import db
 from lca.hours.queue import reviewable_cohorts
 from lca.hours.services import active_enrolments
 from lca.models import GradeResult, ReportStatus, Role, User
-from lca.web.downloads import send_stored
+from lca.web.downloads import send_upload
 from lca.web.forms import UnvalidatedForm, options, read_filters
 from lca.web.i18n import hours_text, label
 from lca.web.pages import page_number, perform, uploads
@@ -108,10 +108,11 @@ def _hand_in(enrolment, report, form: ReportForm) -> None:
     if summary is None:
         raise UnvalidatedForm
     draft = ReportDraft(summary, list(form.log_ids.data or ()))
+    chosen = uploads(keep_place=bool(form.keep_place.data))
     if report is None:
-        submit_report(enrolment, draft, uploads(), current_user)
+        submit_report(enrolment, draft, chosen, current_user)
     else:
-        update_report(report, draft, uploads(), set(form.remove_files.data or ()), current_user)
+        update_report(report, draft, chosen, set(form.remove_files.data or ()), current_user)
 
 
 def _my_report_page(enrolment, report, form):
@@ -235,7 +236,7 @@ def reopen(report_id: int):
 @signed_in
 def report_file(report_id: int, file_id: int):
     attached = get_report_file_or_404(get_report_or_403(report_id, current_user), file_id)
-    return send_stored(attached.storage_key, attached.original_name, attached.content_type)
+    return send_upload(attached.storage_key, attached.id, attached.content_type)
 
 
 @bp.get("/field-reports/<int:report_id>/files/<int:file_id>/thumbnail")
@@ -244,4 +245,4 @@ def report_thumbnail(report_id: int, file_id: int):
     attached = get_report_file_or_404(get_report_or_403(report_id, current_user), file_id)
     if not attached.thumbnail_key:
         abort(404)
-    return send_stored(attached.thumbnail_key, f"thumbnail-{attached.id}.jpg", "image/jpeg")
+    return send_upload(attached.thumbnail_key, attached.id, "image/jpeg", thumbnail=True)

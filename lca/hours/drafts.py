@@ -85,12 +85,21 @@ def hold_drafts(owner: User, uploads: list[Upload], already: int) -> Held:
     return held
 
 
-def as_uploads(drafts: list[DraftFile]) -> list[Upload]:
-    """The drafts' files as if chosen again, for the log they are saved with (checked again)."""
+def as_uploads(drafts: list[DraftFile], keep_place: bool = False) -> list[Upload]:
+    """The drafts' files as if chosen again, for the log they are saved with (checked again).
+    Their bytes are clean already: the place read from a photo when it was chosen travels
+    beside them, and stays only if the box to keep places is still ticked (``keep_place``)."""
     found = []
     for draft in drafts:
         with storage().open(draft.storage_key) as file:
-            found.append(Upload(name=draft.original_name, data=file.read()))
+            found.append(
+                Upload(
+                    name=draft.original_name,
+                    data=file.read(),
+                    keep_place=keep_place,
+                    place=draft.place,
+                )
+            )
     return found
 
 

@@ -2,6 +2,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DecimalField,
     FieldList,
     FormField,
@@ -109,6 +110,13 @@ class LogForm(BaseForm):
     files = MultipleFileField(
         _l("Evidence: photos or PDFs"),
         description=_l("Up to 5 files of at most 10 MB each: JPEG, PNG, WebP, HEIC or PDF."),
+    )
+    keep_place = BooleanField(
+        _l("Keep where my photos were taken, as evidence"),
+        description=_l(
+            "The place saved in the photo by your phone is shown with the photo; the stored "
+            "photo itself never keeps it. Without the tick no place is kept."
+        ),
     )
     remove_evidence = CheckboxesField(_l("Remove these files"), coerce=int, default=[])
     #: files chosen on an earlier try of this form, kept as the learner's drafts (drafts.py)

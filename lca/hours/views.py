@@ -36,7 +36,7 @@ from lca.hours.services import (
 )
 from lca.models import FieldMechanism, FieldTool, Module, Role
 from lca.models.hours import MINUTE_STEP
-from lca.web.downloads import send_stored
+from lca.web.downloads import send_upload
 from lca.web.forms import UnvalidatedForm, options
 from lca.web.i18n import localized
 from lca.web.pages import perform, uploads
@@ -132,7 +132,9 @@ class KeptFiles:
         self.kept = [d for d in found if d.id not in ticked]
         self.removed = [d for d in found if d.id in ticked]
         self.lost = len(asked) - len(found)  #: expired (a day), or never the learner's
-        self.new = [u for u in uploads() if u.name or u.data]
+        #: the box to keep where photos were taken: for the new files and the kept ones
+        self.keep_place = bool(form.keep_place.data)
+        self.new = [u for u in uploads(keep_place=self.keep_place) if u.name or u.data]
         self.already = already  #: the log's own files that stay
 
     @property
@@ -178,7 +180,7 @@ def _send(
     if _checks_out(form, *checked_by, files):
 
         def saved():
-            result = save(as_uploads(files.kept) + files.new)
+            result = save(as_uploads(files.kept, files.keep_place) + files.new)
             discard_drafts([*files.kept, *files.removed])
             purge_expired_drafts(current_user)
             return result
@@ -343,7 +345,7 @@ def answer(log_id: int):
 @signed_in
 def evidence(log_id: int, evidence_id: int):
     item = get_evidence_or_404(get_log_or_403(log_id, current_user), evidence_id)
-    return send_stored(item.storage_key, item.original_name, item.content_type)
+    return send_upload(item.storage_key, item.id, item.content_type)
 
 
 @bp.get("/hours/<int:log_id>/evidence/<int:evidence_id>/thumbnail")
@@ -352,4 +354,4 @@ def thumbnail(log_id: int, evidence_id: int):
     item = get_evidence_or_404(get_log_or_403(log_id, current_user), evidence_id)
     if not item.thumbnail_key:
         abort(404)
-    return send_stored(item.thumbnail_key, f"thumbnail-{item.id}.jpg", "image/jpeg")
+    return send_upload(item.thumbnail_key, item.id, "image/jpeg", thumbnail=True)

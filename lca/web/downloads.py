@@ -21,6 +21,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from lca.core.dates import format_day, format_moment
 from lca.core.storage import storage
+from lca.core.uploads import download_name
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -136,10 +137,28 @@ def spreadsheet(
     return csv_response(header, rows, f"{filename}.csv")
 
 
+#: a stored file opened on its own in the browser runs nothing, loads nothing and is no
+#: origin of its own (``sandbox``); a photo in a page's <img> is not affected
+STORED_FILE_POLICY = "default-src 'none'; sandbox"
+
+
 def send_stored(key: str, name: str, mimetype: str) -> Response:
-    """A stored file as a download, never rendered by the browser as a page, never cached."""
+    """A stored file as a download, never rendered by the browser as a page, never cached;
+    sent as the type LCA decided (``mimetype``), which the browser may not second-guess."""
     response = send_file(
         storage().open(key), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0
     )
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = STORED_FILE_POLICY
     return response
+
+
+def send_upload(key: str, number: int, content_type: str, thumbnail: bool = False) -> Response:
+    """An uploaded file (evidence, a draft, a report's attachment), named by the type its
+    content was found to be and its number (``photo-12.jpg``, ``document-7.pdf``): never by
+    the name or extension it was uploaded with, which the page shows only as text."""
+    name = download_name(number, content_type)
+    if thumbnail:
+        name = name.replace(".", "-small.", 1)
+    return send_stored(key, name, content_type)

@@ -118,10 +118,15 @@ def _step_by_step(steps: Iterable[Any], keep: Callable[[Any], bool]) -> Iterator
         yield step
 
 
-def uploads(field: str = "files") -> list[Upload]:
-    """The files sent in a form field, each read up to one byte past the size limit."""
+def uploads(field: str = "files", keep_place: bool = False) -> list[Upload]:
+    """The files sent in a form field, each read up to one byte past the size limit;
+    ``keep_place``: the person ticked the box to keep where their photos were taken."""
     return [
-        Upload(name=f.filename or "", data=f.stream.read(MAX_EVIDENCE_BYTES + 1))
+        Upload(
+            name=f.filename or "",
+            data=f.stream.read(MAX_EVIDENCE_BYTES + 1),
+            keep_place=keep_place,
+        )
         for f in request.files.getlist(field)
     ]
 
