@@ -382,11 +382,29 @@ def test_a_plain_pdf_stays_readable_and_keeps_its_page_links(
         assert pikepdf.Name.GoTo == annotation.A.S  # a jump within the document is harmless
 
 
+def test_a_pdf_that_only_restricts_printing_is_kept_unencrypted(
+    learner_client, learner_enrolment, db, pdf_text, tmp_path
+):
+    """Official PDFs often forbid editing or printing with an owner password only: any reader
+    opens them, so LCA keeps them, cleaned and without the encryption."""
+    pdf = pikepdf.open(io.BytesIO(text_pdf()))
+    out = io.BytesIO()
+    restricted = pikepdf.Permissions(print_lowres=False, print_highres=False, modify_other=False)
+    pdf.save(out, encryption=pikepdf.Encryption(user="", owner="owner-secret", allow=restricted))
+    upload = out.getvalue()
+    with pikepdf.open(io.BytesIO(upload)) as check:
+        assert check.is_encrypted
+    send_log(learner_client, learner_enrolment, [(io.BytesIO(upload), "คำสั่ง.pdf")])
+    data = stored_bytes(db.session.scalar(select(EvidenceFile)))
+    with pikepdf.open(io.BytesIO(data)) as clean:
+        assert not clean.is_encrypted
+    assert "LCA field report 2569" in pdf_text(data, tmp_path)
+
+
 @pytest.mark.parametrize(
     ("kind", "message"),
     [
         ("user-password", "งาน.pdf ถูกป้องกันด้วยรหัสผ่านหรือการเข้ารหัส"),
-        ("owner-password-only", "งาน.pdf ถูกป้องกันด้วยรหัสผ่านหรือการเข้ารหัส"),
         ("html-with-a-pdf-header", "อ่าน งาน.pdf เป็นไฟล์ PDF ไม่ได้"),
         ("no-page", "อ่าน งาน.pdf เป็นไฟล์ PDF ไม่ได้"),
         ("javascript-nested-too-deep", "อ่าน งาน.pdf เป็นไฟล์ PDF ไม่ได้"),
@@ -412,9 +430,7 @@ def test_pdfs_that_cannot_be_cleaned_are_refused(
         empty.save(out)
         upload = out.getvalue()
     else:
-        encryption = pikepdf.Encryption(
-            user="secret" if kind == "user-password" else "", owner="owner-secret"
-        )
+        encryption = pikepdf.Encryption(user="secret", owner="owner-secret")
         pdf = pikepdf.open(io.BytesIO(text_pdf()))
         out = io.BytesIO()
         pdf.save(out, encryption=encryption)

@@ -206,7 +206,7 @@ ACTIVE_ANNOTATIONS = {"/FileAttachment", "/Sound", "/Movie", "/Screen", "/RichMe
 
 
 class PdfRefused(Exception):
-    """The PDF cannot be cleaned: it does not open, needs a password, or has no page."""
+    """The PDF cannot be cleaned: it does not open, needs a password to open, or has no page."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -227,9 +227,7 @@ def clean_pdf(data: bytes) -> bytes:
         raise PdfRefused("encrypted") from error
     except (pikepdf.PdfError, ValueError, OSError, RecursionError) as error:
         raise PdfRefused("unreadable") from error
-    with pdf:
-        if pdf.is_encrypted:
-            raise PdfRefused("encrypted")
+    with pdf:  # a PDF that only restricts printing or editing opens; it is saved unencrypted
         try:
             if len(pdf.pages) == 0:
                 raise PdfRefused("empty")
