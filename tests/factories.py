@@ -49,6 +49,7 @@ from lca.models import (
     Module,
     ModuleKind,
     NoteKind,
+    Passkey,
     ReportFile,
     ReportStatus,
     Role,
@@ -657,3 +658,16 @@ def open_badge_credential(
     if status is not None:
         credential["credentialStatus"] = status
     return credential
+
+
+class PasskeyFactory(Base):
+    """A passkey row (its key is random bytes: enough for the pages, not for a real sign-in,
+    which the browser journey does with Chromium's virtual authenticator)."""
+
+    class Meta:
+        model = Passkey
+
+    user = factory.SubFactory(LearnerFactory)
+    credential_id = factory.Sequence(lambda n: hashlib.sha256(f"credential-{n}".encode()).digest())
+    public_key = b"\xa5" * 77
+    name = factory.Sequence(lambda n: f"Phone {n}")
