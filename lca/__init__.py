@@ -223,7 +223,7 @@ def _add_request_hooks(app: Flask) -> None:
             return None
         from lca.auth.second_factor_enforcement import step_up
 
-        return step_up(current_user)
+        return step_up(current_user._get_current_object())  # the user, not the proxy
 
     @app.after_request
     def security_headers(response):

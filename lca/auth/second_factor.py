@@ -328,7 +328,10 @@ def passkey_registration_options(user: User) -> tuple[dict[str, Any], str]:
 def _credential_text(credential: Any) -> str:
     if not isinstance(credential, dict):
         raise PasskeyRefused(_("The browser's answer was not a passkey."))
-    text = json.dumps(credential)
+    try:
+        text = json.dumps(credential)
+    except (RecursionError, ValueError) as error:
+        raise PasskeyRefused(_("The browser's answer was not a passkey.")) from error
     if len(text) > MAX_CREDENTIAL_JSON:
         raise PasskeyRefused(_("The browser's answer was not a passkey."))
     return text

@@ -144,7 +144,10 @@ def _json_body() -> dict[str, Any] | None:
     """The request's JSON object, or None when it is not one (or too big to read)."""
     if (request.content_length or 0) > MAX_JSON_BYTES:
         return None
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # arrays nested thousands deep
+        return None
     return body if isinstance(body, dict) else None
 
 
