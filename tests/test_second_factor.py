@@ -566,8 +566,36 @@ HOSTILE_BODIES = [
     b'{"credential": "x"}',
     b'{"credential": 5, "name": {"a": 1}}',
     b'{"credential": {"id": 5, "rawId": [], "type": null, "response": []}}',
-    b'{"credential": {"id": "!!", "rawId": "!!", "type": "public-key", "response": {"clientDataJSON": "%%%", "attestationObject": 7, "authenticatorData": "AA", "signature": "AA"}}}',
-    b'{"credential": {"id": "AA", "rawId": "AA", "type": "public-key", "response": {"clientDataJSON": "e30", "attestationObject": "oA", "authenticatorData": "AAAA", "signature": "AAAA"}}}',
+    json.dumps(
+        {
+            "credential": {
+                "id": "!!",
+                "rawId": "!!",
+                "type": "public-key",
+                "response": {
+                    "clientDataJSON": "%%%",
+                    "attestationObject": 7,
+                    "authenticatorData": "AA",
+                    "signature": "AA",
+                },
+            }
+        }
+    ).encode(),
+    json.dumps(  # well-formed base64url of bytes that mean nothing
+        {
+            "credential": {
+                "id": "AA",
+                "rawId": "AA",
+                "type": "public-key",
+                "response": {
+                    "clientDataJSON": "e30",
+                    "attestationObject": "oA",
+                    "authenticatorData": "AAAA",
+                    "signature": "AAAA",
+                },
+            }
+        }
+    ).encode(),
     b'{"credential": ' + b"[" * 5000 + b"]" * 5000 + b"}",
     b'{"name": "' + b"x" * 200_000 + b'"}',
 ]
