@@ -187,7 +187,8 @@ PASSWORD_CHANGE_ALLOWED = {
     "home.favicon",
 }
 
-#: what staff without a second factor may reach: setting one up, signing out
+#: what staff without a second factor may reach: setting one up, signing out (and the pages
+#: open to everyone)
 SECOND_FACTOR_SETUP_ALLOWED = PASSWORD_CHANGE_ALLOWED | {
     "auth.second_factor",
     "auth.start_totp",
@@ -219,6 +220,8 @@ def _add_request_hooks(app: Flask) -> None:
             not current_user.is_authenticated
             or current_user.must_change_password  # the password comes first
             or request.endpoint in SECOND_FACTOR_SETUP_ALLOWED
+            # a page open to everyone (verification, set-password links) shows nothing more
+            or getattr(app.view_functions.get(request.endpoint or ""), "lca_access", "") == "public"
         ):
             return None
         from lca.auth.second_factor_enforcement import step_up
