@@ -193,10 +193,6 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
         _l("Authenticator app removed"),
         _l("%(actor)s removed their authenticator app"),
     ),
-    "second_factor.used": (
-        _l("Second step passed"),
-        _l("%(actor)s passed the second step of signing in"),
-    ),
     "user.activate": (
         _l("Account reactivated"),
         _l("%(actor)s reactivated the account of %(object)s"),

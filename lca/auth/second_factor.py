@@ -261,9 +261,15 @@ def pass_second_step(user: User, method: str, code: str | None) -> str:
         raise RuleError(
             _("This recovery code is not correct, or it was used already."), field="code"
         )
-    record(user, "second_factor.used", user, method=method)
-    db.session.flush()
+    _signed_in(user, method)
     return method
+
+
+def _signed_in(user: User, method: str) -> None:
+    """The second step passed: the sign-in is done (audited as one, with how)."""
+    user.last_login_at = utcnow()
+    record(user, "auth.login", user, method=method)
+    db.session.flush()
 
 
 def record_lockout(user: User) -> None:
@@ -428,8 +434,7 @@ def pass_with_passkey(user: User, credential: Any, challenge: str | None) -> str
         raise PasskeyRefused(_("The passkey could not be checked. Try again.")) from error
     passkey.sign_count = verified.new_sign_count
     passkey.last_used_at = utcnow()
-    record(user, "second_factor.used", user, method="passkey")
-    db.session.flush()
+    _signed_in(user, "passkey")
     return "passkey"
 
 
