@@ -196,7 +196,6 @@ SECOND_FACTOR_SETUP_ALLOWED = PASSWORD_CHANGE_ALLOWED | {
     "auth.passkey_options",
     "auth.add_passkey",
     "auth.recovery_codes",
-    "home.privacy",
 }
 
 

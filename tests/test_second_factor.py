@@ -168,7 +168,9 @@ def test_a_learner_sets_up_an_authenticator_app_from_the_key_on_the_page(client,
 
     done = client.post("/account/second-factor/app", data={"code": totp_code(secret)})
     assert done.status_code == 200  # the recovery codes, shown once
-    codes = re.findall(r"<code>([0-9a-f]{5}-[0-9a-f]{5})</code>", done.get_data(as_text=True))
+    codes = re.findall(
+        r"<code>([a-z2-7]{4}(?:-[a-z2-7]{4}){5})</code>", done.get_data(as_text=True)
+    )
     assert len(set(codes)) == 10
     db.session.refresh(learner)
     assert has_totp(learner) and learner.totp_confirmed_at is not None
@@ -289,7 +291,7 @@ def test_a_forged_or_broken_waiting_state_is_refused(client, db):
 
 def _codes(client) -> list[str]:
     page = client.post("/account/second-factor/recovery-codes").get_data(as_text=True)
-    return re.findall(r"<code>([0-9a-f]{5}-[0-9a-f]{5})</code>", page)
+    return re.findall(r"<code>([a-z2-7]{4}(?:-[a-z2-7]{4}){5})</code>", page)
 
 
 def test_a_recovery_code_works_once(client, login, db):
@@ -648,3 +650,30 @@ def test_the_passkey_routes_without_a_waiting_sign_in(client, db):
     assert refused.status_code == 400 and "โปรดเข้าสู่ระบบด้วยรหัสผ่านก่อน" in refused.get_json()["error"]
     assert post_json(client, "/login/passkey", {"credential": {}}).status_code == 400
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_a_forgotten_password_reset_does_not_bypass_the_second_factor(client, db):
+    """ASVS 5.0 6.4.3: the reset link changes the password; the second step still stands."""
+    from lca.auth.services import new_reset_token
+
+    instructor = with_authenticator_app(InstructorFactory())
+    token = new_reset_token(instructor)
+    db.session.flush()
+    new = "ฝนตกที่เชียงรายทุกเย็น"
+    answer = client.post(
+        f"/reset-password/{token}", data={"new_password": new, "confirm_password": new}
+    )
+    assert answer.headers["Location"] == "/login"
+    response = client.post("/login", data={"email": instructor.email, "password": new})
+    assert response.headers["Location"] == SECOND_STEP
+    assert client.get("/instructor").headers["Location"].startswith("/login")
+    assert [row for row in sessions_of(instructor) if row.ended_at is None] == []
+
+
+def test_recovery_codes_carry_at_least_112_random_bits(client, login, db):
+    """ASVS 5.0 6.5.2: a plain SHA-256 is kept, so each code has 120 random bits (24 base32
+    letters), and every set is new."""
+    login(with_authenticator_app(InstructorFactory()))
+    codes = _codes(client) + _codes(client)
+    assert len(set(codes)) == 20
+    assert all(len(code.replace("-", "")) * 5 >= 112 for code in codes)
