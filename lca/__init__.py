@@ -196,6 +196,7 @@ SECOND_FACTOR_SETUP_ALLOWED = PASSWORD_CHANGE_ALLOWED | {
     "auth.passkey_options",
     "auth.add_passkey",
     "auth.recovery_codes",
+    "privacy.acknowledge",  # the privacy notice's "I have read it" (issue 17, pdpa's part)
 }
 
 
