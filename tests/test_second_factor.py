@@ -677,3 +677,17 @@ def test_recovery_codes_carry_at_least_112_random_bits(client, login, db):
     codes = _codes(client) + _codes(client)
     assert len(set(codes)) == 20
     assert all(len(code.replace("-", "")) * 5 >= 112 for code in codes)
+
+
+def test_an_app_offered_but_never_confirmed_does_not_pass_the_second_step(client, login, db):
+    learner = LearnerFactory()
+    PasskeyFactory(user=learner)
+    login(learner)
+    client.post("/account/second-factor/app/start")  # the key shown, never confirmed
+    client.post("/logout")
+    db.session.refresh(learner)
+    assert learner.totp_secret is not None and not has_totp(learner)
+    sign_in(client, learner)
+    refused = client.post(SECOND_STEP, data={"code": totp_code(learner.totp_secret)})
+    assert refused.status_code == 200
+    assert [row for row in sessions_of(learner) if row.ended_at is None] == []

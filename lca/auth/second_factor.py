@@ -251,7 +251,10 @@ def _use_recovery_code(user: User, code: str | None) -> bool:
 def pass_second_step(user: User, method: str, code: str | None) -> str:
     """Check a sign-in's second step by authenticator-app code or recovery code; the method
     used, or a refusal (audited: the caller keeps the refusal's record)."""
-    passed = _use_totp(user, code) if method == "totp" else _use_recovery_code(user, code)
+    if method == "totp":  # an app offered but never confirmed is no second factor yet
+        passed = has_totp(user) and _use_totp(user, code)
+    else:
+        passed = _use_recovery_code(user, code)
     if not passed:
         record(None, "second_factor.failed", user, method=method)
         if method == "totp":
