@@ -49,6 +49,7 @@ run: $(VENV)/.installed $(MO)
 	$(DEV_ENV) $(FLASK) lca demo
 	$(DEV_ENV) $(FLASK) lca keys generate
 	@echo "LCA is at http://127.0.0.1:$(PORT) — sign in as admin@example.org / demo-pass-2569"
+	@echo "Staff's second step: the code of the authenticator-app key LCADEMOSTAFFKEYFORPHAYAO2567CITY (printed above with the code of the moment; README, Demo accounts)"
 	@echo "Mail goes to instance/mail/, readable at http://127.0.0.1:$(PORT)/dev/mail"
 	@# the worker delivers beside the app into the development mailbox, and stops with it
 	@$(DEV_ENV) $(FLASK) lca worker & worker=$$!; \

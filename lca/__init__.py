@@ -116,6 +116,7 @@ VIEW_MODULES = (
     "lca.home.views",
     "lca.home.asset_views",
     "lca.auth.views",
+    "lca.auth.second_factor_views",
     "lca.curriculum.views",
     "lca.cohorts.views",
     "lca.hours.progress_views",
@@ -186,6 +187,18 @@ PASSWORD_CHANGE_ALLOWED = {
     "home.favicon",
 }
 
+#: what staff without a second factor may reach: setting one up, signing out (and the pages
+#: open to everyone)
+SECOND_FACTOR_SETUP_ALLOWED = PASSWORD_CHANGE_ALLOWED | {
+    "auth.second_factor",
+    "auth.start_totp",
+    "auth.totp_setup",
+    "auth.passkey_options",
+    "auth.add_passkey",
+    "auth.recovery_codes",
+    "privacy.acknowledge",  # the privacy notice's "I have read it" (issue 17, pdpa's part)
+}
+
 
 def _add_request_hooks(app: Flask) -> None:
     @app.before_request
@@ -198,6 +211,22 @@ def _add_request_hooks(app: Flask) -> None:
         ):
             return redirect(url_for("auth.password"))
         return None
+
+    @app.before_request
+    def require_second_factor():
+        """Staff pass a second factor: a session without one goes to the second step (an
+        enrolled person) or to setting one up (until then, nothing else is open)."""
+        if (
+            not current_user.is_authenticated
+            or current_user.must_change_password  # the password comes first
+            or request.endpoint in SECOND_FACTOR_SETUP_ALLOWED
+            # a page open to everyone (verification, set-password links) shows nothing more
+            or getattr(app.view_functions.get(request.endpoint or ""), "lca_access", "") == "public"
+        ):
+            return None
+        from lca.auth.second_factor_enforcement import step_up
+
+        return step_up(current_user._get_current_object())  # the user, not the proxy
 
     @app.after_request
     def security_headers(response):

@@ -39,6 +39,7 @@ from tests.factories import (
     FieldReportFactory,
     HourLogFactory,
     LearnerFactory,
+    PasskeyFactory,
     ReportFileFactory,
     eligible_enrolment,
     instructor_teaching,
@@ -186,12 +187,14 @@ def client(app, db):
 
 @pytest.fixture
 def login(client):
-    """``login(user)`` signs ``user`` in on ``client`` as Flask-Login would."""
+    """``login(user)`` signs ``user`` in on ``client`` as Flask-Login would; staff's session
+    counts as having passed the second factor (which staff must: tests/test_second_factor.py)."""
 
     def sign_in(user) -> None:
+        from lca.auth.second_factor import must_have_second_factor
         from lca.auth.sessions import start_session
 
-        token = start_session(user)
+        token = start_session(user, second_factor="totp" if must_have_second_factor(user) else None)
         with client.session_transaction() as session:
             session["_user_id"] = token
             session["_fresh"] = True
@@ -571,6 +574,24 @@ MATRIX = {
     ("admin.deactivate", "POST"): ADMIN,
     ("admin.activate", "POST"): ADMIN,
     ("admin.sign_out", "POST"): ADMIN,
+    ("admin.reset_second_factor", "POST"): ADMIN,
+    # the second step of a sign-in: without a sign-in waiting for it, back to the password
+    ("auth.second_step", "GET"): SIGNED_IN,
+    ("auth.second_step", "POST"): SIGNED_IN,
+    ("auth.recovery_step", "GET"): SIGNED_IN,
+    ("auth.recovery_step", "POST"): SIGNED_IN,
+    ("auth.passkey_sign_in_start", "POST"): SIGNED_IN,
+    ("auth.passkey_sign_in", "POST"): SIGNED_IN,
+    # one's own second factors (the passkey id is looked up among one's own only)
+    ("auth.second_factor", "GET"): SIGNED_IN,
+    ("auth.start_totp", "POST"): SIGNED_IN,
+    ("auth.totp_setup", "GET"): SIGNED_IN,
+    ("auth.totp_setup", "POST"): SIGNED_IN,
+    ("auth.remove_app", "POST"): SIGNED_IN,
+    ("auth.passkey_options", "POST"): SIGNED_IN,
+    ("auth.add_passkey", "POST"): SIGNED_IN,
+    ("auth.delete_passkey", "POST"): SIGNED_IN,
+    ("auth.recovery_codes", "POST"): SIGNED_IN,
     ("admin.cities", "GET"): ADMIN,
     ("admin.new_city", "GET"): ADMIN,
     ("admin.new_city", "POST"): ADMIN,
@@ -634,6 +655,7 @@ def world(db):
         "cohort": enrolment.cohort,
         "enrolment": enrolment,
         "message": _failed_message(enrolment.learner),
+        "passkey": PasskeyFactory(user=enrolment.learner),
     }
 
 
@@ -676,6 +698,7 @@ def _url_arguments(world) -> dict[str, int | str]:
         "name": "sarabun-400.ttf",
         "number": world["certificate"].status_list,
         "thumbprint": jwt_key().thumbprint(),
+        "passkey_id": world["passkey"].id,
     }
 
 

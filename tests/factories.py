@@ -49,6 +49,7 @@ from lca.models import (
     Module,
     ModuleKind,
     NoteKind,
+    Passkey,
     ReportFile,
     ReportStatus,
     Role,
@@ -654,3 +655,37 @@ def open_badge_credential(
     if status is not None:
         credential["credentialStatus"] = status
     return credential
+
+
+class PasskeyFactory(Base):
+    """A passkey row (its key is random bytes: enough for the pages, not for a real sign-in,
+    which the browser journey does with Chromium's virtual authenticator)."""
+
+    class Meta:
+        model = Passkey
+
+    user = factory.SubFactory(LearnerFactory)
+    credential_id = factory.Sequence(lambda n: hashlib.sha256(f"credential-{n}".encode()).digest())
+    public_key = b"\xa5" * 77
+    name = factory.Sequence(lambda n: f"Phone {n}")
+
+
+#: the authenticator-app key that ``with_authenticator_app`` gives an account
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def with_authenticator_app(user: User, secret: str = TOTP_SECRET) -> User:
+    """``user`` with a confirmed authenticator app (a second factor) whose key is ``secret``."""
+    user.totp_secret, user.totp_confirmed_at = secret, utcnow()
+    db.session.flush()
+    return user
+
+
+def totp_code(secret: str = TOTP_SECRET, steps_ahead: int = 0) -> str:
+    """The app's code now (or ``steps_ahead`` 30-second steps later), as a phone would show it."""
+    import time as clock
+
+    import pyotp
+
+    totp = pyotp.TOTP(secret)
+    return totp.at(int(clock.time()) + steps_ahead * totp.interval)

@@ -17,6 +17,8 @@ from tests.factories import (
     AdminFactory,
     InstructorFactory,
     LearnerFactory,
+    totp_code,
+    with_authenticator_app,
 )
 
 WRONG = "อีเมลหรือรหัสผ่านไม่ถูกต้อง"
@@ -32,8 +34,14 @@ def sign_in(client, email, password=PASSWORD, **extra):
 )
 def test_sign_in_through_the_form_lands_on_the_role_home(client, db, factory, home):
     user = factory(email="Somsri@Example.org".lower())
+    staff = factory is not LearnerFactory
+    if staff:  # staff must have a second factor (tests/test_second_factor.py)
+        with_authenticator_app(user)
     response = sign_in(client, "  SOMSRI@example.ORG ")
     assert response.status_code == 302
+    if staff:
+        assert response.headers["Location"] == "/login/second-step"
+        response = client.post("/login/second-step", data={"code": totp_code()})
     assert response.headers["Location"] == home
     assert client.get(home).status_code == 200
     db.session.refresh(user)
@@ -250,7 +258,7 @@ def test_deactivation_ends_open_sessions(client, login, db):
     assert client.get("/learner").status_code == 200
     admin_client = client.application.test_client()
     with admin_client.session_transaction() as session:
-        session["_user_id"] = start_session(admin)
+        session["_user_id"] = start_session(admin, second_factor="totp")
     admin_client.post(f"/admin/users/{user.id}/deactivate")
     assert client.get("/learner").status_code == 302
 

@@ -30,8 +30,9 @@ from lca.models import (
 from lca.models.assessment import field_report_logs
 from lca.models.cohorts import cohort_instructors
 from lca.models.hours import hour_log_tools
+from lca.ops.demo import DEMO_TOTP_SECRET
 from lca.ops.synth import LOGS_PER_LEARNER, SYNTH_PASSWORD, SynthError, build_synthetic
-from tests.factories import CohortFactory
+from tests.factories import CohortFactory, totp_code
 
 LEARNERS = 200
 
@@ -152,6 +153,11 @@ def test_pages_of_synthetic_people(client, db, synthetic):
         client.post("/logout")
         answer = client.post("/login", data={"email": user.email, "password": SYNTH_PASSWORD})
         assert answer.status_code == 302, answer.text
+        if user.role is Role.INSTRUCTOR:  # staff: the second step, with the demo's app key
+            assert answer.headers["Location"] == "/login/second-step"
+            code = totp_code(DEMO_TOTP_SECRET)
+            answer = client.post("/login/second-step", data={"code": code})
+            assert answer.status_code == 302, answer.text
 
     sign_in(learner)
     assert learner.full_name_th in client.get("/learner").text

@@ -161,6 +161,38 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
         _l("Unsubscribed"),
         _l("%(actor)s stopped one kind of e-mail from a link in an e-mail"),
     ),
+    "second_factor.failed": (
+        _l("Second step failed"),
+        _l("Someone gave a wrong second factor for the account of %(object)s"),
+    ),
+    "second_factor.locked": (
+        _l("Second step locked"),
+        _l("Too many wrong second-factor codes: the second step of %(object)s is locked for now"),
+    ),
+    "second_factor.passkey_added": (
+        _l("Passkey added"),
+        _l("%(actor)s added a passkey (%(name)s)"),
+    ),
+    "second_factor.passkey_removed": (
+        _l("Passkey removed"),
+        _l("%(actor)s removed a passkey (%(name)s)"),
+    ),
+    "second_factor.recovery_codes_made": (
+        _l("Recovery codes made"),
+        _l("%(actor)s made new recovery codes (the earlier ones stopped working)"),
+    ),
+    "second_factor.reset": (
+        _l("Second factor reset"),
+        _l("%(actor)s reset the second factor of %(object)s"),
+    ),
+    "second_factor.totp_enrolled": (
+        _l("Authenticator app set up"),
+        _l("%(actor)s set up an authenticator app"),
+    ),
+    "second_factor.totp_removed": (
+        _l("Authenticator app removed"),
+        _l("%(actor)s removed their authenticator app"),
+    ),
     "user.activate": (
         _l("Account reactivated"),
         _l("%(actor)s reactivated the account of %(object)s"),
@@ -243,6 +275,8 @@ DETAIL_NAMES: dict[str, Any] = {
     "via": _l("Made by"),
     "enrolment_id": _l("Enrolment number"),
     "cohort_id": _l("Cohort number"),
+    "method": _l("Second factor"),
+    "name": _l("Name"),
 }
 
 #: details whose values are codes, in words
@@ -254,6 +288,11 @@ CODED_VALUES: dict[str, dict[str, Any]] = {
         "unknown": _l("no account has this address"),
         "inactive": _l("the account is deactivated"),
         "throttled": _l("too many requests: nothing sent"),
+    },
+    "method": {
+        "totp": _l("authenticator app"),
+        "passkey": _l("passkey"),
+        "recovery": _l("recovery code"),
     },
 }
 

@@ -13,6 +13,9 @@ from lca.admin.services import (
     update_city,
     users_query,
 )
+from lca.auth.second_factor import has_second_factor, has_totp, passkeys_of
+from lca.auth.second_factor import reset_second_factor as reset_second_factor_of
+from lca.auth.second_factor_throttle import forget_failures as forget_second_factor_failures
 from lca.auth.services import (
     Profile,
     activate_user,
@@ -99,6 +102,14 @@ def new_user():
     return page()
 
 
+def _second_factor_of(user: User) -> dict[str, object]:
+    return {
+        "any": has_second_factor(user),
+        "app": has_totp(user),
+        "passkeys": len(passkeys_of(user)),
+    }
+
+
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def edit_user(user_id: int):
@@ -113,6 +124,7 @@ def edit_user(user_id: int):
             user=user,
             open_sessions=len(open_sessions(user)),
             invited=has_unused_invitation(user),
+            second_factor=_second_factor_of(user),
         )
 
     if form.validate_on_submit():
@@ -141,6 +153,23 @@ def reset(user_id: int):
         then=shown,
         fail=url_for(".edit_user", user_id=user_id),
     )
+
+
+@bp.post("/users/<int:user_id>/second-factor/reset")
+@role_required(Role.ADMIN)
+def reset_second_factor(user_id: int):
+    """A lost phone or passkey: the person's second factors go, and they are told."""
+    user = get_or_404(User, user_id)
+    return perform(
+        lambda: _reset_second_factor(user, current_user),
+        done=_("The second factor is reset. The person is told, and sets up a new one."),
+        then=url_for(".edit_user", user_id=user_id),
+    )
+
+
+def _reset_second_factor(user: User, actor: User) -> None:
+    reset_second_factor_of(user, actor)
+    forget_second_factor_failures(user.id)  # a locked-out person can sign in again
 
 
 @bp.post("/users/<int:user_id>/sign-out")

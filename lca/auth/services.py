@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lca.auth.password_policy import check_password_policy
 from lca.auth.passwords import hash_password, needs_rehash, password_matches
+from lca.auth.second_factor import has_second_factor
 from lca.auth.sessions import end_sessions
 from lca.core.audit import apply_changes, record
 from lca.core.collation import thai_order
@@ -255,8 +256,9 @@ def authenticate(email: str, password: str) -> User:
         raise RuleError(_("This account has been deactivated. Please contact the programme staff."))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    record(user, "auth.login", user)
+    if not has_second_factor(user):  # otherwise the second step finishes the sign-in
+        user.last_login_at = utcnow()
+        record(user, "auth.login", user)
     db.session.flush()
     return user
 

@@ -18,7 +18,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, delete, select, update
@@ -44,8 +44,9 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(user: User, remember: bool = False) -> str:
-    """A new session for ``user`` on this device; returns its token (for the cookie only)."""
+def start_session(user: User, remember: bool = False, second_factor: str | None = None) -> str:
+    """A new session for ``user`` on this device; returns its token (for the cookie only).
+    ``second_factor``: how the sign-in's second step was done ("totp", "passkey", "recovery")."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     db.session.execute(
@@ -62,6 +63,7 @@ def start_session(user: User, remember: bool = False) -> str:
             address=request.remote_addr if has_request_context() else None,
             created_at=now,
             last_seen_at=now,
+            second_factor=second_factor,
         )
     )
     db.session.flush()
@@ -101,6 +103,7 @@ def load_session(token: str | None) -> User | None:
         row.last_seen_at = now
         db.session.commit()
     row.user.session_token = token
+    g.session_second_factor = row.second_factor
     return row.user
 
 
@@ -112,6 +115,22 @@ def end_session(token: str | None) -> None:
             .where(UserSession.token_hash == _hash(token), UserSession.ended_at.is_(None))
             .values(ended_at=utcnow())
         )
+
+
+def passed_second_factor() -> bool:
+    """Whether this request's session was started (or stepped up) with a second factor."""
+    return g.get("session_second_factor") is not None
+
+
+def mark_second_factor(token: str | None, method: str) -> None:
+    """This device's session has now passed a second factor (the person just enrolled one)."""
+    if token:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == _hash(token), UserSession.ended_at.is_(None))
+            .values(second_factor=method)
+        )
+    g.session_second_factor = method
 
 
 def end_sessions(user: User, keep: str | None = None) -> int:

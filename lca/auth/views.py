@@ -23,6 +23,8 @@ from lca.auth.forms import (
     SetPasswordForm,
     SignOutEverywhereForm,
 )
+from lca.auth.second_factor import has_second_factor
+from lca.auth.second_step import begin_second_step
 from lca.auth.services import (
     ResetLink,
     authenticate,
@@ -80,10 +82,12 @@ def login():
             return _throttled(form, wait)
         target = request.args.get("next")
         return perform(
-            lambda: _sign_in(authenticate(form.email.data, form.password.data), form.remember.data),
+            lambda: _password_passed(
+                authenticate(form.email.data, form.password.data), form.remember.data, target
+            ),
             keep_refused=True,  # keep the audit of the failed attempt
             fail=lambda: _refused_sign_in(form),
-            then=lambda user: redirect(target if is_local_path(target) else role_home_url(user)),
+            then=redirect,
         )
     return render_template("auth/login.html", form=form)
 
@@ -102,12 +106,28 @@ def _throttled(form: LoginForm, wait: int):
     return render_template("auth/login.html", form=form), 429
 
 
-def _sign_in(user: User, remember: bool = False) -> User:
-    """A new session on this device for ``user``, keeping the language chosen before."""
+def _password_passed(user: User, remember: bool, target: str | None) -> str:
+    """After a correct password: the second step for someone with a second factor (no session
+    yet), else signed in; where to go next."""
+    if has_second_factor(user):
+        begin_second_step(user, remember, target)
+        return url_for(".second_step")
+    _sign_in(user, remember)
+    return after_sign_in(user, target)
+
+
+def after_sign_in(user: User, target: str | None) -> str:
+    """Where a sign-in leads: the page asked for (on this site), else the person's home."""
+    return target if target is not None and is_local_path(target) else role_home_url(user)
+
+
+def _sign_in(user: User, remember: bool = False, second_factor: str | None = None) -> User:
+    """A new session on this device for ``user``, keeping the language chosen before;
+    ``second_factor``: how the second step was passed, if there was one."""
     language = session.get("lang")
     session.clear()
     new_device = is_new_device(user)
-    start_session(user, remember=remember)
+    start_session(user, remember=remember, second_factor=second_factor)
     if new_device:
         tell_new_sign_in(user, device_names(request.user_agent.string), request.remote_addr)
     login_user(user, remember=remember)

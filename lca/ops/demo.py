@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import time, timedelta
 
+import pyotp
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
@@ -18,10 +19,11 @@ from lca.assessment.services import (
     submit_report,
 )
 from lca.auth.password_policy import DEMO_PASSWORD
+from lca.auth.second_factor import must_have_second_factor
 from lca.auth.services import Profile, create_user
 from lca.cohorts.services import assign_instructor, enrol_learner, instructor_ids
 from lca.core.dates import local_today
-from lca.core.db import db
+from lca.core.db import db, utcnow
 from lca.core.uploads import Upload
 from lca.hours.attendance import Mark, SessionPlan, record_attendance, schedule_session
 from lca.hours.services import (
@@ -47,6 +49,9 @@ from lca.models import (
 )
 
 DEMO_COHORT = "CA-2569-01"
+#: the demo staff's authenticator-app key, published like the demo password (demo data only):
+#: add it to an authenticator app, or compute the code with `oathtool --totp -b <key>`
+DEMO_TOTP_SECRET = "LCADEMOSTAFFKEYFORPHAYAO2567CITY"  # noqa: S105 - published demo data
 
 #: email, Thai name, English name, role, city code, organisation
 PEOPLE = [
@@ -183,6 +188,8 @@ def ensure_person(profile: Profile) -> User:
     user = db.session.scalar(select(User).where(User.email == profile.email))
     if user is None:
         user, _ = create_user(profile, DEMO_PASSWORD, actor=None)
+        if must_have_second_factor(user):  # staff sign in with the published app key
+            user.totp_secret, user.totp_confirmed_at = DEMO_TOTP_SECRET, utcnow()
     return user
 
 
@@ -225,7 +232,12 @@ def _load_people_and_cohort() -> list[str]:
         if person.is_learner and not _is_enrolled(cohort, person):
             enrol_learner(cohort, person, actor=None)
     db.session.flush()
-    return [f"{cohort.code}: {len(people)} demo accounts, password {DEMO_PASSWORD}"]
+    return [
+        f"{cohort.code}: {len(people)} demo accounts, password {DEMO_PASSWORD}",
+        f"demo staff's second factor: authenticator-app key {DEMO_TOTP_SECRET} "
+        f"(code now: {pyotp.TOTP(DEMO_TOTP_SECRET).now()}; "
+        f"`oathtool --totp -b {DEMO_TOTP_SECRET}`)",
+    ]
 
 
 def _is_enrolled(cohort: Cohort, learner: User) -> bool:

@@ -4,8 +4,10 @@ logs in every state, evidence rows, field reports with grades and certificates.
 It writes with bulk INSERTs (ids chosen here, no ORM objects) so that 10,000 learners and their
 half a million hour logs load in well under a minute. The people are made up (names drawn from
 lists of common Thai given names and surnames); every synthetic account signs in with
-``SYNTH_PASSWORD``. Evidence and certificate rows point at files that are not written: the
-benchmark measures pages, not downloads.
+``SYNTH_PASSWORD``, and the synthetic instructors (staff: a second factor is required) with
+the demo's published authenticator-app key (``lca.ops.demo.DEMO_TOTP_SECRET``). Evidence and
+certificate rows point at files that are not written: the benchmark measures pages, not
+downloads.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from lca.models import (
 from lca.models.assessment import field_report_logs
 from lca.models.cohorts import cohort_instructors, field_window_end
 from lca.models.hours import hour_log_tools
+from lca.ops.demo import DEMO_TOTP_SECRET
 
 SYNTH_PASSWORD = "synth-pass-2569"  # noqa: S105 - throwaway benchmark accounts only
 COHORT_PREFIX = "SY-"
@@ -318,9 +321,17 @@ class _Builder:
                 "must_change_password": False,
                 "created_at": created,
                 "updated_at": created,
+                **self._second_factor(role, created),
             },
         )
         return user_id
+
+    @staticmethod
+    def _second_factor(role: Role, created: datetime) -> dict[str, object]:
+        """Staff have the demo's authenticator app (they must have a second factor)."""
+        if role is Role.LEARNER:
+            return {"totp_secret": None, "totp_confirmed_at": None}
+        return {"totp_secret": DEMO_TOTP_SECRET, "totp_confirmed_at": created}
 
     def make_instructors(self) -> None:
         count = max(

@@ -5,13 +5,15 @@ stop the focused element is on screen with a visible focus ring."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
 from lca.core.dates import local_today
-from lca.ops.demo import DEMO_PASSWORD
+from lca.ops.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from tests.factories import tiny_jpeg
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +33,12 @@ def sign_in_by_keyboard(journey, page: Page, email: str) -> None:
     page.keyboard.press("Enter")
     expect(page).not_to_have_url(f"{journey.server.url}/login?lang={journey.language}")
     journey.check(page)
+    if "/login/second-step" in page.url:  # staff: the app's code, typed (autofocus)
+        expect(page.get_by_label(journey.t("Code from the authenticator app"))).to_be_focused()
+        page.keyboard.type(pyotp.TOTP(DEMO_TOTP_SECRET).now())
+        page.keyboard.press("Enter")
+        expect(page).not_to_have_url(re.compile(r"/login/second-step"))
+        journey.check(page)
 
 
 def skip_to_content(page: Page, journey) -> None:

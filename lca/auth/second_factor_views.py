@@ -1,0 +1,357 @@
+"""The second step of a sign-in (a code, a passkey or a recovery code) and the pages where a
+person sets up and removes their second factors (lca/auth/second_factor.py holds the rules).
+
+The passkey routes speak JSON with lca/static/js/passkeys.js (the CSRF token in the
+X-CSRFToken header); a browser without JavaScript that posts their form is sent back to the
+page with a message. A malformed or hostile body is a 400 with a message, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    flash,
+    get_flashed_messages,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from lca.auth import bp
+from lca.auth.second_factor import (
+    confirm_totp,
+    grouped_secret,
+    has_totp,
+    must_have_second_factor,
+    new_recovery_codes,
+    offer_totp,
+    pass_second_step,
+    pass_with_passkey,
+    passkey_registration_options,
+    passkey_sign_in_options,
+    passkeys_of,
+    qr_code_data_uri,
+    record_lockout,
+    register_passkey,
+    remove_passkey,
+    remove_totp,
+    totp_uri,
+    unused_recovery_codes,
+)
+from lca.auth.second_factor_forms import CodeForm, PasskeyNameForm, RecoveryCodeForm
+from lca.auth.second_factor_throttle import count_failure, minutes_to_wait
+from lca.auth.second_step import Waiting, waiting_sign_in
+from lca.auth.sessions import mark_second_factor, passed_second_factor
+from lca.auth.views import _sign_in, after_sign_in
+from lca.core.errors import RuleError
+from lca.models import User
+from lca.web.pages import perform, role_home_url
+from lca.web.permissions import public, signed_in
+
+#: the largest JSON body the passkey routes read
+MAX_JSON_BYTES = 64 * 1024
+SIGN_IN_CHALLENGE = "passkey_sign_in_challenge"
+REGISTRATION_CHALLENGE = "passkey_registration_challenge"
+
+
+# --------------------------------------------------------------------------- the second step
+
+
+def _not_waiting():
+    """No sign-in waits for a second step here: home if signed in, else the password first."""
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user))
+    flash(_("Sign in with your password first; the second step waits 5 minutes."), "info")
+    return redirect(url_for(".login"))
+
+
+def _too_many(wait: int) -> str:
+    return ngettext(
+        "Too many wrong codes for this account. Try again in %(num)d minute, or ask the "
+        "programme staff to reset your second factor.",
+        "Too many wrong codes for this account. Try again in %(num)d minutes, or ask the "
+        "programme staff to reset your second factor.",
+        wait,
+    )
+
+
+def _attempt(waiting: Waiting, check) -> str:
+    """Run one check of the second step; a wrong answer is counted (a lockout is recorded when
+    it uses up the tries), a right one signs the person in. Where to go next."""
+    user = waiting.user
+    try:
+        method = check()
+    except RuleError as error:
+        if count_failure(user.id):
+            record_lockout(user)
+            raise RuleError(_too_many(minutes_to_wait(user.id) or 1), field="code") from error
+        raise
+    _sign_in(user, waiting.remember, second_factor=method)
+    return after_sign_in(user, waiting.next)
+
+
+def _code_step(template: str, form, method: str):
+    if current_user.is_authenticated or (waiting := waiting_sign_in()) is None:
+        return _not_waiting()
+    user = waiting.user
+
+    def page(status: int = 200):
+        return render_template(
+            template,
+            form=form,
+            has_totp=has_totp(user),
+            has_passkeys=bool(passkeys_of(user)),
+            has_recovery=unused_recovery_codes(user) > 0,
+        ), status
+
+    if form.validate_on_submit():
+        wait = minutes_to_wait(user.id)
+        if wait is not None:  # the code is not even checked
+            flash(_too_many(wait), "error")
+            return page(429)
+        code = form.code.data
+        return perform(
+            lambda: _attempt(waiting, lambda: pass_second_step(user, method, code)),
+            form=form,
+            keep_refused=True,  # keep the audit of the wrong code
+            fail=page,
+            then=redirect,
+        )
+    return page()
+
+
+@bp.route("/login/second-step", methods=["GET", "POST"])
+@public
+def second_step():
+    """The code from the authenticator app (or a passkey, or a link to a recovery code)."""
+    return _code_step("auth/second_step.html", CodeForm(), "totp")
+
+
+@bp.route("/login/recovery-code", methods=["GET", "POST"])
+@public
+def recovery_step():
+    return _code_step("auth/recovery_step.html", RecoveryCodeForm(), "recovery")
+
+
+def _json_body() -> dict[str, Any] | None:
+    """The request's JSON object, or None when it is not one (or too big to read)."""
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        return None
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # arrays nested thousands deep
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _json_refusal(status: int = 400, message: str | None = None):
+    """A refusal as JSON: the messages perform() flashed, for the page's script to show."""
+    messages = [message] if message else get_flashed_messages(category_filter=["error"])
+    text = " ".join(str(m) for m in messages) or _("The passkey could not be checked. Try again.")
+    return jsonify(error=text), status
+
+
+def _needs_javascript(then: str):
+    flash(_("Passkeys need JavaScript in your browser. Turn it on, or use another way."), "error")
+    return redirect(then)
+
+
+@bp.post("/login/passkey/options")
+@public
+def passkey_sign_in_start():
+    """The challenge for signing in with a passkey, kept in the session until it is answered."""
+    if not request.is_json:
+        return (
+            _not_waiting()
+            if current_user.is_authenticated
+            else _needs_javascript(url_for(".second_step"))
+        )
+    waiting = None if current_user.is_authenticated else waiting_sign_in()
+    if waiting is None:
+        return _json_refusal(
+            400, _("Sign in with your password first; the second step waits 5 minutes.")
+        )
+    options, challenge = passkey_sign_in_options(waiting.user)
+    session[SIGN_IN_CHALLENGE] = challenge
+    return jsonify(options)
+
+
+@bp.post("/login/passkey")
+@public
+def passkey_sign_in():
+    """The browser's answer to the challenge: signed in, or a refusal counted like a wrong code."""
+    if not request.is_json:
+        return (
+            _not_waiting()
+            if current_user.is_authenticated
+            else _needs_javascript(url_for(".second_step"))
+        )
+    waiting = None if current_user.is_authenticated else waiting_sign_in()
+    if waiting is None:
+        return _json_refusal(
+            400, _("Sign in with your password first; the second step waits 5 minutes.")
+        )
+    user = waiting.user
+    wait = minutes_to_wait(user.id)
+    if wait is not None:
+        return _json_refusal(429, _too_many(wait))
+    body = _json_body()
+    challenge = session.pop(SIGN_IN_CHALLENGE, None)
+    credential = body.get("credential") if body is not None else None
+    return perform(
+        lambda: _attempt(waiting, lambda: pass_with_passkey(user, credential, challenge)),
+        keep_refused=True,
+        fail=_json_refusal,
+        then=lambda target: jsonify(redirect=target),
+    )
+
+
+# --------------------------------------------------------------------------- setting them up
+
+
+def _factor_page():
+    passkeys = passkeys_of(current_user)
+    return render_template(
+        "auth/second_factor.html",
+        has_totp=has_totp(current_user),
+        passkeys=passkeys,
+        recovery_left=unused_recovery_codes(current_user),
+        required=must_have_second_factor(current_user),
+        name_form=PasskeyNameForm(),
+    )
+
+
+@bp.get("/account/second-factor")
+@signed_in
+def second_factor():
+    return _factor_page()
+
+
+@bp.post("/account/second-factor/app/start")
+@signed_in
+def start_totp():
+    return perform(
+        lambda: offer_totp(current_user),
+        then=url_for(".totp_setup"),
+        fail=url_for(".second_factor"),
+    )
+
+
+def _enrolled(method: str) -> None:
+    """A factor was just set up: this session counts as having passed it."""
+    if not passed_second_factor():
+        mark_second_factor(current_user.session_token, method)
+
+
+def _confirm(code: str | None) -> list[str] | None:
+    confirm_totp(current_user, code)
+    _enrolled("totp")
+    return new_recovery_codes(current_user) if unused_recovery_codes(current_user) == 0 else None
+
+
+@bp.route("/account/second-factor/app", methods=["GET", "POST"])
+@signed_in
+def totp_setup():
+    """The QR code (and the secret as text) for the authenticator app, then its first code."""
+    user: User = current_user
+    if user.totp_secret is None or has_totp(user):
+        return redirect(url_for(".second_factor"))
+    form = CodeForm()
+
+    def page():
+        return render_template(
+            "auth/totp_setup.html",
+            form=form,
+            qr=qr_code_data_uri(totp_uri(user)),
+            secret=grouped_secret(user.totp_secret or ""),
+        )
+
+    if form.validate_on_submit():
+        code = form.code.data
+        return perform(
+            lambda: _confirm(code),
+            form=form,
+            fail=page,
+            done=_("The authenticator app is set up."),
+            then=lambda codes: _codes_page(codes) if codes else redirect(url_for(".second_factor")),
+        )
+    return page()
+
+
+@bp.post("/account/second-factor/app/remove")
+@signed_in
+def remove_app():
+    return perform(
+        lambda: remove_totp(current_user),
+        done=_("The authenticator app is removed."),
+        then=url_for(".second_factor"),
+    )
+
+
+@bp.post("/account/second-factor/passkeys/options")
+@signed_in
+def passkey_options():
+    """The challenge for making a passkey, kept in the session until the browser answers."""
+    if not request.is_json:
+        return _needs_javascript(url_for(".second_factor"))
+    options, challenge = passkey_registration_options(current_user)
+    session[REGISTRATION_CHALLENGE] = challenge
+    return jsonify(options)
+
+
+def _add_passkey(credential: Any, challenge: str | None, name: Any) -> str:
+    register_passkey(current_user, credential, challenge, name)
+    _enrolled("passkey")
+    return url_for(".second_factor")
+
+
+@bp.post("/account/second-factor/passkeys")
+@signed_in
+def add_passkey():
+    """The passkey the browser made: kept once its answer to the challenge checks out."""
+    if not request.is_json:
+        return _needs_javascript(url_for(".second_factor"))
+    body = _json_body()
+    challenge = session.pop(REGISTRATION_CHALLENGE, None)
+    if body is None:
+        return _json_refusal(400, _("The browser's answer was not a passkey."))
+    credential, name = body.get("credential"), body.get("name")
+    return perform(
+        lambda: _add_passkey(credential, challenge, name),
+        done=_("The passkey is added."),
+        fail=_json_refusal,
+        then=lambda target: jsonify(redirect=target),
+    )
+
+
+@bp.post("/account/second-factor/passkeys/<int:passkey_id>/remove")
+@signed_in
+def delete_passkey(passkey_id: int):
+    return perform(
+        lambda: remove_passkey(current_user, passkey_id),
+        done=_("The passkey is removed."),
+        then=url_for(".second_factor"),
+    )
+
+
+def _codes_page(codes: list[str]):
+    # Shown once, in this response only: never stored, never put in a cookie.
+    return render_template("auth/recovery_codes.html", codes=codes)
+
+
+@bp.post("/account/second-factor/recovery-codes")
+@signed_in
+def recovery_codes():
+    """Ten new recovery codes, shown once; the earlier ones stop working."""
+    return perform(
+        lambda: new_recovery_codes(current_user),
+        then=_codes_page,
+        fail=url_for(".second_factor"),
+    )
