@@ -466,6 +466,27 @@ def test_an_erased_account_cannot_sign_in(app, admin_client, to_erase):
         assert refused.status_code == 200
 
 
+def test_no_certificate_is_issued_or_reissued_with_an_erased_name(admin_client, db, to_erase):
+    certificate, learner, _keys = to_erase
+    erase(admin_client, learner)
+    refused = admin_client.post(
+        f"/certificates/{certificate.id}/reissue", data={"reason": "แก้ไขชื่อ"}
+    )
+    assert "ไม่สามารถออกหรือออกใหม่" in text_of(refused)
+    db.session.expire_all()
+    assert db.session.get(type(certificate), certificate.id).status.value == "valid"
+    revoked = admin_client.post(
+        f"/certificates/{certificate.id}/revoke", data={"reason": "ทดสอบการออกใหม่"}
+    )
+    assert revoked.status_code == 302  # a register entry can still be revoked
+    issued = admin_client.post(
+        f"/enrolments/{certificate.enrolment_id}/certificate",
+        data={"language": "both"},
+        follow_redirects=True,
+    )
+    assert "ไม่สามารถออกหรือออกใหม่" in text_of(issued)
+
+
 @pytest.mark.parametrize("role", ["instructor", "admin"])
 def test_staff_are_not_erased_but_told_to_deactivate(admin_client, db, role, flashes):
     person = InstructorFactory() if role == "instructor" else AdminFactory()
