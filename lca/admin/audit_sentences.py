@@ -176,7 +176,6 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
         _l("Personal data downloaded"),
         _l("%(actor)s downloaded the personal data of %(object)s"),
     ),
-    "privacy.notice_seen": (_l("Privacy notice read"), _l("%(actor)s read the privacy notice")),
     "user.activate": (
         _l("Account reactivated"),
         _l("%(actor)s reactivated the account of %(object)s"),

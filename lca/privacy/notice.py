@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import current_app, request
 
 from lca.certificates.issuer import load_issuer
-from lca.core.audit import record
 from lca.core.db import db, utcnow
 from lca.models import User
 
@@ -38,8 +37,8 @@ def must_see_notice(user: User) -> bool:
 
 
 def acknowledge_notice(user: User) -> None:
-    """The person has read the notice; it is not shown to them again."""
+    """The person has read the notice; it is not shown to them again. (The time is the record:
+    it is in the person's data download; the audit log is not filled with it.)"""
     if user.privacy_notice_seen_at is None:
         user.privacy_notice_seen_at = utcnow()
-        record(user, "privacy.notice_seen", user)
         db.session.flush()
