@@ -611,6 +611,8 @@ def test_retention_deletes_the_files_of_finished_cohorts_and_the_pages_say_so(
     page = text_of(client.get(f"/hours/{log.id}"))
     assert "ตามหลักเกณฑ์ระยะเวลาการเก็บรักษาข้อมูลส่วนบุคคล" in page
     assert f"/hours/{log.id}/evidence/" not in page
+    report = text_of(client.get("/field-report"))
+    assert "ไฟล์แนบของรายงานนี้ถูกลบเมื่อวันที่" in report
 
 
 def test_the_worker_applies_retention_once_a_day(app, db, monkeypatch, finished_and_running):
@@ -619,7 +621,7 @@ def test_the_worker_applies_retention_once_a_day(app, db, monkeypatch, finished_
     _old, _log, old_evidence, _file, _new = finished_and_running
     monkeypatch.setitem(app.config, "LCA_EVIDENCE_RETENTION_YEARS", 3)
     monkeypatch.setattr(worker, "_retention_done_on", None)
-    worker._retention_once_a_day()
+    worker.run_once(channel=None)  # nothing to deliver: the channel is never used
     db.session.expire_all()
     assert db.session.get(EvidenceFile, old_evidence.id) is None
     assert worker._retention_done_on == local_today()
