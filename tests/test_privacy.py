@@ -284,6 +284,20 @@ def test_an_administrator_downloads_a_persons_data_for_a_paper_request(admin_cli
     assert f"/admin/users/{learner.id}/personal-data.zip" in page
 
 
+def test_the_download_holds_the_certificates_and_what_was_done_to_them(
+    admin_client, issue_certificate
+):
+    certificate = issue_certificate()
+    learner = certificate.enrolment.learner
+    archive = read_zip(admin_client.get(f"/admin/users/{learner.id}/personal-data.zip"))
+    (kept,) = json.loads(archive.read("certificates.json"))
+    assert (kept["serial"], kept["status"]) == (certificate.serial, "valid")
+    assert kept["snapshot"]["learner"]["name_th"] == learner.full_name_th
+    events = json.loads(archive.read("audit_events.json"))
+    issued = [e for e in events if e["action"] == "certificate.issue"]
+    assert [(e["target_id"], e["by_me"]) for e in issued] == [(certificate.id, False)]
+
+
 def test_the_account_page_offers_the_download(learner_client):
     assert 'href="/account/my-data.zip"' in learner_client.get("/account").get_data(as_text=True)
 

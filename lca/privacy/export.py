@@ -298,10 +298,14 @@ def audit_events_of(
     user: User, enrolment_ids: list[int], log_ids: list[int]
 ) -> Iterable[AuditEvent]:
     """The audit events the person did, or that are about the person or their records."""
+    reports = select(FieldReport.id).where(FieldReport.enrolment_id.in_(enrolment_ids))
+    certificates = select(Certificate.id).where(Certificate.enrolment_id.in_(enrolment_ids))
     targets = [
         (AuditEvent.target_type == "users") & (AuditEvent.target_id == user.id),
         (AuditEvent.target_type == "enrolments") & AuditEvent.target_id.in_(enrolment_ids),
         (AuditEvent.target_type == "hour_logs") & AuditEvent.target_id.in_(log_ids),
+        (AuditEvent.target_type == "field_reports") & AuditEvent.target_id.in_(reports),
+        (AuditEvent.target_type == "certificates") & AuditEvent.target_id.in_(certificates),
     ]
     return db.session.scalars(
         select(AuditEvent)
