@@ -133,6 +133,7 @@ VIEW_MODULES = (
     "lca.admin.message_views",
     "lca.admin.views",
     "lca.notifications.views",
+    "lca.privacy.views",
 )
 
 
@@ -148,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from lca.home import bp as home_bp
     from lca.hours import bp as hours_bp
     from lca.notifications import bp as notifications_bp
+    from lca.privacy import bp as privacy_bp
     from lca.reports import bp as reports_bp
 
     for blueprint in (
@@ -161,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         admin_bp,
         notifications_bp,
+        privacy_bp,
     ):
         app.register_blueprint(blueprint)
     if app.config["LCA_ENV"] == "development":
@@ -180,6 +183,7 @@ SECURITY_HEADERS = {
 }
 PASSWORD_CHANGE_ALLOWED = {
     "auth.password",
+    "privacy.notice",
     "auth.logout",
     "static",
     "home.healthz",

@@ -597,6 +597,12 @@ MATRIX = {
     ("admin.new_city", "POST"): ADMIN,
     ("admin.edit_city", "GET"): ADMIN,
     ("admin.edit_city", "POST"): ADMIN,
+    ("privacy.notice", "GET"): PUBLIC,
+    ("privacy.acknowledge", "POST"): SIGNED_IN,
+    ("privacy.my_data", "GET"): SIGNED_IN,  # one's own data only: the route takes no id
+    ("privacy.user_data", "GET"): ADMIN,
+    ("privacy.erase", "GET"): ADMIN,
+    ("privacy.erase", "POST"): ADMIN,
 }
 
 

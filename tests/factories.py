@@ -91,6 +91,8 @@ class UserFactory(Base):
     city = factory.SubFactory(CityFactory)
     organisation = "เทศบาลทดสอบ"
     password_hash = PASSWORD_HASH
+    #: the privacy notice shown at first sign-in: seen, unless a test is about it
+    privacy_notice_seen_at = factory.LazyFunction(utcnow)
 
 
 class LearnerFactory(UserFactory):

@@ -152,6 +152,13 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
     "hour_log.submit": (_l("Hours logged"), _l("%(actor)s logged %(object)s")),
     "hour_log.update": (_l("Hour log changed"), _l("%(actor)s changed the log of %(object)s")),
     "hour_log.withdraw": (_l("Hour log withdrawn"), _l("%(actor)s withdrew %(object)s")),
+    "evidence.retention": (
+        _l("Evidence removed under the retention rule"),
+        _l(
+            "%(actor)s removed %(files)s evidence files of the cohort %(object)s "
+            "under the retention rule"
+        ),
+    ),
     "message.retry": (_l("Message sent again"), _l("%(actor)s had %(object)s sent again")),
     "notifications.choose": (
         _l("Message choices changed"),
@@ -160,6 +167,14 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
     "notifications.unsubscribe": (
         _l("Unsubscribed"),
         _l("%(actor)s stopped one kind of e-mail from a link in an e-mail"),
+    ),
+    "personal_data.erase": (
+        _l("Personal data erased"),
+        _l("%(actor)s erased the personal data of %(object)s"),
+    ),
+    "personal_data.export": (
+        _l("Personal data downloaded"),
+        _l("%(actor)s downloaded the personal data of %(object)s"),
     ),
     "second_factor.failed": (
         _l("Second step failed"),

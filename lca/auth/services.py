@@ -24,6 +24,7 @@ from lca.core.dates import programme_timezone
 from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
 from lca.core.outbox import record_message
+from lca.core.security_log import security_event
 from lca.models import City, Enrolment, EnrolmentStatus, Message, MessageKind, Role, User
 from lca.models.cohorts import cohorts_taught_by
 
@@ -200,6 +201,11 @@ def update_user(user: User, profile: Profile, actor: User) -> None:
         user.city = profile.city
     if changes:
         record(actor, "user.update", user, changes=changes)
+    if "role" in changes:
+        old_role, new_role = changes["role"]
+        security_event(
+            "user.role_change", actor_id=actor.id, subject_id=user.id, old=old_role, new=new_role
+        )
     db.session.flush()
 
 

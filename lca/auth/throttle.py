@@ -12,7 +12,11 @@ import time
 
 from flask import current_app
 from limits import RateLimitItem, parse
+from sqlalchemy import select
 
+from lca.core.db import db
+from lca.core.security_log import security_event
+from lca.models import User
 from lca.web.extensions import limiter
 
 SCOPE = "sign-in-account"
@@ -36,7 +40,18 @@ def minutes_to_wait(email: str | None) -> int | None:
 
 
 def count_failure(email: str | None) -> None:
-    limiter.limiter.hit(_limit(), SCOPE, _key(email))
+    """Count a refused sign-in; the one that trips the throttle is a security event."""
+    limit, key = _limit(), _key(email)
+    was_open = limiter.limiter.test(limit, SCOPE, key)
+    limiter.limiter.hit(limit, SCOPE, key)
+    if was_open and not limiter.limiter.test(limit, SCOPE, key):
+        account = db.session.scalar(select(User.id).where(User.email == key))
+        security_event(
+            "auth.sign_in_throttled",
+            account_id=account,
+            known_account=account is not None,
+            limit=str(limit),
+        )
 
 
 def forget_failures(email: str) -> None:

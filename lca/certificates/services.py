@@ -86,6 +86,18 @@ def _check_keys() -> None:
         ) from error
 
 
+def _check_not_erased(enrolment: Enrolment) -> None:
+    """An erased learner's name is gone: no certificate can be issued or re-issued with it
+    (those already issued stay as they are)."""
+    if enrolment.learner.erased_at is not None:
+        raise RuleError(
+            _(
+                "This learner's personal data has been erased: no certificate can be issued "
+                "or re-issued for them. Their certificates already issued stay valid."
+            )
+        )
+
+
 def verify_url(code: str, base: str | None = None) -> str:
     """The verify page of a code, on ``base`` (the address frozen into a certificate) or on
     the public address links are made with now."""
@@ -352,6 +364,7 @@ def issue_certificate(
     just computed for the whole cohort.)"""
     _check_operator(admin)
     _check_keys()
+    _check_not_erased(enrolment)
     existing = valid_certificate(enrolment)
     if existing is not None:
         raise RuleError(
@@ -496,6 +509,7 @@ def reissue_certificate(
     _check_keys()
     if certificate.status is not CertificateStatus.VALID:
         raise RuleError(_("Only a valid certificate can be re-issued."))
+    _check_not_erased(certificate.enrolment)
     reason = (reason or "").strip()
     if not reason:
         raise RuleError(_("Give the reason for re-issuing the certificate."), field="reason")

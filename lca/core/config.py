@@ -78,6 +78,18 @@ def _int_env(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}.") from error
 
 
+def _retention_years() -> int | None:
+    name = "LCA_EVIDENCE_RETENTION_YEARS"
+    if _env(name) is None:
+        return None
+    years = _int_env(name, 0)
+    if not 1 <= years <= 100:
+        raise ConfigError(
+            f"{name} must be a number of years from 1 to 100, or unset to keep evidence."
+        )
+    return years
+
+
 def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -> dict[str, Any]:
     """Build the Flask config from the environment, then apply ``overrides`` (tests).
 
@@ -177,6 +189,12 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         #: with its own self-signed certificate (lca.certificates.pdf_signing)
         "LCA_PDF_SIGNING_P12": _env("LCA_PDF_SIGNING_P12"),
         "LCA_PDF_SIGNING_P12_PASSWORD_FILE": _env("LCA_PDF_SIGNING_P12_PASSWORD_FILE"),
+        #: PDPA retention: the evidence files of cohorts that ended more than this many years
+        #: ago are deleted (lca.privacy.retention); unset: evidence is kept
+        "LCA_EVIDENCE_RETENTION_YEARS": _retention_years(),
+        #: who answers questions about personal data (the privacy notice); unset: the issuer's
+        #: e-mail address in seed/issuer.yaml
+        "LCA_PRIVACY_CONTACT": _env("LCA_PRIVACY_CONTACT"),
     }
     if env == "testing":
         config.update(

@@ -154,6 +154,8 @@ class HourLog(Base):
     reviewed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: when its evidence files were removed under the retention rule (LCA_EVIDENCE_RETENTION_YEARS)
+    evidence_removed_at: Mapped[datetime | None]
     #: bumped by every change: two people acting on the same log at once cannot both win
     version: Mapped[int] = mapped_column(default=1)
 

@@ -98,6 +98,31 @@ def purge_drafts_command():
     click.echo(f"{removed} expired draft files removed.")
 
 
+@lca_group.command("retention")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted and delete nothing.")
+@with_appcontext
+def retention_command(dry_run):
+    """Delete the evidence files of cohorts that ended more than LCA_EVIDENCE_RETENTION_YEARS
+    years ago (the worker does it once a day)."""
+    from lca.privacy.retention import apply_retention, retention_years
+
+    years = retention_years()
+    if years is None:
+        click.echo("LCA_EVIDENCE_RETENTION_YEARS is not set: evidence is kept; nothing to do.")
+        return
+    due = apply_retention(dry_run=dry_run)
+    verb = "would be deleted" if dry_run else "deleted"
+    for batch in due:
+        click.echo(
+            f"{batch.cohort.code} (ended {batch.cohort.ends_on.isoformat()}): "
+            f"{batch.count} files, {batch.size_bytes} bytes {verb}"
+        )
+    if not dry_run:
+        db.session.commit()
+    total = sum(batch.count for batch in due)
+    click.echo(f"{total} files {verb} under the {years}-year retention rule.")
+
+
 @lca_group.command("synth")
 @click.option("--learners", type=click.IntRange(1, 1_000_000), required=True)
 @click.option("--seed", type=int, default=2569, show_default=True, help="Random seed.")

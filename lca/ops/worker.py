@@ -8,6 +8,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from datetime import date
 from types import FrameType
 
 import click
@@ -16,6 +17,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from lca.core.config import ROOT
+from lca.core.dates import local_today
 from lca.core.db import db
 from lca.notifications.channels import Channel, mail_channel
 from lca.notifications.delivery import deliver_due
@@ -38,15 +40,33 @@ def configured_channel() -> Channel:
 
 
 def run_once(channel: Channel, stopping: Callable[[], bool] = lambda: False) -> int:
-    """One round: the day's notices that are due, the log-form drafts that expired, then
-    every message that is due."""
+    """One round: the day's notices that are due, the log-form drafts that expired, once a day
+    the evidence retention rule, then every message that is due."""
     from lca.hours.drafts import purge_expired_drafts
     from lca.notifications.schedule import record_due_notices
 
     record_due_notices()
     purge_expired_drafts()
     db.session.commit()
+    _retention_once_a_day()
     return deliver_due(channel, stopping=stopping)
+
+
+#: the last day (in the programme's timezone) this worker applied the retention rule
+_retention_done_on: date | None = None
+
+
+def _retention_once_a_day() -> None:
+    """The evidence retention rule (lca.privacy.retention), once a day per worker."""
+    global _retention_done_on
+    from lca.privacy.retention import apply_retention
+
+    today = local_today()
+    if _retention_done_on == today:
+        return
+    apply_retention(today)
+    db.session.commit()
+    _retention_done_on = today
 
 
 @click.command("worker")

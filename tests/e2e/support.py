@@ -235,7 +235,8 @@ class Journey:
         page.get_by_role("button", name=self.t("Sign in")).click()
         expect(page.get_by_role("heading", level=1)).not_to_have_text(self.t("Sign in"))
         self.check(page)
-        self.pass_second_step(page)
+        self.pass_second_step(page)  # staff, then anyone at a first sign-in: the notice
+        self.read_privacy_notice(page)
 
     def pass_second_step(self, page: Page, secret: str = DEMO_TOTP_SECRET) -> None:
         """Staff's second step, when the page asks for it: the authenticator app's code,
@@ -254,6 +255,21 @@ class Journey:
                 break
         expect(page).not_to_have_url(re.compile(r"/login/second-step"))
         self.check(page)
+
+    def read_privacy_notice(self, page: Page, keyboard: bool = False) -> None:
+        """At a person's first sign-in LCA shows its privacy notice once: check it and say it
+        was read (by keyboard: Tab to the button, Enter), which leads on to the page asked for."""
+        read = page.get_by_role("button", name=self.t("I have read this notice"))
+        if urlsplit(page.url).path != "/privacy" or read.count() == 0:
+            return
+        expect(page.get_by_role("heading", level=1)).to_have_text(self.t("Privacy notice"))
+        self.check(page)
+        if keyboard:
+            self.tab_to(page, read)
+            page.keyboard.press("Enter")
+        else:
+            read.click()
+        expect(page).not_to_have_url(re.compile(r"/privacy(\?|$)"))
 
     @staticmethod
     def save_png(png: bytes, path: Path, max_height: int | None = None) -> None:
