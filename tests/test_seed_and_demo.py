@@ -89,6 +89,9 @@ def test_demo_accounts_sign_in_to_their_homes(client, db):
             code = totp_code(DEMO_TOTP_SECRET)
             response = client.post("/login/second-step", data={"code": code})
         assert response.headers["Location"] == home
+        # the first sign-in shows the privacy notice once, then the home
+        assert client.get(home).headers["Location"] == f"/privacy?next={home}"
+        assert client.post("/privacy/seen", data={"next": home}).headers["Location"] == home
         assert client.get(home).status_code == 200
         client.post("/logout")
 

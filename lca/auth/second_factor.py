@@ -16,12 +16,14 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pyotp
 import segno
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from webauthn import (
@@ -44,6 +46,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from lca.auth.second_factor_throttle import count_failure, minutes_to_wait
 from lca.auth.sessions import end_sessions
 from lca.core.audit import record
 from lca.core.dates import programme_timezone
@@ -277,6 +280,30 @@ def _signed_in(user: User, method: str) -> None:
     user.last_login_at = utcnow()
     record(user, "auth.login", user, method=method)
     db.session.flush()
+
+
+def too_many_wrong_codes(wait: int) -> str:
+    return ngettext(
+        "Too many wrong codes for this account. Try again in %(num)d minute, or ask the "
+        "programme staff to reset your second factor.",
+        "Too many wrong codes for this account. Try again in %(num)d minutes, or ask the "
+        "programme staff to reset your second factor.",
+        wait,
+    )
+
+
+def counted_check(user: User, check: Callable[[], str]) -> str:
+    """Run one check of the second step (it returns how it was passed). A wrong answer is
+    counted for the account; the one that uses up the tries is recorded as a lockout and
+    refused with how long to wait."""
+    try:
+        return check()
+    except RuleError as error:
+        if count_failure(user.id):
+            record_lockout(user)
+            wait = minutes_to_wait(user.id) or 1
+            raise RuleError(too_many_wrong_codes(wait), field="code") from error
+        raise
 
 
 def record_lockout(user: User) -> None:

@@ -9,8 +9,7 @@ from flask_login import logout_user
 
 from lca.auth.second_factor import has_second_factor, must_have_second_factor
 from lca.auth.second_step import begin_second_step
-from lca.auth.sessions import end_session, passed_second_factor
-from lca.core.db import db
+from lca.auth.sessions import end_session_now, passed_second_factor
 from lca.models import User
 
 
@@ -22,8 +21,7 @@ def step_up(user: User) -> ResponseReturnValue | None:
         return None
     if has_second_factor(user):
         target = request.full_path.rstrip("?") if request.method == "GET" else None
-        end_session(user.session_token)
-        db.session.commit()  # the old session ends for good, whatever comes next
+        end_session_now(user.session_token)  # the old session ends, whatever comes next
         logout_user()
         begin_second_step(user, remember=False, target=target)
         return redirect(url_for("auth.second_step"))

@@ -21,12 +21,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from lca.auth import bp
 from lca.auth.second_factor import (
     confirm_totp,
+    counted_check,
     grouped_secret,
     has_totp,
     must_have_second_factor,
@@ -38,19 +38,18 @@ from lca.auth.second_factor import (
     passkey_sign_in_options,
     passkeys_of,
     qr_code_data_uri,
-    record_lockout,
     register_passkey,
     remove_passkey,
     remove_totp,
+    too_many_wrong_codes,
     totp_uri,
     unused_recovery_codes,
 )
 from lca.auth.second_factor_forms import CodeForm, PasskeyNameForm, RecoveryCodeForm
-from lca.auth.second_factor_throttle import count_failure, minutes_to_wait
+from lca.auth.second_factor_throttle import minutes_to_wait
 from lca.auth.second_step import Waiting, waiting_sign_in
 from lca.auth.sessions import mark_second_factor, passed_second_factor
 from lca.auth.views import _sign_in, after_sign_in
-from lca.core.errors import RuleError
 from lca.models import User
 from lca.web.pages import perform, role_home_url
 from lca.web.permissions import public, signed_in
@@ -72,27 +71,11 @@ def _not_waiting():
     return redirect(url_for(".login"))
 
 
-def _too_many(wait: int) -> str:
-    return ngettext(
-        "Too many wrong codes for this account. Try again in %(num)d minute, or ask the "
-        "programme staff to reset your second factor.",
-        "Too many wrong codes for this account. Try again in %(num)d minutes, or ask the "
-        "programme staff to reset your second factor.",
-        wait,
-    )
-
-
 def _attempt(waiting: Waiting, check) -> str:
     """Run one check of the second step; a wrong answer is counted (a lockout is recorded when
     it uses up the tries), a right one signs the person in. Where to go next."""
     user = waiting.user
-    try:
-        method = check()
-    except RuleError as error:
-        if count_failure(user.id):
-            record_lockout(user)
-            raise RuleError(_too_many(minutes_to_wait(user.id) or 1), field="code") from error
-        raise
+    method = counted_check(user, check)
     _sign_in(user, waiting.remember, second_factor=method)
     return after_sign_in(user, waiting.next)
 
@@ -114,7 +97,7 @@ def _code_step(template: str, form, method: str):
     if form.validate_on_submit():
         wait = minutes_to_wait(user.id)
         if wait is not None:  # the code is not even checked
-            flash(_too_many(wait), "error")
+            flash(too_many_wrong_codes(wait), "error")
             return page(429)
         code = form.code.data
         return perform(
@@ -201,7 +184,7 @@ def passkey_sign_in():
     user = waiting.user
     wait = minutes_to_wait(user.id)
     if wait is not None:
-        return _json_refusal(429, _too_many(wait))
+        return _json_refusal(429, too_many_wrong_codes(wait))
     body = _json_body()
     challenge = session.pop(SIGN_IN_CHALLENGE, None)
     credential = body.get("credential") if body is not None else None

@@ -117,6 +117,13 @@ def end_session(token: str | None) -> None:
         )
 
 
+def end_session_now(token: str | None) -> None:
+    """End this device's session for good before the request goes on (a staff session from
+    before a second factor, asked to pass it): committed here, like the loader's expiry."""
+    end_session(token)
+    db.session.commit()
+
+
 def passed_second_factor() -> bool:
     """Whether this request's session was started (or stepped up) with a second factor."""
     return g.get("session_second_factor") is not None

@@ -319,6 +319,8 @@ class _Builder:
                 "is_active": True,
                 "preferred_language": "en" if rng.random() < 0.1 else "th",
                 "must_change_password": False,
+                # people of a programme in its stride have read the privacy notice long ago
+                "privacy_notice_seen_at": created,
                 "created_at": created,
                 "updated_at": created,
                 **self._second_factor(role, created),

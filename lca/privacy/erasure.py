@@ -74,19 +74,25 @@ class ErasureSummary:
     certificates: int
 
 
-def check_erasable(user: User, actor: User) -> None:
-    """Only a learner's account is erased, by another person, once."""
+def erasure_refusal(user: User, actor: User) -> str | None:
+    """Why ``actor`` may not erase ``user`` (None when they may): only a learner's account is
+    erased, by another person, once."""
     if user.id == actor.id:
-        raise RuleError(_("You cannot erase your own account."))
+        return _("You cannot erase your own account.")
     if user.erased_at is not None:
-        raise RuleError(_("This account has already been erased."))
+        return _("This account has already been erased.")
     if not user.is_learner:
-        raise RuleError(
-            _(
-                "Only a learner's account can be erased. The records of instructors and "
-                "administrators are the programme's own: deactivate this account instead."
-            )
+        return _(
+            "Only a learner's account can be erased. The records of instructors and "
+            "administrators are the programme's own: deactivate this account instead."
         )
+    return None
+
+
+def check_erasable(user: User, actor: User) -> None:
+    refusal = erasure_refusal(user, actor)
+    if refusal is not None:
+        raise RuleError(refusal)
 
 
 def _enrolment_ids(user: User) -> list[int]:

@@ -3,10 +3,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lca.core.dates import local_today
-from lca.core.errors import RuleError
 from lca.models import Role, User
 from lca.privacy import bp
-from lca.privacy.erasure import check_erasable, erase_learner, erasure_summary
+from lca.privacy.erasure import erase_learner, erasure_refusal, erasure_summary
 from lca.privacy.export import export_personal_data
 from lca.privacy.forms import AcknowledgeForm, EraseForm
 from lca.privacy.notice import acknowledge_notice, must_see_notice, privacy_contact
@@ -89,11 +88,7 @@ def erase(user_id: int):
     form = EraseForm()
 
     def page():
-        try:
-            check_erasable(user, current_user)
-            refusal = None
-        except RuleError as error:
-            refusal = error.message
+        refusal = erasure_refusal(user, current_user)
         return render_template(
             "privacy/erase.html",
             form=form,
