@@ -55,7 +55,8 @@ def main() -> int:
 
         tokens = {
             "learner": start_session(enrolment.learner),
-            "instructor": start_session(db.session.get(User, teacher_id)),
+            # a session past the second step, as staff's is after sign-in
+            "instructor": start_session(db.session.get(User, teacher_id), second_factor="totp"),
         }
         pages = {
             "healthz": ("/healthz", None),
