@@ -184,19 +184,30 @@ def client(app, db):
     return app.test_client()
 
 
+def _sign_in_on(client, user) -> None:
+    from lca.auth.sessions import start_session
+
+    token = start_session(user)
+    with client.session_transaction() as session:
+        session["_user_id"] = token
+        session["_fresh"] = True
+
+
 @pytest.fixture
 def login(client):
     """``login(user)`` signs ``user`` in on ``client`` as Flask-Login would."""
 
     def sign_in(user) -> None:
-        from lca.auth.sessions import start_session
-
-        token = start_session(user)
-        with client.session_transaction() as session:
-            session["_user_id"] = token
-            session["_fresh"] = True
+        _sign_in_on(client, user)
 
     return sign_in
+
+
+@pytest.fixture(scope="session")
+def login_on():
+    """``login_on(client, user)``: ``login`` on a client of another app (e.g. one whose
+    sessions commit for real); the caller commits the new session inside that app."""
+    return _sign_in_on
 
 
 @pytest.fixture
@@ -448,6 +459,7 @@ MATRIX = {
     ("auth.account", "GET"): SIGNED_IN,
     ("auth.preferences", "POST"): SIGNED_IN,
     ("auth.sign_out_everywhere", "POST"): SIGNED_IN,
+    ("auth.end_one_session", "POST"): SIGNED_IN,  # one's own sessions only (else 404)
     ("auth.password", "GET"): SIGNED_IN,
     ("auth.password", "POST"): SIGNED_IN,
     ("cohorts.index", "GET"): STAFF,
