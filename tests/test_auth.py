@@ -496,14 +496,8 @@ def test_a_one_time_password_works_for_24_hours(client, login, db, monkeypatch):
     assert refused.status_code == 200 and EXPIRED in refused.get_data(as_text=True)
     assert "ผู้ดูแลระบบ" in refused.get_data(as_text=True)  # who to ask
     assert client.get("/learner").status_code == 302
-    [event] = [
-        e
-        for e in db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "auth.login_refused")
-        )
-        if e.target_id == user.id
-    ]
-    assert event.details["reason"] == "temporary_password_expired"
+    [event] = _audited(db, "auth.temporary_password_expired", user)
+    assert event.details["expired_at"] == expires_at.isoformat()
 
 
 def test_a_changed_password_never_expires(client, login, db, monkeypatch):

@@ -268,7 +268,7 @@ def authenticate(email: str, password: str) -> User:
         raise RuleError(_("This account has been deactivated. Please contact the programme staff."))
     expires_at = user.temporary_password_expires_at
     if expires_at is not None and expires_at <= utcnow():
-        record(user, "auth.login_refused", user, reason="temporary_password_expired")
+        record(user, "auth.temporary_password_expired", user, expired_at=expires_at.isoformat())
         raise RuleError(
             _(
                 "This one-time password has expired: it worked for 24 hours. Ask the programme "
