@@ -508,3 +508,36 @@ def test_identical_new_accounts_at_once_make_one_account(race_app, login_on, fla
     )
     query = select(func.count()).where(User.email == "race@example.org")
     assert _count(race_app, query) == 1
+
+
+def test_identical_attendance_at_once_marks_each_learner_once(
+    race_app, login_on, flashes, field_error
+):
+    """The roll of a class session saved by two people at once: each learner is marked and
+    credited once; the other save reads as saving the same marks again."""
+    from lca.models import Attendance, HourLog
+    from tests.factories import ClassSessionFactory, EnrolmentFactory
+
+    with race_app.app_context():
+        first = EnrolmentFactory()
+        second = EnrolmentFactory(cohort=first.cohort)
+        session = ClassSessionFactory(cohort=first.cohort)
+        _db.session.commit()
+        session_id, enrolments = session.id, [first.id, second.id]
+    browsers = _admin_browsers(race_app, login_on, 3)
+    page = browsers[0].get(f"/sessions/{session_id}/attendance").get_data(as_text=True)
+    rows = re.findall(r'name="(marks-\d+)-enrolment_id" type="hidden" value="(\d+)"', page)
+    assert sorted(int(e) for _p, e in rows) == enrolments
+    data = {}
+    for prefix, enrolment_id in rows:
+        data |= {f"{prefix}-enrolment_id": enrolment_id, f"{prefix}-status": "present"}
+    url = f"/sessions/{session_id}/attendance"
+    answers = _post_together(browsers[:2], url, data)
+    assert [getattr(a, "status_code", a) for a in answers] == [302, 302], answers
+    said = [_refusal(b, a, flashes, field_error) for b, a in zip(browsers, answers, strict=False)]
+    again = _refusal(browsers[2], browsers[2].post(url, data=data), flashes, field_error)
+    assert said.count(again) == 1, (said, again)
+    assert "บันทึกใหม่ 2 คน" in next(s for s in said if s != again)  # the first save's answer
+    marked = select(func.count()).where(Attendance.class_session_id == session_id)
+    credited = select(func.count()).where(HourLog.class_session_id == session_id)
+    assert (_count(race_app, marked), _count(race_app, credited)) == (2, 2)
