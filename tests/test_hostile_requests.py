@@ -138,7 +138,7 @@ REMEMBER_VALUES = [
 
 @pytest.mark.parametrize("value", REMEMBER_VALUES, ids=range(len(REMEMBER_VALUES)))
 def test_a_malformed_remember_me_cookie_is_not_a_sign_in(app, db, value):
-    browser = app.test_client()
+    browser = app.test_client(use_cookies=False)  # the header goes as it is
     headers = _cookie_header(app.config["REMEMBER_COOKIE_NAME"], value)
     response = browser.get("/account", headers=headers)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
@@ -149,7 +149,7 @@ def test_a_malformed_remember_me_cookie_is_not_a_sign_in(app, db, value):
 def test_a_well_signed_remember_me_cookie_of_no_session_is_not_a_sign_in(app, db, payload):
     with app.test_request_context():
         value = encode_cookie(payload)
-    browser = app.test_client()
+    browser = app.test_client(use_cookies=False)
     headers = _cookie_header(app.config["REMEMBER_COOKIE_NAME"], value)
     response = browser.get("/account", headers=headers)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
@@ -187,7 +187,7 @@ def test_a_well_signed_session_cookie_with_strange_contents_is_not_a_sign_in(app
 
 @pytest.mark.parametrize("value", ["garbage", "a.b.c", "e30.e30.e30", "ไทย", "." * 3000])
 def test_a_malformed_session_cookie_is_not_a_sign_in(app, db, value):
-    browser = app.test_client()
+    browser = app.test_client(use_cookies=False)
     headers = _cookie_header(app.config["SESSION_COOKIE_NAME"], value)
     response = browser.get("/account", headers=headers)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
