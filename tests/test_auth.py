@@ -416,7 +416,11 @@ def test_an_administrators_reset_lifts_the_current_password_count(
 # --------------------------------------------------------------------------- one other session
 
 
-def test_one_other_session_can_be_ended_from_the_account_page(app, client, login, login_on, db):
+def test_one_other_session_can_be_ended_from_the_account_page(
+    app, client, login, login_on, db, field_error
+):
+    """Its row's button asks for the password again (a copied cookie alone cannot sign the
+    owner's other devices out); with it, that one session ends, the others stay."""
     user = LearnerFactory()
     login(user)
     phone, laptop = app.test_client(), app.test_client()
@@ -425,14 +429,25 @@ def test_one_other_session_can_be_ended_from_the_account_page(app, client, login
     page = client.get("/account").get_data(as_text=True)
     ids = [int(n) for n in re.findall(r'name="session_id" value="(\d+)"', page)]
     assert len(ids) == 2  # a button on each other session's row, none on this device's
-    sessions = {row.id: row for row in open_sessions(user)}
     phone_id = min(ids)  # the phone's session was started before the laptop's
-    response = client.post("/account/sessions/end", data={"session_id": phone_id})
+    asked = client.post("/account/sessions/end", data={"session_id": phone_id})
+    assert asked.status_code == 200 and "current_password" in asked.get_data(as_text=True)
+    assert phone.get("/account").status_code == 200  # nothing ended yet
+    empty = {"session_id": phone_id, "current_password": ""}
+    page = client.post("/account/sessions/end", data=empty).get_data(as_text=True)
+    assert "กรอกรหัสผ่านปัจจุบัน" in field_error(page, "current_password")
+    wrong = {"session_id": phone_id, "current_password": "wrong"}
+    page = client.post("/account/sessions/end", data=wrong).get_data(as_text=True)
+    assert "รหัสผ่านปัจจุบันไม่ถูกต้อง" in field_error(page, "current_password")
+    assert phone.get("/account").status_code == 200
+    [failed] = _audited(db, "auth.password_check_failed", user)
+    assert failed.details["form"] == "end_session"
+    right = {"session_id": phone_id, "current_password": PASSWORD}
+    response = client.post("/account/sessions/end", data=right)
     assert response.headers["Location"] == "/account"
     assert "อุปกรณ์นั้นออกจากระบบแล้ว" in client.get("/account").get_data(as_text=True)
     assert phone.get("/account").status_code == 302  # signed out
     assert laptop.get("/account").status_code == 200 and client.get("/account").status_code == 200
-    assert phone_id in sessions
     [event] = _audited(db, "user.session_ended", user)
     assert event.details["session"] == phone_id and event.actor_id == user.id
 
@@ -443,10 +458,13 @@ def test_someone_elses_session_cannot_be_ended(app, client, login, login_on, db)
     login_on(theirs, other)
     [their_session] = open_sessions(other)
     login(owner)
-    response = client.post("/account/sessions/end", data={"session_id": their_session.id})
-    assert response.status_code == 404
+    for data in ({}, {"current_password": PASSWORD}):
+        response = client.post(
+            "/account/sessions/end", data={"session_id": their_session.id, **data}
+        )
+        assert response.status_code == 404
     assert theirs.get("/account").status_code == 200
-    for bad in ("", "abc", "-1", "0", "99999999999999", str(2**31)):
+    for bad in ("", "abc", "-1", "0", "99999999999999", str(2**31), "1e3", " 1"):
         answer = client.post("/account/sessions/end", data={"session_id": bad})
         assert answer.status_code in (302, 404), bad
     assert _audited(db, "user.session_ended", other) == []
@@ -456,11 +474,11 @@ def test_this_devices_session_is_ended_by_signing_out_not_by_its_row(client, log
     user = LearnerFactory()
     login(user)
     [mine] = open_sessions(user)
-    response = client.post("/account/sessions/end", data={"session_id": mine.id})
-    assert response.headers["Location"] == "/account"
-    page = client.get("/account")
-    assert page.status_code == 200
-    assert "นี่คืออุปกรณ์ที่คุณกำลังใช้อยู่" in " ".join(flashes(page.get_data(as_text=True)))
+    data = {"session_id": mine.id, "current_password": PASSWORD}
+    response = client.post("/account/sessions/end", data=data)
+    assert response.status_code == 200  # the page again, saying why
+    assert "นี่คืออุปกรณ์ที่คุณกำลังใช้อยู่" in " ".join(flashes(response.get_data(as_text=True)))
+    assert client.get("/account").status_code == 200
 
 
 # --------------------------------------------------------------------------- one-time passwords

@@ -44,6 +44,7 @@ AUDITED_REFUSALS = {
     "auth.login": {"audit_events"},
     "auth.password": {"audit_events", "user_sessions"},
     "auth.sign_out_everywhere": {"audit_events", "user_sessions"},
+    "auth.end_one_session": {"audit_events", "user_sessions"},
 }
 
 #: the vowel signs and tone marks written above or below a consonant, here alone

@@ -78,3 +78,9 @@ class EndSessionForm(BaseForm):
     session_id = IntegerField(
         widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=1)]
     )
+
+
+class ConfirmEndSessionForm(EndSessionForm):
+    """The same session, and the password again before it ends."""
+
+    current_password = CURRENT_PASSWORD

@@ -343,14 +343,16 @@ def _lock_password_checks(user: User, where: str) -> None:
     )
 
 
-def end_other_session(user: User, row: UserSession) -> None:
-    """End one other session of one's own account (a phone left signed in somewhere)."""
+def end_other_session(user: User, row: UserSession, current: str | None) -> None:
+    """End one other session of one's own account (a phone left signed in somewhere), after
+    the current password (a copied session cookie alone cannot sign the owner out)."""
     if row.user_id != user.id:
         raise RuleError(_("This session is not one of yours."))
     if is_current(row, user):
         raise RuleError(_("This is the device you are using: sign out instead."))
     if row.ended_at is not None:
         raise RuleError(_("This session has already ended."))
+    check_current_password(user, current, "end_session")
     row.ended_at = utcnow()
     record(user, "user.session_ended", user, session=row.id, device=row.user_agent)
     db.session.flush()

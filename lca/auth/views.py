@@ -16,6 +16,7 @@ from flask_login import current_user, login_user, logout_user
 from lca.auth import bp
 from lca.auth.forms import (
     ChangePasswordForm,
+    ConfirmEndSessionForm,
     EndSessionForm,
     ForgotPasswordForm,
     LoginForm,
@@ -264,18 +265,35 @@ def _after_wrong_password():
 @bp.post("/account/sessions/end")
 @signed_in
 def end_one_session():
-    """End one other session of the account (its row on the account page). The session is
-    named in the form; one that is not the person's own is not even there (404)."""
-    form = EndSessionForm()
-    if not form.validate_on_submit():
+    """End one other session of the account. Its row's button names it (a session that is not
+    the person's own is not even there: 404) and brings this page, which asks for the current
+    password (counted like every current-password check); the page's form ends it."""
+    confirming = "current_password" in request.form
+    form = ConfirmEndSessionForm() if confirming else EndSessionForm()
+    wanted = form.session_id.data if form.session_id.validate(form) else None
+    if wanted is None or form.session_id.errors:
         flash(_("Choose the session to end from the list."), "error")
         return redirect(url_for(".account"))
-    wanted = form.session_id.data
-    row = db.session.get(UserSession, wanted) if wanted and wanted <= MAX_DATABASE_INT else None
+    row = db.session.get(UserSession, wanted) if 0 < wanted <= MAX_DATABASE_INT else None
     if row is None or row.user_id != current_user.id:
         abort(404)
+
+    # the first step (the row's button) shows the form that asks for the password
+    shown = form if confirming else ConfirmEndSessionForm(formdata=None, session_id=wanted)
+
+    def page():
+        return render_template(
+            "auth/end_session.html", form=shown, row=row, device=describe_device(row.user_agent)
+        )
+
+    if not confirming or not form.validate_on_submit():
+        return page()
+    password = form.current_password.data
     return perform(
-        lambda: end_other_session(current_user, row),
+        lambda: end_other_session(current_user, row, password),
+        form=form,
+        keep_refused=True,  # keep the audit of a wrong current password
+        fail=lambda: _after_wrong_password() or page(),
         done=_("That session has ended: the device is signed out."),
         then=url_for(".account"),
     )
