@@ -185,21 +185,32 @@ def client(app, db):
     return app.test_client()
 
 
+def _sign_in_on(client, user) -> None:
+    from lca.auth.second_factor import must_have_second_factor
+    from lca.auth.sessions import start_session
+
+    token = start_session(user, second_factor="totp" if must_have_second_factor(user) else None)
+    with client.session_transaction() as session:
+        session["_user_id"] = token
+        session["_fresh"] = True
+
+
 @pytest.fixture
 def login(client):
     """``login(user)`` signs ``user`` in on ``client`` as Flask-Login would; staff's session
     counts as having passed the second factor (which staff must: tests/test_second_factor.py)."""
 
     def sign_in(user) -> None:
-        from lca.auth.second_factor import must_have_second_factor
-        from lca.auth.sessions import start_session
-
-        token = start_session(user, second_factor="totp" if must_have_second_factor(user) else None)
-        with client.session_transaction() as session:
-            session["_user_id"] = token
-            session["_fresh"] = True
+        _sign_in_on(client, user)
 
     return sign_in
+
+
+@pytest.fixture(scope="session")
+def login_on():
+    """``login_on(client, user)``: ``login`` on a client of another app (e.g. one whose
+    sessions commit for real); the caller commits the new session inside that app."""
+    return _sign_in_on
 
 
 @pytest.fixture
@@ -451,6 +462,7 @@ MATRIX = {
     ("auth.account", "GET"): SIGNED_IN,
     ("auth.preferences", "POST"): SIGNED_IN,
     ("auth.sign_out_everywhere", "POST"): SIGNED_IN,
+    ("auth.end_one_session", "POST"): SIGNED_IN,  # one's own sessions only (else 404)
     ("auth.password", "GET"): SIGNED_IN,
     ("auth.password", "POST"): SIGNED_IN,
     ("cohorts.index", "GET"): STAFF,

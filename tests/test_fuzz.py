@@ -38,8 +38,14 @@ WRITES_ON_200 = {
     "certificates.issue_all",
     "notifications.unsubscribe",
 }
-#: a refused sign-in is audited, on purpose
-AUDITED_REFUSALS = {"auth.login": {"audit_events"}}
+#: a refused sign-in is audited, on purpose; so is a wrong current password (and after too
+#: many, the session ends)
+AUDITED_REFUSALS = {
+    "auth.login": {"audit_events"},
+    "auth.password": {"audit_events", "user_sessions"},
+    "auth.sign_out_everywhere": {"audit_events", "user_sessions"},
+    "auth.end_one_session": {"audit_events", "user_sessions"},
+}
 
 #: the vowel signs and tone marks written above or below a consonant, here alone
 THAI_MARKS = "\u0e31" + "".join(map(chr, [*range(0x0E34, 0x0E3B), *range(0x0E47, 0x0E4F)]))

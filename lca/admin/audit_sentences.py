@@ -59,6 +59,18 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
         _l("Sign-in refused"),
         _l("%(actor)s could not sign in: the account is deactivated"),
     ),
+    "auth.password_check_failed": (
+        _l("Current password wrong"),
+        _l("%(actor)s typed a wrong current password"),
+    ),
+    "auth.password_check_locked": (
+        _l("Signed out after wrong passwords"),
+        _l("%(actor)s was signed out after too many wrong current passwords"),
+    ),
+    "auth.temporary_password_expired": (
+        _l("One-time password expired"),
+        _l("%(actor)s could not sign in: the one-time password had expired"),
+    ),
     "auth.password_reset_requested": (
         _l("Password reset asked for"),
         _l("A new password was asked for %(email)s"),
@@ -238,6 +250,10 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
         _l("Signed out everywhere"),
         _l("%(actor)s ended %(sessions)s sessions of %(object)s"),
     ),
+    "user.session_ended": (
+        _l("Device signed out"),
+        _l("%(actor)s signed one of their other devices out"),
+    ),
     "user.update": (_l("Account changed"), _l("%(actor)s changed the account of %(object)s")),
 }
 
@@ -275,6 +291,10 @@ DETAIL_NAMES: dict[str, Any] = {
     "held_on": _l("Day"),
     "topic": _l("Topic"),
     "sessions": _l("Sessions"),
+    "session": _l("Session"),
+    "device": _l("Device"),
+    "form": _l("Form"),
+    "expired_at": _l("Expired at"),
     "logs": _l("Hour logs"),
     "rubric_version": _l("Rubric version"),
     "learners": _l("Learners"),

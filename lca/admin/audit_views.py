@@ -21,7 +21,7 @@ from lca.core.db import db
 from lca.models import AuditEvent, Role, User
 from lca.web.downloads import spreadsheet
 from lca.web.forms import BaseForm, DayField, clean_text, max_length, options, read_filters
-from lca.web.pages import MAX_DATABASE_INT, page_number
+from lca.web.pages import MAX_DATABASE_INT, page_number, query_filters
 from lca.web.permissions import role_required
 
 
@@ -104,6 +104,10 @@ def _form() -> AuditFilterForm:
     return form
 
 
+#: the audit page's filters, carried into its next-page and export links
+AUDIT_FILTERS = ("person", "action", "target_type", "target_id", "since", "until")
+
+
 @bp.get("/audit")
 @role_required(Role.ADMIN)
 def audit():
@@ -114,7 +118,7 @@ def audit():
         per_page=current_app.config["LCA_PAGE_SIZE"],
         error_out=False,
     )
-    arguments = {k: v for k, v in request.args.items() if k != "page" and v}
+    arguments = query_filters(AUDIT_FILTERS)
     return render_template(
         "admin/audit.html", form=form, page=page, told=tell(page.items), arguments=arguments
     )

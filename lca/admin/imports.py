@@ -502,8 +502,9 @@ def apply_import(plan: ImportPlan, actor: User | None) -> list[Imported]:
         else:
             db.session.add(Enrolment(cohort=cohort, learner=user))
         done.append(Imported(row, user, token))
-    try:
-        db.session.flush()
+    try:  # in a savepoint: after a clash the session still works (for the message)
+        with db.session.begin_nested():
+            db.session.flush()
     except IntegrityError as error:  # someone enrolled or created one of them a moment ago
         raise RuleError(
             _(

@@ -27,7 +27,7 @@ from lca.auth.services import (
     update_user,
 )
 from lca.auth.sessions import open_sessions
-from lca.auth.throttle import forget_failures
+from lca.auth.throttle import forget_failures, forget_password_checks
 from lca.certificates.services import cohorts_with_certificates_to_issue
 from lca.core.db import db
 from lca.models import City, Role, User
@@ -145,6 +145,7 @@ def reset(user_id: int):
 
     def shown(password: str):
         forget_failures(user.email)  # a throttled person can sign in with the new password now
+        forget_password_checks(user.id)
         # Shown once, in this response only: never stored, never put in a cookie.
         return render_template("admin/user_created.html", user=user, password=password, reset=True)
 

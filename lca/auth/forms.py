@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, SelectField
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, NumberRange
+from wtforms.widgets import HiddenInput
 
 from lca.web.forms import BaseForm, clean_email, max_length, options
 
@@ -67,5 +68,19 @@ class ChangePasswordForm(SetPasswordForm):
 
 class SignOutEverywhereForm(BaseForm):
     """The password again before ending the account's other sessions."""
+
+    current_password = CURRENT_PASSWORD
+
+
+class EndSessionForm(BaseForm):
+    """One other session of the account to end, by its id (a hidden field of its row)."""
+
+    session_id = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=1)]
+    )
+
+
+class ConfirmEndSessionForm(EndSessionForm):
+    """The same session, and the password again before it ends."""
 
     current_password = CURRENT_PASSWORD

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from lca.auth.password_policy import check_password_policy
 from lca.auth.passwords import hash_password, needs_rehash, password_matches
 from lca.auth.second_factor import has_second_factor
-from lca.auth.sessions import end_sessions
+from lca.auth.sessions import end_session, end_sessions, is_current
+from lca.auth.throttle import count_password_check, password_checks_locked
 from lca.core.audit import apply_changes, record
 from lca.core.collation import thai_order
 from lca.core.dates import programme_timezone
@@ -25,7 +26,16 @@ from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
 from lca.core.outbox import record_message
 from lca.core.security_log import security_event
-from lca.models import City, Enrolment, EnrolmentStatus, Message, MessageKind, Role, User
+from lca.models import (
+    City,
+    Enrolment,
+    EnrolmentStatus,
+    Message,
+    MessageKind,
+    Role,
+    User,
+    UserSession,
+)
 from lca.models.cohorts import cohorts_taught_by
 
 #: no password matches it: the account waits for its set-password link
@@ -33,6 +43,8 @@ UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a password: an impossible hash
 SETUP_LINK_DAYS = 14
 #: how long a forgot-password link works
 RESET_LINK_LIFETIME = timedelta(hours=1)
+#: how long a one-time password made by an administrator works
+TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=24)
 
 
 @dataclass
@@ -78,9 +90,9 @@ def create_user(
         preferred_language=profile.preferred_language,
         password_hash=hash_password(password) if password else UNUSABLE_PASSWORD,
     )
-    db.session.add(user)
-    try:
-        db.session.flush()
+    try:  # in a savepoint: after a clash the session still works (for the message)
+        with db.session.begin_nested():
+            db.session.add(user)
     except IntegrityError as error:  # the same address was saved a moment ago
         raise RuleError(_("This e-mail address is already in use."), field="email") from error
     record(actor, "user.create", user, email=user.email, role=user.role.value)
@@ -260,6 +272,15 @@ def authenticate(email: str, password: str) -> User:
     if not user.is_active:
         record(user, "auth.login_refused", user, reason="inactive")
         raise RuleError(_("This account has been deactivated. Please contact the programme staff."))
+    expires_at = user.temporary_password_expires_at
+    if expires_at is not None and expires_at <= utcnow():
+        record(user, "auth.temporary_password_expired", user, expired_at=expires_at.isoformat())
+        raise RuleError(
+            _(
+                "This one-time password has expired: it worked for 24 hours. Ask the programme "
+                "administrator for a new one."
+            )
+        )
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     if not has_second_factor(user):  # otherwise the second step finishes the sign-in
@@ -271,8 +292,7 @@ def authenticate(email: str, password: str) -> User:
 
 def change_password(user: User, current: str, new: str) -> None:
     """Replace one's own password; every other session of the account ends."""
-    if not password_matches(user.password_hash, current or ""):
-        raise RuleError(_("The current password is not correct."), field="current_password")
+    check_current_password(user, current, "password_change")
     check_password_policy(new, user.email, user.full_name_th, user.full_name_en)
     if password_matches(user.password_hash, new):
         raise RuleError(
@@ -280,6 +300,7 @@ def change_password(user: User, current: str, new: str) -> None:
         )
     user.password_hash = hash_password(new)
     user.must_change_password = False
+    user.temporary_password_expires_at = None
     end_sessions(user, keep=user.session_token)  # this device stays signed in
     record(user, "user.password_change", user)
     _tell_password_changed(user, "change")
@@ -289,10 +310,58 @@ def change_password(user: User, current: str, new: str) -> None:
 def sign_out_everywhere_else(user: User, current: str) -> None:
     """End every other session of the account (a lost phone, a shared computer); their
     session and remember-me cookies no longer sign anyone in."""
-    if not password_matches(user.password_hash, current or ""):
-        raise RuleError(_("The current password is not correct."), field="current_password")
+    check_current_password(user, current, "sign_out_everywhere")
     ended = end_sessions(user, keep=user.session_token)
     record(user, "user.sessions_ended", user, sessions=ended)
+    db.session.flush()
+
+
+class PasswordChecksLocked(RuleError):
+    """Too many wrong current passwords: this session has ended (the view signs out)."""
+
+
+def check_current_password(user: User, current: str | None, where: str) -> None:
+    """The signed-in person's password, asked again before a change (``where``: which form).
+
+    Wrong ones are counted per account, over every session, like failed sign-ins (their own
+    count: a person guessing on a stolen session must not lock the owner out of signing in);
+    each is audited. Once the count is over ``LCA_PASSWORD_CHECK_RATE_LIMIT`` the password is
+    not even checked: this session ends, and the person must sign in again."""
+    if password_checks_locked(user.id):
+        _lock_password_checks(user, where)
+    if password_matches(user.password_hash, current or ""):
+        return
+    record(user, "auth.password_check_failed", user, form=where)
+    count_password_check(user.id)
+    if password_checks_locked(user.id):
+        _lock_password_checks(user, where)
+    raise RuleError(_("The current password is not correct."), field="current_password")
+
+
+def _lock_password_checks(user: User, where: str) -> None:
+    end_session(user.session_token)
+    record(user, "auth.password_check_locked", user, form=where)
+    security_event("password_check.locked", actor_id=user.id, form=where)
+    raise PasswordChecksLocked(
+        _(
+            "You were signed out: the current password was typed wrongly too many times. Sign "
+            "in again, or ask the programme staff to reset your password."
+        )
+    )
+
+
+def end_other_session(user: User, row: UserSession, current: str | None) -> None:
+    """End one other session of one's own account (a phone left signed in somewhere), after
+    the current password (a copied session cookie alone cannot sign the owner out)."""
+    if row.user_id != user.id:
+        raise RuleError(_("This session is not one of yours."))
+    if is_current(row, user):
+        raise RuleError(_("This is the device you are using: sign out instead."))
+    if row.ended_at is not None:
+        raise RuleError(_("This session has already ended."))
+    check_current_password(user, current, "end_session")
+    row.ended_at = utcnow()
+    record(user, "user.session_ended", user, session=row.id, device=row.user_agent)
     db.session.flush()
 
 
@@ -343,6 +412,7 @@ def complete_setup(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.setup_token_hash = user.setup_expires_at = None
     user.must_change_password = False
+    user.temporary_password_expires_at = None
     end_sessions(user)
     record(user, "user.password_setup", user)
     _tell_password_changed(user, "setup")
@@ -357,6 +427,7 @@ def reset_password(user: User, actor: User) -> str:
     password = one_time_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
+    user.temporary_password_expires_at = utcnow() + TEMPORARY_PASSWORD_LIFETIME
     user.setup_token_hash = user.setup_expires_at = None
     end_sessions(user)
     record(actor, "user.password_reset", user)
@@ -439,6 +510,7 @@ def reset_password_by_link(user: User, password: str) -> None:
     user.reset_token_hash = user.reset_expires_at = None
     user.setup_token_hash = user.setup_expires_at = None
     user.must_change_password = False
+    user.temporary_password_expires_at = None
     ended = end_sessions(user)
     record(user, "user.password_reset_by_link", user, sessions=ended)
     _tell_password_changed(user, "reset")

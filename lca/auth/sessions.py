@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from flask import current_app, g, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, current_app, g, has_request_context, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import joinedload
@@ -28,10 +29,49 @@ from lca.core.db import db, utcnow
 from lca.models import User, UserSession
 
 
+def _text(value: object, longest: int = 200) -> bool:
+    return isinstance(value, str) and len(value) <= longest and value.isprintable()
+
+
+def _flashes(value: object) -> bool:
+    return isinstance(value, list | tuple) and all(
+        isinstance(one, list | tuple) and len(one) == 2 and all(isinstance(p, str) for p in one)
+        for one in value
+    )
+
+
+#: the session's keys that Flask, Flask-Login, Flask-WTF and LCA read, and the shape each
+#: must have; a cookie holding anything else under them is not used (its signature may be
+#: good: a leaked or guessed key must not turn into a server error)
+SESSION_SHAPES: dict[str, Callable[[object], bool]] = {
+    "_user_id": lambda v: _text(v, 100) and str(v).isascii(),
+    "_fresh": lambda v: isinstance(v, bool),
+    "_id": _text,
+    "_remember": _text,
+    "_remember_seconds": lambda v: (
+        isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 10**8
+    ),
+    "_flashes": _flashes,
+    "lang": _text,
+    "csrf_token": _text,
+}
+
+
 class SignedCookieSessions(SecureCookieSessionInterface):
-    """Flask's signed session cookie, its HMAC on SHA-256 instead of the legacy SHA-1."""
+    """Flask's signed session cookie, its HMAC on SHA-256 instead of the legacy SHA-1.
+
+    A cookie whose contents are not what LCA writes (a key of the wrong type, an id that no
+    token can be) is treated as no cookie at all: the visitor is simply not signed in."""
 
     digest_method = staticmethod(hashlib.sha256)
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        opened = super().open_session(app, request)
+        if opened is None or all(
+            check(opened[key]) for key, check in SESSION_SHAPES.items() if key in opened
+        ):
+            return opened
+        return self.session_class()
 
 
 #: how often a session's last activity is written (not on every request)
@@ -85,8 +125,8 @@ def load_session(token: str | None) -> User | None:
 
     Runs at the start of a request (Flask-Login's user loader), before the view has written
     anything, so it may commit the session's last activity or its expiry on its own."""
-    if not token:
-        return None
+    if not isinstance(token, str) or not token or len(token) > 100 or not token.isascii():
+        return None  # no session ever had such a token (a forged or broken cookie)
     row = db.session.scalar(
         select(UserSession)
         .options(joinedload(UserSession.user))

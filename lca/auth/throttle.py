@@ -1,4 +1,5 @@
-"""Failed sign-ins counted per account, wherever they come from.
+"""Failed sign-ins counted per account, wherever they come from; so are wrong current
+passwords typed by a signed-in person (their own count, per account id).
 
 The count lives in Flask-Limiter's storage (memory, or Redis with ``LCA_RATELIMIT_STORAGE_URL``)
 under the e-mail typed, known or not, so that the throttle says nothing about which accounts
@@ -57,3 +58,24 @@ def count_failure(email: str | None) -> None:
 def forget_failures(email: str) -> None:
     """Start the account afresh (after an administrator gave it a new password)."""
     limiter.limiter.clear(_limit(), SCOPE, _key(email))
+
+
+PASSWORD_CHECK_SCOPE = "current-password"  # noqa: S105 - a limiter scope, not a password
+
+
+def _check_limit() -> RateLimitItem:
+    return parse(current_app.config["LCA_PASSWORD_CHECK_RATE_LIMIT"])
+
+
+def password_checks_locked(user_id: int) -> bool:
+    """Whether the account typed a wrong current password too often in the window."""
+    return not limiter.limiter.test(_check_limit(), PASSWORD_CHECK_SCOPE, str(user_id))
+
+
+def count_password_check(user_id: int) -> None:
+    limiter.limiter.hit(_check_limit(), PASSWORD_CHECK_SCOPE, str(user_id))
+
+
+def forget_password_checks(user_id: int) -> None:
+    """Start afresh (after an administrator gave the account a new password)."""
+    limiter.limiter.clear(_check_limit(), PASSWORD_CHECK_SCOPE, str(user_id))

@@ -1,7 +1,6 @@
-from urllib.parse import urlencode
-
 from flask import (
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -17,6 +16,8 @@ from flask_login import current_user, login_user, logout_user
 from lca.auth import bp
 from lca.auth.forms import (
     ChangePasswordForm,
+    ConfirmEndSessionForm,
+    EndSessionForm,
     ForgotPasswordForm,
     LoginForm,
     PreferencesForm,
@@ -31,6 +32,7 @@ from lca.auth.services import (
     change_password,
     check_reset_token,
     complete_setup,
+    end_other_session,
     request_password_reset,
     reset_password_by_link,
     set_preferred_language,
@@ -47,12 +49,19 @@ from lca.auth.sessions import (
     open_sessions,
     start_session,
 )
-from lca.auth.throttle import count_failure, forget_failures, minutes_to_wait
-from lca.models import User
+from lca.auth.throttle import (
+    count_failure,
+    forget_failures,
+    minutes_to_wait,
+    password_checks_locked,
+)
+from lca.core.db import db
+from lca.models import User, UserSession
+from lca.web.addresses import this_page
 from lca.web.extensions import limiter
 from lca.web.forms import UnvalidatedForm
 from lca.web.i18n import requested_language
-from lca.web.pages import is_local_path, perform, role_home_url
+from lca.web.pages import MAX_DATABASE_INT, is_local_path, perform, role_home_url
 from lca.web.permissions import public, signed_in
 
 
@@ -164,7 +173,7 @@ def save_language_choice():
     ):
         return None
     args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
-    same_page = request.path + (f"?{urlencode(args)}" if args else "")
+    same_page = this_page(args)
     return perform(
         lambda: _choose_language(current_user, wanted),
         then=lambda _done: redirect(same_page, 303),
@@ -214,7 +223,8 @@ def sign_out_everywhere():
         return perform(
             lambda: sign_out_everywhere_else(current_user, form.current_password.data),
             form=form,
-            fail=lambda: _account_page(sign_out_form=form),
+            keep_refused=True,  # keep the audit of a wrong current password
+            fail=lambda: _after_wrong_password() or _account_page(sign_out_form=form),
             done=_("You are now signed out on every other device."),
             then=url_for(".account"),
         )
@@ -249,11 +259,64 @@ def password():
         return perform(  # every other session of the account ends
             lambda: change_password(current_user, current, new),
             form=form,
-            fail=page,
+            keep_refused=True,  # keep the audit of a wrong current password
+            fail=lambda: _after_wrong_password() or page(),
             done=_("Your password has been changed."),
             then=lambda _done: redirect(role_home_url(current_user)),
         )
     return page()
+
+
+def _after_wrong_password():
+    """After too many wrong current passwords the session has ended (the service ended it):
+    sign this browser out too, and go to the sign-in page, which says why. None otherwise."""
+    if not password_checks_locked(current_user.id):
+        return None
+    messages = session.get("_flashes", [])
+    language = session.get("lang")
+    session.clear()
+    logout_user()
+    if language:
+        session["lang"] = language
+    session["_flashes"] = messages  # the message of the refusal, for the sign-in page
+    return redirect(url_for(".login"))
+
+
+@bp.post("/account/sessions/end")
+@signed_in
+def end_one_session():
+    """End one other session of the account. Its row's button names it (a session that is not
+    the person's own is not even there: 404) and brings this page, which asks for the current
+    password (counted like every current-password check); the page's form ends it."""
+    confirming = "current_password" in request.form
+    form = ConfirmEndSessionForm() if confirming else EndSessionForm()
+    wanted = form.session_id.data if form.session_id.validate(form) else None
+    if wanted is None or form.session_id.errors:
+        flash(_("Choose the session to end from the list."), "error")
+        return redirect(url_for(".account"))
+    row = db.session.get(UserSession, wanted) if 0 < wanted <= MAX_DATABASE_INT else None
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+
+    # the first step (the row's button) shows the form that asks for the password
+    shown = form if confirming else ConfirmEndSessionForm(formdata=None, session_id=wanted)
+
+    def page():
+        return render_template(
+            "auth/end_session.html", form=shown, row=row, device=describe_device(row.user_agent)
+        )
+
+    if not confirming or not form.validate_on_submit():
+        return page()
+    password = form.current_password.data
+    return perform(
+        lambda: end_other_session(current_user, row, password),
+        form=form,
+        keep_refused=True,  # keep the audit of a wrong current password
+        fail=lambda: _after_wrong_password() or page(),
+        done=_("That session has ended: the device is signed out."),
+        then=url_for(".account"),
+    )
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])

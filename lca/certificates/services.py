@@ -334,16 +334,23 @@ def _store(
             with db.session.begin_nested():
                 db.session.add(certificate)
         except IntegrityError as error:
-            if valid_certificate(enrolment) is not None:
-                # another administrator issued it a moment ago
-                raise RuleError(
-                    _("%(name)s already has a valid certificate.", name=name)
-                ) from error
+            existing = valid_certificate(enrolment)
+            if existing is not None:
+                # another administrator issued it a moment ago: the refusal of a later issue
+                raise _already_issued(name, existing) from error
             continue  # another certificate took the same status place a moment ago: draw again
         sign_at_issue(certificate)
         db.session.flush()
         return certificate
     raise RuleError(_("%(name)s already has a valid certificate.", name=name))
+
+
+def _already_issued(name: str, existing: Certificate) -> RuleError:
+    """The refusal of a second certificate, the same whether the first was issued long ago
+    or a moment ago by another administrator."""
+    return RuleError(
+        _("%(name)s already has certificate %(serial)s.", name=name, serial=existing.serial)
+    )
 
 
 def _new_serial() -> tuple[int, int, str]:
@@ -367,13 +374,7 @@ def issue_certificate(
     _check_not_erased(enrolment)
     existing = valid_certificate(enrolment)
     if existing is not None:
-        raise RuleError(
-            _(
-                "%(name)s already has certificate %(serial)s.",
-                name=enrolment.learner.full_name_th,
-                serial=existing.serial,
-            )
-        )
+        raise _already_issued(enrolment.learner.full_name_th, existing)
     if progress is None:
         [progress] = progress_of([enrolment])
     if not is_eligible(progress.modules, progress.report_status):

@@ -54,6 +54,12 @@ def _verify_limit() -> str:
     return current_app.config["LCA_VERIFY_RATE_LIMIT"]
 
 
+#: one count of look-ups per address over every route that looks a certificate up (the page,
+#: its PDF, JSON, JWT, wallet file, badges, the code form and the file check): spreading the
+#: look-ups over them gives no more than ``LCA_VERIFY_RATE_LIMIT`` in all
+lookup_limit = limiter.shared_limit(_verify_limit, scope="certificate-lookups")
+
+
 def _certificate_or_404(code: str) -> Certificate:
     """One answer for every code that is not a certificate's, however close it comes."""
     certificate = find_by_code(normalise_code(code))
@@ -63,7 +69,7 @@ def _certificate_or_404(code: str) -> Certificate:
 
 
 @bp.get("/verify")
-@limiter.limit(_verify_limit)
+@lookup_limit
 @public
 def verify_form():
     # Only a submitted code is checked: /verify?lang=en (switching language first) is the
@@ -80,7 +86,7 @@ def verify_form():
 
 
 @bp.get("/verify/<code>")
-@limiter.limit(_verify_limit)
+@lookup_limit
 @public
 def verify(code: str):
     certificate = find_by_code(normalise_code(code))
@@ -94,7 +100,7 @@ def verify(code: str):
 
 
 @bp.get("/verify/<code>/certificate.pdf")
-@limiter.limit(_verify_limit)
+@lookup_limit
 @public
 def verify_pdf(code: str):
     certificate = _certificate_or_404(code)
@@ -102,7 +108,7 @@ def verify_pdf(code: str):
 
 
 @bp.get("/verify/<code>/credential.json")
-@limiter.limit(_verify_limit)
+@lookup_limit
 @public
 def credential_json(code: str):
     """The credential exactly as signed at issue, with its embedded proof."""
@@ -113,7 +119,7 @@ def credential_json(code: str):
 
 
 @bp.get("/verify/<code>/credential.jwt")
-@limiter.limit(_verify_limit)
+@lookup_limit
 @public
 def credential_jwt(code: str):
     certificate = _certificate_or_404(code)
@@ -243,7 +249,7 @@ def _content_disposition(name: str, inline: bool = False) -> str:
 
 
 @bp.get("/verify/<code>/wallet.json")
-@limiter.limit(_verify_limit)
+@lookup_limit
 @public
 def credential_download(code: str):
     """The credential as a file for a wallet: the exact text served, named after the serial."""
@@ -265,7 +271,7 @@ def _badge_lines(certificate: Certificate) -> Lines:
 
 
 @bp.get("/verify/<code>/badge.png")
-@limiter.limit(_verify_limit)
+@lookup_limit
 @public
 def badge_png_file(code: str):
     """The learner's badge, baked with the credential (OB 3.0 PNG baking)."""
@@ -276,7 +282,7 @@ def badge_png_file(code: str):
 
 
 @bp.get("/verify/<code>/badge.svg")
-@limiter.limit(_verify_limit)
+@lookup_limit
 @public
 def badge_svg_file(code: str):
     """The learner's badge, baked with the credential (OB 3.0 SVG baking)."""
@@ -313,7 +319,7 @@ def _check_page(form: CheckFileForm, result: FileCheck | None = None, status: in
 
 
 @bp.post("/verify/check")
-@limiter.limit(_verify_limit)
+@lookup_limit
 @public
 def check_file_upload():
     """Check an uploaded file against what LCA issued. Nothing is stored and nothing is

@@ -179,10 +179,12 @@ def enrol_learner(cohort: Cohort, learner: User, actor: User | None) -> Enrolmen
     if enrolment is not None and enrolment.status is not EnrolmentStatus.WITHDRAWN:
         raise RuleError(_("This learner is already enrolled in the cohort."), field="email")
     if enrolment is None:
-        enrolment = Enrolment(cohort=cohort, learner=learner)
-        db.session.add(enrolment)
+        # by ids, in a savepoint: after a clash the session still works (for the message),
+        # and no collection of the cohort holds the enrolment that was not saved
+        enrolment = Enrolment(cohort_id=cohort.id, learner_id=learner.id)
         try:
-            db.session.flush()
+            with db.session.begin_nested():
+                db.session.add(enrolment)
         except IntegrityError as error:  # another administrator enrolled them a moment ago
             raise RuleError(
                 _("This learner is already enrolled in the cohort."), field="email"

@@ -175,6 +175,8 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         "LCA_LOGIN_RATE_LIMIT": _env("LCA_LOGIN_RATE_LIMIT", "20 per minute"),
         "LCA_LOGIN_ACCOUNT_RATE_LIMIT": _env("LCA_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
         "LCA_VERIFY_RATE_LIMIT": _env("LCA_VERIFY_RATE_LIMIT", "30 per minute"),
+        #: wrong current passwords (password change, sign out everywhere) per account
+        "LCA_PASSWORD_CHECK_RATE_LIMIT": _env("LCA_PASSWORD_CHECK_RATE_LIMIT", "5 per 15 minutes"),
         #: addresses LCA had before LCA_PUBLIC_URL that still reach it (space-separated): the
         #: credentials issued there name that address's did:web, which it keeps answering for
         "LCA_FORMER_PUBLIC_URLS": _env("LCA_FORMER_PUBLIC_URLS", ""),
@@ -204,6 +206,7 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
             LCA_LOGIN_RATE_LIMIT="100000 per minute",
             LCA_LOGIN_ACCOUNT_RATE_LIMIT="100000 per minute",
             LCA_VERIFY_RATE_LIMIT="100000 per minute",
+            LCA_PASSWORD_CHECK_RATE_LIMIT="100000 per minute",  # noqa: S106 - a rate limit
             LCA_RESET_RATE_LIMIT="100000 per minute",
             WTF_CSRF_ENABLED=False,
         )

@@ -29,7 +29,7 @@ from lca.hours.views import log_page
 from lca.models import LogStatus, Role
 from lca.web.forms import options, read_filters
 from lca.web.i18n import LABELS, localized
-from lca.web.pages import MAX_DATABASE_INT, page_number, perform
+from lca.web.pages import MAX_DATABASE_INT, page_number, perform, query_filters
 from lca.web.permissions import can_review_cohort, get_log_or_403, role_required
 
 REVIEWERS = (Role.ADMIN, Role.INSTRUCTOR)
@@ -85,7 +85,7 @@ def _queue_page(bulk_form: BulkReviewForm | None = None):
 
 def _filters() -> dict[str, Any]:
     """The queue's filters in the query string, to come back to the queue as it was."""
-    return {k: v for k, v in request.args.items() if k in QUEUE_FILTERS}
+    return query_filters(QUEUE_FILTERS)
 
 
 def _ticked(form: BulkReviewForm) -> list[int]:

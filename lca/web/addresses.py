@@ -5,7 +5,7 @@ developer's machine without it, the address the request came to (so that `flask 
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import current_app, has_request_context, request
 
@@ -52,3 +52,18 @@ def issuing_address_problem() -> str | None:
             "the command again."
         )
     return None
+
+
+#: the characters a path keeps as they are (RFC 3986 pchar and "/"); all else is %-encoded
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def this_page(args: list[tuple[str, str]]) -> str:
+    """A link to the page of this request with ``args`` as its query: always a path on this
+    site, whatever the request's path holds (a 404 page's path is the visitor's to choose).
+
+    The path is percent-encoded (a backslash, a tab or a newline becomes %5C, %09, %0A, which
+    no browser reads as a host) and starts with exactly one slash (``//host`` would be another
+    site)."""
+    path = "/" + quote(request.path.lstrip("/"), safe=PATH_SAFE)
+    return f"{path}?{urlencode(args)}" if args else path

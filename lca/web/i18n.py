@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import os
 from decimal import Decimal
-from urllib.parse import urlencode
 
 from babel.support import Translations
 from flask import Flask, current_app, g, has_request_context, request, session
@@ -26,6 +25,7 @@ from lca.models import (
     ReportStatus,
     Role,
 )
+from lca.web.addresses import this_page
 from lca.web.extensions import babel
 
 
@@ -111,7 +111,7 @@ def localized(obj: object, field: str) -> str:
 def language_switch_url(language: str) -> str:
     """This page in another language: the same path and query with ``lang`` replaced."""
     args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
-    return f"{request.path}?{urlencode([*args, ('lang', language)])}"
+    return this_page([*args, ("lang", language)])
 
 
 LABELS = {

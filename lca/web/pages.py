@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import IntegerConverter, Map
 
 from lca.core.db import db
@@ -23,10 +25,29 @@ MAX_DATABASE_INT = 2**31 - 1
 
 
 def is_local_path(target: str | None) -> bool:
-    """Only a path on this site ("/cohorts/3?x=1"), never another host or scheme."""
-    if not target or not target.startswith("/") or target.startswith("//"):
+    """Only a path on this site ("/cohorts/3?x=1"), never another host or scheme: what a
+    ``next=`` may send the browser to.
+
+    The value is checked as it is and once more after each round of percent-decoding (a
+    server or a browser along the way may decode it): none may start with ``//``, hold a
+    backslash, a control character or white space, or name a scheme or a host."""
+    if not target or len(target) > 2000:
         return False
-    if "\\" in target or any(ord(c) < 32 for c in target):
+    seen = target
+    for _round in range(4):
+        if not _plain_local_path(seen):
+            return False
+        decoded = unquote(seen)
+        if decoded == seen:
+            return True
+        seen = decoded
+    return False  # encoded again and again: no real link is
+
+
+def _plain_local_path(target: str) -> bool:
+    if not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(not c.isprintable() or c.isspace() for c in target):
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
@@ -92,9 +113,7 @@ def perform(
             raise TypeError("perform() needs fail= when then= is not a URL")
         fail = then
     try:
-        result = action()
-        if each is None:
-            db.session.commit()
+        result = _run_once_more_after_a_clash(action, commit=each is None)
     except RuleError as error:
         if keep_refused:
             db.session.commit()
@@ -107,6 +126,29 @@ def perform(
     if done is not None:
         flash(done if isinstance(done, str) else done(result), "success")
     return redirect(then) if isinstance(then, str) else then(result)
+
+
+def _run_once_more_after_a_clash(action: Callable[[], T], *, commit: bool) -> T:
+    """Run ``action`` (and commit); when the database refuses a duplicate that another request
+    saved a moment earlier (two identical POSTs at once: the same certificate, city, cohort,
+    enrolment), run it once more after a rollback: now it sees the other request's row, and
+    refuses with the same message as a duplicate sent later. Should the database refuse
+    again, the person gets a plain refusal, never a server error."""
+    for attempt in (1, 2):
+        try:
+            result = action()
+            if commit:
+                db.session.commit()
+            return result
+        except IntegrityError as error:
+            db.session.rollback()
+            current_app.logger.info("a write clashed with another (attempt %d): %s", attempt, error)
+    raise RuleError(
+        _(
+            "Someone else saved the same thing at the same moment. Reload the page to see it, "
+            "and try again if it is still needed."
+        )
+    )
 
 
 def _step_by_step(steps: Iterable[Any], keep: Callable[[Any], bool]) -> Iterator[Any]:
@@ -148,6 +190,16 @@ class DatabaseIdConverter(IntegerConverter):
 
 #: the last page number a list accepts; beyond it a list is simply empty
 MAX_PAGE = 100_000
+
+
+def query_filters(names: Iterable[str]) -> dict[str, str]:
+    """The list's own filters from the query string, to carry into its links (next page,
+    export, the form's action): only the keys named, each once, and only when not empty.
+
+    Never ``**request.args``: a key named like a parameter of ``url_for`` (``endpoint``,
+    ``_external``, ``_scheme``, ``_anchor``, ``_method``) or like one of the route's own
+    arguments would break the page or rewrite its links."""
+    return {name: value for name in names if (value := request.args.get(name, ""))}
 
 
 def page_number() -> int:
