@@ -142,7 +142,7 @@ def _run_once_more_after_a_clash(action: Callable[[], T], *, commit: bool) -> T:
             return result
         except IntegrityError as error:
             db.session.rollback()
-            current_app.logger.warning("a write clashed with another (attempt %d): %s", attempt, error)
+            current_app.logger.warning("a write clashed (attempt %d): %s", attempt, error)
     raise RuleError(
         _(
             "Someone else saved the same thing at the same moment. Reload the page to see it, "
