@@ -234,9 +234,9 @@ class Journey:
         page.get_by_label(self.t("Password"), exact=True).fill(password)
         page.get_by_role("button", name=self.t("Sign in")).click()
         expect(page.get_by_role("heading", level=1)).not_to_have_text(self.t("Sign in"))
-        self.check(page)
         self.pass_second_step(page)  # staff, then anyone at a first sign-in: the notice
         self.read_privacy_notice(page)
+        self.check(page)
 
     def pass_second_step(self, page: Page, secret: str = DEMO_TOTP_SECRET) -> None:
         """Staff's second step, when the page asks for it: the authenticator app's code,
@@ -270,6 +270,7 @@ class Journey:
         else:
             read.click()
         expect(page).not_to_have_url(re.compile(r"/privacy(\?|$)"))
+        self.check(page)  # the page asked for, reached after the notice
 
     @staticmethod
     def save_png(png: bytes, path: Path, max_height: int | None = None) -> None:
