@@ -10,6 +10,7 @@ cookie has none until the password is typed again."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeGuard
 
 from flask import current_app, has_request_context, session
 
@@ -19,7 +20,7 @@ from lca.core.db import utcnow
 PROOF_KEY = "reauth_at"
 
 
-def is_proof_time(value: object) -> bool:
+def is_proof_time(value: object) -> TypeGuard[int]:
     """The shape of ``reauth_at`` in a cookie: whole seconds, never a bool."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10**11
 
@@ -35,6 +36,6 @@ def has_recent_proof() -> bool:
     proved = session.get(PROOF_KEY)
     if not is_proof_time(proved):
         return False
-    age = utcnow().timestamp() - float(proved)  # type: ignore[arg-type]
+    age = utcnow().timestamp() - proved
     lasts = timedelta(minutes=current_app.config["LCA_REAUTH_MINUTES"])
-    return -60 <= age <= lasts.total_seconds()  # a time in the future is no proof either
+    return -60 <= age <= lasts.total_seconds()  # none from the future (beyond clock drift)
