@@ -270,6 +270,7 @@ class Journey:
         else:
             read.click()
         expect(page).not_to_have_url(re.compile(r"/privacy(\?|$)"))
+        self.check(page)  # the page it leads on to
 
     @staticmethod
     def save_png(png: bytes, path: Path, max_height: int | None = None) -> None:
