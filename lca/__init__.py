@@ -200,6 +200,7 @@ SECOND_FACTOR_SETUP_ALLOWED = PASSWORD_CHANGE_ALLOWED | {
     "auth.passkey_options",
     "auth.add_passkey",
     "auth.recovery_codes",
+    "auth.confirm_password",  # the password again before a change to them (lca/auth/reauth.py)
     "privacy.acknowledge",  # the privacy notice's "I have read it" (issue 17, pdpa's part)
 }
 

@@ -188,11 +188,13 @@ def client(app, db):
 def _sign_in_on(client, user) -> None:
     from lca.auth.second_factor import must_have_second_factor
     from lca.auth.sessions import start_session
+    from lca.core.db import utcnow
 
     token = start_session(user, second_factor="totp" if must_have_second_factor(user) else None)
     with client.session_transaction() as session:
         session["_user_id"] = token
         session["_fresh"] = True
+        session["reauth_at"] = int(utcnow().timestamp())  # a sign-in is a recent proof
 
 
 @pytest.fixture
@@ -604,6 +606,8 @@ MATRIX = {
     ("auth.add_passkey", "POST"): SIGNED_IN,
     ("auth.delete_passkey", "POST"): SIGNED_IN,
     ("auth.recovery_codes", "POST"): SIGNED_IN,
+    ("auth.confirm_password", "GET"): SIGNED_IN,  # the password again (lca/auth/reauth.py)
+    ("auth.confirm_password", "POST"): SIGNED_IN,
     ("admin.cities", "GET"): ADMIN,
     ("admin.new_city", "GET"): ADMIN,
     ("admin.new_city", "POST"): ADMIN,

@@ -336,6 +336,8 @@ CHECKS = {
         {"new_password": NEW, "confirm_password": NEW},
     ),
     "sign_out_everywhere": ("/account/sign-out-everywhere", {}),
+    # before a change to one's second factors (lca/auth/reauth.py)
+    "confirm_password": ("/account/confirm-password", {}),
 }
 LOCKED = "ใส่รหัสผ่านปัจจุบันผิดหลายครั้งเกินไป"
 

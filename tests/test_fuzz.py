@@ -45,6 +45,7 @@ AUDITED_REFUSALS = {
     "auth.password": {"audit_events", "user_sessions"},
     "auth.sign_out_everywhere": {"audit_events", "user_sessions"},
     "auth.end_one_session": {"audit_events", "user_sessions"},
+    "auth.confirm_password": {"audit_events", "user_sessions"},  # before a second-factor change
 }
 
 #: the vowel signs and tone marks written above or below a consonant, here alone

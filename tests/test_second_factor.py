@@ -12,6 +12,8 @@ import logging
 import re
 import struct
 from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import cbor2
 import pytest
@@ -22,6 +24,7 @@ from sqlalchemy import func, select
 from lca.auth.second_factor import has_second_factor, has_totp
 from lca.auth.sessions import start_session
 from lca.core.db import db as _db
+from lca.core.db import utcnow
 from lca.models import AuditEvent, Message, Passkey, RecoveryCode, User, UserSession
 from lca.web.extensions import limiter
 from tests.factories import (
@@ -691,3 +694,352 @@ def test_an_app_offered_but_never_confirmed_does_not_pass_the_second_step(client
     refused = client.post(SECOND_STEP, data={"code": totp_code(learner.totp_secret)})
     assert refused.status_code == 200
     assert [row for row in sessions_of(learner) if row.ended_at is None] == []
+
+
+# --------------------------------------------------------------------------- a recent proof
+
+CONFIRM = "/account/confirm-password"
+FACTORS = "/account/second-factor"
+STALE = "รหัสผ่านปัจจุบันไม่ถูกต้อง"
+
+
+def no_recent_proof(client) -> None:
+    """This session's sign-in proves nothing any more (as after a remember-me cookie)."""
+    with client.session_transaction() as session:
+        session.pop("reauth_at", None)
+
+
+def sent_to_confirm(response, back: str = FACTORS) -> bool:
+    """The answer leads to the password page, which returns to ``back``."""
+    return response.status_code == 302 and leads_to_confirm(response.headers["Location"], back)
+
+
+def leads_to_confirm(location: str, back: str = FACTORS) -> bool:
+    target = urlsplit(location)
+    return target.path == CONFIRM and parse_qs(target.query) == {"next": [back]}
+
+
+def confirm(client, password=PASSWORD, back: str | None = FACTORS):
+    query = {} if back is None else {"next": back}
+    return client.post(CONFIRM, query_string=query, data={"current_password": password})
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """``clock(minutes)``: the recent-proof rule reads the time that many minutes from now."""
+    from lca.auth import reauth
+
+    real = reauth.utcnow
+
+    def move(minutes: float) -> None:
+        later = real() + timedelta(minutes=minutes)
+        monkeypatch.setattr(reauth, "utcnow", lambda: later)
+
+    return move
+
+
+def _remove_app(client, user):
+    with_authenticator_app(user)
+    return client.post(f"{FACTORS}/app/remove"), lambda: has_totp(user)
+
+
+def _remove_passkey(client, user):
+    passkey_id = PasskeyFactory(user=user).id
+    response = client.post(f"{FACTORS}/passkeys/{passkey_id}/remove")
+    return response, lambda: _db.session.get(Passkey, passkey_id) is not None
+
+
+def _new_recovery_codes(client, user):
+    with_authenticator_app(user)
+    response = client.post(f"{FACTORS}/recovery-codes")
+    count = select(func.count()).select_from(RecoveryCode).where(RecoveryCode.user_id == user.id)
+    return response, lambda: _db.session.scalar(count) == 0
+
+
+def _start_the_app(client, user):
+    response = client.post(f"{FACTORS}/app/start")
+    return response, lambda: user.totp_secret is None
+
+
+SENSITIVE = {
+    "remove the app": _remove_app,
+    "remove a passkey": _remove_passkey,
+    "new recovery codes": _new_recovery_codes,
+    "start setting up an app": _start_the_app,
+}
+
+
+@pytest.mark.parametrize("action", sorted(SENSITIVE))
+def test_a_change_to_the_factors_without_a_recent_proof_asks_for_the_password(
+    client, login, db, action
+):
+    learner = LearnerFactory()
+    login(learner)
+    no_recent_proof(client)
+    response, unchanged = SENSITIVE[action](client, learner)
+    assert sent_to_confirm(response)
+    db.session.expire_all()
+    assert unchanged()
+    assert "<code>" not in response.get_data(as_text=True)  # no recovery codes shown
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "ยืนยันรหัสผ่านอีกครั้ง" in page and 'autocomplete="current-password"' in page
+
+
+@pytest.mark.parametrize("action", sorted(SENSITIVE))
+def test_after_the_password_again_the_change_goes_through(client, login, db, action):
+    learner = LearnerFactory()
+    login(learner)
+    no_recent_proof(client)
+    back = confirm(client)
+    assert back.status_code == 302 and back.headers["Location"] == FACTORS
+    assert "ยืนยันรหัสผ่านเรียบร้อยแล้ว" in client.get(FACTORS).get_data(as_text=True)
+    response, unchanged = SENSITIVE[action](client, learner)
+    assert not sent_to_confirm(response)
+    db.session.expire_all()
+    assert not unchanged()
+    assert audited("auth.password_check_failed", learner) == 0
+
+
+def test_an_app_offered_long_ago_is_not_shown_or_confirmed_without_a_recent_proof(
+    client, login, db
+):
+    """A key offered and left unconfirmed: a stolen session cannot read it, nor confirm it
+    with the thief's own phone."""
+    learner = LearnerFactory()
+    login(learner)
+    client.post(f"{FACTORS}/app/start")
+    db.session.refresh(learner)
+    secret = learner.totp_secret
+    no_recent_proof(client)
+    shown = client.get(f"{FACTORS}/app")
+    assert sent_to_confirm(shown, back=f"{FACTORS}/app")
+    assert secret not in shown.get_data(as_text=True)
+    sent = client.post(f"{FACTORS}/app", data={"code": totp_code(secret)})
+    assert sent_to_confirm(sent, back=f"{FACTORS}/app")
+    db.session.expire_all()
+    assert not has_totp(learner)
+    assert confirm(client, back=f"{FACTORS}/app").headers["Location"] == f"{FACTORS}/app"
+    assert secret.replace(" ", "")[:4] in client.get(f"{FACTORS}/app").get_data(as_text=True)
+
+
+def test_passkey_registration_without_a_recent_proof_is_a_403_naming_the_page(client, login, db):
+    learner = LearnerFactory()
+    login(learner)
+    no_recent_proof(client)
+    refused = post_json(client, f"{FACTORS}/passkeys/options", {})
+    assert refused.status_code == 403
+    body = refused.get_json()
+    assert "ยืนยันรหัสผ่านอีกครั้ง" in body["error"]
+    assert leads_to_confirm(body["confirm"])
+    with client.session_transaction() as session:
+        assert "passkey_registration_challenge" not in session
+    confirm(client)
+    assert register(client, SoftAuthenticator()).status_code == 200
+    assert len(passkeys_of_user(learner)) == 1
+
+
+def test_a_challenge_kept_from_before_does_not_register_a_passkey_without_a_proof(
+    client, login, db
+):
+    """Options asked for while the proof was recent, the answer sent once it is not: refused
+    (a copy of a cookie holding a challenge must not add the copier's passkey)."""
+    learner = LearnerFactory()
+    login(learner)
+    options = post_json(client, f"{FACTORS}/passkeys/options", {}).get_json()
+    no_recent_proof(client)
+    answer = SoftAuthenticator().create(options)
+    refused = post_json(client, f"{FACTORS}/passkeys", {"name": "x", "credential": answer})
+    assert refused.status_code == 403 and refused.get_json()["confirm"].startswith(CONFIRM)
+    assert passkeys_of_user(learner) == []
+    with client.session_transaction() as session:
+        assert "passkey_registration_challenge" not in session  # not usable after a proof
+
+
+def passkeys_of_user(user) -> list[Passkey]:
+    return list(_db.session.scalars(select(Passkey).where(Passkey.user_id == user.id)))
+
+
+def test_a_wrong_password_on_the_confirm_page_is_counted_and_audited(client, login, db):
+    learner = with_authenticator_app(LearnerFactory())
+    login(learner)
+    no_recent_proof(client)
+    wrong = confirm(client, "not my password")
+    assert wrong.status_code == 200 and STALE in wrong.get_data(as_text=True)
+    failed = list(
+        db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "auth.password_check_failed",
+                AuditEvent.target_id == learner.id,
+            )
+        )
+    )
+    assert [event.details["form"] for event in failed] == ["confirm_password"]
+    assert sent_to_confirm(client.post(f"{FACTORS}/app/remove"))  # still no proof
+    assert has_totp(learner)
+
+
+def test_too_many_wrong_passwords_on_the_confirm_page_sign_the_person_out(
+    app, client, login, db, monkeypatch
+):
+    monkeypatch.setitem(app.config, "LCA_PASSWORD_CHECK_RATE_LIMIT", "2 per 15 minutes")
+    learner = with_authenticator_app(LearnerFactory())
+    login(learner)
+    no_recent_proof(client)
+    assert confirm(client, "wrong").status_code == 200
+    locked = confirm(client, "wrong")
+    assert locked.status_code == 302 and locked.headers["Location"] == "/login"
+    assert audited("auth.password_check_locked", learner) == 1
+    assert all(row.ended_at is not None for row in sessions_of(learner))
+    assert client.post(f"{FACTORS}/app/remove").headers["Location"].startswith("/login")
+    assert has_totp(learner)
+
+
+def test_the_proof_lasts_the_configured_minutes(app, client, login, db, clock):
+    assert app.config["LCA_REAUTH_MINUTES"] == 10
+    learner = LearnerFactory()
+    first, second = PasskeyFactory(user=learner), PasskeyFactory(user=learner)
+    login(learner)
+    clock(9)
+    assert client.post(f"{FACTORS}/passkeys/{first.id}/remove").headers["Location"] == FACTORS
+    clock(11)
+    assert sent_to_confirm(client.post(f"{FACTORS}/passkeys/{second.id}/remove"))
+    assert db.session.get(Passkey, second.id) is not None
+    assert post_json(client, f"{FACTORS}/passkeys/options", {}).status_code == 403
+    confirm(client)  # at minute 11: a new proof, which lasts until minute 21
+    clock(20)
+    assert client.post(f"{FACTORS}/passkeys/{second.id}/remove").headers["Location"] == FACTORS
+    assert passkeys_of_user(learner) == []
+
+
+def test_a_proof_from_the_future_or_of_the_wrong_shape_is_no_proof(client, login, db):
+    learner = with_authenticator_app(LearnerFactory())
+    login(learner)
+    with client.session_transaction() as session:
+        session["reauth_at"] = int(utcnow().timestamp()) + 3600
+    assert sent_to_confirm(client.post(f"{FACTORS}/app/remove"))
+    for value in ("1700000000", True, 1.5, -1, 10**12, None, [1]):
+        login(learner)
+        with client.session_transaction() as session:
+            session["reauth_at"] = value
+        # a cookie LCA never writes is no cookie at all: signed out, nothing removed
+        refused = client.post(f"{FACTORS}/app/remove")
+        assert refused.headers["Location"].startswith("/login"), value
+    assert has_totp(learner)
+
+
+HOSTILE_NEXT = [
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "javascript:alert(1)",
+    "%2F%2Fevil.example",
+    "/%2F%2Fevil.example",
+    "/%252F%252Fevil.example",
+    " //evil.example",
+    "/\t/evil.example",
+    "http:/evil.example",
+    "data:text/html,x",
+    "evil.example",
+    "",
+    "/" + "a" * 5000,
+    "/\x00",
+    "/ก\r\nLocation: https://evil.example",
+]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_a_hostile_next_never_leaves_the_site(client, login, db, target):
+    learner = LearnerFactory()
+    login(learner)
+    no_recent_proof(client)
+    page = client.get(CONFIRM, query_string={"next": target})
+    assert page.status_code == 200
+    actions = re.findall(r'action="(/account/confirm-password[^"]*)"', page.get_data(as_text=True))
+    assert [leads_to_confirm(action.replace("&amp;", "&")) for action in actions] == [True]
+    back = confirm(client, back=target)
+    assert back.status_code == 302 and back.headers["Location"] == FACTORS
+
+
+def test_a_local_next_is_kept_and_no_next_leads_to_the_factors(client, login, db):
+    learner = LearnerFactory()
+    login(learner)
+    no_recent_proof(client)
+    assert confirm(client, back="/account?tab=1").headers["Location"] == "/account?tab=1"
+    no_recent_proof(client)
+    assert confirm(client, back=None).headers["Location"] == FACTORS
+
+
+def test_a_missing_password_on_the_confirm_page_is_a_message_and_not_counted(client, login, db):
+    learner = LearnerFactory()
+    login(learner)
+    no_recent_proof(client)
+    for data in ({}, {"current_password": ""}, {"other": PASSWORD}):
+        page = client.post(CONFIRM, data=data)
+        assert page.status_code == 200
+    assert "กรอกรหัสผ่านปัจจุบัน" in client.post(CONFIRM, data={}).get_data(as_text=True)
+    assert audited("auth.password_check_failed", learner) == 0
+
+
+def test_the_confirm_page_needs_a_sign_in(client, db):
+    response = client.get(CONFIRM, query_string={"next": FACTORS})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_real_sign_in_is_a_recent_proof(client, db, clock):
+    """The password alone (a learner without a factor): the change goes straight through,
+    for the configured minutes."""
+    learner = LearnerFactory()
+    assert sign_in(client, learner).status_code == 302
+    clock(9)
+    assert client.post(f"{FACTORS}/app/start").headers["Location"] == f"{FACTORS}/app"
+    clock(11)
+    assert sent_to_confirm(client.get(f"{FACTORS}/app"), back=f"{FACTORS}/app")
+
+
+def test_staff_enrolling_at_their_first_sign_in_are_not_asked_again(client, db, clock):
+    """Password, then straight to setting up the app: no second password on the way."""
+    instructor = InstructorFactory()
+    assert sign_in(client, instructor).status_code == 302
+    with client.session_transaction() as session:
+        assert abs(session["reauth_at"] - utcnow().timestamp()) < 120  # the sign-in's time
+    clock(9)
+    start = client.post(f"{FACTORS}/app/start")
+    assert start.headers["Location"] == f"{FACTORS}/app"
+    db.session.refresh(instructor)
+    done = client.post(f"{FACTORS}/app", data={"code": totp_code(instructor.totp_secret)})
+    assert done.status_code == 200 and "<code>" in done.get_data(as_text=True)  # the codes
+    db.session.expire_all()
+    assert has_totp(instructor)
+
+
+def test_staff_still_enrolling_whose_proof_expired_reach_the_confirm_page(client, db, clock):
+    instructor = InstructorFactory()
+    sign_in(client, instructor)
+    clock(30)
+    start = client.post(f"{FACTORS}/app/start")
+    assert sent_to_confirm(start)
+    assert client.get(start.headers["Location"]).status_code == 200  # not sent to the set-up
+    assert confirm(client).headers["Location"] == FACTORS
+    assert client.post(f"{FACTORS}/app/start").headers["Location"] == f"{FACTORS}/app"
+
+
+def test_the_second_step_is_a_recent_proof(client, db, clock):
+    instructor = with_authenticator_app(InstructorFactory())
+    sign_in(client, instructor)
+    assert client.post(SECOND_STEP, data={"code": totp_code()}).status_code == 302
+    assert len(_codes(client)) == 10
+    clock(11)
+    assert sent_to_confirm(client.post(f"{FACTORS}/recovery-codes"))
+
+
+def test_a_session_restored_from_the_remember_me_cookie_needs_the_password(client, db):
+    learner = with_authenticator_app(LearnerFactory())
+    sign_in(client, learner, remember=True)
+    client.post(SECOND_STEP, data={"code": totp_code()})
+    client.delete_cookie("lca_session")  # the browser was closed; remember-me signs in again
+    assert client.get(FACTORS).status_code == 200
+    assert sent_to_confirm(client.post(f"{FACTORS}/app/remove"))
+    assert has_totp(learner)
+    confirm(client)
+    assert client.post(f"{FACTORS}/app/remove").headers["Location"] == FACTORS

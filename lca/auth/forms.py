@@ -72,6 +72,12 @@ class SignOutEverywhereForm(BaseForm):
     current_password = CURRENT_PASSWORD
 
 
+class ConfirmPasswordForm(BaseForm):
+    """The password again before a change to one's second factors (lca/auth/reauth.py)."""
+
+    current_password = CURRENT_PASSWORD
+
+
 class EndSessionForm(BaseForm):
     """One other session of the account to end, by its id (a hidden field of its row)."""
 

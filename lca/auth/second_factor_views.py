@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
+    current_app,
     flash,
     get_flashed_messages,
     jsonify,
@@ -24,6 +25,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lca.auth import bp
+from lca.auth.forms import ConfirmPasswordForm
+from lca.auth.reauth import has_recent_proof
 from lca.auth.second_factor import (
     confirm_totp,
     counted_check,
@@ -48,10 +51,11 @@ from lca.auth.second_factor import (
 from lca.auth.second_factor_forms import CodeForm, PasskeyNameForm, RecoveryCodeForm
 from lca.auth.second_factor_throttle import minutes_to_wait
 from lca.auth.second_step import Waiting, waiting_sign_in
+from lca.auth.services import password_again
 from lca.auth.sessions import mark_second_factor, passed_second_factor
-from lca.auth.views import _sign_in, after_sign_in
+from lca.auth.views import _after_wrong_password, _sign_in, after_sign_in
 from lca.models import User
-from lca.web.pages import perform, role_home_url
+from lca.web.pages import is_local_path, perform, role_home_url
 from lca.web.permissions import public, signed_in
 
 #: the largest JSON body the passkey routes read
@@ -196,6 +200,56 @@ def passkey_sign_in():
     )
 
 
+# --------------------------------------------------------------------------- the recent proof
+
+
+def _proof_page(back: str) -> str:
+    """The page that asks for the password again, then returns to ``back`` (a local path)."""
+    return url_for(".confirm_password", next=back)
+
+
+def _ask_for_proof(back: str | None = None):
+    """No recent proof (lca/auth/reauth.py): nothing changes; the password page first."""
+    return redirect(_proof_page(back or url_for(".second_factor")))
+
+
+def _json_proof_refusal():
+    """The same for the passkey script: a 403 whose ``confirm`` is the page to go to."""
+    message = _("Type your password again to change your second factors.")
+    return jsonify(error=message, confirm=_proof_page(url_for(".second_factor"))), 403
+
+
+@bp.route("/account/confirm-password", methods=["GET", "POST"])
+@signed_in
+def confirm_password():
+    """The current password again (counted like every current-password check), before a change
+    to one's second factors; then back to the page the person was on (``next``, on this site
+    only: anything else leads to the second-factor page)."""
+    wanted = request.args.get("next")
+    target = wanted if wanted is not None and is_local_path(wanted) else url_for(".second_factor")
+    form = ConfirmPasswordForm()
+
+    def page():
+        return render_template(
+            "auth/confirm_password.html",
+            form=form,
+            target=target,
+            minutes=current_app.config["LCA_REAUTH_MINUTES"],
+        )
+
+    if form.validate_on_submit():
+        password = form.current_password.data
+        return perform(
+            lambda: password_again(current_user, password),
+            form=form,
+            keep_refused=True,  # keep the audit of a wrong current password
+            fail=lambda: _after_wrong_password() or page(),
+            done=_("Your password is confirmed."),
+            then=target,
+        )
+    return page()
+
+
 # --------------------------------------------------------------------------- setting them up
 
 
@@ -220,6 +274,8 @@ def second_factor():
 @bp.post("/account/second-factor/app/start")
 @signed_in
 def start_totp():
+    if not has_recent_proof():
+        return _ask_for_proof()
     return perform(
         lambda: offer_totp(current_user),
         then=url_for(".totp_setup"),
@@ -246,6 +302,8 @@ def totp_setup():
     user: User = current_user
     if user.totp_secret is None or has_totp(user):
         return redirect(url_for(".second_factor"))
+    if not has_recent_proof():  # an app offered long ago: its key is shown only after proof
+        return _ask_for_proof(url_for(".totp_setup"))
     form = CodeForm()
 
     def page():
@@ -271,6 +329,8 @@ def totp_setup():
 @bp.post("/account/second-factor/app/remove")
 @signed_in
 def remove_app():
+    if not has_recent_proof():
+        return _ask_for_proof()
     return perform(
         lambda: remove_totp(current_user),
         done=_("The authenticator app is removed."),
@@ -284,6 +344,8 @@ def passkey_options():
     """The challenge for making a passkey, kept in the session until the browser answers."""
     if not request.is_json:
         return _needs_javascript(url_for(".second_factor"))
+    if not has_recent_proof():
+        return _json_proof_refusal()
     options, challenge = passkey_registration_options(current_user)
     session[REGISTRATION_CHALLENGE] = challenge
     return jsonify(options)
@@ -301,6 +363,9 @@ def add_passkey():
     """The passkey the browser made: kept once its answer to the challenge checks out."""
     if not request.is_json:
         return _needs_javascript(url_for(".second_factor"))
+    if not has_recent_proof():  # a challenge kept in a cookie copied long ago is not enough
+        session.pop(REGISTRATION_CHALLENGE, None)
+        return _json_proof_refusal()
     body = _json_body()
     challenge = session.pop(REGISTRATION_CHALLENGE, None)
     if body is None:
@@ -317,6 +382,8 @@ def add_passkey():
 @bp.post("/account/second-factor/passkeys/<int:passkey_id>/remove")
 @signed_in
 def delete_passkey(passkey_id: int):
+    if not has_recent_proof():
+        return _ask_for_proof()
     return perform(
         lambda: remove_passkey(current_user, passkey_id),
         done=_("The passkey is removed."),
@@ -333,6 +400,8 @@ def _codes_page(codes: list[str]):
 @signed_in
 def recovery_codes():
     """Ten new recovery codes, shown once; the earlier ones stop working."""
+    if not has_recent_proof():
+        return _ask_for_proof()
     return perform(
         lambda: new_recovery_codes(current_user),
         then=_codes_page,

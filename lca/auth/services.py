@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lca.auth.password_policy import check_password_policy
 from lca.auth.passwords import hash_password, needs_rehash, password_matches
+from lca.auth.reauth import mark_recent_proof
 from lca.auth.second_factor import has_second_factor
 from lca.auth.sessions import end_session, end_sessions, is_current
 from lca.auth.throttle import count_password_check, password_checks_locked
@@ -330,6 +331,7 @@ def check_current_password(user: User, current: str | None, where: str) -> None:
     if password_checks_locked(user.id):
         _lock_password_checks(user, where)
     if password_matches(user.password_hash, current or ""):
+        mark_recent_proof()  # the person is at the keyboard: see lca/auth/reauth.py
         return
     record(user, "auth.password_check_failed", user, form=where)
     count_password_check(user.id)
@@ -348,6 +350,12 @@ def _lock_password_checks(user: User, where: str) -> None:
             "in again, or ask the programme staff to reset your password."
         )
     )
+
+
+def password_again(user: User, current: str | None) -> None:
+    """The password typed again before a change to one's second factors (the page they lead
+    to when the proof of the sign-in is too old): counted and audited like every check."""
+    check_current_password(user, current, "confirm_password")
 
 
 def end_other_session(user: User, row: UserSession, current: str | None) -> None:

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import joinedload
 
+from lca.auth.reauth import PROOF_KEY, is_proof_time
 from lca.core.db import db, utcnow
 from lca.models import User, UserSession
 
@@ -54,6 +55,7 @@ SESSION_SHAPES: dict[str, Callable[[object], bool]] = {
     "_flashes": _flashes,
     "lang": _text,
     "csrf_token": _text,
+    PROOF_KEY: is_proof_time,
 }
 
 

@@ -24,6 +24,7 @@ from lca.auth.forms import (
     SetPasswordForm,
     SignOutEverywhereForm,
 )
+from lca.auth.reauth import mark_recent_proof
 from lca.auth.second_factor import has_second_factor
 from lca.auth.second_step import begin_second_step
 from lca.auth.services import (
@@ -137,6 +138,7 @@ def _sign_in(user: User, remember: bool = False, second_factor: str | None = Non
     session.clear()
     new_device = is_new_device(user)
     start_session(user, remember=remember, second_factor=second_factor)
+    mark_recent_proof()  # the password (and the second step) just now: see lca/auth/reauth.py
     if new_device:
         tell_new_sign_in(user, device_names(request.user_agent.string), request.remote_addr)
     login_user(user, remember=remember)

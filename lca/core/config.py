@@ -147,6 +147,8 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         "SESSION_COOKIE_NAME": f"{'__Host-' if https else ''}lca_session",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
         "LCA_SESSION_IDLE_MINUTES": _int_env("LCA_SESSION_IDLE_MINUTES", 60),
+        # how long a sign-in or a password typed again lets one change one's second factors
+        "LCA_REAUTH_MINUTES": _int_env("LCA_REAUTH_MINUTES", 10),
         "REMEMBER_COOKIE_NAME": f"{'__Host-' if https else ''}lca_remember",
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
         "REMEMBER_COOKIE_HTTPONLY": True,

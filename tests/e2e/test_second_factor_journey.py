@@ -149,3 +149,38 @@ def test_a_learner_sets_up_an_authenticator_app_by_typing_its_key(journey, on_lo
     page.get_by_role("button", name=t("Continue")).click()
     expect(page).to_have_url(f"{on_localhost.url}/learner")
     journey.check(page)
+
+
+def test_a_sign_in_long_ago_asks_for_the_password_before_a_passkey_is_added(
+    journey, on_localhost, monkeypatch
+):
+    """The passkey script, refused for want of a recent proof, takes the person to the page
+    that asks for the password; it leads back, and the passkey is added."""
+    from datetime import timedelta
+
+    from lca.auth import reauth
+    from lca.ops.demo import DEMO_PASSWORD
+
+    t = journey.t
+    page = journey.page("desktop")
+    virtual_authenticator(page)
+    journey.sign_in(page, "instructor@example.org")
+    later = reauth.utcnow() + timedelta(minutes=11)  # the rule's clock, 11 minutes on
+    monkeypatch.setattr(reauth, "utcnow", lambda: later)
+    page.goto("/account/second-factor")
+    journey.check(page)
+    name = t.pick("โน้ตบุ๊กที่ทำงาน", "Work laptop")
+    page.get_by_label(t("Name of the passkey")).fill(name)
+    page.get_by_role("button", name=t("Add a passkey")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Confirm your password"))
+    journey.check(page)
+    page.get_by_label(t("Current password")).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name=t("Confirm"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Second factor"))
+    expect(page.locator(".flashes")).to_contain_text(t("Your password is confirmed."))
+    journey.check(page)
+    page.get_by_label(t("Name of the passkey")).fill(name)
+    page.get_by_role("button", name=t("Add a passkey")).click()
+    expect(page.locator(".flashes")).to_contain_text(t("The passkey is added."))
+    expect(page.locator("ul.passkeys")).to_contain_text(name)
+    journey.check(page)

@@ -34,6 +34,11 @@
       body: JSON.stringify(body),
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
+        // too long since the password: the page that asks for it again, then back here
+        if (response.status === 403 && data.confirm) {
+          window.location.assign(data.confirm);
+          return new Promise(function () {});
+        }
         if (!response.ok) throw new Error(data.error || form.dataset.failed);
         return data;
       });
