@@ -7,6 +7,7 @@ authenticator is tests/e2e/test_second_factor_journey.py)."""
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import logging
 import re
@@ -161,6 +162,9 @@ def test_a_learner_sets_up_an_authenticator_app_from_the_key_on_the_page(client,
     page = client.get("/account/second-factor/app").get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
     assert re.search(r'<img class="totp-qr" src="data:image/svg\+xml', page)  # CSP: img-src data:
+    # on the phone itself, which cannot scan its own screen: a link the app opens
+    link = html.unescape(re.search(r'href="(otpauth://totp/[^"]+)"', page).group(1))
+    assert parse_qs(urlsplit(link).query)["secret"] == [secret]
     db.session.refresh(learner)
     assert learner.totp_secret == secret and not has_totp(learner)  # offered, not counted yet
 
@@ -169,7 +173,9 @@ def test_a_learner_sets_up_an_authenticator_app_from_the_key_on_the_page(client,
     db.session.refresh(learner)
     assert not has_totp(learner)
 
-    done = client.post("/account/second-factor/app", data={"code": totp_code(secret)})
+    # typed on a Thai keyboard: Thai digits are read as the same code
+    thai = totp_code(secret).translate(str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙"))
+    done = client.post("/account/second-factor/app", data={"code": thai})
     assert done.status_code == 200  # the recovery codes, shown once
     codes = re.findall(
         r"<code>([a-z2-7]{4}(?:-[a-z2-7]{4}){5})</code>", done.get_data(as_text=True)

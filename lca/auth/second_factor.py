@@ -56,6 +56,7 @@ from lca.core.outbox import record_message
 from lca.core.security_log import security_event
 from lca.models import MessageKind, Passkey, RecoveryCode, Role, User
 from lca.web.addresses import public_url
+from lca.web.time_field import THAI_DIGITS
 
 #: the name an authenticator app shows next to the account's codes
 ISSUER = "LCA"
@@ -142,7 +143,9 @@ def grouped_secret(secret: str) -> str:
 
 
 def _digits(code: str | None) -> str:
-    return re.sub(r"[\s-]", "", code or "")[:64]
+    """The code as typed, spaces and dashes left out, Thai digits (๐–๙, from a Thai keyboard)
+    read as 0–9."""
+    return re.sub(r"[\s-]", "", (code or "").translate(THAI_DIGITS))[:64]
 
 
 def _matching_step(user: User, code: str | None) -> int | None:

@@ -311,6 +311,7 @@ def totp_setup():
             "auth/totp_setup.html",
             form=form,
             qr=qr_code_data_uri(totp_uri(user)),
+            uri=totp_uri(user),  # a link for the app on the same phone, which cannot scan itself
             secret=grouped_secret(user.totp_secret or ""),
         )
 
