@@ -522,8 +522,8 @@ class Client:
         if "/account/password" in location:
             raise RuntimeError(f"{email} must change the password first")
         if urllib.parse.urlsplit(location).path == "/login/second-step":
-            self.second_step(email)
-        self.read_privacy_notice()
+            location = self.second_step(email)
+        self.read_privacy_notice(urllib.parse.urlsplit(location).path)
 
     def begin_sign_in(self, email: str, password: str) -> None:
         """The password only: the sign-in then waits (5 minutes) for its second step."""
@@ -534,27 +534,29 @@ class Client:
         if status != 302 or urllib.parse.urlsplit(location).path != "/login/second-step":
             raise RuntimeError(f"sign-in as {email} did not ask for a second step ({status})")
 
-    def second_step(self, email: str) -> None:
+    def second_step(self, email: str) -> str:
         """A code of the demo key; a code is refused once its time step was used for the
-        account, so a refused one is followed by the next step's (CODES waits for it)."""
+        account, so a refused one is followed by the next step's (CODES waits for it). Where
+        the sign-in leads."""
         for _attempt in range(4):
             token = self.csrf_token("/login/second-step")
-            status, _text, _location = self.request(
+            status, _text, location = self.request(
                 "/login/second-step", {"csrf_token": token, "code": CODES.next(email)}
             )
             if status == 302:
-                return
+                return location
         raise RuntimeError(f"the second step of {email} refused four codes in a row")
 
-    def read_privacy_notice(self) -> None:
-        """The notice is shown once, at the first sign-in: say it was read (POST /privacy/seen)."""
-        status, _text, location = self.request("/account")
+    def read_privacy_notice(self, home: str) -> None:
+        """The first page after the sign-in (``home``) brings the privacy notice the first
+        time: its button says it was read (POST /privacy/seen), and the page then answers."""
+        status, _text, location = self.request(home)
         if status == 302 and urllib.parse.urlsplit(location).path == "/privacy":
-            token = self.csrf_token("/privacy?next=/account")
-            self.request("/privacy/seen", {"csrf_token": token, "next": "/account"})
-            status, _text, location = self.request("/account")
+            token = self.csrf_token("/privacy?next=" + urllib.parse.quote(home))
+            self.request("/privacy/seen", {"csrf_token": token, "next": home})
+            status, _text, location = self.request(home)
         if status != 200:
-            raise RuntimeError(f"/account answered {status} {location} after signing in")
+            raise RuntimeError(f"{home} answered {status} {location} after signing in")
 
     def cookie_header(self) -> str:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
