@@ -195,6 +195,9 @@ ARGUMENT_DEFAULTS = {
     "token": "setup_token",
     "kind": "kind",
     "passkey_id": "passkey_id",
+    "reset_token": "reset_token",
+    "thumbprint": "jwt_thumbprint",
+    "name": "font_name",
 }
 #: routes not tested, and why
 EXCLUDED = {
@@ -208,6 +211,7 @@ LEVEL3_ENDPOINTS = {
     "certificates.credential_json",
     "certificates.credential_jwt",
     "auth.set_password",
+    "auth.reset_password_link",
 }
 
 
@@ -251,7 +255,9 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
     """What the demo lacks for a complete run, then the ids the targets are filled with."""
     from sqlalchemy import select
 
+    from lca.certificates.keys import jwt_keys
     from lca.core.db import db, utcnow
+    from lca.home.asset_views import FONT_WEIGHTS
     from lca.models import (
         Certificate,
         ClassSession,
@@ -309,11 +315,17 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
                 )
 
         token: list[str] = []
+        reset: list[str] = []
 
         def setup_link():
             from lca.auth.services import new_setup_token
 
             token.append(new_setup_token(users[SETUP_LEARNER]))
+
+        def reset_link():
+            from lca.auth.services import new_reset_token
+
+            reset.append(new_reset_token(users[SETUP_LEARNER]))
 
         def report_file():
             from lca.assessment.services import (
@@ -357,9 +369,14 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
 
         step("spare accounts", people)
         step("set-password link", setup_link)
+        step("forgot-password link", reset_link)
         step("field report file", report_file)
         step("passkey", passkey)
         step("another session", other_session)
+
+        def jwt_thumbprint() -> str:
+            keys = jwt_keys()  # the keys `lca keys generate` made
+            return keys[0].thumbprint() if keys else ""
 
         def first(query):
             value = db.session.scalar(query.limit(1))
@@ -416,6 +433,9 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
             "certificate_code": first(select(Certificate.code).order_by(Certificate.id)),
             "setup_token": token[0] if token else "no-setup-token",
             "kind": "csv",
+            "reset_token": reset[0] if reset else "no-reset-token",
+            "jwt_thumbprint": jwt_thumbprint(),
+            "font_name": sorted(FONT_WEIGHTS)[0],
             "erased_learner_id": str(users[ERASED_LEARNER].id) if ERASED_LEARNER in users else "",
             "passkey_id": first(select(Passkey.id).order_by(Passkey.id.desc())),
             "other_session_id": first(
