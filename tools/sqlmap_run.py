@@ -8,8 +8,10 @@ What it does, start to end:
    PostgreSQL server from ``tools/instances.py`` with ``--backend postgresql``), then
    ``flask --app wsgi db upgrade``, ``lca seed``, ``lca demo``, ``lca keys generate`` and
    ``lca certificates issue`` (the graduate's certificate, so that /verify has a real code).
-   A few fixtures the demo lacks are added through the services: a file on a field report,
-   a set-password link, a second instructor and a spare learner for the state-changing POSTs.
+   A few fixtures the demo lacks are added (through the services where there is one): a file on
+   a field report, set-password and forgot-password links, a second instructor and spare
+   learners for the state-changing POSTs (one to erase), a spare instructor with the demo's
+   authenticator-app key, a passkey row of the demo instructor, another session of learner01.
 2. Serves it with gunicorn (2 workers) on 127.0.0.1, LCA_ENV=production. Production is fine over
    plain http here: the session cookie is Secure only when LCA_PUBLIC_URL is https, and it is
    http://127.0.0.1:PORT. The rate limits (every LCA_*_RATE_LIMIT of lca/core/config.py) are raised
@@ -19,7 +21,9 @@ What it does, start to end:
    marked with ``*`` (URI injection points); plus the query-string filters (review queue, audit
    log, people search, exports, report list…), the sign-in form and the verify form.
 4. Signs in with the demo account the route is for (the view's ``lca_access``; for GETs the
-   first account whose page answers 200) and hands sqlmap the session cookie. POSTs carry the
+   first account whose page answers 200) through the forms — staff's second step with a code of
+   ``DEMO_TOTP_SECRET``, the privacy notice's button the first time — and hands sqlmap the
+   session cookie (one session per account, shared by its targets). POSTs carry the
    session's CSRF token; the sign-in form is tested with --csrf-token/--csrf-url.
 5. Runs sqlmap on each target (--batch, --flush-session, --dbms matching the backend), reads its
    output for the verdict, counts the requests each target made in gunicorn's access log (every
