@@ -154,6 +154,17 @@ class ClientLog:
     errors: list[str] = field(default_factory=list)
 
 
+def read_privacy_notice(browser: Browser) -> None:
+    """Say the privacy notice was read (its button), as a person does at the first sign-in."""
+    _status, _location, page = browser.request("GET", "/privacy?next=/hours/new")
+    token = Browser.hidden(page, "csrf_token")
+    status, location, _page = browser.request(
+        "POST", "/privacy/seen", {"csrf_token": token, "next": "/hours/new"}
+    )
+    if status not in (302, 303) or location == "/privacy":
+        raise RuntimeError(f"the privacy notice's button answered {status} {location}")
+
+
 def sign_in(browser: Browser, email: str, log: ClientLog, stop: threading.Event) -> dict:
     """Sign in through the form and read the hour-log form's tokens; retried while workers die."""
     while not stop.is_set():
@@ -168,7 +179,10 @@ def sign_in(browser: Browser, email: str, log: ClientLog, stop: threading.Event)
             )
             if status not in (302, 303) or location == "/login":
                 raise RuntimeError(f"sign-in answered {status} {location}")
-            _status, _location, page = browser.request("GET", "/hours/new")
+            status, location, page = browser.request("GET", "/hours/new")
+            if status in (302, 303) and location == "/privacy":
+                read_privacy_notice(browser)  # shown once, at the first sign-in
+                status, location, page = browser.request("GET", "/hours/new")
             log.sign_ins += 1
             return {
                 "csrf_token": Browser.hidden(page, "csrf_token"),

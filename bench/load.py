@@ -170,6 +170,7 @@ def measure_size(args, backend: str, url: str, learners: int, folder: Path) -> d
     started = time.perf_counter()
     synth_output = flask(env, "lca", "synth", "--learners", str(learners), "--allow-production")
     synth_seconds = round(time.perf_counter() - started, 1)
+    from lca.ops.demo import DEMO_TOTP_SECRET
     from lca.ops.synth import SYNTH_PASSWORD
 
     rows = {}
@@ -179,7 +180,8 @@ def measure_size(args, backend: str, url: str, learners: int, folder: Path) -> d
             rows[name] = int(count.replace(",", ""))
     print(f"[{backend} {learners:,}] lca synth: {sum(rows.values()):,} rows in {synth_seconds} s")
     plan_path = folder / "plan.json"
-    plan_path.write_text(json.dumps(plan(url, SYNTH_PASSWORD)))
+    # synthetic staff's second step: codes of the demo key (bench/locustfile.py)
+    plan_path.write_text(json.dumps({**plan(url, SYNTH_PASSWORD), "totp_key": DEMO_TOTP_SECRET}))
     env["LCA_BENCH_PLAN"] = str(plan_path)
 
     gunicorn = Gunicorn(env, port, folder / "gunicorn.log", workers=args.workers)

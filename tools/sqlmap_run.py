@@ -8,8 +8,10 @@ What it does, start to end:
    PostgreSQL server from ``tools/instances.py`` with ``--backend postgresql``), then
    ``flask --app wsgi db upgrade``, ``lca seed``, ``lca demo``, ``lca keys generate`` and
    ``lca certificates issue`` (the graduate's certificate, so that /verify has a real code).
-   A few fixtures the demo lacks are added through the services: a file on a field report,
-   a set-password link, a second instructor and a spare learner for the state-changing POSTs.
+   A few fixtures the demo lacks are added (through the services where there is one): a file on
+   a field report, set-password and forgot-password links, a second instructor and spare
+   learners for the state-changing POSTs (one to erase), a spare instructor with the demo's
+   authenticator-app key, a passkey row of the demo instructor, another session of learner01.
 2. Serves it with gunicorn (2 workers) on 127.0.0.1, LCA_ENV=production. Production is fine over
    plain http here: the session cookie is Secure only when LCA_PUBLIC_URL is https, and it is
    http://127.0.0.1:PORT. The rate limits (every LCA_*_RATE_LIMIT of lca/core/config.py) are raised
@@ -19,7 +21,9 @@ What it does, start to end:
    marked with ``*`` (URI injection points); plus the query-string filters (review queue, audit
    log, people search, exports, report list…), the sign-in form and the verify form.
 4. Signs in with the demo account the route is for (the view's ``lca_access``; for GETs the
-   first account whose page answers 200) and hands sqlmap the session cookie. POSTs carry the
+   first account whose page answers 200) through the forms — staff's second step with a code of
+   ``DEMO_TOTP_SECRET``, the privacy notice's button the first time — and hands sqlmap the
+   session cookie (one session per account, shared by its targets). POSTs carry the
    session's CSRF token; the sign-in form is tested with --csrf-token/--csrf-url.
 5. Runs sqlmap on each target (--batch, --flush-session, --dbms matching the backend), reads its
    output for the verdict, counts the requests each target made in gunicorn's access log (every
@@ -90,9 +94,14 @@ ROLE_OF_ACCOUNT = {
     "graduate": "learner",
     "learner01": "learner",
 }
+SPARE_PASSWORD = PASSWORD + "-spare"
 SPARE_INSTRUCTOR = "sqlmap-instructor@example.org"
 SPARE_LEARNER = "sqlmap-learner@example.org"
 SETUP_LEARNER = "sqlmap-setup@example.org"
+#: staff with the demo key whose sign-ins wait for the second step (its forms' targets)
+SPARE_STAFF = "sqlmap-staff@example.org"
+#: a learner whose personal data the erasure target erases
+ERASED_LEARNER = "sqlmap-erase@example.org"
 RAISED_LIMIT = "1000000 per minute"
 TARGET_HEADER = "X-LCA-Target"
 SENTINEL = 987650000
@@ -137,7 +146,21 @@ FORM_FIELDS: dict[str, dict[str, str]] = {
     "cohorts.assign": {"instructor_id": "{spare_instructor_id}"},
     "assessment.assign": {"assessor_id": "{instructor_id}"},
     "hours.bulk_approve": {"log_ids": "{pending_log_2_id}"},
+    # another session of the account (a fixture), ended with the account's password
+    "auth.end_one_session": {"session_id": "{other_session_id}", "current_password": PASSWORD},
+    # the forms of the second step, posted by a sign-in that waits for it (SPARE_STAFF)
+    "auth.second_step": {"code": "123456"},
+    "auth.recovery_step": {"code": "abcd-efgh-jkmn"},
+    "privacy.acknowledge": {"next": "/account"},
+    "privacy.erase": {"reason": "sqlmap", "confirm": "y"},
 }
+#: targets signed in as this account, whatever the route's access allows
+ACCOUNT_OF_ENDPOINT = {
+    "auth.delete_passkey": "instructor",  # the fixture passkey is the demo instructor's
+    "auth.end_one_session": "learner01",  # the fixture session is learner01's
+}
+#: targets whose session waits for the second step of SPARE_STAFF
+WAITING_ENDPOINTS = {"auth.second_step", "auth.recovery_step"}
 #: arguments whose value depends on the endpoint (the default comes from ARGUMENT_DEFAULTS)
 ARGUMENT_OVERRIDES: dict[str, dict[str, str]] = {
     "admin.edit_user": {"user_id": "spare_learner_id"},
@@ -147,6 +170,8 @@ ARGUMENT_OVERRIDES: dict[str, dict[str, str]] = {
     # ends every session of the account: not one that other targets are signed in with
     "admin.sign_out": {"user_id": "spare_learner_id"},
     "cohorts.unassign": {"user_id": "spare_instructor_id"},
+    "admin.reset_second_factor": {"user_id": "spare_instructor_id"},
+    "privacy.erase": {"user_id": "erased_learner_id"},
     "cohorts.withdraw": {"enrolment_id": "spare_enrolment_id"},
     "certificates.issue": {"enrolment_id": "graduate_enrolment_id"},
     "hours.show_log": {"log_id": "evidence_log_id"},
@@ -173,6 +198,10 @@ ARGUMENT_DEFAULTS = {
     "code": "certificate_code",
     "token": "setup_token",
     "kind": "kind",
+    "passkey_id": "passkey_id",
+    "reset_token": "reset_token",
+    "thumbprint": "jwt_thumbprint",
+    "name": "font_name",
 }
 #: routes not tested, and why
 EXCLUDED = {
@@ -186,6 +215,7 @@ LEVEL3_ENDPOINTS = {
     "certificates.credential_json",
     "certificates.credential_jwt",
     "auth.set_password",
+    "auth.reset_password_link",
 }
 
 
@@ -211,8 +241,10 @@ def prepare_database(env: dict[str, str]) -> None:
     flask(env, "lca", "seed")
     flask(env, "lca", "demo", "--allow-production")
     flask(env, "lca", "keys", "generate")
+    # the issue command refuses an address only this machine reaches (it would be frozen into
+    # the certificate for good); this throwaway certificate only needs a code to look up
     flask(
-        env,
+        {**env, "LCA_PUBLIC_URL": "https://lca-sqlmap.example.org"},
         "lca",
         "certificates",
         "issue",
@@ -227,7 +259,9 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
     """What the demo lacks for a complete run, then the ids the targets are filled with."""
     from sqlalchemy import select
 
-    from lca.core.db import db
+    from lca.certificates.keys import jwt_keys
+    from lca.core.db import db, utcnow
+    from lca.home.asset_views import FONT_WEIGHTS
     from lca.models import (
         Certificate,
         ClassSession,
@@ -238,10 +272,13 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
         HourLog,
         LogStatus,
         Module,
+        Passkey,
         ReportFile,
         Role,
         User,
+        UserSession,
     )
+    from lca.ops.demo import DEMO_TOTP_SECRET
 
     with app.app_context():
         cohort = db.session.scalar(select(Cohort).where(Cohort.code == "CA-2569-01"))
@@ -264,20 +301,35 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
                 (SPARE_INSTRUCTOR, Role.INSTRUCTOR),
                 (SPARE_LEARNER, Role.LEARNER),
                 (SETUP_LEARNER, Role.LEARNER),
+                (SPARE_STAFF, Role.INSTRUCTOR),
+                (ERASED_LEARNER, Role.LEARNER),
             ):
                 if email not in users:
                     profile = Profile(email, "ทดสอบ sqlmap", "sqlmap test", role, city, "sqlmap")
-                    users[email] = create_user(profile, PASSWORD + "-spare", None)[0]
+                    users[email] = create_user(profile, SPARE_PASSWORD, None)[0]
             db.session.flush()
             assign_instructor(cohort, users[SPARE_INSTRUCTOR], users[ACCOUNTS["admin"]])
             enrol_learner(cohort, users[SPARE_LEARNER], users[ACCOUNTS["admin"]])
+            enrol_learner(cohort, users[ERASED_LEARNER], users[ACCOUNTS["admin"]])
+            # staff's second factor, as the demo staff's: the demo key, confirmed
+            for email in (SPARE_STAFF, SPARE_INSTRUCTOR):
+                users[email].totp_secret, users[email].totp_confirmed_at = (
+                    DEMO_TOTP_SECRET,
+                    utcnow(),
+                )
 
         token: list[str] = []
+        reset: list[str] = []
 
         def setup_link():
             from lca.auth.services import new_setup_token
 
             token.append(new_setup_token(users[SETUP_LEARNER]))
+
+        def reset_link():
+            from lca.auth.services import new_reset_token
+
+            reset.append(new_reset_token(users[SETUP_LEARNER]))
 
         def report_file():
             from lca.assessment.services import (
@@ -301,9 +353,34 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
                 report, draft, [Upload("field.jpg", demo_photo("teal", 3))], set(), learner
             )
 
+        def passkey():
+            # a passkey row of the demo instructor (made as the browser's answer would be
+            # stored; only its id is used, by the removal target)
+            db.session.add(
+                Passkey(
+                    user=users[ACCOUNTS["instructor"]],
+                    credential_id=os.urandom(32),
+                    public_key=os.urandom(77),
+                    name="sqlmap",
+                )
+            )
+
+        def other_session():
+            from lca.auth.sessions import start_session
+
+            with app.test_request_context(headers={"User-Agent": "sqlmap fixture"}):
+                start_session(users[ACCOUNTS["learner01"]])
+
         step("spare accounts", people)
         step("set-password link", setup_link)
+        step("forgot-password link", reset_link)
         step("field report file", report_file)
+        step("passkey", passkey)
+        step("another session", other_session)
+
+        def jwt_thumbprint() -> str:
+            keys = jwt_keys()  # the keys `lca keys generate` made
+            return keys[0].thumbprint() if keys else ""
 
         def first(query):
             value = db.session.scalar(query.limit(1))
@@ -360,6 +437,19 @@ def add_fixtures_and_read_ids(app, notes: list[str]) -> dict[str, str]:
             "certificate_code": first(select(Certificate.code).order_by(Certificate.id)),
             "setup_token": token[0] if token else "no-setup-token",
             "kind": "csv",
+            "reset_token": reset[0] if reset else "no-reset-token",
+            "jwt_thumbprint": jwt_thumbprint(),
+            "font_name": sorted(FONT_WEIGHTS)[0],
+            "erased_learner_id": str(users[ERASED_LEARNER].id) if ERASED_LEARNER in users else "",
+            "passkey_id": first(select(Passkey.id).order_by(Passkey.id.desc())),
+            "other_session_id": first(
+                select(UserSession.id)
+                .where(
+                    UserSession.user_id == users[ACCOUNTS["learner01"]].id,
+                    UserSession.user_agent == "sqlmap fixture",
+                )
+                .order_by(UserSession.id.desc())
+            ),
         }
         ids["evidence_id"] = first(
             select(EvidenceFile.id)
@@ -380,6 +470,33 @@ ACCESS_FORMAT = f'%(t)s "%({{{TARGET_HEADER.lower()}}}i)s" %(s)s %(m)s "%(U)s" "
 
 
 # --------------------------------------------------------------------------- HTTP client
+
+
+class DemoCodes:
+    """Codes of the demo staff's authenticator-app key (``DEMO_TOTP_SECRET``). LCA takes a code
+    once per 30-second step and account, and the steps either side of now: each sign-in gets
+    the next unused step of its account, waiting when the one after now is used already."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last: dict[str, int] = {}
+
+    def next(self, email: str) -> str:
+        import pyotp
+
+        from lca.ops.demo import DEMO_TOTP_SECRET
+
+        totp = pyotp.TOTP(DEMO_TOTP_SECRET)
+        with self.lock:
+            now = int(time.time()) // totp.interval
+            step = max(now, self.last.get(email, now - 1) + 1)
+            if step > now + 1:  # wait until that step is at most one ahead of now
+                time.sleep((step - 1) * totp.interval - time.time() + 1)
+            self.last[email] = step
+            return totp.at(step * totp.interval)
+
+
+CODES = DemoCodes()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -417,26 +534,84 @@ class Client:
         return found.group(1)
 
     def sign_in(self, account: str) -> None:
+        """The sign-in form, the second step for staff (a code of the demo key) and the privacy
+        notice the first time, as a person goes through them."""
+        email = ACCOUNTS.get(account, account)
         token = self.csrf_token("/login")
         status, _text, location = self.request(
-            "/login", {"csrf_token": token, "email": ACCOUNTS[account], "password": PASSWORD}
+            "/login", {"csrf_token": token, "email": email, "password": PASSWORD}
         )
         if status != 302:
-            raise RuntimeError(f"sign-in as {ACCOUNTS[account]} answered {status}, not 302")
+            raise RuntimeError(f"sign-in as {email} answered {status}, not 302")
         if "/account/password" in location:
-            raise RuntimeError(f"{ACCOUNTS[account]} must change the password first")
+            raise RuntimeError(f"{email} must change the password first")
+        if urllib.parse.urlsplit(location).path == "/login/second-step":
+            location = self.second_step(email)
+        self.read_privacy_notice(urllib.parse.urlsplit(location).path)
+
+    def begin_sign_in(self, email: str, password: str) -> None:
+        """The password only: the sign-in then waits (5 minutes) for its second step."""
+        token = self.csrf_token("/login")
+        status, _text, location = self.request(
+            "/login", {"csrf_token": token, "email": email, "password": password}
+        )
+        if status != 302 or urllib.parse.urlsplit(location).path != "/login/second-step":
+            raise RuntimeError(f"sign-in as {email} did not ask for a second step ({status})")
+
+    def second_step(self, email: str) -> str:
+        """A code of the demo key; a code is refused once its time step was used for the
+        account, so a refused one is followed by the next step's (CODES waits for it). Where
+        the sign-in leads."""
+        for _attempt in range(4):
+            token = self.csrf_token("/login/second-step")
+            status, _text, location = self.request(
+                "/login/second-step", {"csrf_token": token, "code": CODES.next(email)}
+            )
+            if status == 302:
+                return location
+        raise RuntimeError(f"the second step of {email} refused four codes in a row")
+
+    def read_privacy_notice(self, home: str) -> None:
+        """The first page after the sign-in (``home``) brings the privacy notice the first
+        time: its button says it was read (POST /privacy/seen), and the page then answers."""
+        status, _text, location = self.request(home)
+        if status == 302 and urllib.parse.urlsplit(location).path == "/privacy":
+            token = self.csrf_token("/privacy?next=" + urllib.parse.quote(home))
+            self.request("/privacy/seen", {"csrf_token": token, "next": home})
+            status, _text, location = self.request(home)
+        if status != 200:
+            raise RuntimeError(f"{home} answered {status} {location} after signing in")
 
     def cookie_header(self) -> str:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
 
 
+#: one signed-in session per account, shared by its targets (a staff sign-in uses up a time
+#: step of the authenticator app, so signing in anew for each target would wait for codes)
+_SESSIONS: dict[str, Client] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
 def session_for(base: str, account: str | None) -> Client:
     """A signed-in session for ``account`` (an anonymous one for None)."""
-    client = Client(base)
     if account is None:
+        client = Client(base)
         client.request("/login")  # an anonymous session, holding the CSRF secret
-    else:
+        return client
+    with _SESSIONS_LOCK:
+        client = _SESSIONS.get(account)
+        if client is not None and client.request("/account")[0] == 200:
+            return client  # still signed in
+        client = Client(base)
         client.sign_in(account)
+        _SESSIONS[account] = client
+        return client
+
+
+def waiting_session(base: str, email: str) -> Client:
+    """A session whose sign-in waits for its second step (the password was right)."""
+    client = Client(base)
+    client.begin_sign_in(email, SPARE_PASSWORD)
     return client
 
 
@@ -609,6 +784,12 @@ def choose_account(target: Target, app, base: str) -> Client:
         if target.access in ("public", "signed-in", "unknown")
         else tuple(target.access.split(","))
     )
+    if target.endpoint in WAITING_ENDPOINTS:
+        target.account = f"{SPARE_STAFF} (waiting for the second step)"
+        return waiting_session(base, SPARE_STAFF)
+    if target.endpoint in ACCOUNT_OF_ENDPOINT:
+        target.account = ACCOUNT_OF_ENDPOINT[target.endpoint]
+        return session_for(base, target.account)
     accounts = candidate_accounts(access)
     if target.method != "GET":
         order = {"admin": 0, "instructor": 1, "learner": 2, "graduate": 3, "learner01": 4}
