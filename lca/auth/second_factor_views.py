@@ -21,6 +21,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -150,10 +151,9 @@ def _needs_javascript(then: str):
     return redirect(then)
 
 
-@bp.post("/login/passkey/options")
-@public
-def passkey_sign_in_start():
-    """The challenge for signing in with a passkey, kept in the session until it is answered."""
+def _waiting_for_a_passkey() -> Waiting | ResponseReturnValue:
+    """The sign-in waiting for its passkey, or the answer to a request that has none (a form
+    post without JavaScript, someone already signed in, no password given first)."""
     if not request.is_json:
         return (
             _not_waiting()
@@ -165,6 +165,16 @@ def passkey_sign_in_start():
         return _json_refusal(
             400, _("Sign in with your password first; the second step waits 5 minutes.")
         )
+    return waiting
+
+
+@bp.post("/login/passkey/options")
+@public
+def passkey_sign_in_start():
+    """The challenge for signing in with a passkey, kept in the session until it is answered."""
+    waiting = _waiting_for_a_passkey()
+    if not isinstance(waiting, Waiting):
+        return waiting
     options, challenge = passkey_sign_in_options(waiting.user)
     session[SIGN_IN_CHALLENGE] = challenge
     return jsonify(options)
@@ -174,17 +184,9 @@ def passkey_sign_in_start():
 @public
 def passkey_sign_in():
     """The browser's answer to the challenge: signed in, or a refusal counted like a wrong code."""
-    if not request.is_json:
-        return (
-            _not_waiting()
-            if current_user.is_authenticated
-            else _needs_javascript(url_for(".second_step"))
-        )
-    waiting = None if current_user.is_authenticated else waiting_sign_in()
-    if waiting is None:
-        return _json_refusal(
-            400, _("Sign in with your password first; the second step waits 5 minutes.")
-        )
+    waiting = _waiting_for_a_passkey()
+    if not isinstance(waiting, Waiting):
+        return waiting
     user = waiting.user
     wait = minutes_to_wait(user.id)
     if wait is not None:
