@@ -24,6 +24,7 @@ from werkzeug.test import encode_multipart
 from lca.core.dates import local_today
 from lca.core.db import db, utcnow
 from lca.core.storage import storage
+from lca.curriculum.services import current_version, modules_of
 from lca.models import (
     Attendance,
     AttendanceStatus,
@@ -119,6 +120,7 @@ class CohortFactory(Base):
     ends_on = factory.LazyAttribute(lambda o: o.starts_on + timedelta(days=240))
     field_starts_on = factory.LazyAttribute(lambda o: o.starts_on + timedelta(days=14))
     field_window_months = 6
+    curriculum_version = factory.LazyFunction(lambda: current_version())
 
     @factory.post_generation
     def instructors(cohort, create, extracted, **_kwargs):
@@ -142,6 +144,7 @@ class ModuleFactory(Base):
     class Meta:
         model = Module
 
+    version = factory.LazyFunction(lambda: current_version())
     number = factory.Sequence(lambda n: 100 + n)
     title_th = factory.Sequence(lambda n: f"กลุ่มวิชาทดสอบ {n}")
     title_en = factory.Sequence(lambda n: f"Test module {n}")
@@ -184,8 +187,11 @@ class AuditEventFactory(Base):
 
 
 def module(number: int) -> Module:
-    """The seeded module of that number."""
-    return db.session.scalar(select(Module).where(Module.number == number))
+    """The seeded module of that number (of the current curriculum version)."""
+    version = current_version()
+    return db.session.scalar(
+        select(Module).where(Module.number == number, Module.version_id == version.id)
+    )
 
 
 def mechanism(code: str = "process") -> FieldMechanism:
@@ -554,7 +560,7 @@ def eligible_enrolment(cohort=None, **learner) -> Enrolment:
     enrolment = EnrolmentFactory(
         learner=LearnerFactory(**learner), **({"cohort": cohort} if cohort else {})
     )
-    for each in db.session.scalars(select(Module).order_by(Module.number)):
+    for each in modules_of(enrolment.cohort.curriculum_version_id):
         HourLogFactory(
             enrolment=enrolment,
             module=each,

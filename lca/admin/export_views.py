@@ -11,7 +11,7 @@ from lca.admin import bp
 from lca.certificates.services import cohort_certificates
 from lca.core.collation import thai_order
 from lca.core.db import db
-from lca.curriculum.services import list_modules
+from lca.curriculum.services import current_version, modules_of
 from lca.hours.queue import reviewable_cohorts
 from lca.models import Certificate, Cohort, Enrolment, HourLog, Role
 from lca.web.downloads import hours_value, spreadsheet
@@ -80,7 +80,7 @@ def _progress_line(row) -> list:
 def export_progress(cohort_id: int, kind: str):
     cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
     rows = cohort_certificates(cohort)
-    header = _progress_header(list_modules(), with_cohort=False)
+    header = _progress_header(modules_of(cohort.curriculum_version_id), with_cohort=False)
     lines = (_progress_line(row) for row in rows)
     return spreadsheet(export_kind(kind), header, lines, f"progress-{cohort.code}")
 
@@ -102,7 +102,8 @@ def export_all_progress(kind: str):
             for row in cohort_certificates(cohort):
                 yield [cohort.code, *_progress_line(row)]
 
-    header = _progress_header(list_modules(), with_cohort=True)
+    version = current_version()  # TODO(versions): one set of columns per version
+    header = _progress_header(modules_of(version.id) if version else [], with_cohort=True)
     return spreadsheet(kind, header, lines(), "progress-all-cohorts")
 
 

@@ -22,7 +22,7 @@ from lca.core.db import db, flush_or_conflict, utcnow
 from lca.core.errors import RuleError
 from lca.core.outbox import record_message
 from lca.core.uploads import Upload
-from lca.curriculum.services import field_module, latest_rubric, list_modules
+from lca.curriculum.services import field_module, latest_rubric, modules_of
 from lca.models import (
     Enrolment,
     EnrolmentStatus,
@@ -256,7 +256,7 @@ def grade_report(
 def _tell_learner_of_grade(report: FieldReport, grade: Grade, rubric: Rubric) -> None:
     """The learner hears the result, the points and (for "revise") what to change."""
     enrolment, grader = report.enrolment, grade.grader
-    module = field_module(list_modules())
+    module = field_module(modules_of(enrolment.cohort.curriculum_version_id))
     record_message(
         enrolment.learner,
         MessageKind.REPORT_GRADED,

@@ -15,7 +15,7 @@ from lca.core.dates import add_months, format_day
 from lca.core.db import db
 from lca.core.errors import RuleError
 from lca.core.outbox import record_message
-from lca.curriculum.services import field_module, list_modules
+from lca.curriculum.services import field_module, modules_of
 from lca.models import (
     Cohort,
     Enrolment,
@@ -163,7 +163,7 @@ def extend_field_window(
         reason=reason,
         confirmed_far=extended_to > far_extension_limit(enrolment),
     )
-    module = field_module(list_modules())
+    module = field_module(modules_of(enrolment.cohort.curriculum_version_id))
     record_message(
         enrolment.learner,
         MessageKind.WINDOW_EXTENDED,

@@ -56,6 +56,18 @@ class CohortForm(BaseForm):
     )
 
 
+class NewCohortForm(CohortForm):
+    """A new cohort also chooses its curriculum (the current version unless another is picked);
+    afterwards it changes only by a move (CurriculumMoveForm)."""
+
+    curriculum_version_id = SelectField(
+        _l("Curriculum"),
+        coerce=int,
+        description=_l("The current version unless the cohort should follow an earlier one."),
+        validators=[InputRequired(_l("Choose the curriculum."))],
+    )
+
+
 class AssignInstructorForm(BaseForm):
     instructor_id = SelectField(
         _l("Instructor"), coerce=int, validators=[InputRequired(_l("Choose an instructor."))]

@@ -16,9 +16,11 @@ from lca.core.collation import thai_order
 from lca.core.dates import format_day
 from lca.core.db import db, utcnow
 from lca.core.errors import RuleError
+from lca.curriculum.services import current_version
 from lca.models import (
     City,
     Cohort,
+    CurriculumVersion,
     Enrolment,
     EnrolmentStatus,
     HourLog,
@@ -41,6 +43,9 @@ class CohortPlan:
     ends_on: date
     field_starts_on: date
     field_window_months: int
+    #: the curriculum a new cohort follows (None: the current one); a cohort moves to another
+    #: only with lca.cohorts.curriculum_move
+    curriculum_version: CurriculumVersion | None = None
 
 
 def check_cohort_plan(plan: CohortPlan, cohort: Cohort | None = None) -> None:
@@ -82,7 +87,11 @@ def check_cohort_plan(plan: CohortPlan, cohort: Cohort | None = None) -> None:
 def create_cohort(plan: CohortPlan, actor: User) -> Cohort:
     """Open a new cohort."""
     check_cohort_plan(plan)
+    version = plan.curriculum_version or current_version()
+    if version is None:
+        raise RuleError(_("There is no curriculum yet: load it with flask lca seed first."))
     cohort = Cohort(
+        curriculum_version=version,
         code=plan.code.upper(),
         host_city=plan.host_city,
         starts_on=plan.starts_on,
@@ -92,7 +101,7 @@ def create_cohort(plan: CohortPlan, actor: User) -> Cohort:
     )
     db.session.add(cohort)
     db.session.flush()
-    record(actor, "cohort.create", cohort, code=cohort.code)
+    record(actor, "cohort.create", cohort, code=cohort.code, curriculum=version.number)
     return cohort
 
 

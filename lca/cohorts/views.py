@@ -17,6 +17,7 @@ from lca.cohorts.forms import (
     CohortForm,
     EnrolForm,
     FieldWindowForm,
+    NewCohortForm,
     WithdrawForm,
 )
 from lca.cohorts.services import (
@@ -33,10 +34,21 @@ from lca.cohorts.services import (
     update_cohort,
     withdraw_enrolment,
 )
-from lca.models import City, Cohort, Enrolment, Role, User
+from lca.curriculum.services import list_versions
+from lca.models import City, Cohort, CurriculumVersion, Enrolment, Role, User
 from lca.web.forms import UnvalidatedForm, options
+from lca.web.i18n import localized
 from lca.web.pages import perform
 from lca.web.permissions import get_cohort_or_403, get_or_404, role_required
+
+
+def _version_choices(form: NewCohortForm) -> None:
+    versions = list_versions()
+    form.curriculum_version_id.choices = options(
+        (v.id, localized(v, "name")) for v in reversed(versions)
+    )
+    if form.curriculum_version_id.data is None and versions:
+        form.curriculum_version_id.data = versions[-1].id
 
 
 def _plan(form: CohortForm) -> CohortPlan:
@@ -54,6 +66,11 @@ def _plan(form: CohortForm) -> CohortPlan:
         ends_on=ends_on,
         field_starts_on=form.field_starts_on.data or starts_on,
         field_window_months=months,
+        curriculum_version=(
+            get_or_404(CurriculumVersion, form.curriculum_version_id.data)
+            if isinstance(form, NewCohortForm)
+            else None
+        ),
     )
 
 
@@ -66,8 +83,9 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def new():
-    form = CohortForm()
+    form = NewCohortForm()
     form.host_city_id.choices = options(city_options())
+    _version_choices(form)
 
     def page():
         return render_template("cohorts/form.html", form=form, cohort=None)

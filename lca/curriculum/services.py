@@ -1,17 +1,62 @@
-"""Reading the curriculum and the learning cities."""
+"""Reading the curriculum: its versions, their modules and field catalogues, the rubric, and
+the learning cities. Every cohort follows one version (Cohort.curriculum_version_id); what a
+learner must do is read from the version of their cohort, never from "the" curriculum."""
 
 from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
 
 from sqlalchemy import select
 
 from lca.core.collation import thai_order
 from lca.core.db import db
-from lca.models import City, FieldMechanism, FieldTool, Module, Rubric
+from lca.models import (
+    City,
+    CurriculumVersion,
+    FieldMechanism,
+    FieldTool,
+    Module,
+    Rubric,
+    curriculum_version_mechanisms,
+    curriculum_version_tools,
+)
 
 
-def list_modules() -> list[Module]:
-    """The module groups in curriculum order."""
-    return list(db.session.scalars(select(Module).order_by(Module.number)))
+def current_version() -> CurriculumVersion | None:
+    """The version in force now: the newest (exactly one is current); None before the seed."""
+    return db.session.scalar(
+        select(CurriculumVersion).order_by(CurriculumVersion.number.desc()).limit(1)
+    )
+
+
+def list_versions() -> list[CurriculumVersion]:
+    """Every version, the first one first."""
+    return list(db.session.scalars(select(CurriculumVersion).order_by(CurriculumVersion.number)))
+
+
+def version_numbered(number: int) -> CurriculumVersion | None:
+    return db.session.scalar(select(CurriculumVersion).where(CurriculumVersion.number == number))
+
+
+def modules_of(version_id: int) -> list[Module]:
+    """The module groups of one version, in curriculum order."""
+    return list(
+        db.session.scalars(
+            select(Module).where(Module.version_id == version_id).order_by(Module.number)
+        )
+    )
+
+
+def modules_by_version(version_ids: Iterable[int]) -> dict[int, list[Module]]:
+    """{version id: its modules in curriculum order}, in one query for any number of versions."""
+    wanted = set(version_ids)
+    found: dict[int, list[Module]] = defaultdict(list)
+    if wanted:
+        query = select(Module).where(Module.version_id.in_(wanted)).order_by(Module.number)
+        for module in db.session.scalars(query):
+            found[module.version_id].append(module)
+    return {version_id: found.get(version_id, []) for version_id in wanted}
 
 
 def total_hours(modules: list[Module]) -> int:
@@ -24,11 +69,30 @@ def field_module(modules: list[Module]) -> Module | None:
     return next((module for module in modules if module.is_field), None)
 
 
-def list_field_catalogues() -> tuple[list[FieldMechanism], list[FieldTool]]:
-    """The mechanisms and tools a field log is described with, in display order."""
-    mechanisms = list(db.session.scalars(select(FieldMechanism).order_by(FieldMechanism.number)))
-    tools = list(db.session.scalars(select(FieldTool).order_by(FieldTool.number)))
-    return mechanisms, tools
+def field_catalogues_of(*version_ids: int) -> tuple[list[FieldMechanism], list[FieldTool]]:
+    """The mechanisms and tools a field log of these versions is described with, in order."""
+    mechanisms = db.session.scalars(
+        select(FieldMechanism)
+        .join(curriculum_version_mechanisms)
+        .where(curriculum_version_mechanisms.c.version_id.in_(version_ids))
+        .order_by(FieldMechanism.number)
+    )
+    tools = db.session.scalars(
+        select(FieldTool)
+        .join(curriculum_version_tools)
+        .where(curriculum_version_tools.c.version_id.in_(version_ids))
+        .order_by(FieldTool.number)
+    )
+    # a mechanism or tool of several versions is one row: listed once
+    return list(dict.fromkeys(mechanisms)), list(dict.fromkeys(tools))
+
+
+def in_field_catalogue(version_id: int, mechanism_id: int | None, tool_ids: list[int]) -> bool:
+    """Whether a mechanism and tools are all of the catalogue of one version."""
+    mechanisms, tools = field_catalogues_of(version_id)
+    return (mechanism_id is None or mechanism_id in {m.id for m in mechanisms}) and set(
+        tool_ids
+    ) <= {t.id for t in tools}
 
 
 def list_learning_cities() -> list[City]:

@@ -6,7 +6,13 @@ from lca.certificates.services import certificates_by_enrolment
 from lca.cohorts.services import learner_enrolments
 from lca.core.dates import local_today
 from lca.core.db import db
-from lca.curriculum.services import field_module, list_learning_cities, list_modules, total_hours
+from lca.curriculum.services import (
+    current_version,
+    field_module,
+    list_learning_cities,
+    modules_of,
+    total_hours,
+)
 from lca.home import bp
 from lca.home.services import instructor_desk, timetable_of
 from lca.hours.progress import progress_of
@@ -19,7 +25,8 @@ from lca.web.permissions import public, role_required, signed_in
 @bp.get("/")
 @public
 def index():
-    modules = list_modules()
+    version = current_version()
+    modules = modules_of(version.id) if version else []
     return render_template(
         "home/index.html",
         cities=list_learning_cities(),

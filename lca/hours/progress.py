@@ -15,7 +15,7 @@ from lca.certificates import eligibility
 from lca.core.collation import thai_order
 from lca.core.dates import local_today, programme_timezone
 from lca.core.db import db
-from lca.curriculum.services import list_modules
+from lca.curriculum.services import modules_by_version, modules_of
 from lca.models import (
     Cohort,
     Enrolment,
@@ -71,6 +71,9 @@ class EnrolmentProgress:
     modules: list[ModuleProgress]
     today: date
     report_status: ReportStatus | None = None  #: the field report's state, if handed in
+    #: approved minutes of modules that are not in the cohort's curriculum version (the cohort
+    #: moved to a version without them): kept and shown as carried over, never counted
+    carried_over_minutes: int = 0
 
     @property
     def is_eligible(self) -> bool:
@@ -177,17 +180,45 @@ def module_progress(modules: list[Module], minutes: dict[int, list[int]]) -> lis
     return [ModuleProgress(module, *minutes.get(module.id, (0, 0, 0))) for module in modules]
 
 
+def carried_over(modules: list[Module], minutes: dict[int, list[int]]) -> int:
+    """Approved minutes of modules outside ``modules`` (another version's)."""
+    ids = {module.id for module in modules}
+    return sum(sums[0] + sums[2] for module_id, sums in minutes.items() if module_id not in ids)
+
+
+def _progress(
+    enrolment: Enrolment,
+    modules: list[Module],
+    minutes: dict[int, list[int]],
+    today: date,
+    report: ReportStatus | None,
+) -> EnrolmentProgress:
+    return EnrolmentProgress(
+        enrolment,
+        module_progress(modules, minutes),
+        today,
+        report,
+        carried_over_minutes=carried_over(modules, minutes),
+    )
+
+
 def progress_of(enrolments: list[Enrolment]) -> list[EnrolmentProgress]:
-    """Progress of the given enrolments (their cohorts loaded), in one aggregate query."""
+    """Progress of the given enrolments (their cohorts loaded), each against the curriculum
+    version of its cohort, in one aggregate query and one query of the versions' modules."""
     if not enrolments:
         return []
-    modules, today = list_modules(), local_today()
+    today = local_today()
+    modules = modules_by_version({e.cohort.curriculum_version_id for e in enrolments})
     ids = [enrolment.id for enrolment in enrolments]
     minutes = minutes_by_module(HourLog.enrolment_id.in_(ids))
     reports = report_statuses(Enrolment.id.in_(ids))
     return [
-        EnrolmentProgress(
-            e, module_progress(modules, minutes.get(e.id, {})), today, reports.get(e.id)
+        _progress(
+            e,
+            modules[e.cohort.curriculum_version_id],
+            minutes.get(e.id, {}),
+            today,
+            reports.get(e.id),
         )
         for e in enrolments
     ]
@@ -206,14 +237,11 @@ def cohort_progress(cohort: Cohort) -> list[EnrolmentProgress]:
             .order_by(thai_order(User.full_name_th))
         )
     )
-    modules, today = list_modules(), local_today()
+    modules, today = modules_of(cohort.curriculum_version_id), local_today()
     minutes = minutes_by_module(Enrolment.cohort_id == cohort.id)
     reports = report_statuses(Enrolment.cohort_id == cohort.id)
     return [
-        EnrolmentProgress(
-            e, module_progress(modules, minutes.get(e.id, {})), today, reports.get(e.id)
-        )
-        for e in enrolments
+        _progress(e, modules, minutes.get(e.id, {}), today, reports.get(e.id)) for e in enrolments
     ]
 
 
@@ -230,7 +258,7 @@ def completed_on(enrolment: Enrolment) -> date | None:
     its requirement (approvals in the order they were given; field hours only inside the
     window, as progress counts them), and the day the field report's passing grade was given.
     The certificate's period ends on it (lca.certificates.services.activity_ended_on)."""
-    modules = list_modules()
+    modules = modules_of(enrolment.cohort.curriculum_version_id)
     approved = db.session.execute(
         select(HourLog.module_id, HourLog.minutes, HourLog.worked_on, HourLog.reviewed_at)
         .where(HourLog.enrolment_id == enrolment.id, HourLog.status == LogStatus.APPROVED)

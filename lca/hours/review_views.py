@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lca.curriculum.services import list_modules
+from lca.curriculum.services import modules_by_version
 from lca.hours import bp
 from lca.hours.forms import BulkReviewForm, NoteForm, QueueFilterForm
 from lca.hours.overlaps import times_of
@@ -47,11 +47,25 @@ def _queue_page(bulk_form: BulkReviewForm | None = None):
     with its message and the logs still ticked."""
     form = QueueFilterForm(request.args)
     cohorts = reviewable_cohorts(current_user)
-    modules = list_modules()
+    by_version = modules_by_version({c.curriculum_version_id for c in cohorts})
+    several = len(by_version) > 1
+    modules = sorted(
+        (m for found in by_version.values() for m in found), key=lambda m: (m.number, m.version_id)
+    )
 
     form.cohort.choices = options([(0, _("All my cohorts")), *((c.id, c.code) for c in cohorts)])
     form.module.choices = options(
-        [(0, _("All modules")), *((m.id, f"{m.number}. {localized(m, 'title')}") for m in modules)]
+        [
+            (0, _("All modules")),
+            *(
+                (
+                    m.id,
+                    f"{m.number}. {localized(m, 'title')}"
+                    + (f" ({localized(m.version, 'name')})" if several else ""),
+                )
+                for m in modules
+            ),
+        ]
     )
     form.status.choices = options((s.value, LABELS[s]) for s in QUEUE_STATES)
     read_filters(form)

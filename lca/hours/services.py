@@ -19,6 +19,7 @@ from lca.core.db import db, flush_or_conflict, utcnow
 from lca.core.errors import RuleError, RuleErrors
 from lca.core.outbox import record_message
 from lca.core.uploads import Upload
+from lca.curriculum.services import in_field_catalogue
 from lca.hours.day_limit import check_day_limit
 from lca.hours.overlaps import check_attendance_overlap, check_time_of_day
 from lca.models import (
@@ -120,6 +121,21 @@ def entry_problems(
             problems.append(error)
     if not entry.description:
         problems.append(RuleError(_("Describe what you did."), field="description"))
+    if entry.module.version_id != enrolment.cohort.curriculum_version_id:
+        problems.append(
+            RuleError(_("This module is not in the curriculum of your cohort."), field="module_id")
+        )
+    elif entry.module.is_field and not in_field_catalogue(
+        enrolment.cohort.curriculum_version_id,
+        entry.mechanism.id if entry.mechanism else None,
+        [tool.id for tool in entry.tools],
+    ):
+        problems.append(
+            RuleError(
+                _("Choose a mechanism and tools of your cohort's curriculum."),
+                field="mechanism_id",
+            )
+        )
     if entry.module.is_field:
         if entry.mechanism is None:
             problems.append(

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lca.core.errors import RuleError
-from lca.curriculum.services import list_modules
+from lca.curriculum.services import modules_of
 from lca.hours import bp
 from lca.hours.attendance import (
     Mark,
@@ -28,9 +28,9 @@ from lca.web.permissions import get_cohort_or_403, get_session_or_403, role_requ
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 
 
-def _session_modules() -> dict[int, Module]:
-    """Modules held as sessions: all but field practice."""
-    return {m.id: m for m in list_modules() if not m.is_field}
+def _session_modules(cohort) -> dict[int, Module]:
+    """Modules of the cohort's curriculum held as sessions: all but field practice."""
+    return {m.id: m for m in modules_of(cohort.curriculum_version_id) if not m.is_field}
 
 
 def _plan(form: SessionForm, modules: dict[int, Module]) -> SessionPlan:
@@ -64,7 +64,7 @@ def sessions(cohort_id: int):
 @role_required(*STAFF)
 def new_session(cohort_id: int):
     cohort = get_cohort_or_403(cohort_id, current_user)
-    modules, form = _session_modules(), SessionForm()
+    modules, form = _session_modules(cohort), SessionForm()
     _module_choices(form, modules)
 
     def page():
@@ -85,7 +85,7 @@ def new_session(cohort_id: int):
 @role_required(*STAFF)
 def edit_session(session_id: int):
     session = get_session_or_403(session_id, current_user)
-    modules = _session_modules()
+    modules = _session_modules(session.cohort)
     form = SessionForm(obj=session, hours=session.minutes / 60)
     _module_choices(form, modules)
 

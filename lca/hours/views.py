@@ -7,10 +7,9 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from lca.core.dates import local_today
-from lca.core.db import db
+from lca.curriculum.services import field_catalogues_of, modules_by_version
 from lca.hours import bp
 from lca.hours.drafts import (
     as_uploads,
@@ -50,24 +49,35 @@ from lca.web.permissions import (
 
 
 class Catalogue:
-    """The modules, mechanisms and tools a log form offers, by id."""
+    """The modules, mechanisms and tools a log form offers, by id: those of the curriculum
+    versions of the given enrolments' cohorts (one version, unless the learner is in cohorts
+    on different ones)."""
 
-    def __init__(self) -> None:
+    def __init__(self, enrolments) -> None:
+        versions = {e.cohort.curriculum_version_id for e in enrolments}
+        by_version = modules_by_version(versions)
+        self.several_versions = len(versions) > 1
         self.modules: dict[int, Module] = {
-            m.id: m for m in db.session.scalars(select(Module).order_by(Module.number))
-        }
-        self.mechanisms: dict[int, FieldMechanism] = {
             m.id: m
-            for m in db.session.scalars(select(FieldMechanism).order_by(FieldMechanism.number))
+            for m in sorted(
+                (m for modules in by_version.values() for m in modules),
+                key=lambda m: (m.number, m.version_id),
+            )
         }
-        self.tools: dict[int, FieldTool] = {
-            t.id: t for t in db.session.scalars(select(FieldTool).order_by(FieldTool.number))
-        }
+        mechanisms, tools = field_catalogues_of(*versions)
+        self.mechanisms: dict[int, FieldMechanism] = {m.id: m for m in mechanisms}
+        self.tools: dict[int, FieldTool] = {t.id: t for t in tools}
+
+    def _module_label(self, module: Module) -> str:
+        label = f"{module.number}. {localized(module, 'title')}"
+        if self.several_versions:
+            label += f" ({localized(module.version, 'name')})"
+        return label
 
     def fill(self, form: LogForm, enrolments) -> None:
         form.enrolment_id.choices = options((e.id, e.cohort.code) for e in enrolments)
         form.module_id.choices = options(
-            (m.id, f"{m.number}. {localized(m, 'title')}") for m in self.modules.values()
+            (m.id, self._module_label(m)) for m in self.modules.values()
         )
         form.mechanism_id.choices = options(
             # numbered like the modules: a keyboard user picks one by typing its number
@@ -211,7 +221,7 @@ def _keep(form: LogForm, files: KeptFiles, page):
 @role_required(Role.LEARNER)
 def new_log():
     enrolments = active_enrolments(current_user)
-    catalogue, form = Catalogue(), LogForm()
+    catalogue, form = Catalogue(enrolments), LogForm()
     catalogue.fill(form, enrolments)
     files = KeptFiles(form)
 
@@ -269,7 +279,7 @@ def edit_log(log_id: int):
     if not log.is_editable:
         flash(_("This log has been reviewed and can no longer be changed."), "error")
         return redirect(url_for(".show_log", log_id=log.id))
-    catalogue, form = Catalogue(), _filled_log_form(log)
+    catalogue, form = Catalogue([log.enrolment]), _filled_log_form(log)
     catalogue.fill(form, [log.enrolment])
     form.remove_evidence.choices = options((e.id, e.original_name) for e in log.evidence)
     removed = set(form.remove_evidence.data or ())

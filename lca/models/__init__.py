@@ -20,8 +20,22 @@ from lca.models.certificates import (
     CertificateStatus,
     SerialCounter,
 )
-from lca.models.cohorts import Cohort, Enrolment, EnrolmentStatus, cohort_instructors
-from lca.models.curriculum import FieldMechanism, FieldTool, Module, ModuleKind
+from lca.models.cohorts import (
+    Cohort,
+    CurriculumMove,
+    Enrolment,
+    EnrolmentStatus,
+    cohort_instructors,
+)
+from lca.models.curriculum import (
+    CurriculumVersion,
+    FieldMechanism,
+    FieldTool,
+    Module,
+    ModuleKind,
+    curriculum_version_mechanisms,
+    curriculum_version_tools,
+)
 from lca.models.hours import (
     Attendance,
     AttendanceStatus,
@@ -50,6 +64,8 @@ __all__ = [
     "City",
     "ClassSession",
     "Cohort",
+    "CurriculumMove",
+    "CurriculumVersion",
     "DraftFile",
     "EmailStatus",
     "Enrolment",
@@ -83,6 +99,8 @@ __all__ = [
     "User",
     "UserSession",
     "cohort_instructors",
+    "curriculum_version_mechanisms",
+    "curriculum_version_tools",
     "field_report_logs",
     "hour_log_tools",
     "utcnow",

@@ -29,6 +29,7 @@ from lca.core.dates import add_months
 from lca.core.db import Base, UTCDateTime, text_enum, utcnow
 
 if TYPE_CHECKING:
+    from lca.models.curriculum import CurriculumVersion
     from lca.models.places import City
     from lca.models.users import User
 
@@ -69,6 +70,10 @@ class Cohort(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)  #: e.g. CA-2569-01
     host_city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"), index=True)
+    #: the curriculum the cohort follows: progress, eligibility, reports and certificates read it
+    curriculum_version_id: Mapped[int] = mapped_column(
+        ForeignKey("curriculum_versions.id"), index=True
+    )
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     field_starts_on: Mapped[date]  #: where each learner's field window starts by default
@@ -79,10 +84,33 @@ class Cohort(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     host_city: Mapped[City] = relationship()
+    curriculum_version: Mapped[CurriculumVersion] = relationship()
     enrolments: Mapped[list[Enrolment]] = relationship(back_populates="cohort", lazy="raise")
 
     def __repr__(self) -> str:
         return f"<Cohort {self.code}>"
+
+
+class CurriculumMove(Base):
+    """A cohort moved from one curriculum version to another by an administrator, with the
+    reason, kept for good (the audit log has the same act)."""
+
+    __tablename__ = "curriculum_moves"
+    __table_args__ = (CheckConstraint("from_version_id <> to_version_id", name="to_another"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    from_version_id: Mapped[int] = mapped_column(ForeignKey("curriculum_versions.id"))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("curriculum_versions.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    #: the administrator confirmed that certificates already issued stand as issued
+    certificates_stand: Mapped[bool] = mapped_column(default=False)
+    moved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    moved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    from_version: Mapped[CurriculumVersion] = relationship(foreign_keys=[from_version_id])
+    to_version: Mapped[CurriculumVersion] = relationship(foreign_keys=[to_version_id])
+    moved_by: Mapped[User | None] = relationship()
 
 
 def field_window_end(starts_on: date, months: int) -> date:

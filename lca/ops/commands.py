@@ -26,14 +26,23 @@ def lca_group():
 
 @lca_group.command("seed")
 @with_appcontext
-def seed_command():
-    """Create or update the curriculum, field catalogues and cities from seed/."""
+@click.option("--dry-run", is_flag=True, help="Say what the seed would do, and change nothing.")
+def seed_command(dry_run):
+    """Create or update the curriculum, field catalogues and cities from seed/.
+
+    Wording fixes of the curriculum (titles, descriptions, the version's name) change the
+    current version in place; a change of a rule (hours, modules, kinds, the field window, the
+    mechanisms and tools) makes a new version, and existing cohorts keep theirs."""
     try:
         report = seed_all()
     except SeedError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
-    db.session.commit()
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was changed. The seed would do this:")
+    else:
+        db.session.commit()
     for line in report.lines():
         click.echo(line)
 

@@ -25,6 +25,7 @@ from lca.cohorts.services import assign_instructor, enrol_learner, instructor_id
 from lca.core.dates import local_today
 from lca.core.db import db, utcnow
 from lca.core.uploads import Upload
+from lca.curriculum.services import current_version, modules_of
 from lca.hours.attendance import Mark, SessionPlan, record_attendance, schedule_session
 from lca.hours.services import (
     LogEntry,
@@ -43,7 +44,6 @@ from lca.models import (
     FieldMechanism,
     FieldTool,
     GradeResult,
-    Module,
     Role,
     User,
 )
@@ -205,6 +205,7 @@ def ensure_demo_cohort(host: City) -> Cohort:
             ends_on=starts_on + timedelta(days=270),
             field_starts_on=starts_on + timedelta(days=30),
             field_window_months=6,
+            curriculum_version=current_version(),
         )
         db.session.add(cohort)
         db.session.flush()
@@ -281,7 +282,7 @@ def load_demo_hours() -> list[str]:
         e.learner.email: e
         for e in db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id))
     }
-    modules = {m.number: m for m in db.session.scalars(select(Module))}
+    modules = {m.number: m for m in modules_of(cohort.curriculum_version_id)}
     mechanisms = {m.code: m for m in db.session.scalars(select(FieldMechanism))}
     tools = {t.code: t for t in db.session.scalars(select(FieldTool))}
 

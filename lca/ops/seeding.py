@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from lca.core.db import Base, db
 from lca.core.seed_files import SEED_DIR, SeedError, read_seed_file
+from lca.curriculum.versions import Outcome, VersionNameTaken, VersionPlan, apply_plan
 from lca.models import City, FieldMechanism, FieldTool, Module, ModuleKind, Rubric, RubricCriterion
 
 
@@ -96,15 +98,17 @@ CATALOGUES = (
 @dataclass
 class SeedReport:
     counts: dict[str, Counter] = field(default_factory=dict)
+    curriculum: Outcome | None = None
 
     def add(self, section: str, outcome: str) -> None:
         self.counts.setdefault(section, Counter())[outcome] += 1
 
     def lines(self) -> list[str]:
-        return [
+        lines = [
             f"{section}: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged"
             for section, c in self.counts.items()
         ]
+        return [*(self.curriculum.lines() if self.curriculum else []), *lines]
 
 
 def _clean_row(catalogue: Catalogue, index: int, row: Any) -> dict:
@@ -137,6 +141,12 @@ def _clean_row(catalogue: Catalogue, index: int, row: Any) -> dict:
 
 
 def _validate_modules(rows: list[dict]) -> None:
+    fields = [row["number"] for row in rows if row["kind"] is ModuleKind.FIELD]
+    if len(fields) != 1:
+        raise SeedError(
+            "curriculum.yaml modules: the curriculum needs exactly one field-practice module "
+            f"(kind: field); it has {len(fields)}."
+        )
     for row in rows:
         is_field = row["kind"] is ModuleKind.FIELD
         if is_field != (row["field_window_months"] is not None):
@@ -173,6 +183,16 @@ def _upsert(catalogue: Catalogue, rows: list[dict], report: SeedReport) -> None:
         )
     }
     before = {k: {name: getattr(obj, name) for name in rows[0]} for k, obj in existing.items()}
+    if "number" in rows[0] and catalogue.key != "number":
+        # an entry the file no longer lists stays for the versions that use it, numbered
+        # after every listed one, so that a new entry may take its number
+        wanted = {row["number"] for row in rows}
+        for obj in db.session.scalars(
+            select(model).where(key_column.not_in([r[catalogue.key] for r in rows]))
+        ):
+            if obj.number in wanted:
+                obj.number = 1000 + obj.id
+        db.session.flush()
     if "number" in rows[0] and catalogue.key != "number":
         holders = {obj.number: k for k, obj in existing.items()}
         if any(
@@ -290,6 +310,32 @@ def _seed_rubric(rubric: dict, report: SeedReport) -> None:
     report.add("rubric", "created")
 
 
+def load_version_header(data: dict) -> dict[str, Any]:
+    """The optional ``version:`` of curriculum.yaml: the names (and the day it takes effect)
+    of the version its modules make."""
+    header = data.get("version")
+    if header is None:
+        return {}
+    where = "curriculum.yaml version"
+    if not isinstance(header, dict):
+        raise SeedError(f"{where}: expected a mapping of name_th, name_en and takes_effect_on.")
+    unknown = set(header) - {"name_th", "name_en", "takes_effect_on"}
+    if unknown:
+        raise SeedError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}.")
+    values: dict[str, Any] = {
+        "name_th": _text(header, "name_th", where),
+        "name_en": _text(header, "name_en", where),
+    }
+    for name in ("name_th", "name_en"):
+        if len(values[name]) > 200:
+            raise SeedError(f"{where}: '{name}' is longer than 200 characters.")
+    day = header.get("takes_effect_on")
+    if day is not None and not isinstance(day, date):
+        raise SeedError(f"{where}: 'takes_effect_on' must be a day such as 2026-05-01.")
+    values["takes_effect_on"] = day
+    return values
+
+
 def seed_all(seed_dir: Path = SEED_DIR) -> SeedReport:
     """Create or update every catalogue from ``seed_dir``; validates everything before writing."""
     files: dict[str, dict] = {}
@@ -298,9 +344,22 @@ def seed_all(seed_dir: Path = SEED_DIR) -> SeedReport:
         if catalogue.file not in files:
             files[catalogue.file] = read_seed_file(seed_dir / catalogue.file)
         loaded.append((catalogue, load_catalogue(catalogue, files[catalogue.file])))
+    header = load_version_header(files["curriculum.yaml"])
     rubric = load_rubric(read_seed_file(seed_dir / "rubric.yaml"))
     report = SeedReport()
+    rows_of = {catalogue.model: rows for catalogue, rows in loaded}
     for catalogue, rows in loaded:
-        _upsert(catalogue, rows, report)
+        if catalogue.model is not Module:  # modules belong to a version: apply_plan
+            _upsert(catalogue, rows, report)
+    plan = VersionPlan(
+        modules=rows_of[Module],
+        mechanism_codes=[row["code"] for row in rows_of[FieldMechanism]],
+        tool_codes=[row["code"] for row in rows_of[FieldTool]],
+        **header,
+    )
+    try:
+        report.curriculum = apply_plan(plan)
+    except VersionNameTaken as error:
+        raise SeedError(str(error)) from error
     _seed_rubric(rubric, report)
     return report

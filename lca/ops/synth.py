@@ -31,7 +31,7 @@ from lca.certificates.services import activity_ended_on, certificate_snapshot
 from lca.certificates.status_list import FILL_LIMIT, LIST_SIZE
 from lca.core.dates import buddhist_year, local_today
 from lca.core.db import Base, db
-from lca.curriculum.services import latest_rubric, list_modules
+from lca.curriculum.services import current_version, latest_rubric, modules_of
 from lca.hours.progress import ModuleProgress
 from lca.models import (
     Attendance,
@@ -258,7 +258,8 @@ class _Catalogue:
 
 
 def _catalogue() -> _Catalogue:
-    modules = list_modules()
+    version = current_version()
+    modules = modules_of(version.id) if version else []
     rubric = latest_rubric()
     cities = list(db.session.scalars(select(City).order_by(City.id)))
     if not modules or rubric is None or not cities:
@@ -364,6 +365,7 @@ class _Builder:
                 "id": cohort_id,
                 "code": f"{COHORT_PREFIX}{buddhist_year(starts_on)}-{index + 1:04d}",
                 "host_city_id": city.id,
+                "curriculum_version_id": catalogue.modules[0].version_id,
                 "starts_on": starts_on,
                 "ends_on": ends_on,
                 "field_starts_on": field_starts_on,

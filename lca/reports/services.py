@@ -12,7 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from lca.certificates.eligibility import field_passed, hours_complete
 from lca.core.db import db
-from lca.curriculum.services import list_modules
+from lca.curriculum.services import modules_by_version
 from lca.hours.progress import minutes_by_module, module_progress, report_statuses
 from lca.models import (
     Certificate,
@@ -86,7 +86,7 @@ def build_report(scope: ColumnElement[bool]) -> Report:
         )
     }
     funnels = {cohort_id: Funnel(cohort) for cohort_id, cohort in cohorts.items()}
-    modules = list_modules()
+    modules_of_version = modules_by_version({c.curriculum_version_id for c in cohorts.values()})
     scoped_ids = select(enrolments.subquery().c.id)
     in_scope = Enrolment.id.in_(scoped_ids)
     minutes = minutes_by_module(in_scope)
@@ -105,6 +105,7 @@ def build_report(scope: ColumnElement[bool]) -> Report:
         funnel.enrolled += 1
         # each step of the funnel is counted on its own: a learner whose field report passed
         # counts there even while some hours still wait for approval, or after withdrawing
+        modules = modules_of_version[cohorts[row.cohort_id].curriculum_version_id]
         hours_done = hours_complete(module_progress(modules, minutes.get(row.id, {})))
         passed = field_passed(reports.get(row.id))
         funnel.hours_complete += hours_done
@@ -118,11 +119,13 @@ def build_report(scope: ColumnElement[bool]) -> Report:
         report.completed += hours_done and passed
         report.certificates += row.id in certified
     report.funnels = list(funnels.values())
-    totals = {m: 0 for m in modules}
-    by_id = {m.id: m for m in modules}
+    every_module = [m for modules in modules_of_version.values() for m in modules]
+    totals = {m: 0 for m in every_module}
+    by_id = {m.id: m for m in every_module}
     for per_module in minutes.values():
         for module_id, (approved, _pending, _outside) in per_module.items():
-            totals[by_id[module_id]] += approved
+            if module_id in by_id:  # carried over from another version: not counted
+                totals[by_id[module_id]] += approved
     report.hours_by_module = list(totals.items())
     report.field_by_mechanism = _field_hours(FieldMechanism, HourLog.mechanism_id, in_scope)
     report.field_by_tool = _field_hours(

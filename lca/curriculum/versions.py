@@ -1,0 +1,200 @@
+"""Curriculum versions from seed/curriculum.yaml: what is a wording fix (the current version is
+changed in place, audited) and what is a change of a rule (a new version; existing cohorts keep
+theirs). Rules: the modules there are (by number), each one's hours and kind, the field window's
+length, and the mechanisms and tools field logs may name. Wording: titles, descriptions and the
+version's own name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from lca.core.audit import record
+from lca.core.dates import buddhist_year, local_today
+from lca.core.db import db
+from lca.curriculum.services import current_version, field_catalogues_of, modules_of
+from lca.models import CurriculumVersion, FieldMechanism, FieldTool, Module
+
+#: what a module row of the seed may change in place; the rest of its fields are rules
+WORDING = ("title_th", "title_en", "description_th", "description_en")
+RULES = ("hours", "kind", "field_window_months")
+
+
+@dataclass
+class VersionPlan:
+    """A curriculum as seed/curriculum.yaml states it, checked (lca.ops.seeding)."""
+
+    modules: list[dict[str, Any]]  #: rows of Module's columns, by number
+    mechanism_codes: list[str]
+    tool_codes: list[str]
+    name_th: str | None = None  #: None: named from its hours and year
+    name_en: str | None = None
+    takes_effect_on: date | None = None  #: None: today
+
+    @property
+    def total_hours(self) -> int:
+        return sum(row["hours"] for row in self.modules)
+
+
+@dataclass
+class Outcome:
+    """What the seed did (or, in a dry run, would do) to the curriculum."""
+
+    version: CurriculumVersion
+    created: bool = False
+    rule_changes: list[str] = field(default_factory=list)
+    wording_changes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        named = f"version {self.version.number} '{self.version.name_en}' ({self.version.name_th})"
+        if self.created and self.version.number == 1:
+            return [f"curriculum: {named} created"]
+        if self.created:
+            return [
+                f"curriculum: {named} created, because a rule changed:",
+                *(f"  - {change}" for change in self.rule_changes),
+                "  existing cohorts stay on their versions; new cohorts get this one",
+            ]
+        if self.wording_changes:
+            return [
+                f"curriculum: {named} reworded in place:",
+                *(f"  - {change}" for change in self.wording_changes),
+            ]
+        return [f"curriculum: {named} unchanged"]
+
+
+def rule_changes(
+    modules: list[Module],
+    mechanism_codes: set[str],
+    tool_codes: set[str],
+    plan: VersionPlan,
+) -> list[str]:
+    """What in ``plan`` changes a rule of the version whose modules and catalogue are given."""
+    changes: list[str] = []
+    before = {module.number: module for module in modules}
+    after = {row["number"]: row for row in plan.modules}
+    for number in sorted(set(before) - set(after)):
+        changes.append(f"module {number} removed")
+    for number in sorted(set(after) - set(before)):
+        changes.append(f"module {number} added ({after[number]['hours']} hours)")
+    for number in sorted(set(before) & set(after)):
+        for name in RULES:
+            old, new = getattr(before[number], name), after[number][name]
+            if old != new:
+                shown = [getattr(value, "value", value) for value in (old, new)]
+                changes.append(f"module {number} {name}: {shown[0]} -> {shown[1]}")
+    for label, old_codes, new_codes in (
+        ("mechanism", mechanism_codes, set(plan.mechanism_codes)),
+        ("tool", tool_codes, set(plan.tool_codes)),
+    ):
+        changes += [f"{label} {code} removed" for code in sorted(old_codes - new_codes)]
+        changes += [f"{label} {code} added" for code in sorted(new_codes - old_codes)]
+    return changes
+
+
+def _default_names(plan: VersionPlan, takes_effect_on: date) -> tuple[str, str]:
+    hours = plan.total_hours
+    return (
+        f"CA {hours} ชั่วโมง, {buddhist_year(takes_effect_on)}",
+        f"CA {hours} hours, {takes_effect_on.year}",
+    )
+
+
+def _free_names(name_th: str, name_en: str, number: int) -> tuple[str, str]:
+    """The names, told apart from an earlier version's by the version's number if taken."""
+    taken = db.session.scalar(
+        select(CurriculumVersion.id).where(CurriculumVersion.name_th == name_th)
+    )
+    if taken is None:
+        return name_th, name_en
+    return f"{name_th} (ฉบับที่ {number})", f"{name_en} (version {number})"
+
+
+def _catalogue_rows(model: type, codes: list[str]) -> list[Any]:
+    return list(db.session.scalars(select(model).where(model.code.in_(codes))))
+
+
+def create_version(plan: VersionPlan, changes: list[str]) -> Outcome:
+    """A new version with the plan's modules and catalogue; it becomes the current one."""
+    previous = current_version()
+    number = previous.number + 1 if previous else 1
+    takes_effect_on = plan.takes_effect_on or local_today()
+    if plan.name_th:
+        name_th, name_en = plan.name_th, plan.name_en or plan.name_th
+    else:
+        name_th, name_en = _free_names(*_default_names(plan, takes_effect_on), number)
+    version = CurriculumVersion(
+        number=number, name_th=name_th, name_en=name_en, takes_effect_on=takes_effect_on
+    )
+    version.mechanisms = _catalogue_rows(FieldMechanism, plan.mechanism_codes)
+    version.tools = _catalogue_rows(FieldTool, plan.tool_codes)
+    db.session.add(version)
+    db.session.flush()
+    db.session.add_all(Module(version_id=version.id, **row) for row in plan.modules)
+    db.session.flush()
+    record(
+        None,
+        "curriculum.version_create",
+        version,
+        number=number,
+        name=name_th,
+        hours=plan.total_hours,
+        changes=changes,
+    )
+    return Outcome(version, created=True, rule_changes=changes)
+
+
+def reword(version: CurriculumVersion, plan: VersionPlan) -> Outcome:
+    """Apply the plan's wording to ``version`` in place (its rules are the plan's already)."""
+    changes: list[str] = []
+    by_number = {module.number: module for module in modules_of(version.id)}
+    for row in plan.modules:
+        module = by_number[row["number"]]
+        for name in WORDING:
+            if getattr(module, name) != row[name]:
+                setattr(module, name, row[name])
+                changes.append(f"module {module.number} {name}")
+    for name in ("name_th", "name_en", "takes_effect_on"):
+        wanted = getattr(plan, name)
+        if wanted and getattr(version, name) != wanted:
+            setattr(version, name, wanted)
+            changes.append(f"version {name}")
+    db.session.flush()
+    if changes:
+        record(None, "curriculum.reword", version, number=version.number, changes=changes)
+    return Outcome(version, wording_changes=changes)
+
+
+def apply_plan(plan: VersionPlan) -> Outcome:
+    """The seed's curriculum applied: the first version, a new version, or the current one
+    reworded. The mechanisms and tools the plan names exist already (their wording is shared
+    by every version that uses them)."""
+    current = current_version()
+    if current is None:
+        return create_version(plan, [])
+    mechanisms, tools = field_catalogues_of(current.id)
+    changes = rule_changes(
+        modules_of(current.id), {m.code for m in mechanisms}, {t.code for t in tools}, plan
+    )
+    if not changes:
+        return reword(current, plan)
+    if plan.name_th and plan.name_th == current.name_th:
+        raise VersionNameTaken(current, changes)
+    return create_version(plan, changes)
+
+
+class VersionNameTaken(ValueError):
+    """A rule changed, so the seed makes a new version, but its name is the current one's."""
+
+    def __init__(self, current: CurriculumVersion, changes: list[str]) -> None:
+        self.current, self.changes = current, changes
+        listed = "; ".join(changes)
+        super().__init__(
+            f"curriculum.yaml changes a rule ({listed}), so it makes a new curriculum version, "
+            f"but 'version: name_th' is still '{current.name_th}', the name of version "
+            f"{current.number}. Give the new version its own name (and name_en), or remove "
+            "the names to have them made from its hours and year."
+        )
