@@ -29,6 +29,7 @@ from lca.models import (
     City,
     ClassSession,
     Cohort,
+    CurriculumVersion,
     Enrolment,
     FieldReport,
     GradeResult,
@@ -103,6 +104,18 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
         _l("%(actor)s made %(instructor)s an instructor of the cohort %(object)s"),
     ),
     "cohort.create": (_l("Cohort created"), _l("%(actor)s created the cohort %(object)s")),
+    "cohort.curriculum_move": (
+        _l("Cohort moved to another curriculum"),
+        _l("%(actor)s moved the cohort %(object)s to another curriculum version"),
+    ),
+    "curriculum.reword": (
+        _l("Curriculum reworded"),
+        _l("%(actor)s reworded the curriculum %(object)s in place"),
+    ),
+    "curriculum.version_create": (
+        _l("Curriculum version created"),
+        _l("%(actor)s created the curriculum version %(object)s"),
+    ),
     "cohort.import": (
         _l("Learners imported"),
         _l("%(actor)s imported %(rows)s learners into the cohort %(object)s"),
@@ -263,6 +276,7 @@ OBJECTS: dict[str, Any] = {
     "cities": _l("City"),
     "class_sessions": _l("Class session"),
     "cohorts": _l("Cohort"),
+    "curriculum_versions": _l("Curriculum version"),
     "enrolments": _l("Enrolment"),
     "field_reports": _l("Field report"),
     "hour_logs": _l("Hour log"),
@@ -394,6 +408,8 @@ def _describe(obj: Any) -> _Named:
         return _Named(_person(obj), url_for("admin.edit_user", user_id=obj.id))
     if isinstance(obj, Cohort):
         return _Named(obj.code, url_for("cohorts.show", cohort_id=obj.id))
+    if isinstance(obj, CurriculumVersion):
+        return _Named(localized(obj, "name"), url_for("curriculum.index", version=obj.number))
     if isinstance(obj, City):
         return _Named(localized(obj, "name"), url_for("admin.edit_city", city_id=obj.id))
     if isinstance(obj, Enrolment):
