@@ -7,35 +7,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from lca.certificates.credential import check_credential
-from lca.curriculum.services import current_version, field_catalogues_of, modules_of
-from lca.curriculum.versions import VersionPlan, create_version
+from lca.curriculum.services import current_version
 from lca.hours.progress import progress_of
-from lca.models import Certificate, ModuleKind
-from tests.factories import CertificateFactory, CohortFactory, eligible_enrolment
+from lca.models import Certificate
+from tests.factories import CertificateFactory, CohortFactory, eligible_enrolment, later_version
 
 FIRST_TH, FIRST_EN = "CA 45 ชั่วโมง, 2567", "CA 45 hours, 2024"
-
-
-def twelve_hour_field_version():
-    """A second version: field practice of 12 hours instead of 9 (48 hours in all)."""
-    first = current_version()
-    rows = [
-        {
-            "number": m.number,
-            "title_th": m.title_th,
-            "title_en": m.title_en,
-            "hours": 12 if m.kind is ModuleKind.FIELD else m.hours,
-            "kind": m.kind,
-            "description_th": m.description_th,
-            "description_en": m.description_en,
-            "field_window_months": m.field_window_months,
-        }
-        for m in modules_of(first.id)
-    ]
-    mechanisms, tools = field_catalogues_of(first.id)
-    codes = [m.code for m in mechanisms], [t.code for t in tools]
-    plan = VersionPlan(rows, *codes, "CA 48 ชั่วโมง, 2570", "CA 48 hours, 2027")
-    return create_version(plan, ["module 5 hours: 9 -> 12"]).version
 
 
 def _issue(client, enrolment) -> Certificate:
@@ -74,7 +51,7 @@ def test_a_certificate_names_the_curriculum_its_cohort_followed(
 def test_a_learner_of_a_later_version_is_certified_for_its_hours(
     admin_client, db, tmp_path, pdf_text
 ):
-    later = twelve_hour_field_version()
+    later = later_version()
     cohort = CohortFactory(curriculum_version=later)
     enrolment = eligible_enrolment(cohort=cohort, full_name_th="ดาวเหนือ ใจงาม")
     certificate = _issue(admin_client, enrolment)
@@ -98,7 +75,7 @@ def test_a_learner_of_a_later_version_with_the_first_versions_hours_is_not_eligi
     db,
 ):
     first = current_version()
-    later = twelve_hour_field_version()
+    later = later_version()
     # 9 field hours approved on version 1
     enrolment = eligible_enrolment(cohort=CohortFactory(curriculum_version=first))
     enrolment.cohort.curriculum_version = later  # the cohort follows the 12-hour version
@@ -128,4 +105,3 @@ def certificate_pdf(client, certificate) -> bytes:
     response = client.get(f"/verify/{certificate.code}/certificate.pdf")
     assert response.status_code == 200
     return response.data
-
