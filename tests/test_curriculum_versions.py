@@ -190,7 +190,14 @@ def test_a_new_cohort_gets_the_current_version_or_the_one_picked(client, admin, 
     assert made["CA-2570-02"] == first.id
 
 
-@pytest.mark.parametrize("hostile", ["999999", "-1", "abc", "", "1 OR 1=1"])
+def test_a_new_cohort_without_a_curriculum_chosen_gets_the_current_one(client, admin, db):
+    later = later_version()
+    assert client.post("/cohorts/new", data=_new_cohort(db)).status_code == 302
+    made = db.session.scalar(select(Cohort).where(Cohort.code == "CA-2570-01"))
+    assert made.curriculum_version_id == later.id
+
+
+@pytest.mark.parametrize("hostile", ["999999", "-1", "abc", "1 OR 1=1", "1\x00"])
 def test_a_hostile_curriculum_on_the_new_cohort_form_is_no_500(client, admin, db, hostile):
     response = client.post("/cohorts/new", data=_new_cohort(db, curriculum_version_id=hostile))
     assert response.status_code in (200, 404, 422)

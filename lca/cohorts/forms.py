@@ -64,7 +64,7 @@ class NewCohortForm(CohortForm):
         _l("Curriculum"),
         coerce=int,
         description=_l("The current version unless the cohort should follow an earlier one."),
-        validators=[InputRequired(_l("Choose the curriculum."))],
+        validators=[Optional()],
     )
 
 

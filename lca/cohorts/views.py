@@ -68,8 +68,8 @@ def _plan(form: CohortForm) -> CohortPlan:
         field_window_months=months,
         curriculum_version=(
             get_or_404(CurriculumVersion, form.curriculum_version_id.data)
-            if isinstance(form, NewCohortForm)
-            else None
+            if isinstance(form, NewCohortForm) and form.curriculum_version_id.data
+            else None  # the current one
         ),
     )
 
