@@ -2,7 +2,6 @@ from flask import abort, render_template, request
 
 from lca.curriculum import bp
 from lca.curriculum.services import (
-    current_version,
     field_catalogues_of,
     field_module,
     latest_rubric,
