@@ -4,6 +4,7 @@ would make a broken version is refused with nothing written."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -548,3 +549,23 @@ def test_without_seed_dir_the_command_reads_seed(app, db):
     assert result.exit_code == 0, result.output
     assert "seed: nothing was changed" in result.output.splitlines()[0]
     assert result.output.splitlines()[1].endswith("unchanged")
+
+
+def test_the_curriculum_page_shows_the_current_version_and_an_earlier_one(client, db, seed_copy):
+    change_curriculum(
+        seed_copy, lambda d: (d["modules"][4].update(hours=12), d["version"].update(NEW_NAMES))
+    )
+    seed_all(seed_copy)
+    db.session.commit()
+
+    page = client.get("/curriculum?lang=en", follow_redirects=True).text
+    assert re.search(r"<title>\s*Curriculum\b[^<]*</title>", page)  # the title is only a title
+    assert page.count('id="versions-heading"') == 1
+    assert '<p class="curriculum-version">\n      <strong>CA 48 hours, 2027</strong>' in page
+    assert (
+        "48 hours in all" in page and 'href="/curriculum?version=1">CA 45 hours, 2024</a>' in page
+    )
+    earlier = client.get("/curriculum?version=1").text
+    assert "<strong>CA 45 hours, 2024</strong>" in earlier and "45 hours in all" in earlier
+    assert "This is an earlier version of the curriculum" in earlier
+    assert client.get("/curriculum?version=3").status_code == 404
