@@ -719,3 +719,50 @@ def totp_code(secret: str = TOTP_SECRET, steps_ahead: int = 0) -> str:
 
     totp = pyotp.TOTP(secret)
     return totp.at(int(clock.time()) + steps_ahead * totp.interval)
+
+
+def later_version(
+    name_th: str = "CA 48 ชั่วโมง, 2570",
+    name_en: str = "CA 48 hours, 2027",
+    *,
+    field_hours: int = 12,
+    drop_modules: tuple[int, ...] = (),
+    drop_mechanisms: tuple[str, ...] = (),
+):
+    """A new curriculum version made from the current one (it becomes the current one): field
+    practice of ``field_hours`` (12 instead of 9: 48 hours in all), without ``drop_modules`` and
+    the mechanisms of ``drop_mechanisms``."""
+    from lca.curriculum.services import field_catalogues_of
+    from lca.curriculum.versions import VersionPlan, create_version
+
+    first = current_version()
+    rows = [
+        {
+            "number": m.number,
+            "title_th": m.title_th,
+            "title_en": m.title_en,
+            "hours": field_hours if m.kind is ModuleKind.FIELD else m.hours,
+            "kind": m.kind,
+            "description_th": m.description_th,
+            "description_en": m.description_en,
+            "field_window_months": m.field_window_months,
+        }
+        for m in modules_of(first.id)
+        if m.number not in drop_modules
+    ]
+    mechanisms, tools = field_catalogues_of(first.id)
+    plan = VersionPlan(
+        rows,
+        [m.code for m in mechanisms if m.code not in drop_mechanisms],
+        [t.code for t in tools],
+        name_th,
+        name_en,
+    )
+    return create_version(plan, ["made by a test"]).version
+
+
+def module_of(version, number: int) -> Module:
+    """The module of that number in ``version``."""
+    return db.session.scalar(
+        select(Module).where(Module.number == number, Module.version_id == version.id)
+    )

@@ -207,6 +207,12 @@ def build_credential(certificate: Certificate) -> dict:
             achievement(course, public, language),
             creditsAvailable=snapshot["total_hours"],
             resultDescription=descriptions,
+            # the curriculum version the hours were earned under (OB 3.0 Achievement.version)
+            **(
+                {"version": snapshot["curriculum"][f"name_{language}"]}
+                if snapshot.get("curriculum")
+                else {}
+            ),
         ),
         "result": results,
         "creditsEarned": snapshot["total_hours"],

@@ -325,12 +325,18 @@ class CertificateRenderer:
         self._qr(pdf, snapshot["verify_url"], x, y, size)
         pdf.set_font(FONT, "", 8.5)
         pdf.set_text_color(*MUTED)
+        curriculum = snapshot.get("curriculum")
         lines = [
+            *(
+                [f"หลักสูตร {curriculum['name_th']} · Curriculum {curriculum['name_en']}"]
+                if curriculum
+                else []
+            ),
             f"เลขที่ {snapshot['serial']} · Serial {snapshot['serial']}",
             f"รหัสตรวจสอบ / Verification code: {snapshot['code_display']}",
             f"ตรวจสอบได้ที่ / Verify at {snapshot['verify_url']}",
         ]
-        pdf.set_xy(MARGIN, y + 6)
+        pdf.set_xy(MARGIN, y + 6 - 4.5 * (len(lines) - 3))  # the last line by the QR's foot
         for line in lines:
             pdf.set_x(MARGIN)
             self._line(pdf, TEXT_W - size - 6, 4.5, line, "L", new_x="LMARGIN", new_y="NEXT")

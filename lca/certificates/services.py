@@ -40,6 +40,7 @@ from lca.models import (
     CertificateLanguage,
     CertificateStatus,
     Cohort,
+    CurriculumVersion,
     Enrolment,
     EnrolmentStatus,
     MessageKind,
@@ -200,6 +201,11 @@ def activity_ended_on(cohort_ends_on: date, field_window_ends_on: date, complete
     return min(completed, max(cohort_ends_on, field_window_ends_on))
 
 
+def curriculum_named(version: CurriculumVersion) -> dict[str, Any]:
+    """A curriculum version as a certificate keeps it."""
+    return {"number": version.number, "name_th": version.name_th, "name_en": version.name_en}
+
+
 def certificate_snapshot(
     *,
     serial: str,
@@ -213,6 +219,7 @@ def certificate_snapshot(
     total_hours: int,
     activity_ended_on: date,
     subject_uuid: str | None = None,
+    curriculum: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What a certificate says, as kept with it: plain values only (also used by lca synth)."""
     base = public_url()
@@ -232,6 +239,9 @@ def certificate_snapshot(
         "cohort": cohort,
         "modules": modules,
         "total_hours": total_hours,
+        #: the curriculum version the cohort followed (certificates issued before versions
+        #: have none), named on the PDF and as the credential's achievement version
+        **({"curriculum": curriculum} if curriculum else {}),
         "activity_started_on": cohort["starts_on"],
         "activity_ended_on": activity_ended_on.isoformat(),
         **issuer,
@@ -295,6 +305,7 @@ def _snapshot(
         ],
         total_hours=progress.required_minutes // 60,
         subject_uuid=learner.subject_uuid,
+        curriculum=curriculum_named(cohort.curriculum_version),
         activity_ended_on=activity_ended_on(
             cohort.ends_on,
             enrolment.field_window_ends_on,

@@ -55,9 +55,6 @@ class CurriculumVersion(Base):
         secondary=curriculum_version_tools, lazy="raise", order_by="FieldTool.number"
     )
 
-    def name(self, language: str) -> str:
-        return self.name_en if language == "en" else self.name_th
-
     def __repr__(self) -> str:
         return f"<CurriculumVersion {self.number} {self.name_en}>"
 
