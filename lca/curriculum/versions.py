@@ -71,6 +71,17 @@ class Outcome:
         return [f"curriculum: {named} unchanged"]
 
 
+def plan_from(version: CurriculumVersion) -> VersionPlan:
+    """A plan with the modules and the catalogue of ``version`` (change it to make another),
+    unnamed: a version made from it is named from its hours and year."""
+    modules = [
+        {name: getattr(module, name) for name in ("number", *WORDING, *RULES)}
+        for module in modules_of(version.id)
+    ]
+    mechanisms, tools = field_catalogues_of(version.id)
+    return VersionPlan(modules, [m.code for m in mechanisms], [t.code for t in tools])
+
+
 def rule_changes(
     modules: list[Module],
     mechanism_codes: set[str],

@@ -143,12 +143,20 @@ def retention_command(dry_run):
 @click.option("--learners", type=click.IntRange(1, 1_000_000), required=True)
 @click.option("--seed", type=int, default=2569, show_default=True, help="Random seed.")
 @click.option(
+    "--versions",
+    type=click.IntRange(1, 2),
+    default=1,
+    show_default=True,
+    help="Curriculum versions the cohorts follow: 2 makes a later version (field practice "
+    "12 hours instead of 9) and puts the newer half of the cohorts on it.",
+)
+@click.option(
     "--allow-production",
     is_flag=True,
     help="Build it even with LCA_ENV=production (a throwaway benchmark instance only).",
 )
 @with_appcontext
-def synth_command(learners, seed, allow_production):
+def synth_command(learners, seed, versions, allow_production):
     """Add synthetic learners (cohorts of 50, with hours, reports, certificates) for benchmarks."""
     import time
 
@@ -162,7 +170,7 @@ def synth_command(learners, seed, allow_production):
     started = time.perf_counter()
     with click.progressbar(length=learners, label="Learners", show_pos=True) as bar:
         try:
-            counters = build_synthetic(learners, seed=seed, progress=bar.update)
+            counters = build_synthetic(learners, seed=seed, progress=bar.update, versions=versions)
         except SynthError as error:
             db.session.rollback()
             raise click.ClickException(str(error)) from error
