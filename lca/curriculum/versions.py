@@ -230,7 +230,9 @@ def check_plan(plan: VersionPlan) -> None:
                 raise VersionPlanRefused(
                     f"curriculum.yaml changes a rule ({listed}), so it makes a new curriculum "
                     f"version, but the name '{plan.name_th}' / '{plan.name_en}' is the name "
-                    f"of version {version.number}. Give the new version a name of its own."
+                    f"of version {version.number}. Give the new version a name of its own. "
+                    f"(If version {current.number} was seeded from another folder with "
+                    "--seed-dir, put that folder's curriculum.yaml in seed/.)"
                 )
     if plan.takes_effect_on and plan.takes_effect_on < current.takes_effect_on:
         raise VersionPlanRefused(
