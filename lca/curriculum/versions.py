@@ -129,7 +129,7 @@ def _free_names(name_th: str, name_en: str, number: int) -> tuple[str, str]:
     return f"{name_th} (ฉบับที่ {number})", f"{name_en} (version {number})"
 
 
-def _catalogue_rows(model: type, codes: list[str]) -> list[Any]:
+def _catalogue_rows(model: type[FieldMechanism] | type[FieldTool], codes: list[str]) -> list[Any]:
     return list(db.session.scalars(select(model).where(model.code.in_(codes))))
 
 

@@ -10,8 +10,9 @@ from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
@@ -141,7 +142,7 @@ def _clean_row(catalogue: Catalogue, index: int, row: Any) -> dict:
             try:
                 values[column.name] = column.kind(value)
             except ValueError as error:
-                allowed = ", ".join(member.value for member in column.kind)
+                allowed = ", ".join(member.value for member in cast(type[Enum], column.kind))
                 raise SeedError(
                     f"{where}: '{column.name}' must be one of {allowed}, not {value!r}."
                 ) from error
@@ -190,7 +191,7 @@ def load_catalogue(catalogue: Catalogue, data: dict) -> list[dict]:
 
 
 def _upsert(catalogue: Catalogue, rows: list[dict], report: SeedReport) -> None:
-    model = catalogue.model
+    model: Any = catalogue.model
     key_column = getattr(model, catalogue.key)
     existing: dict[Any, Any] = {
         getattr(obj, catalogue.key): obj
@@ -209,7 +210,6 @@ def _upsert(catalogue: Catalogue, rows: list[dict], report: SeedReport) -> None:
             if obj.number in wanted:
                 obj.number = 1000 + obj.id
         db.session.flush()
-    if "number" in rows[0] and catalogue.key != "number":
         holders = {obj.number: k for k, obj in existing.items()}
         if any(
             holders.get(row["number"], row[catalogue.key]) != row[catalogue.key] for row in rows
