@@ -28,6 +28,7 @@ from lca import create_app
 from lca.auth.services import new_reset_token, new_setup_token
 from lca.certificates.keys import generate_keys, jwt_key
 from lca.core.db import db as _db
+from lca.core.seed_files import SEED_DIR
 from lca.models import Certificate
 from lca.ops.seeding import seed_all
 from tests.factories import (
@@ -274,6 +275,14 @@ def learner_enrolment(client, login):
 def learner_client(client, learner_enrolment) -> FlaskClient:
     """``client`` with the learner of ``learner_enrolment`` signed in."""
     return client
+
+
+@pytest.fixture
+def seed_copy(tmp_path) -> Path:
+    """A copy of seed/ to change (tests.factories.edit_yaml) and load with seed_all(copy)."""
+    target = tmp_path / "seed"
+    shutil.copytree(SEED_DIR, target)
+    return target
 
 
 # --------------------------------------------------------------------------- reading pages

@@ -470,6 +470,28 @@ def count_rows(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+def table_rows(*tables) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of these models or tables, as sorted tuples of strings (``updated_at`` left
+    out), to show that an action changed nothing, or that doing it twice changed nothing more."""
+    rows = {}
+    for each in tables:
+        table = getattr(each, "__table__", each)
+        columns = [c for c in table.columns if c.name != "updated_at"]
+        rows[table.name] = sorted(
+            tuple(str(value) for value in row) for row in db.session.execute(select(*columns))
+        )
+    return rows
+
+
+def edit_yaml(path: Path, change) -> None:
+    """Change a copy of a seed file: ``change(data)`` edits the parsed YAML in place."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
 def stored_files() -> int:
     """How many files the storage holds now."""
     root = Path(current_app.config["LCA_DATA_DIR"]) / "files"

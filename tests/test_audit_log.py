@@ -16,6 +16,7 @@ from lca.admin.audit_sentences import ACTIONS
 from lca.core.audit import record
 from lca.core.dates import local_today
 from lca.models import AuditEvent
+from lca.ops.seeding import seed_all
 from tests.factories import (
     AuditEventFactory,
     CertificateFactory,
@@ -26,6 +27,7 @@ from tests.factories import (
     HourLogFactory,
     InstructorFactory,
     LearnerFactory,
+    edit_yaml,
 )
 from tests.test_reports_and_exports import read_csv, read_xlsx
 
@@ -206,3 +208,58 @@ def test_the_export_shows_local_time_like_the_screen(admin_client, admin, db):
     assert rows[1][0] == "1 ธ.ค. 2569 เวลา 01:05 น."  # Bangkok is seven hours ahead
     english = read_csv(admin_client.get("/admin/audit.csv?lang=en", follow_redirects=True))
     assert english[1][0] == "1 Dec 2026, 01:05"
+
+
+def test_the_seeds_curriculum_events_read_as_acts_of_the_system(admin_client, db, seed_copy):
+    """The seed records without a person: the system did it, by a command on the server."""
+    curriculum = seed_copy / "curriculum.yaml"
+    edit_yaml(curriculum, lambda d: d["modules"][0].update(title_en="Learning City Basics"))
+    seed_all(seed_copy)
+
+    def new_version(data):
+        data["modules"][4]["hours"] = 12
+        data["tools"] = [t for t in data["tools"] if t["code"] != "gaming-simulation"]
+        data["version"] = {"name_th": "CA 48 ชั่วโมง, 2570", "name_en": "CA 48 hours, 2027"}
+
+    edit_yaml(curriculum, new_version)
+    seed_all(seed_copy)
+    db.session.commit()
+
+    page = admin_client.get("/admin/audit").text
+    rows = re.findall(
+        r'class="audit-sentence">(.*?)</td>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>', page, re.S
+    )
+    assert [re.sub("<[^>]+>", "", sentence) for sentence, _, _ in rows] == [
+        "ระบบ สร้างหลักสูตรฉบับใหม่ CA 48 ชั่วโมง, 2570",
+        "ระบบ แก้ถ้อยคำในหลักสูตร CA 45 ชั่วโมง, 2567 โดยไม่เปลี่ยนฉบับ",
+    ]
+    assert [origin for _, _, origin in rows] == ["คำสั่งบนเซิร์ฟเวอร์"] * 2
+    made, reworded = rows[0][1], rows[1][1]
+    assert '<a href="/curriculum?version=2">CA 48 ชั่วโมง, 2570</a>' in rows[0][0]
+    assert '<a href="/curriculum?version=1">CA 45 ชั่วโมง, 2567</a>' in rows[1][0]
+    assert "ฉบับที่:</span> 2</li>" in made and "ชั่วโมงรวม:</span> 48</li>" in made
+    # two changes read as a list, not as "before → after"
+    changes = "module 5 hours: 9 -> 12; tool gaming-simulation removed"
+    assert f"การเปลี่ยนแปลง:</span> {escape(changes)}</li>" in made
+    assert "การเปลี่ยนแปลง:</span> module 1 title_en</li>" in reworded
+    assert admin_client.get("/curriculum?version=2").status_code == 200
+
+    english = admin_client.get("/admin/audit?lang=en", follow_redirects=True).text
+    assert "The system created the curriculum version" in english
+    assert "The system reworded the curriculum" in english
+    assert english.count("A command on the server") == 2
+    rows = read_csv(admin_client.get("/admin/audit.csv"))
+    assert [(row[1], row[2], row[4], row[7]) for row in rows[1:]] == [
+        (
+            "The system created the curriculum version CA 48 hours, 2027",
+            "",
+            "Curriculum version",
+            "A command on the server",
+        ),
+        (
+            "The system reworded the curriculum CA 45 hours, 2024 in place",
+            "",
+            "Curriculum version",
+            "A command on the server",
+        ),
+    ]

@@ -2,46 +2,47 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-import yaml
 from sqlalchemy import func, select
 
-from lca.core.seed_files import SEED_DIR, SeedError
+from lca.core.seed_files import SeedError
 from lca.models import (
     AuditEvent,
     City,
     Cohort,
+    CurriculumVersion,
     Enrolment,
     FieldMechanism,
     FieldTool,
     Module,
     User,
     cohort_instructors,
+    curriculum_version_mechanisms,
+    curriculum_version_tools,
 )
 from lca.ops.demo import DEMO_COHORT, DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
 from lca.ops.seeding import seed_all
-from tests.factories import count_rows, totp_code
+from tests.factories import count_rows, edit_yaml, module, table_rows, totp_code
 
-TABLES = (Module, FieldMechanism, FieldTool, City, User, Cohort, Enrolment)
+TABLES = (
+    CurriculumVersion,
+    curriculum_version_mechanisms,
+    curriculum_version_tools,
+    Module,
+    FieldMechanism,
+    FieldTool,
+    City,
+    User,
+    Cohort,
+    Enrolment,
+    cohort_instructors,
+    AuditEvent,
+)
 
 
 def snapshot(db):
     """Every row of the seeded and demo tables, as plain tuples."""
-    rows = {}
-    for model in TABLES:
-        columns = [c for c in model.__table__.columns if c.name not in ("updated_at",)]
-        rows[model.__tablename__] = sorted(
-            tuple(str(row) for row in record) for record in db.session.execute(select(*columns))
-        )
-    rows["cohort_instructors"] = sorted(
-        tuple(row)
-        for row in db.session.execute(
-            select(cohort_instructors.c.cohort_id, cohort_instructors.c.instructor_id)
-        )
-    )
-    return rows
+    return table_rows(*TABLES)
 
 
 def test_seed_and_demo_twice_leave_the_same_rows(db):
@@ -96,28 +97,15 @@ def test_demo_accounts_sign_in_to_their_homes(client, db):
         client.post("/logout")
 
 
-@pytest.fixture
-def seed_copy(tmp_path):
-    target = tmp_path / "seed"
-    shutil.copytree(SEED_DIR, target)
-    return target
-
-
-def edit_yaml(path, change):
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-
-
 def test_a_changed_title_in_seed_updates_the_row(db, seed_copy):
     def retitle(data):
         data["modules"][0]["title_en"] = "Learning City Basics"
 
     edit_yaml(seed_copy / "curriculum.yaml", retitle)
     report = seed_all(seed_copy)
-    assert report.counts["modules"]["updated"] == 1
-    module = db.session.scalar(select(Module).where(Module.number == 1))
-    assert module.title_en == "Learning City Basics"
+    assert report.curriculum.wording_changes == ["module 1 title_en"]
+    assert not report.curriculum.created
+    assert module(1).title_en == "Learning City Basics"
     assert count_rows(Module) == 7
 
 
@@ -135,8 +123,8 @@ def test_seed_can_swap_the_order_of_two_tools(db, seed_copy):
     ("change", "message"),
     [
         (lambda d: d["modules"][0].pop("title_th"), "'title_th' is required"),
-        (lambda d: d["modules"][0].update(hours=0), "'hours' has a wrong value"),
-        (lambda d: d["modules"][0].update(kind="lecture"), "'kind' has a wrong value"),
+        (lambda d: d["modules"][0].update(hours=0), "'hours' must be a whole number"),
+        (lambda d: d["modules"][0].update(kind="lecture"), "'kind' must be one of classroom"),
         (lambda d: d["modules"][1].update(number=1), "'number' repeats"),
         (lambda d: d["modules"][4].pop("field_window_months"), "field_window_months"),
         (lambda d: d["tools"][0].update(colour="red"), "unknown field(s) colour"),
@@ -155,7 +143,9 @@ def test_seed_command_and_demo_command(app, db):
     runner = app.test_cli_runner()
     seeded = runner.invoke(args=["lca", "seed"])
     assert seeded.exit_code == 0, seeded.output
-    assert "modules: 0 created, 0 updated, 7 unchanged" in seeded.output
+    assert "curriculum: version 1 'CA 45 hours, 2024' (CA 45 ชั่วโมง, 2567) unchanged" in (
+        seeded.output
+    )
     assert db.session.scalar(select(Cohort).where(Cohort.code == DEMO_COHORT)) is None
     demo = runner.invoke(args=["lca", "demo"])
     assert demo.exit_code == 0, demo.output

@@ -8,10 +8,14 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import joinedload
 
+from lca.core.dates import local_today
+from lca.curriculum.services import list_versions, modules_of
 from lca.hours.progress import progress_of
 from lca.models import (
+    AuditEvent,
     Certificate,
     CertificateStatus,
+    ClassSession,
     Cohort,
     Enrolment,
     EnrolmentStatus,
@@ -21,6 +25,7 @@ from lca.models import (
     HourLogNote,
     LogSource,
     LogStatus,
+    Module,
     NoteKind,
     ReportStatus,
     Role,
@@ -245,3 +250,71 @@ def test_an_instructors_queue_reads_only_their_learners_logs(app, db):
         )
         assert "Seq Scan on hour_logs" not in plan, plan
         assert "ix_hour_logs_enrolment_status" in plan, plan
+
+
+@pytest.fixture
+def two_versions(db):
+    return build_synthetic(LEARNERS, versions=2)
+
+
+def test_two_curriculum_versions_and_cohorts_on_each(app, db, two_versions):
+    first, second = list_versions()
+    assert (second.number, second.name_en) == (2, f"CA 48 hours, {local_today().year}")
+    assert [sum(m.hours for m in modules_of(v.id)) for v in (first, second)] == [45, 48]
+    cohorts = list(db.session.scalars(select(Cohort).order_by(Cohort.starts_on)))
+    assert [c.curriculum_version_id for c in cohorts] == [first.id] * 2 + [second.id] * 2
+    # every row a cohort holds names a module of the cohort's own version
+    for model in (HourLog, ClassSession):
+        joined = select(func.count()).select_from(model).join(Module, Module.id == model.module_id)
+        if model is HourLog:
+            joined = joined.join(Enrolment, Enrolment.id == HourLog.enrolment_id).join(
+                Cohort, Cohort.id == Enrolment.cohort_id
+            )
+        else:
+            joined = joined.join(Cohort, Cohort.id == ClassSession.cohort_id)
+        assert db.session.scalar(joined.where(Module.version_id == second.id)) > 0
+        assert (
+            db.session.scalar(joined.where(Module.version_id != Cohort.curriculum_version_id)) == 0
+        )
+    # certificates name their cohort's version and its hours
+    for certificate in db.session.scalars(
+        select(Certificate).options(joinedload(Certificate.enrolment).joinedload(Enrolment.cohort))
+    ):
+        version = (
+            first if certificate.enrolment.cohort.curriculum_version_id == first.id else second
+        )
+        assert certificate.snapshot["curriculum"]["number"] == version.number
+        assert certificate.snapshot["total_hours"] == (45 if version is first else 48)
+    (event,) = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "curriculum.version_create")
+    )
+    assert event.details["changes"] == ["module 5 hours: 9 -> 12"]
+
+
+def test_a_learner_of_the_later_version_is_held_to_its_48_hours(app, db, two_versions):
+    second = list_versions()[-1]
+    on_second = (
+        select(Enrolment)
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .where(Cohort.curriculum_version_id == second.id)
+        .options(joinedload(Enrolment.cohort))
+    )
+    holders = list(db.session.scalars(on_second.join(Certificate)))
+    everyone = list(db.session.scalars(on_second))
+    with app.test_request_context():
+        progress = progress_of(everyone)
+        certified = progress_of(holders)
+    assert progress and all(p.required_minutes == 48 * 60 for p in progress)
+    field = [m for p in progress for m in p.modules if m.module.is_field]
+    assert {m.module.hours for m in field} == {12}
+    assert certified and all(p.is_eligible and p.counted_minutes >= 48 * 60 for p in certified)
+    assert any(not p.is_eligible for p in progress)  # a running cohort is part-way
+
+
+def test_synth_versions_option(app, db):
+    runner = app.test_cli_runner()
+    few = runner.invoke(args=["lca", "synth", "--learners", "3", "--versions", "2"])
+    assert few.exit_code != 0 and "at least two cohorts: give at least 51 learners" in few.output
+    assert len(list_versions()) == 1
+    three = runner.invoke(args=["lca", "synth", "--learners", "3", "--versions", "3"])
+    assert three.exit_code == 2 and "--versions" in three.output

@@ -326,6 +326,9 @@ DETAIL_NAMES: dict[str, Any] = {
     "cohort_id": _l("Cohort number"),
     "method": _l("Second factor"),
     "name": _l("Name"),
+    "number": _l("Version number"),
+    "hours": _l("Hours in all"),
+    "curriculum": _l("Curriculum version"),
 }
 
 #: details whose values are codes, in words
@@ -348,8 +351,8 @@ CODED_VALUES: dict[str, dict[str, Any]] = {
 MODELS: dict[str, type[Any]] = {
     model.__tablename__: model
     for model in (
-        *(Certificate, City, ClassSession, Cohort, Enrolment, FieldReport, HourLog),
-        *(Message, User),
+        *(Certificate, City, ClassSession, Cohort, CurriculumVersion, Enrolment, FieldReport),
+        *(HourLog, Message, User),
     )
 }
 USER_DETAILS = ("instructor_id", "assessor", "learner_id")
@@ -375,6 +378,16 @@ class Told:
     html: Markup
     text: str
     details: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def origin(self) -> str:
+        """Where it came from: the client's address, or a command run on the server."""
+        return origin_text(self.event.origin)
+
+
+def origin_text(origin: str) -> str:
+    """An event's origin as a person reads it ("cli" is an operator's command on the server)."""
+    return _("A command on the server") if origin == "cli" else origin
 
 
 @dataclass
@@ -479,6 +492,8 @@ def _details(details: dict[str, Any], people: dict[int, User]) -> list[tuple[str
             )
         elif key in CODED_VALUES and isinstance(value, str) and value in CODED_VALUES[key]:
             shown.append((str(DETAIL_NAMES.get(key, key)), str(CODED_VALUES[key][value])))
+        elif key == "changes" and isinstance(value, list):  # a list of what changed, not a pair
+            shown.append((str(DETAIL_NAMES[key]), "; ".join(_value(v) for v in value) or "—"))
         elif key == "result" and isinstance(value, str) and value in {r.value for r in GradeResult}:
             shown.append((str(DETAIL_NAMES["result"]), label(GradeResult(value))))
         else:

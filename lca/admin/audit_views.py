@@ -150,7 +150,7 @@ def export_audit(kind: str):
                 object_name(event.target_type),
                 event.target_id,
                 "; ".join(f"{name}: {value}" for name, value in told.details),
-                event.origin,
+                told.origin,
             ]
 
     return spreadsheet(export_kind(kind), header, lines(), "audit-log")

@@ -15,7 +15,12 @@ from sqlalchemy import select
 from lca.core.audit import record
 from lca.core.dates import buddhist_year, local_today
 from lca.core.db import db
-from lca.curriculum.services import current_version, field_catalogues_of, modules_of
+from lca.curriculum.services import (
+    current_version,
+    field_catalogues_of,
+    list_versions,
+    modules_of,
+)
 from lca.models import CurriculumVersion, FieldMechanism, FieldTool, Module
 
 #: what a module row of the seed may change in place; the rest of its fields are rules
@@ -66,6 +71,17 @@ class Outcome:
         return [f"curriculum: {named} unchanged"]
 
 
+def plan_from(version: CurriculumVersion) -> VersionPlan:
+    """A plan with the modules and the catalogue of ``version`` (change it to make another),
+    unnamed: a version made from it is named from its hours and year."""
+    modules = [
+        {name: getattr(module, name) for name in ("number", *WORDING, *RULES)}
+        for module in modules_of(version.id)
+    ]
+    mechanisms, tools = field_catalogues_of(version.id)
+    return VersionPlan(modules, [m.code for m in mechanisms], [t.code for t in tools])
+
+
 def rule_changes(
     modules: list[Module],
     mechanism_codes: set[str],
@@ -113,7 +129,7 @@ def _free_names(name_th: str, name_en: str, number: int) -> tuple[str, str]:
     return f"{name_th} (ฉบับที่ {number})", f"{name_en} (version {number})"
 
 
-def _catalogue_rows(model: type, codes: list[str]) -> list[Any]:
+def _catalogue_rows(model: type[FieldMechanism] | type[FieldTool], codes: list[str]) -> list[Any]:
     return list(db.session.scalars(select(model).where(model.code.in_(codes))))
 
 
@@ -170,33 +186,74 @@ def reword(version: CurriculumVersion, plan: VersionPlan) -> Outcome:
     return Outcome(version, wording_changes=changes)
 
 
-def apply_plan(plan: VersionPlan) -> Outcome:
-    """The seed's curriculum applied: the first version, a new version, or the current one
-    reworded. The mechanisms and tools the plan names exist already (their wording is shared
-    by every version that uses them)."""
+def _changes_from_current(plan: VersionPlan) -> tuple[CurriculumVersion | None, list[str]]:
     current = current_version()
     if current is None:
-        return create_version(plan, [])
+        return None, []
     mechanisms, tools = field_catalogues_of(current.id)
     changes = rule_changes(
         modules_of(current.id), {m.code for m in mechanisms}, {t.code for t in tools}, plan
     )
-    if not changes:
+    return current, changes
+
+
+def check_plan(plan: VersionPlan) -> None:
+    """Refuse, before anything is written, a plan whose version would carry another version's
+    name (a new version still named like the current one is the usual case: a rule changed
+    and the ``version:`` header was not), or a new version that takes effect before the
+    current one did."""
+    current, changes = _changes_from_current(plan)
+    if current is None:
+        return
+    if not changes:  # a rewording of the current version: its name may not be another's
+        others = [v for v in list_versions() if v.id != current.id]
+        for version in others:
+            if plan.name_th == version.name_th or plan.name_en == version.name_en:
+                raise VersionPlanRefused(
+                    f"curriculum.yaml version: the name '{plan.name_th}' / '{plan.name_en}' "
+                    f"is the name of version {version.number}; the current version "
+                    f"{current.number} needs a name of its own."
+                )
+        return
+    listed = "; ".join(changes)
+    if plan.name_th and (plan.name_th == current.name_th or plan.name_en == current.name_en):
+        raise VersionPlanRefused(
+            f"curriculum.yaml changes a rule ({listed}), so it makes a new curriculum version, "
+            f"but its 'version:' name is still '{current.name_th}' / '{current.name_en}', the "
+            f"name of version {current.number}. Give the new version its own name_th and "
+            "name_en, or remove the 'version:' header to have them made from its hours and "
+            "year."
+        )
+    if plan.name_th:
+        for version in list_versions():
+            if plan.name_th == version.name_th or plan.name_en == version.name_en:
+                raise VersionPlanRefused(
+                    f"curriculum.yaml changes a rule ({listed}), so it makes a new curriculum "
+                    f"version, but the name '{plan.name_th}' / '{plan.name_en}' is the name "
+                    f"of version {version.number}. Give the new version a name of its own. "
+                    f"(If version {current.number} was seeded from another folder with "
+                    "--seed-dir, put that folder's curriculum.yaml in seed/.)"
+                )
+    if plan.takes_effect_on and plan.takes_effect_on < current.takes_effect_on:
+        raise VersionPlanRefused(
+            f"curriculum.yaml changes a rule ({listed}), so it makes a new curriculum version, "
+            f"but 'version: takes_effect_on' ({plan.takes_effect_on.isoformat()}) is before "
+            f"the day version {current.number} took effect "
+            f"({current.takes_effect_on.isoformat()}). Give the day the new version starts."
+        )
+
+
+def apply_plan(plan: VersionPlan) -> Outcome:
+    """The seed's curriculum applied: the first version, a new version, or the current one
+    reworded. The mechanisms and tools the plan names exist already (their wording is shared
+    by every version that uses them)."""
+    check_plan(plan)
+    current, changes = _changes_from_current(plan)
+    if current is not None and not changes:
         return reword(current, plan)
-    if plan.name_th and plan.name_th == current.name_th:
-        raise VersionNameTaken(current, changes)
     return create_version(plan, changes)
 
 
-class VersionNameTaken(ValueError):
-    """A rule changed, so the seed makes a new version, but its name is the current one's."""
-
-    def __init__(self, current: CurriculumVersion, changes: list[str]) -> None:
-        self.current, self.changes = current, changes
-        listed = "; ".join(changes)
-        super().__init__(
-            f"curriculum.yaml changes a rule ({listed}), so it makes a new curriculum version, "
-            f"but 'version: name_th' is still '{current.name_th}', the name of version "
-            f"{current.number}. Give the new version its own name (and name_en), or remove "
-            "the names to have them made from its hours and year."
-        )
+class VersionPlanRefused(ValueError):
+    """The seed's curriculum cannot be applied as it stands (the message says why and what to
+    change in curriculum.yaml)."""

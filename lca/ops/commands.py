@@ -14,7 +14,7 @@ from lca.auth.password_policy import check_password_policy
 from lca.auth.services import Profile, create_user
 from lca.core.db import db
 from lca.core.errors import RuleError
-from lca.core.seed_files import SeedError
+from lca.core.seed_files import SEED_DIR, SeedError
 from lca.models import City, Role
 from lca.ops.seeding import seed_all
 
@@ -27,23 +27,30 @@ def lca_group():
 @lca_group.command("seed")
 @with_appcontext
 @click.option("--dry-run", is_flag=True, help="Say what the seed would do, and change nothing.")
-def seed_command(dry_run):
-    """Create or update the curriculum, field catalogues and cities from seed/.
+@click.option(
+    "--seed-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=SEED_DIR,
+    show_default="seed/",
+    help="Read the seed files from this folder (to try a proposed curriculum.yaml first).",
+)
+def seed_command(dry_run, seed_dir):
+    """Create or update the curriculum, field catalogues, cities and rubric from seed/.
 
     Wording fixes of the curriculum (titles, descriptions, the version's name) change the
     current version in place; a change of a rule (hours, modules, kinds, the field window, the
     mechanisms and tools) makes a new version, and existing cohorts keep theirs."""
     try:
-        report = seed_all()
+        lines = seed_all(seed_dir).lines()
     except SeedError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
     if dry_run:
         db.session.rollback()
-        click.echo("Dry run: nothing was changed. The seed would do this:")
+        click.echo(f"Dry run of {seed_dir}: nothing was changed. The seed would do this:")
     else:
         db.session.commit()
-    for line in report.lines():
+    for line in lines:
         click.echo(line)
 
 
@@ -136,12 +143,20 @@ def retention_command(dry_run):
 @click.option("--learners", type=click.IntRange(1, 1_000_000), required=True)
 @click.option("--seed", type=int, default=2569, show_default=True, help="Random seed.")
 @click.option(
+    "--versions",
+    type=click.IntRange(1, 2),
+    default=1,
+    show_default=True,
+    help="Curriculum versions the cohorts follow: 2 makes a later version (field practice "
+    "12 hours instead of 9) and puts the newer half of the cohorts on it.",
+)
+@click.option(
     "--allow-production",
     is_flag=True,
     help="Build it even with LCA_ENV=production (a throwaway benchmark instance only).",
 )
 @with_appcontext
-def synth_command(learners, seed, allow_production):
+def synth_command(learners, seed, versions, allow_production):
     """Add synthetic learners (cohorts of 50, with hours, reports, certificates) for benchmarks."""
     import time
 
@@ -155,7 +170,7 @@ def synth_command(learners, seed, allow_production):
     started = time.perf_counter()
     with click.progressbar(length=learners, label="Learners", show_pos=True) as bar:
         try:
-            counters = build_synthetic(learners, seed=seed, progress=bar.update)
+            counters = build_synthetic(learners, seed=seed, progress=bar.update, versions=versions)
         except SynthError as error:
             db.session.rollback()
             raise click.ClickException(str(error)) from error

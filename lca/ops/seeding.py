@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
 from lca.core.db import Base, db
 from lca.core.seed_files import SEED_DIR, SeedError, read_seed_file
-from lca.curriculum.versions import Outcome, VersionNameTaken, VersionPlan, apply_plan
+from lca.curriculum.versions import Outcome, VersionPlan, VersionPlanRefused, apply_plan, check_plan
 from lca.models import City, FieldMechanism, FieldTool, Module, ModuleKind, Rubric, RubricCriterion
 
 
@@ -37,6 +40,7 @@ class Catalogue:
     columns: tuple[Column, ...]
 
 
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TEXT_PAIR = (Column("description_th", required=False), Column("description_en", required=False))
 CATALOGUES = (
     Catalogue(
@@ -126,33 +130,46 @@ def _clean_row(catalogue: Catalogue, index: int, row: Any) -> dict:
                 raise SeedError(f"{where}: '{column.name}' is required.")
             values[column.name] = "" if column.kind is str else None
             continue
-        try:
-            if column.kind is int:
-                if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                    raise ValueError
-                values[column.name] = value
-            elif column.kind is str:
-                values[column.name] = " ".join(str(value).split())
-            else:
+        if column.kind is int:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise SeedError(
+                    f"{where}: '{column.name}' must be a whole number of at least 1, not {value!r}."
+                )
+            values[column.name] = value
+        elif column.kind is str:
+            values[column.name] = " ".join(str(value).split())
+        else:
+            try:
                 values[column.name] = column.kind(value)
-        except ValueError as error:
-            raise SeedError(f"{where}: '{column.name}' has a wrong value {value!r}.") from error
+            except ValueError as error:
+                allowed = ", ".join(member.value for member in cast(type[Enum], column.kind))
+                raise SeedError(
+                    f"{where}: '{column.name}' must be one of {allowed}, not {value!r}."
+                ) from error
     return values
 
 
 def _validate_modules(rows: list[dict]) -> None:
+    """Exactly one field-practice module, and the field window on it alone (hours and numbers
+    are checked row by row, repeats by load_catalogue)."""
     fields = [row["number"] for row in rows if row["kind"] is ModuleKind.FIELD]
     if len(fields) != 1:
+        which = f" (modules {', '.join(map(str, fields))})" if fields else ""
         raise SeedError(
             "curriculum.yaml modules: the curriculum needs exactly one field-practice module "
-            f"(kind: field); it has {len(fields)}."
+            f"(kind: field); it has {len(fields)}{which}."
         )
-    for row in rows:
-        is_field = row["kind"] is ModuleKind.FIELD
-        if is_field != (row["field_window_months"] is not None):
+    for index, row in enumerate(rows):
+        where = f"curriculum.yaml modules[{index}] (module {row['number']})"
+        if row["kind"] is ModuleKind.FIELD and row["field_window_months"] is None:
             raise SeedError(
-                f"curriculum.yaml module {row['number']}: field practice needs "
-                "'field_window_months', and only field practice has it."
+                f"{where}: field practice needs 'field_window_months', the months a learner "
+                "has to do the field hours."
+            )
+        if row["kind"] is not ModuleKind.FIELD and row["field_window_months"] is not None:
+            raise SeedError(
+                f"{where}: 'field_window_months' is only for the field-practice module "
+                f"(kind: field); this one is {row['kind'].value}."
             )
 
 
@@ -174,7 +191,7 @@ def load_catalogue(catalogue: Catalogue, data: dict) -> list[dict]:
 
 
 def _upsert(catalogue: Catalogue, rows: list[dict], report: SeedReport) -> None:
-    model = catalogue.model
+    model: Any = catalogue.model
     key_column = getattr(model, catalogue.key)
     existing: dict[Any, Any] = {
         getattr(obj, catalogue.key): obj
@@ -193,7 +210,6 @@ def _upsert(catalogue: Catalogue, rows: list[dict], report: SeedReport) -> None:
             if obj.number in wanted:
                 obj.number = 1000 + obj.id
         db.session.flush()
-    if "number" in rows[0] and catalogue.key != "number":
         holders = {obj.number: k for k, obj in existing.items()}
         if any(
             holders.get(row["number"], row[catalogue.key]) != row[catalogue.key] for row in rows
@@ -330,8 +346,13 @@ def load_version_header(data: dict) -> dict[str, Any]:
         if len(values[name]) > 200:
             raise SeedError(f"{where}: '{name}' is longer than 200 characters.")
     day = header.get("takes_effect_on")
-    if day is not None and not isinstance(day, date):
-        raise SeedError(f"{where}: 'takes_effect_on' must be a day such as 2026-05-01.")
+    if isinstance(day, str) and ISO_DAY.match(day.strip()):
+        with suppress(ValueError):  # a quoted day; 2026-13-01 stays a string, refused below
+            day = date.fromisoformat(day.strip())
+    if day is not None and (not isinstance(day, date) or isinstance(day, datetime)):
+        raise SeedError(
+            f"{where}: 'takes_effect_on' must be a day such as 2026-05-01, not {day!r}."
+        )
     values["takes_effect_on"] = day
     return values
 
@@ -346,11 +367,7 @@ def seed_all(seed_dir: Path = SEED_DIR) -> SeedReport:
         loaded.append((catalogue, load_catalogue(catalogue, files[catalogue.file])))
     header = load_version_header(files["curriculum.yaml"])
     rubric = load_rubric(read_seed_file(seed_dir / "rubric.yaml"))
-    report = SeedReport()
     rows_of = {catalogue.model: rows for catalogue, rows in loaded}
-    for catalogue, rows in loaded:
-        if catalogue.model is not Module:  # modules belong to a version: apply_plan
-            _upsert(catalogue, rows, report)
     plan = VersionPlan(
         modules=rows_of[Module],
         mechanism_codes=[row["code"] for row in rows_of[FieldMechanism]],
@@ -358,8 +375,13 @@ def seed_all(seed_dir: Path = SEED_DIR) -> SeedReport:
         **header,
     )
     try:
-        report.curriculum = apply_plan(plan)
-    except VersionNameTaken as error:
+        check_plan(plan)  # before anything is written
+    except VersionPlanRefused as error:
         raise SeedError(str(error)) from error
+    report = SeedReport()
+    for catalogue, rows in loaded:
+        if catalogue.model is not Module:  # modules belong to a version: apply_plan
+            _upsert(catalogue, rows, report)
+    report.curriculum = apply_plan(plan)
     _seed_rubric(rubric, report)
     return report

@@ -27,11 +27,17 @@ from lca.assessment.services import RESULT_STATUS, results_for_total
 from lca.auth.passwords import hash_password
 from lca.certificates.codes import new_code, next_serial_number, serial_of
 from lca.certificates.eligibility import is_eligible
-from lca.certificates.services import activity_ended_on, certificate_snapshot
+from lca.certificates.services import activity_ended_on, certificate_snapshot, curriculum_named
 from lca.certificates.status_list import FILL_LIMIT, LIST_SIZE
 from lca.core.dates import buddhist_year, local_today
 from lca.core.db import Base, db
-from lca.curriculum.services import current_version, latest_rubric, modules_of
+from lca.curriculum.services import (
+    current_version,
+    field_catalogues_of,
+    latest_rubric,
+    modules_of,
+)
+from lca.curriculum.versions import create_version, plan_from, rule_changes
 from lca.hours.progress import ModuleProgress
 from lca.models import (
     Attendance,
@@ -42,12 +48,11 @@ from lca.models import (
     City,
     ClassSession,
     Cohort,
+    CurriculumVersion,
     Enrolment,
     EnrolmentStatus,
     EvidenceFile,
-    FieldMechanism,
     FieldReport,
-    FieldTool,
     Grade,
     GradeResult,
     GradeScore,
@@ -56,6 +61,7 @@ from lca.models import (
     LogSource,
     LogStatus,
     Module,
+    ModuleKind,
     NoteKind,
     ReportStatus,
     Role,
@@ -76,6 +82,8 @@ LOGS_PER_LEARNER = 50
 #: cohorts start one after another over about three years, the newest two months ago
 SPAN_DAYS = 1100
 NEWEST_STARTED_DAYS_AGO = 60
+#: with two curriculum versions, the later one's field practice is this much longer (9 → 12)
+SECOND_VERSION_EXTRA_FIELD_HOURS = 3
 
 GIVEN = [
     ("สมชาย", "Somchai"),
@@ -248,37 +256,68 @@ class _Batch:
 
 
 @dataclass
-class _Catalogue:
+class _Curriculum:
+    """One curriculum version as the builder uses it: every module, mechanism and tool a
+    cohort's rows name comes from its own version."""
+
+    version: CurriculumVersion
     modules: list[Module]
     field_module: Module
     mechanisms: list[int]
     tools: list[int]
+
+
+def _curriculum(version: CurriculumVersion) -> _Curriculum:
+    modules = modules_of(version.id)
+    mechanisms, tools = field_catalogues_of(version.id)
+    return _Curriculum(
+        version=version,
+        modules=modules,
+        field_module=next(m for m in modules if m.is_field),
+        mechanisms=[m.id for m in mechanisms],
+        tools=[t.id for t in tools],
+    )
+
+
+def _second_version(first: CurriculumVersion) -> CurriculumVersion:
+    """A later version made from ``first``: field practice ``SECOND_VERSION_EXTRA_FIELD_HOURS``
+    hours longer (9 → 12: 48 hours in all), named from its hours and year, audited as the seed's
+    new versions are."""
+    plan = plan_from(first)
+    field_row = next(row for row in plan.modules if row["kind"] is ModuleKind.FIELD)
+    field_row["hours"] += SECOND_VERSION_EXTRA_FIELD_HOURS
+    mechanisms, tools = field_catalogues_of(first.id)
+    changes = rule_changes(
+        modules_of(first.id), {m.code for m in mechanisms}, {t.code for t in tools}, plan
+    )
+    return create_version(plan, changes).version
+
+
+@dataclass
+class _Catalogue:
+    curricula: list[_Curriculum]  #: the oldest first; the newer half of the cohorts: the last
     rubric: Rubric
     cities: list[City]
 
 
-def _catalogue() -> _Catalogue:
+def _catalogue(versions: int) -> _Catalogue:
     version = current_version()
     modules = modules_of(version.id) if version else []
     rubric = latest_rubric()
     cities = list(db.session.scalars(select(City).order_by(City.id)))
-    if not modules or rubric is None or not cities:
+    if version is None or not modules or rubric is None or not cities:
         raise SynthError("Load the seed data first: flask --app wsgi lca seed")
-    return _Catalogue(
-        modules=modules,
-        field_module=next(m for m in modules if m.is_field),
-        mechanisms=list(db.session.scalars(select(FieldMechanism.id))),
-        tools=list(db.session.scalars(select(FieldTool.id))),
-        rubric=rubric,
-        cities=cities,
-    )
+    curricula = [_curriculum(version)]
+    if versions == 2:
+        curricula.append(_curriculum(_second_version(version)))
+    return _Catalogue(curricula=curricula, rubric=rubric, cities=cities)
 
 
 class _Builder:
-    def __init__(self, learners: int, seed: int, cohort_size: int):
+    def __init__(self, learners: int, seed: int, cohort_size: int, versions: int = 1):
         self.rng = random.Random(seed)  # noqa: S311 - made-up data, not secrets  # nosec B311
         self.today = local_today()
-        self.catalogue = _catalogue()
+        self.catalogue = _catalogue(versions)
         self.counters = Counters()
         self.batch = _Batch(self.counters)
         self.ids = _Ids(t for t in _Batch.ORDER if "id" in t.c)
@@ -297,6 +336,13 @@ class _Builder:
             for index in self.rng.sample(range(LIST_SIZE), FILL_LIMIT):
                 yield number, index
             number += 1
+
+    def curriculum_of(self, index: int) -> _Curriculum:
+        """The version of the cohort ``index`` (0 the oldest): the newer half of the cohorts
+        follow the later version when there are two."""
+        curricula = self.catalogue.curricula
+        newer_half = index >= self.cohorts - self.cohorts // 2
+        return curricula[-1] if newer_half else curricula[0]
 
     # people ---------------------------------------------------------------------------------
 
@@ -350,6 +396,8 @@ class _Builder:
 
     def cohort(self, index: int, learners: int) -> None:
         rng, catalogue = self.rng, self.catalogue
+        curriculum = self.curriculum_of(index)
+        months = curriculum.field_module.field_window_months or 6
         age = NEWEST_STARTED_DAYS_AGO + (SPAN_DAYS * (self.cohorts - 1 - index)) // max(
             self.cohorts, 1
         )
@@ -365,12 +413,12 @@ class _Builder:
                 "id": cohort_id,
                 "code": f"{COHORT_PREFIX}{buddhist_year(starts_on)}-{index + 1:04d}",
                 "host_city_id": city.id,
-                "curriculum_version_id": catalogue.modules[0].version_id,
+                "curriculum_version_id": curriculum.version.id,
                 "starts_on": starts_on,
                 "ends_on": ends_on,
                 "field_starts_on": field_starts_on,
-                "field_window_months": 6,
-                "field_ends_on": field_window_end(field_starts_on, 6),
+                "field_window_months": months,
+                "field_ends_on": field_window_end(field_starts_on, months),
                 "created_at": created,
                 "updated_at": created,
             },
@@ -386,7 +434,7 @@ class _Builder:
                 {"cohort_id": cohort_id, "instructor_id": instructor_id, "assigned_at": created},
             )
         sessions = []
-        for week, module in enumerate((m for m in catalogue.modules if not m.is_field), start=1):
+        for week, module in enumerate((m for m in curriculum.modules if not m.is_field), start=1):
             held_on = starts_on + timedelta(days=7 * week)
             session_id = self.ids.take(_table(ClassSession))
             self.batch.add(
@@ -412,7 +460,8 @@ class _Builder:
             "starts_on": starts_on,
             "ends_on": ends_on,
             "field_starts_on": field_starts_on,
-            "field_ends_on": field_window_end(field_starts_on, 6),
+            "field_ends_on": field_window_end(field_starts_on, months),
+            "curriculum": curriculum,
             "finished": ends_on < self.today,
             "teachers": teachers,
             "sessions": sessions,
@@ -446,7 +495,8 @@ class _Builder:
                 "field_ends_on": None,
             },
         )
-        approved = {module.id: 0 for module in catalogue.modules}
+        curriculum = cohort["curriculum"]
+        approved = {module.id: 0 for module in curriculum.modules}
         logs_left = 10 if withdrawn else LOGS_PER_LEARNER
         for session_id, module, held_on in cohort["sessions"]:
             logs_left -= self.attendance(
@@ -460,7 +510,7 @@ class _Builder:
         if withdrawn:
             return
         report_status = self.field_report(cohort, enrolment_id, approved, field_logs)
-        modules = [ModuleProgress(m, approved[m.id]) for m in catalogue.modules]
+        modules = [ModuleProgress(m, approved[m.id]) for m in curriculum.modules]
         if cohort["finished"] and is_eligible(modules, report_status) and rng.random() < 0.95:
             self.certificate(cohort, enrolment_id, learner_id, approved)
 
@@ -528,16 +578,16 @@ class _Builder:
     def hour_log(self, cohort, enrolment_id, approved, learner_id) -> int | None:
         """A learner's own log in a state a cohort of this age would have; returns the id of an
         approved field log (a field report may draw on it)."""
-        rng, catalogue = self.rng, self.catalogue
+        rng, curriculum = self.rng, cohort["curriculum"]
         today = self.today
         field_work = rng.random() < 0.75
         if field_work:
-            module = catalogue.field_module
+            module = curriculum.field_module
             last = min(cohort["field_ends_on"], today)
             span = (last - cohort["field_starts_on"]).days
             worked_on = cohort["field_starts_on"] + timedelta(days=rng.randint(0, max(span, 0)))
         else:
-            module = rng.choice([m for m in catalogue.modules if not m.is_field])
+            module = rng.choice([m for m in curriculum.modules if not m.is_field])
             span = (min(cohort["ends_on"], today) - cohort["starts_on"]).days
             worked_on = cohort["starts_on"] + timedelta(days=rng.randint(0, max(span, 0)))
         roll = rng.random()
@@ -564,7 +614,7 @@ class _Builder:
             source=LogSource.LEARNER,
             class_session_id=None,
             status=status,
-            mechanism_id=rng.choice(catalogue.mechanisms) if field_work else None,
+            mechanism_id=rng.choice(curriculum.mechanisms) if field_work else None,
             place=f"{rng.choice(PLACES)} {cohort['city'].name_th}" if field_work else None,
             submitted_at=submitted,
             reviewed_by_id=teacher if reviewed else None,
@@ -572,7 +622,7 @@ class _Builder:
         )
         if field_work:
             for tool_id in rng.sample(
-                catalogue.tools, k=min(len(catalogue.tools), rng.randint(1, 2))
+                curriculum.tools, k=min(len(curriculum.tools), rng.randint(1, 2))
             ):
                 self.batch.add(hour_log_tools, {"hour_log_id": log_id, "tool_id": tool_id})
             self.evidence(log_id, submitted)
@@ -622,8 +672,8 @@ class _Builder:
 
     def field_report(self, cohort, enrolment_id, approved, field_logs) -> ReportStatus | None:
         """A report once the field hours are in; returns its state (None: no report)."""
-        rng, catalogue = self.rng, self.catalogue
-        field_module = catalogue.field_module
+        rng = self.rng
+        field_module = cohort["curriculum"].field_module
         if not ModuleProgress(field_module, approved[field_module.id]).is_complete:
             return None
         roll = rng.random()
@@ -705,7 +755,7 @@ class _Builder:
             )
 
     def certificate(self, cohort, enrolment_id, learner_id, approved) -> None:
-        rng, catalogue = self.rng, self.catalogue
+        rng, curriculum = self.rng, cohort["curriculum"]
         issued_on = min(cohort["ends_on"] + timedelta(days=rng.randint(7, 30)), self.today)
         issued_at = _at(issued_on, rng, 9, 16)
         year = buddhist_year(issued_on)
@@ -740,9 +790,10 @@ class _Builder:
                     "hours": m.hours,
                     "approved_hours": approved[m.id] / 60,
                 }
-                for m in catalogue.modules
+                for m in curriculum.modules
             ],
-            total_hours=sum(m.hours for m in catalogue.modules),
+            total_hours=sum(m.hours for m in curriculum.modules),
+            curriculum=curriculum_named(curriculum.version),
             subject_uuid=person["subject_uuid"],
             activity_ended_on=activity_ended_on(
                 cohort["ends_on"], cohort["field_ends_on"], issued_on
@@ -796,15 +847,26 @@ def build_synthetic(
     seed: int = 2569,
     progress: Callable[[int], None] | None = None,
     cohort_size: int = LEARNERS_PER_COHORT,
+    versions: int = 1,
 ) -> Counters:
     """Add ``learners`` synthetic learners in cohorts of ``cohort_size`` with everything a real
-    programme accumulates. ``progress`` is told of each learner written. The caller commits."""
+    programme accumulates. With ``versions=2`` a later curriculum version is made from the
+    current one (``_second_version``) and the newer half of the cohorts follow it. ``progress``
+    is told of each learner written. The caller commits."""
     if learners < 1 or cohort_size < 1:
         raise SynthError("Give at least one learner.")
+    if versions not in (1, 2):
+        raise SynthError("The synthetic cohorts follow one curriculum version or two.")
+    cohorts = math.ceil(learners / cohort_size)
+    if versions == 2 and cohorts < 2:
+        raise SynthError(
+            "Two curriculum versions need at least two cohorts: give at least "
+            f"{cohort_size + 1} learners."
+        )
     exists = db.session.scalar(select(Cohort.id).where(Cohort.code.startswith(COHORT_PREFIX)))
     if exists is not None:
         raise SynthError("Synthetic data is already in this database; use a fresh one.")
-    builder = _Builder(learners, seed, cohort_size)
+    builder = _Builder(learners, seed, cohort_size, versions)
     builder.make_instructors()
     left = learners
     for index in range(builder.cohorts):
