@@ -326,6 +326,13 @@ DETAIL_NAMES: dict[str, Any] = {
     "cohort_id": _l("Cohort number"),
     "method": _l("Second factor"),
     "name": _l("Name"),
+    "from_version": _l("From curriculum version"),
+    "to_version": _l("To curriculum version"),
+    "logs_moved": _l("Hour logs moved to the new version's modules"),
+    "logs_carried_over": _l("Hour logs carried over"),
+    "sessions_moved": _l("Class sessions moved to the new version's modules"),
+    "certificates_stand": _l("Certificates already issued stand as issued"),
+    "field_window_months": _l("Field window (months)"),
 }
 
 #: details whose values are codes, in words
@@ -348,7 +355,8 @@ CODED_VALUES: dict[str, dict[str, Any]] = {
 MODELS: dict[str, type[Any]] = {
     model.__tablename__: model
     for model in (
-        *(Certificate, City, ClassSession, Cohort, Enrolment, FieldReport, HourLog),
+        *(Certificate, City, ClassSession, Cohort, CurriculumVersion, Enrolment, FieldReport),
+        HourLog,
         *(Message, User),
     )
 }
