@@ -65,7 +65,8 @@ class NewCohortForm(CohortForm):
         _l("Curriculum"),
         coerce=int,
         description=_l("The current version unless the cohort should follow an earlier one."),
-        validators=[InputRequired(_l("Choose the curriculum."))],
+        # not sent (an older form, a script): the current version, as the list preselects
+        validators=[Optional()],
     )
 
 
