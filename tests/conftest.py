@@ -489,6 +489,8 @@ MATRIX = {
     ("cohorts.withdraw", "POST"): ADMIN,
     ("cohorts.field_window", "GET"): ADMIN,
     ("cohorts.field_window", "POST"): ADMIN,
+    ("cohorts.curriculum", "GET"): ADMIN,
+    ("cohorts.curriculum", "POST"): ADMIN,
     ("hours.my_logs", "GET"): LEARNERS,
     ("hours.new_log", "GET"): LEARNERS,
     ("hours.new_log", "POST"): LEARNERS,

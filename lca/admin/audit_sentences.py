@@ -329,6 +329,13 @@ DETAIL_NAMES: dict[str, Any] = {
     "number": _l("Version number"),
     "hours": _l("Hours in all"),
     "curriculum": _l("Curriculum version"),
+    "from_version": _l("From curriculum version"),
+    "to_version": _l("To curriculum version"),
+    "logs_moved": _l("Hour logs moved to the new version's modules"),
+    "logs_carried_over": _l("Hour logs carried over"),
+    "sessions_moved": _l("Class sessions moved to the new version's modules"),
+    "certificates_stand": _l("Certificates already issued stand as issued"),
+    "field_window_months": _l("Field window (months)"),
 }
 
 #: details whose values are codes, in words

@@ -181,8 +181,11 @@ def extend_field_window(
     return extension
 
 
-def _own_field_end(enrolment: Enrolment, own_start: date | None) -> date | None:
-    """The learner's own last field day: from their own start, pushed out by any extension."""
+def _own_field_end(
+    enrolment: Enrolment, own_start: date | None, months: int | None = None
+) -> date | None:
+    """The learner's own last field day: from their own start, pushed out by any extension
+    (``months``: were the cohort's window that long instead)."""
     # The latest extension decides: a later one may have corrected an earlier mistake.
     extended = db.session.scalar(
         select(FieldWindowExtension.extended_to)
@@ -194,8 +197,18 @@ def _own_field_end(enrolment: Enrolment, own_start: date | None) -> date | None:
         return None
     cohort = enrolment.cohort
     start = own_start or cohort.field_starts_on
-    base = field_window_end(start, cohort.field_window_months)
+    base = field_window_end(start, cohort.field_window_months if months is None else months)
     return max(base, extended) if extended else base
+
+
+def field_window_after(enrolment: Enrolment, months: int) -> tuple[date, date]:
+    """The learner's field window (first and last day) were the cohort's window ``months``
+    long, as refresh_field_windows would make it; nothing is written."""
+    start = enrolment.field_window_starts_on
+    if enrolment.field_starts_on is None and enrolment.field_ends_on is None:
+        return start, field_window_end(enrolment.cohort.field_starts_on, months)
+    own_end = _own_field_end(enrolment, enrolment.field_starts_on, months)
+    return start, own_end or field_window_end(enrolment.cohort.field_starts_on, months)
 
 
 def refresh_field_windows(cohort: Cohort) -> None:

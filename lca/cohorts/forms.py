@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange, Optiona
 
 from lca.models.cohorts import MAX_FIELD_WINDOW_MONTHS
 from lca.web.forms import BaseForm, DayField, clean_email, clean_text, max_length, multiline
+from lca.web.pages import MAX_DATABASE_INT
 
 
 def _upper(value):
@@ -64,6 +65,7 @@ class NewCohortForm(CohortForm):
         _l("Curriculum"),
         coerce=int,
         description=_l("The current version unless the cohort should follow an earlier one."),
+        # not sent (an older form, a script): the current version, as the list preselects
         validators=[Optional()],
     )
 
@@ -107,3 +109,31 @@ class FieldWindowForm(BaseForm):
         validators=[DataRequired(_l("Give the reason for the extension.")), max_length(1000)],
     )
     confirm = BooleanField(_l("Confirm this date"))
+
+
+def _a_version_id(message):
+    """A hidden version id the page sent: a whole number the database can hold."""
+    return [InputRequired(message), NumberRange(min=1, max=MAX_DATABASE_INT, message=message)]
+
+
+class CurriculumMoveForm(BaseForm):
+    """Moving a cohort to another curriculum version (lca.cohorts.curriculum_move). The two
+    version ids are hidden inputs of the preview's page."""
+
+    version_id = IntegerField(
+        _l("Curriculum version to move to"),
+        validators=_a_version_id(_l("Choose the curriculum version to move the cohort to.")),
+    )
+    expected_version_id = IntegerField(
+        _l("The cohort's curriculum when the preview was made"),
+        validators=_a_version_id(
+            _l("Open the preview again: the form did not say which curriculum the cohort follows.")
+        ),
+    )
+    reason = TextAreaField(
+        _l("Reason for the move"),
+        description=_l("Kept with the move and shown on the cohort's page."),
+        filters=[multiline],
+        validators=[DataRequired(_l("Give the reason for the move.")), max_length(1000)],
+    )
+    certificates_stand = BooleanField(_l("The certificates already issued stand as issued"))

@@ -241,7 +241,7 @@ def list_cohorts(user: User) -> list[tuple[Cohort, int, int]]:
         select(Cohort, func.coalesce(active.c.learners, 0), func.coalesce(waiting.c.logs, 0))
         .outerjoin(active, active.c.cohort_id == Cohort.id)
         .outerjoin(waiting, waiting.c.cohort_id == Cohort.id)
-        .options(joinedload(Cohort.host_city))
+        .options(joinedload(Cohort.host_city), joinedload(Cohort.curriculum_version))
         .order_by(Cohort.starts_on.desc(), thai_order(Cohort.code))
     )
     if not user.is_admin:
@@ -291,7 +291,10 @@ def learner_enrolments(learner: User) -> list[Enrolment]:
         select(Enrolment)
         .join(Enrolment.cohort)
         .where(Enrolment.learner_id == learner.id)
-        .options(joinedload(Enrolment.cohort).joinedload(Cohort.host_city))
+        .options(
+            joinedload(Enrolment.cohort).joinedload(Cohort.host_city),
+            joinedload(Enrolment.cohort).joinedload(Cohort.curriculum_version),
+        )
         .order_by(Cohort.starts_on.desc())
     )
     return list(db.session.scalars(query))

@@ -1,9 +1,16 @@
-from flask import abort, redirect, render_template, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from lca.admin.services import city_options
 from lca.cohorts import bp
+from lca.cohorts.curriculum_move import (
+    cohort_moves,
+    find_target_version,
+    move_cohort,
+    preview_move,
+    version_by_id,
+)
 from lca.cohorts.field_window import (
     FAR_EXTENSION_MONTHS,
     extend_field_window,
@@ -15,6 +22,7 @@ from lca.cohorts.field_window import (
 from lca.cohorts.forms import (
     AssignInstructorForm,
     CohortForm,
+    CurriculumMoveForm,
     EnrolForm,
     FieldWindowForm,
     NewCohortForm,
@@ -34,11 +42,11 @@ from lca.cohorts.services import (
     update_cohort,
     withdraw_enrolment,
 )
-from lca.curriculum.services import list_versions
+from lca.curriculum.services import list_versions, version_numbered
 from lca.models import City, Cohort, CurriculumVersion, Enrolment, Role, User
 from lca.web.forms import UnvalidatedForm, options
 from lca.web.i18n import localized
-from lca.web.pages import perform
+from lca.web.pages import MAX_DATABASE_INT, perform
 from lca.web.permissions import get_cohort_or_403, get_or_404, role_required
 
 
@@ -133,6 +141,7 @@ def _show(cohort, assign_form=None, enrol_form=None):
         cohort=cohort,
         instructors=cohort_instructors_of(cohort),
         roster=roster,
+        moves=cohort_moves(cohort),
         active_count=sum(1 for enrolment in roster if enrolment.is_active),
         assign_form=assign_form,
         enrol_form=enrol_form or EnrolForm(formdata=None),
@@ -261,5 +270,63 @@ def field_window(cohort_id: int, enrolment_id: int):
             fail=page,
             done=_("The field window has been changed."),
             then=url_for(".field_window", cohort_id=cohort.id, enrolment_id=enrolment.id),
+        )
+    return page()
+
+
+def _previewed(form: CurriculumMoveForm) -> CurriculumVersion | None:
+    """The version the page previews a move to: the one posted, or ``?version=<number>`` (a
+    number that no version has is not found); None when none is chosen."""
+    if form.is_submitted():
+        return version_by_id(form.version_id.data)
+    number = request.args.get("version", type=int)
+    if number is None:
+        return None
+    version = version_numbered(number) if 1 <= number <= MAX_DATABASE_INT else None
+    if version is None:
+        abort(404)
+    return version
+
+
+@bp.route("/<int:cohort_id>/curriculum", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def curriculum(cohort_id: int):
+    cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
+    form = CurriculumMoveForm()
+
+    def page():
+        target = _previewed(form)
+        moving = target is not None and target.id != cohort.curriculum_version_id
+        return render_template(
+            "cohorts/curriculum.html",
+            cohort=cohort,
+            form=form,
+            versions=list_versions(),
+            target=target,
+            preview=preview_move(cohort, target) if target and moving else None,
+            moves=cohort_moves(cohort),
+        )
+
+    if form.validate_on_submit():
+        expected, reason = form.expected_version_id.data, form.reason.data
+        if expected is None or reason is None:
+            raise UnvalidatedForm
+        return perform(
+            lambda: move_cohort(
+                cohort,
+                find_target_version(form.version_id.data),
+                expected_version_id=expected,
+                reason=reason,
+                certificates_stand=form.certificates_stand.data,
+                actor=current_user,
+            ),
+            form=form,
+            fail=page,
+            done=lambda move: _(
+                "Cohort %(code)s now follows the curriculum %(name)s.",
+                code=cohort.code,
+                name=localized(move.to_version, "name"),
+            ),
+            then=url_for(".show", cohort_id=cohort.id),
         )
     return page()

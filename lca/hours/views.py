@@ -263,6 +263,8 @@ def log_page(log, note_form=None):
         note_form=note_form or NoteForm(formdata=None),
         is_owner=is_owner,
         may_review=can_review_cohort(current_user, log.enrolment.cohort_id),
+        # a module of another curriculum version: the cohort moved, the log was carried over
+        carried_over=log.module.version_id != log.enrolment.cohort.curriculum_version_id,
     )
 
 
