@@ -84,12 +84,14 @@ def test_progress_of_every_learner_cohort_by_cohort(
         EnrolmentFactory(cohort=other, learner=LearnerFactory(full_name_th=f"คนที่ {number}"))
     db.session.commit()
     rows = read_csv(client.get("/admin/exports/progress.csv"))
-    assert rows[0][:2] == ["รุ่น", "ชื่อ"]
+    assert rows[0][:3] == ["รุ่น", "หลักสูตร", "ชื่อ"]
     # the older cohort first, then the other; every learner once
     assert [row[0] for row in rows[1:]] == [other.code] * 3 + [cohort_with_people.code] * 2
-    fa = next(row for row in rows if row[1] == "ฟ้าใส ญาติดี")
-    assert fa[7:14] == ["6", "6", "6", "6", "9", "6", "6"] and fa[-1] == "ใช้ได้"
-    assert "'" + FORMULA_NAME in [row[1] for row in rows]
+    fa = next(row for row in rows if row[2] == "ฟ้าใส ญาติดี")
+    assert fa[1] == "CA 45 ชั่วโมง, 2567"
+    assert rows[0][8:15] == [f"กลุ่มวิชาที่ {n}" for n in range(1, 8)]
+    assert fa[8:15] == ["6", "6", "6", "6", "9", "6", "6"] and fa[-1] == "ใช้ได้"
+    assert "'" + FORMULA_NAME in [row[2] for row in rows]
     sheet = read_xlsx(client.get("/admin/exports/progress.xlsx"))
     assert len(sheet) == len(rows) and sheet[1][0] == other.code
     assert client.get("/admin/exports/progress.pdf").status_code == 404

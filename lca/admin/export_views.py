@@ -11,9 +11,9 @@ from lca.admin import bp
 from lca.certificates.services import cohort_certificates
 from lca.core.collation import thai_order
 from lca.core.db import db
-from lca.curriculum.services import current_version, modules_of
+from lca.curriculum.services import modules_by_version, modules_of
 from lca.hours.queue import reviewable_cohorts
-from lca.models import Certificate, Cohort, Enrolment, HourLog, Role
+from lca.models import Certificate, Cohort, CurriculumVersion, Enrolment, HourLog, Module, Role
 from lca.web.downloads import hours_value, spreadsheet
 from lca.web.i18n import label, localized
 from lca.web.permissions import get_cohort_or_403, role_required
@@ -35,16 +35,16 @@ def exports():
     return render_template("admin/exports.html", cohorts=reviewable_cohorts(current_user))
 
 
-def _progress_header(modules, with_cohort: bool) -> list[str]:
+def _progress_header(module_titles: list[str], with_cohort: bool) -> list[str]:
     return [
-        *([_("Cohort")] if with_cohort else []),
+        *([_("Cohort"), _("Curriculum")] if with_cohort else []),
         _("Name"),
         _("Name in English"),
         _("E-mail address"),
         _("City"),
         _("Organisation"),
         _("Status"),
-        *(_("Module %(number)s", number=m.number) for m in modules),
+        *module_titles,
         _("Approved hours"),
         _("Hours waiting for review"),
         _("Field window ends"),
@@ -55,8 +55,20 @@ def _progress_header(modules, with_cohort: bool) -> list[str]:
     ]
 
 
-def _progress_line(row) -> list:
+def _module_titles(modules: list[Module], version: CurriculumVersion | None = None) -> list[str]:
+    if version is None:
+        return [_("Module %(number)s", number=m.number) for m in modules]
+    name = localized(version, "name")
+    return [
+        _("Module %(number)s (%(curriculum)s)", number=m.number, curriculum=name) for m in modules
+    ]
+
+
+def _progress_line(row, columns: list[int] | None = None) -> list:
+    """One learner's line; ``columns``: the module ids of the header's module columns (by
+    default their cohort's modules), a module of another version left blank."""
     p, learner, certificate = row.progress, row.enrolment.learner, row.certificate
+    approved = {m.module.id: hours_value(m.approved_minutes) for m in p.modules}
     return [
         learner.full_name_th,
         learner.full_name_en,
@@ -64,7 +76,7 @@ def _progress_line(row) -> list:
         localized(learner.city, "name") if learner.city else "",
         learner.organisation,
         label(row.enrolment.status),
-        *(hours_value(m.approved_minutes) for m in p.modules),
+        *(approved.values() if columns is None else (approved.get(c, "") for c in columns)),
         hours_value(p.counted_minutes),
         hours_value(p.pending_minutes),
         p.window_ends_on,
@@ -80,7 +92,9 @@ def _progress_line(row) -> list:
 def export_progress(cohort_id: int, kind: str):
     cohort = get_cohort_or_403(cohort_id, current_user, action="manage")
     rows = cohort_certificates(cohort)
-    header = _progress_header(modules_of(cohort.curriculum_version_id), with_cohort=False)
+    header = _progress_header(
+        _module_titles(modules_of(cohort.curriculum_version_id)), with_cohort=False
+    )
     lines = (_progress_line(row) for row in rows)
     return spreadsheet(export_kind(kind), header, lines, f"progress-{cohort.code}")
 
@@ -90,20 +104,36 @@ def export_progress(cohort_id: int, kind: str):
 def export_all_progress(kind: str):
     """Every learner of every cohort, oldest cohort first, read one cohort at a time (the
     session keeps no strong reference to what it loaded), so memory stays that of one cohort
-    however many learners the programme has."""
+    however many learners the programme has. Cohorts of different curriculum versions compare
+    like with like: each version has its own module columns, named after it, and a learner's
+    line fills those of their cohort's version."""
     kind = export_kind(kind)
     cohort_ids = list(
         db.session.scalars(select(Cohort.id).order_by(Cohort.starts_on, thai_order(Cohort.code)))
     )
+    versions = list(
+        db.session.scalars(
+            select(CurriculumVersion)
+            .where(CurriculumVersion.id.in_(select(Cohort.curriculum_version_id)))
+            .order_by(CurriculumVersion.number)
+        )
+    )
+    modules = modules_by_version(v.id for v in versions)
+    several = len(versions) > 1
+    titles = [
+        title for v in versions for title in _module_titles(modules[v.id], v if several else None)
+    ]
+    columns = [m.id for v in versions for m in modules[v.id]]
+    names = {v.id: localized(v, "name") for v in versions}
 
     def lines():
         for cohort_id in cohort_ids:
             cohort = db.session.get(Cohort, cohort_id)
+            version = names[cohort.curriculum_version_id]
             for row in cohort_certificates(cohort):
-                yield [cohort.code, *_progress_line(row)]
+                yield [cohort.code, version, *_progress_line(row, columns)]
 
-    version = current_version()  # TODO(versions): one set of columns per version
-    header = _progress_header(modules_of(version.id) if version else [], with_cohort=True)
+    header = _progress_header(titles, with_cohort=True)
     return spreadsheet(kind, header, lines(), "progress-all-cohorts")
 
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from lca.core.collation import thai_order
 from lca.core.db import db
@@ -49,11 +50,17 @@ def modules_of(version_id: int) -> list[Module]:
 
 
 def modules_by_version(version_ids: Iterable[int]) -> dict[int, list[Module]]:
-    """{version id: its modules in curriculum order}, in one query for any number of versions."""
+    """{version id: its modules in curriculum order}, in one query for any number of versions
+    (each module's version loaded with it, for the pages that name it)."""
     wanted = set(version_ids)
     found: dict[int, list[Module]] = defaultdict(list)
     if wanted:
-        query = select(Module).where(Module.version_id.in_(wanted)).order_by(Module.number)
+        query = (
+            select(Module)
+            .options(joinedload(Module.version))
+            .where(Module.version_id.in_(wanted))
+            .order_by(Module.number)
+        )
         for module in db.session.scalars(query):
             found[module.version_id].append(module)
     return {version_id: found.get(version_id, []) for version_id in wanted}

@@ -1,23 +1,29 @@
 """Reports for funders, by city and by cohort: people, completion, hours by module, field
 hours by mechanism and tool. Aggregate queries only: the number of statements does not grow
-with the number of learners."""
+with the number of learners.
+
+Cohorts may follow different curriculum versions: hours by module are grouped by version (module
+5 of a 9-hour field practice is not module 5 of a 12-hour one), and the report names the versions
+its totals include."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Table, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, Row, Table, func, select
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from lca.certificates.eligibility import field_passed, hours_complete
 from lca.core.db import db
-from lca.curriculum.services import modules_by_version
+from lca.curriculum.services import field_catalogues_of, modules_by_version
 from lca.hours.progress import minutes_by_module, module_progress, report_statuses
 from lca.models import (
     Certificate,
     CertificateStatus,
     Cohort,
+    CurriculumVersion,
     Enrolment,
     EnrolmentStatus,
     FieldMechanism,
@@ -55,21 +61,41 @@ class Funnel:
 
 
 @dataclass
+class VersionHours:
+    """Approved hours by module of the cohorts that follow one curriculum version."""
+
+    version: CurriculumVersion
+    cohorts: int = 0
+    enrolled: int = 0
+    hours_by_module: list[tuple[Module, int]] = field(default_factory=list)  #: approved minutes
+
+    @property
+    def approved_minutes(self) -> int:
+        return sum(minutes for _module, minutes in self.hours_by_module)
+
+
+@dataclass
 class Report:
     enrolled: int = 0
     active: int = 0
     withdrawn: int = 0
     completed: int = 0  #: every module's hours and a passed field report
     certificates: int = 0  #: valid certificates
-    hours_by_module: list[tuple[Module, int]] = field(default_factory=list)  #: approved minutes
+    #: one entry per curriculum version of the cohorts in the report, the first version first
+    by_version: list[VersionHours] = field(default_factory=list)
     field_by_mechanism: list[tuple[FieldMechanism, int]] = field(default_factory=list)
     field_by_tool: list[tuple[FieldTool, int]] = field(default_factory=list)
     funnels: list[Funnel] = field(default_factory=list)
 
+    @property
+    def versions(self) -> list[CurriculumVersion]:
+        """The curriculum versions whose cohorts the totals include."""
+        return [group.version for group in self.by_version]
 
-def build_report(scope: ColumnElement[bool]) -> Report:
+
+def build_report(scope: ColumnElement[bool], cohort: Cohort | None = None) -> Report:
     """The report of the enrolments matching ``scope`` (a filter on Enrolment, or on the
-    learner's city through User)."""
+    learner's city through User); a ``cohort`` given is in it even before anyone enrols."""
     enrolments = (
         select(Enrolment.id, Enrolment.cohort_id, Enrolment.status)
         .join(User, User.id == Enrolment.learner_id)
@@ -81,7 +107,10 @@ def build_report(scope: ColumnElement[bool]) -> Report:
         c.id: c
         for c in db.session.scalars(
             select(Cohort)
-            .where(Cohort.id.in_({row.cohort_id for row in rows}))
+            .options(joinedload(Cohort.curriculum_version))
+            .where(
+                Cohort.id.in_({row.cohort_id for row in rows} | ({cohort.id} if cohort else set()))
+            )
             .order_by(Cohort.starts_on)
         )
     }
@@ -119,19 +148,45 @@ def build_report(scope: ColumnElement[bool]) -> Report:
         report.completed += hours_done and passed
         report.certificates += row.id in certified
     report.funnels = list(funnels.values())
-    every_module = [m for modules in modules_of_version.values() for m in modules]
-    totals = {m: 0 for m in every_module}
-    by_id = {m.id: m for m in every_module}
-    for per_module in minutes.values():
-        for module_id, (approved, _pending, _outside) in per_module.items():
-            if module_id in by_id:  # carried over from another version: not counted
-                totals[by_id[module_id]] += approved
-    report.hours_by_module = list(totals.items())
-    report.field_by_mechanism = _field_hours(FieldMechanism, HourLog.mechanism_id, in_scope)
+    report.by_version = _hours_by_version(rows, cohorts, modules_of_version, minutes)
+    mechanisms, tools = field_catalogues_of(*modules_of_version)
+    report.field_by_mechanism = _field_hours(
+        FieldMechanism, HourLog.mechanism_id, in_scope, mechanisms
+    )
     report.field_by_tool = _field_hours(
-        FieldTool, hour_log_tools.c.tool_id, in_scope, join=hour_log_tools
+        FieldTool, hour_log_tools.c.tool_id, in_scope, tools, join=hour_log_tools
     )
     return report
+
+
+def _hours_by_version(
+    rows: Sequence[Row[Any]],
+    cohorts: dict[int, Cohort],
+    modules_of_version: dict[int, list[Module]],
+    minutes: dict[int, dict[int, list[int]]],
+) -> list[VersionHours]:
+    """Each learner's approved minutes added to the modules of their cohort's version; minutes
+    of a module of another version (carried over by a move) are not counted."""
+    groups: dict[int, VersionHours] = {}
+    totals: dict[int, dict[int, int]] = {}
+    for cohort in cohorts.values():
+        version_id = cohort.curriculum_version_id
+        if version_id not in groups:
+            groups[version_id] = VersionHours(cohort.curriculum_version)
+            totals[version_id] = {m.id: 0 for m in modules_of_version[version_id]}
+        groups[version_id].cohorts += 1
+    for row in rows:
+        version_id = cohorts[row.cohort_id].curriculum_version_id
+        groups[version_id].enrolled += 1
+        counted = totals[version_id]
+        for module_id, (approved, _pending, _outside) in minutes.get(row.id, {}).items():
+            if module_id in counted:
+                counted[module_id] += approved
+    for version_id, group in groups.items():
+        group.hours_by_module = [
+            (m, totals[version_id][m.id]) for m in modules_of_version[version_id]
+        ]
+    return sorted(groups.values(), key=lambda group: group.version.number)
 
 
 Entry = TypeVar("Entry", FieldMechanism, FieldTool)
@@ -141,10 +196,12 @@ def _field_hours(
     model: type[Entry],
     key: ColumnElement[Any] | InstrumentedAttribute[Any],
     in_scope: ColumnElement[bool],
+    catalogue: list[Entry],
     join: Table | None = None,
 ) -> list[tuple[Entry, int]]:
     """Approved field-practice minutes per mechanism (or per tool: a log naming two tools
-    counts for each)."""
+    counts for each), for the entries of the versions' catalogue and any other entry that has
+    minutes (a log carried over from a version whose catalogue listed it)."""
     query = (
         select(key, func.sum(HourLog.minutes))
         .select_from(HourLog)
@@ -156,7 +213,9 @@ def _field_hours(
     if join is not None:
         query = query.join(join, join.c.hour_log_id == HourLog.id)
     sums = dict(db.session.execute(query).tuples().all())
+    listed = {item.id for item in catalogue}
     return [
         (item, int(sums.get(item.id) or 0))
         for item in db.session.scalars(select(model).order_by(model.number))
+        if item.id in listed or sums.get(item.id)
     ]

@@ -32,13 +32,25 @@ def index():
 
 
 def _charts(report):
-    hours = bar_chart(
-        _("Approved hours by module"),
-        [
-            Bar(f"{m.number}. {localized(m, 'title')}", minutes, format_hours(minutes / 60))
-            for m, minutes in report.hours_by_module
-        ],
-    )
+    several = len(report.by_version) > 1
+    hours = [
+        (
+            group,
+            bar_chart(
+                _(
+                    "Approved hours by module, %(curriculum)s",
+                    curriculum=localized(group.version, "name"),
+                )
+                if several
+                else _("Approved hours by module"),
+                [
+                    Bar(f"{m.number}. {localized(m, 'title')}", minutes, format_hours(minutes / 60))
+                    for m, minutes in group.hours_by_module
+                ],
+            ),
+        )
+        for group in report.by_version
+    ]
     mechanisms = bar_chart(
         _("Field hours by mechanism"),
         [
@@ -90,7 +102,7 @@ def _funnel_names() -> dict[str, str]:
 @role_required(*STAFF)
 def cohort(cohort_id: int):
     cohort = get_cohort_or_403(cohort_id, current_user)
-    report = build_report(Enrolment.cohort_id == cohort.id)
+    report = build_report(Enrolment.cohort_id == cohort.id, cohort=cohort)
     return render_template(
         "reports/report.html",
         title=_("Report of cohort %(code)s", code=cohort.code),
