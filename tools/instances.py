@@ -154,11 +154,12 @@ def instance_env(database_url: str, data_dir: Path, port: int, **settings: str) 
     }
 
 
-def python(env: dict[str, str], *arguments: str) -> str:
-    """Run this Python on the instance; its output, or exit with it on failure."""
+def python(env: dict[str, str], *arguments: str, cwd: Path = ROOT) -> str:
+    """Run this Python on the instance, with the code of ``cwd`` (this checkout, or another
+    one's, e.g. an earlier release's); its output, or exit with it on failure."""
     result = subprocess.run(  # noqa: S603 - our own Python, arguments built here
         [sys.executable, *arguments],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -169,9 +170,9 @@ def python(env: dict[str, str], *arguments: str) -> str:
     return result.stdout
 
 
-def flask(env: dict[str, str], *command: str) -> str:
-    """Run ``flask --app wsgi …`` on the instance."""
-    return python(env, "-m", "flask", "--app", "wsgi", *command)
+def flask(env: dict[str, str], *command: str, cwd: Path = ROOT) -> str:
+    """Run ``flask --app wsgi …`` on the instance (with the code of ``cwd``)."""
+    return python(env, "-m", "flask", "--app", "wsgi", *command, cwd=cwd)
 
 
 def worker_pids(master: int) -> list[int]:
