@@ -94,9 +94,7 @@ def _figures(app, login_on) -> dict[str, str]:
         select(City.id).where(City.id.in_(select(Cohort.host_city_id))).order_by(City.id)
     ):
         read(f"/reports/cities/{city_id}")
-    for code in db.session.scalars(
-        select(Certificate.code).order_by(Certificate.id).limit(5)
-    ):
+    for code in db.session.scalars(select(Certificate.code).order_by(Certificate.id).limit(5)):
         read(f"/verify/{code}")
     learners = db.session.scalars(
         select(User)
@@ -142,9 +140,10 @@ def test_the_upgrade_from_the_schema_before_versions_keeps_every_figure(programm
     assert first.name_th == f"CA 45 ชั่วโมง, {first_start.year + 543}"
     assert first.name_en == f"CA 45 hours, {first_start.year}"
     assert set(db.session.scalars(select(Cohort.curriculum_version_id))) == {first.id}
-    assert db.session.execute(
-        select(Module.id, Module.number, Module.hours).order_by(Module.id)
-    ).all() == modules
+    assert (
+        db.session.execute(select(Module.id, Module.number, Module.hours).order_by(Module.id)).all()
+        == modules
+    )
     assert set(db.session.scalars(select(Module.version_id))) == {first.id}
     assert counts == {
         model.__tablename__: db.session.scalar(select(func.count()).select_from(model))

@@ -569,3 +569,66 @@ def test_the_curriculum_page_shows_the_current_version_and_an_earlier_one(client
     assert "<strong>CA 45 hours, 2024</strong>" in earlier and "45 hours in all" in earlier
     assert "This is an earlier version of the curriculum" in earlier
     assert client.get("/curriculum?version=3").status_code == 404
+
+
+def test_a_database_that_had_cohorts_but_no_curriculum_gets_version_1_filled_in(
+    new_database, tmp_path
+):
+    """Migration 0016 binds existing cohorts to a version 1 made from what is there; with no
+    modules seeded yet it has none, and the first seed fills that version in (its cohorts
+    follow it) instead of making a version 2 beside an empty one."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from lca import create_app
+
+    app = create_app(
+        {
+            "LCA_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": new_database("lca_empty_v1"),
+            "LCA_DATA_DIR": tmp_path,
+        }
+    )
+    with app.app_context():
+        upgrade(revision="0015")
+        db.session.execute(
+            text(
+                "INSERT INTO cities (code, name_th, name_en, created_at) "
+                "VALUES ('nan', 'น่าน', 'Nan', CURRENT_TIMESTAMP)"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO cohorts (code, host_city_id, starts_on, ends_on, field_starts_on, "
+                "field_ends_on, field_window_months, created_at, updated_at) VALUES ('CA-OLD', "
+                "(SELECT id FROM cities WHERE code = 'nan'), '2025-06-01', '2025-12-31', "
+                "'2025-08-31', '2026-02-27', 6, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        db.session.commit()
+        upgrade()
+        empty = current_version()
+        assert (empty.number, empty.name_th, modules_of(empty.id)) == (
+            1,
+            "CA 0 ชั่วโมง, 2568",
+            [],
+        )
+        report = seed_all()
+        db.session.commit()
+        assert report.curriculum.lines() == [
+            "curriculum: version 1 'CA 45 hours, 2024' (CA 45 ชั่วโมง, 2567) filled in "
+            "(it had no modules)"
+        ]
+        versions = db.session.scalars(select(CurriculumVersion)).all()
+        assert [(v.number, v.name_th) for v in versions] == [(1, "CA 45 ชั่วโมง, 2567")]
+        cohort = db.session.scalar(select(Cohort))
+        assert cohort.curriculum_version_id == versions[0].id
+        assert [m.hours for m in modules_of(cohort.curriculum_version_id)] == [6, 6, 6, 6, 9, 6, 6]
+        mechanisms, tools = field_catalogues_of(versions[0].id)
+        assert (len(mechanisms), len(tools)) == (4, 5)
+        # a second seed finds nothing to do
+        assert seed_all().curriculum.lines() == [
+            "curriculum: version 1 'CA 45 hours, 2024' (CA 45 ชั่วโมง, 2567) unchanged"
+        ]
+        db.session.remove()
+        db.engine.dispose()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from lca.core.audit import record
 from lca.core.dates import buddhist_year, local_today
@@ -21,7 +21,14 @@ from lca.curriculum.services import (
     list_versions,
     modules_of,
 )
-from lca.models import CurriculumVersion, FieldMechanism, FieldTool, Module
+from lca.models import (
+    CurriculumVersion,
+    FieldMechanism,
+    FieldTool,
+    Module,
+    curriculum_version_mechanisms,
+    curriculum_version_tools,
+)
 
 #: what a module row of the seed may change in place; the rest of its fields are rules
 WORDING = ("title_th", "title_en", "description_th", "description_en")
@@ -53,8 +60,12 @@ class Outcome:
     rule_changes: list[str] = field(default_factory=list)
     wording_changes: list[str] = field(default_factory=list)
 
+    filled: bool = False  #: the current version had no modules (lca.curriculum.versions.fill)
+
     def lines(self) -> list[str]:
         named = f"version {self.version.number} '{self.version.name_en}' ({self.version.name_th})"
+        if self.filled:
+            return [f"curriculum: {named} filled in (it had no modules)"]
         if self.created and self.version.number == 1:
             return [f"curriculum: {named} created"]
         if self.created:
@@ -186,6 +197,41 @@ def reword(version: CurriculumVersion, plan: VersionPlan) -> Outcome:
     return Outcome(version, wording_changes=changes)
 
 
+def fill(version: CurriculumVersion, plan: VersionPlan) -> Outcome:
+    """Give a version without modules the plan's modules, catalogue and names: the version 1
+    that migration 0016 made for a database that had cohorts but no curriculum seeded yet (its
+    cohorts follow it, so the seed fills it in rather than making a version 2 beside it)."""
+    if plan.name_th:
+        version.name_th, version.name_en = plan.name_th, plan.name_en or plan.name_th
+    else:
+        version.name_th, version.name_en = _free_names(
+            *_default_names(plan, version.takes_effect_on), version.number
+        )
+    if plan.takes_effect_on:
+        version.takes_effect_on = plan.takes_effect_on
+    for table, column, model, codes in (
+        (curriculum_version_mechanisms, "mechanism_id", FieldMechanism, plan.mechanism_codes),
+        (curriculum_version_tools, "tool_id", FieldTool, plan.tool_codes),
+    ):
+        db.session.execute(delete(table).where(table.c.version_id == version.id))
+        rows = [{"version_id": version.id, column: row.id} for row in _catalogue_rows(model, codes)]
+        if rows:
+            db.session.execute(insert(table), rows)
+    db.session.add_all(Module(version_id=version.id, **row) for row in plan.modules)
+    db.session.flush()
+    if version.number > 1:
+        record(
+            None,
+            "curriculum.version_create",
+            version,
+            number=version.number,
+            name=version.name_th,
+            hours=plan.total_hours,
+            changes=["filled in: it had no modules"],
+        )
+    return Outcome(version, created=True, filled=True)
+
+
 def _changes_from_current(plan: VersionPlan) -> tuple[CurriculumVersion | None, list[str]]:
     current = current_version()
     if current is None:
@@ -247,6 +293,9 @@ def apply_plan(plan: VersionPlan) -> Outcome:
     """The seed's curriculum applied: the first version, a new version, or the current one
     reworded. The mechanisms and tools the plan names exist already (their wording is shared
     by every version that uses them)."""
+    current = current_version()
+    if current is not None and not modules_of(current.id):
+        return fill(current, plan)
     check_plan(plan)
     current, changes = _changes_from_current(plan)
     if current is not None and not changes:
