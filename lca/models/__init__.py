@@ -20,6 +20,7 @@ from lca.models.certificates import (
     CertificateStatus,
     SerialCounter,
 )
+from lca.models.check_in import CheckIn, CheckInPoint, ScanKind
 from lca.models.cohorts import (
     Cohort,
     CurriculumMove,
@@ -61,6 +62,8 @@ __all__ = [
     "Certificate",
     "CertificateLanguage",
     "CertificateStatus",
+    "CheckIn",
+    "CheckInPoint",
     "City",
     "ClassSession",
     "Cohort",
@@ -95,6 +98,7 @@ __all__ = [
     "Role",
     "Rubric",
     "RubricCriterion",
+    "ScanKind",
     "SerialCounter",
     "User",
     "UserSession",

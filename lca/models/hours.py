@@ -31,6 +31,9 @@ MINUTE_STEP = 15  #: hours are logged on a quarter-hour grid
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 MAX_EVIDENCE_PER_LOG = 5
 
+#: the radius a session may ask a phone checking in to be within, in metres
+GEOFENCE_METRES = (20, 5000)
+
 MINUTES_RULE = f"minutes > 0 AND minutes <= {MAX_MINUTES_PER_LOG} AND minutes % {MINUTE_STEP} = 0"
 
 
@@ -72,7 +75,15 @@ class ClassSession(Base):
     """A scheduled classroom session, forum or festival day of a cohort."""
 
     __tablename__ = "class_sessions"
-    __table_args__ = (CheckConstraint(MINUTES_RULE, name="minutes_in_range"),)
+    __table_args__ = (
+        CheckConstraint(MINUTES_RULE, name="minutes_in_range"),
+        CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="place_has_both"),
+        CheckConstraint(
+            "geofence_metres IS NULL OR (latitude IS NOT NULL "
+            f"AND geofence_metres BETWEEN {GEOFENCE_METRES[0]} AND {GEOFENCE_METRES[1]})",
+            name="geofence_in_range",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
@@ -84,6 +95,19 @@ class ClassSession(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: bumped by every change a calendar should show (time, place, module, cancellation): the
+    #: calendar feed's SEQUENCE of the session's event
+    sequence: Mapped[int] = mapped_column(default=0)
+    cancelled_at: Mapped[datetime | None]  #: called off: kept, shown as cancelled
+    #: self check-in: when the instructor closed it (no scan counts after), and when they
+    #: confirmed that the learners still checked in at the end stayed to the end
+    check_in_closed_at: Mapped[datetime | None]
+    roster_confirmed_at: Mapped[datetime | None]
+    #: where the session is, for an optional check that a phone checking in is within
+    #: ``geofence_metres`` of it (the phone's position is never stored, only inside/outside)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    geofence_metres: Mapped[int | None]
 
     cohort: Mapped[Cohort] = relationship()
     module: Mapped[Module] = relationship()
@@ -113,6 +137,9 @@ class Attendance(Base):
     minutes: Mapped[int]  #: the minutes credited
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: credited from the learner's check-in and check-out (kept in step with them); a mark on
+    #: the roll form takes over and is no longer changed by a scan
+    by_check_in: Mapped[bool] = mapped_column(default=False)
 
     class_session: Mapped[ClassSession] = relationship()
     enrolment: Mapped[Enrolment] = relationship()

@@ -57,6 +57,9 @@ class User(UserMixin, Base):
     #: the optional messages the person gets (security messages cannot be turned off)
     wants_reminders: Mapped[bool] = mapped_column(default=True)
     wants_digests: Mapped[bool] = mapped_column(default=True)
+    #: the personal calendar feed's address is signed with this number: renewing the address
+    #: counts it up, and the old address answers 404
+    calendar_feed_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None]
