@@ -123,6 +123,8 @@ VIEW_MODULES = (
     "lca.hours.review_views",
     "lca.hours.session_views",
     "lca.hours.views",
+    "lca.check_in.scan_views",
+    "lca.check_in.screen_views",
     "lca.assessment.views",
     "lca.certificates.verify_views",
     "lca.certificates.views",
@@ -144,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from lca.assessment import bp as assessment_bp
     from lca.auth import bp as auth_bp
     from lca.certificates import bp as certificates_bp
+    from lca.check_in import bp as check_in_bp
     from lca.cohorts import bp as cohorts_bp
     from lca.curriculum import bp as curriculum_bp
     from lca.home import bp as home_bp
@@ -158,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
         curriculum_bp,
         cohorts_bp,
         hours_bp,
+        check_in_bp,
         assessment_bp,
         certificates_bp,
         reports_bp,

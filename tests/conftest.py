@@ -515,6 +515,19 @@ MATRIX = {
     ("hours.edit_session", "POST"): COHORT_STAFF,
     ("hours.attendance", "GET"): COHORT_STAFF,
     ("hours.attendance", "POST"): COHORT_STAFF,
+    ("check_in.scan", "GET"): PUBLIC,  # the QR code's link: checked, then carried on
+    ("check_in.scanned", "GET"): PUBLIC,  # signs in first when needed
+    ("check_in.scanned", "POST"): PUBLIC,
+    ("check_in.my_stay", "GET"): OWNER,  # the learners of the session's cohort
+    ("check_in.screen", "GET"): COHORT_STAFF,
+    ("check_in.code", "GET"): COHORT_STAFF,
+    ("check_in.roster_part", "GET"): COHORT_STAFF,
+    ("check_in.by_hand", "POST"): COHORT_STAFF,
+    ("check_in.close", "POST"): COHORT_STAFF,
+    ("check_in.reopen", "POST"): COHORT_STAFF,
+    ("check_in.confirm", "POST"): COHORT_STAFF,
+    ("check_in.new_point", "POST"): COHORT_STAFF,
+    ("check_in.place_check", "POST"): COHORT_STAFF,
     ("hours.cohort_matrix", "GET"): COHORT_STAFF,
     ("hours.cohort_matrix_csv", "GET"): COHORT_STAFF,
     ("hours.enrolment", "GET"): COHORT_STAFF,
@@ -732,7 +745,16 @@ def _url_arguments(world) -> dict[str, int | str]:
         "number": world["certificate"].status_list,
         "thumbprint": jwt_key().thumbprint(),
         "passkey_id": world["passkey"].id,
+        "check_in_code": _check_in_code(world["session"]),
+        "point_number": 1,
     }
+
+
+def _check_in_code(session) -> str:
+    from lca.check_in.codes import code_for, current_step
+    from lca.check_in.desk import ensure_points
+
+    return code_for(ensure_points(session)[0], current_step())
 
 
 @pytest.fixture

@@ -76,6 +76,13 @@ def format_moment(value: datetime | None, language: str | None = None) -> str:
     return f"{day} เวลา {clock} น." if language == "th" else f"{day}, {clock}"
 
 
+def format_clock(value: datetime | None) -> str:
+    """The time of day of a timestamp in the programme's timezone, 24-hour: 09:02."""
+    if value is None:
+        return ""
+    return value.astimezone(programme_timezone()).strftime("%H:%M")
+
+
 def format_buddhist_year(year_be: int | None, language: str | None = None) -> str:
     """A year kept in the Buddhist era, shown as พ.ศ. 2567 in Thai and 2024 in English."""
     if year_be is None:

@@ -252,18 +252,25 @@ def record_attendance(session: ClassSession, marks: list[Mark], actor: User) -> 
             )
             attendance.status, attendance.minutes = mark.status, minutes
             attendance.recorded_by_id, attendance.recorded_at = actor.id, utcnow()
+            attendance.by_check_in = False  # the roll's mark stands: scans no longer change it
             counts["corrected"] += 1
-        _credit_log(session, enrolment, logs.get(enrolment.id), minutes, actor)
+        credit_log(session, enrolment, logs.get(enrolment.id), minutes, actor)
     if counts["recorded"]:
         record(actor, "attendance.record", session, learners=counts["recorded"])
     db.session.flush()
     return counts
 
 
-def _credit_log(
-    session: ClassSession, enrolment: Enrolment, log: HourLog | None, minutes: int, actor: User
+def credit_log(
+    session: ClassSession,
+    enrolment: Enrolment,
+    log: HourLog | None,
+    minutes: int,
+    actor: User | None,
+    description: str | None = None,
 ) -> None:
-    """Keep the approved hour log that credits this attendance in step with it."""
+    """Keep the approved hour log that credits this attendance in step with it (``actor``:
+    who marked it; None for a learner's own check-in and check-out)."""
     if minutes == 0:
         if log is not None:
             db.session.delete(log)
@@ -272,7 +279,7 @@ def _credit_log(
         "module": session.module,
         "worked_on": session.held_on,
         "minutes": minutes,
-        "description": session.place,
+        "description": description or session.place,
         "status": LogStatus.APPROVED,
         "reviewed_by": actor,
         "reviewed_at": utcnow(),

@@ -12,7 +12,13 @@ from flask_babel import get_translations, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lca.core.dates import current_language, format_buddhist_year, format_day, format_moment
+from lca.core.dates import (
+    current_language,
+    format_buddhist_year,
+    format_clock,
+    format_day,
+    format_moment,
+)
 from lca.models import (
     AttendanceStatus,
     CertificateStatus,
@@ -182,6 +188,7 @@ def init_app(app: Flask) -> None:
     app.before_request(remember_language_choice)
     app.add_template_filter(format_day, "day")
     app.add_template_filter(format_moment, "moment")
+    app.add_template_filter(format_clock, "clock")
     app.add_template_filter(format_hours, "hours")
     app.add_template_filter(minutes_as_hours, "as_hours")
     app.add_template_filter(hours_plural, "hours_plural")

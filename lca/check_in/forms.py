@@ -1,0 +1,64 @@
+"""The forms of check-in: the learner's scan (check in, check out), and the instructor's desk."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DecimalField, HiddenField, IntegerField, RadioField, StringField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+
+from lca.models.hours import GEOFENCE_METRES
+from lca.web.forms import BaseForm, clean_text, max_length, options
+from lca.web.pages import MAX_DATABASE_INT
+
+DIRECTIONS = [("in", "in"), ("out", "out")]
+FROM_TO = _l("Enter a number from %(min)s to %(max)s.")
+
+
+class ScanForm(BaseForm):
+    """The learner's press of "Check in" or "Check out" after a scan; the place, filled in by
+    the phone when the session asks where it is."""
+
+    direction = RadioField(choices=options(DIRECTIONS), validators=[InputRequired()])
+    latitude = HiddenField()
+    longitude = HiddenField()
+
+
+class HandMarkForm(BaseForm):
+    enrolment_id = IntegerField(
+        validators=[InputRequired(), NumberRange(min=1, max=MAX_DATABASE_INT)]
+    )
+    direction = RadioField(choices=options(DIRECTIONS), validators=[InputRequired()])
+
+
+class PointForm(BaseForm):
+    name = StringField(
+        _l("Name of the point"),
+        description=_l("A booth, a talk or a room of the session, as the learners know it."),
+        filters=[clean_text],
+        validators=[DataRequired(), max_length(200)],
+    )
+
+
+class PlaceCheckForm(BaseForm):
+    latitude = DecimalField(
+        _l("Latitude"),
+        places=6,
+        validators=[Optional(), NumberRange(min=-90, max=90, message=FROM_TO)],
+    )
+    longitude = DecimalField(
+        _l("Longitude"),
+        places=6,
+        validators=[Optional(), NumberRange(min=-180, max=180, message=FROM_TO)],
+    )
+    metres = IntegerField(
+        _l("Radius in metres"),
+        description=_l("Leave empty to check in without asking where the phone is."),
+        validators=[
+            Optional(),
+            NumberRange(min=GEOFENCE_METRES[0], max=GEOFENCE_METRES[1], message=FROM_TO),
+        ],
+    )
+
+
+class DeskForm(BaseForm):
+    """Close, reopen, confirm: a button and its CSRF token."""
