@@ -68,7 +68,8 @@ def scan(check_in_code: str):
     except RuleError as error:
         return _refused(error.message)
     nonce = secrets.token_urlsafe(16)
-    carried = _serializer().dumps([found.point.id, found.step, _digest(nonce)])
+    scanned_at = int(found.at.timestamp() * 1000)  # the server's time, to the millisecond
+    carried = _serializer().dumps([found.point.id, found.step, _digest(nonce), scanned_at])
     response = redirect(url_for(".scanned", scan=carried))
     response.set_cookie(
         SCAN_COOKIE,
@@ -92,8 +93,8 @@ def _carried_scan() -> Scan | None:
     if not carried or len(carried) > 300:
         return None
     try:
-        (point_id, step, digest), signed_at = _serializer().loads(
-            carried, max_age=int(SCAN_KEEPS.total_seconds()), return_timestamp=True
+        point_id, step, digest, scanned_at = _serializer().loads(
+            carried, max_age=int(SCAN_KEEPS.total_seconds())
         )
     except (BadSignature, ValueError, TypeError):
         return None
@@ -104,9 +105,15 @@ def _carried_scan() -> Scan | None:
         or not secrets.compare_digest(_digest(nonce), digest)
     ):
         return None
-    if not isinstance(point_id, int) or not isinstance(step, int):
+    if not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in (point_id, step, scanned_at)
+    ):
         return None
-    return scan_from(point_id, step, signed_at.astimezone(UTC))
+    try:
+        at = datetime.fromtimestamp(scanned_at / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return scan_from(point_id, step, at)
 
 
 def _device_id() -> int | None:

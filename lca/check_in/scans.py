@@ -128,8 +128,8 @@ def read_scan(text: str, at: datetime | None = None) -> Scan:
 
 
 def scan_from(point_id: int, step: int, at: datetime) -> Scan | None:
-    """A scan kept in the learner's session, while it is still good (SCAN_KEEPS)."""
-    if not 0 < point_id <= MAX_DATABASE_INT or utcnow() - at > SCAN_KEEPS:
+    """A scan carried to the check-in page, while it is still good (SCAN_KEEPS)."""
+    if not 0 < point_id <= MAX_DATABASE_INT or not timedelta(0) <= utcnow() - at <= SCAN_KEEPS:
         return None
     point = db.session.get(CheckInPoint, point_id)
     return Scan(point, step, at) if point is not None else None
@@ -165,7 +165,7 @@ def learner_enrolment(session: ClassSession, user: User) -> Enrolment:
 def _check_session_open(session: ClassSession, at: datetime, kind: ScanKind) -> None:
     if session.cancelled_at is not None:
         raise RuleError(_("This session has been cancelled: there is nothing to check in to."))
-    if session.check_in_closed_at is not None and session.check_in_closed_at <= at:
+    if session.check_in_closed_at is not None:  # closed now: a scan waiting on sign-in too
         raise RuleError(
             _("Check-in for this session has been closed. Ask the instructor to mark you.")
         )

@@ -14,7 +14,7 @@ from lca.curriculum.services import (
     total_hours,
 )
 from lca.home import bp
-from lca.home.services import instructor_desk, timetable_of
+from lca.home.services import credits_of, instructor_desk, timetable_of
 from lca.hours.progress import progress_of
 from lca.hours.questions import returned_logs_of
 from lca.models import Role
@@ -65,6 +65,7 @@ def learner():
         certificates=certificates_by_enrolment(enrolments),
         returned=returned_logs_of(studying),
         timetable=timetable_of(studying),
+        credits=credits_of(studying),
         today=local_today(),
     )
 
