@@ -513,6 +513,7 @@ MATRIX = {
     ("hours.new_session", "POST"): COHORT_STAFF,
     ("hours.edit_session", "GET"): COHORT_STAFF,
     ("hours.edit_session", "POST"): COHORT_STAFF,
+    ("hours.cancel_session", "POST"): COHORT_STAFF,
     ("hours.attendance", "GET"): COHORT_STAFF,
     ("hours.attendance", "POST"): COHORT_STAFF,
     ("hours.cohort_matrix", "GET"): COHORT_STAFF,
