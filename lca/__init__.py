@@ -119,6 +119,7 @@ VIEW_MODULES = (
     "lca.auth.second_factor_views",
     "lca.curriculum.views",
     "lca.cohorts.views",
+    "lca.hours.calendar_views",
     "lca.hours.progress_views",
     "lca.hours.review_views",
     "lca.hours.session_views",

@@ -472,6 +472,7 @@ MATRIX = {
     ("auth.logout", "POST"): SIGNED_IN,
     ("auth.account", "GET"): SIGNED_IN,
     ("auth.preferences", "POST"): SIGNED_IN,
+    ("auth.renew_calendar", "POST"): SIGNED_IN,  # one's own feed address: the route takes no id
     ("auth.sign_out_everywhere", "POST"): SIGNED_IN,
     ("auth.end_one_session", "POST"): SIGNED_IN,  # one's own sessions only (else 404)
     ("auth.password", "GET"): SIGNED_IN,
@@ -513,6 +514,8 @@ MATRIX = {
     ("hours.new_session", "POST"): COHORT_STAFF,
     ("hours.edit_session", "GET"): COHORT_STAFF,
     ("hours.edit_session", "POST"): COHORT_STAFF,
+    ("hours.cancel_session", "POST"): COHORT_STAFF,
+    ("hours.calendar", "GET"): PUBLIC,  # the address's signature is the check
     ("hours.attendance", "GET"): COHORT_STAFF,
     ("hours.attendance", "POST"): COHORT_STAFF,
     ("check_in.scan", "GET"): PUBLIC,  # the QR code's link: checked, then carried on
@@ -722,6 +725,12 @@ def _unsubscribe_signature(user_id: int, topic: str) -> str:
     return unsubscribe_token(user_id, topic)
 
 
+def _calendar_token(user) -> str:
+    from lca.hours.calendar_feed import feed_token
+
+    return feed_token(user)
+
+
 def _url_arguments(world) -> dict[str, int | str]:
     return {
         "cohort_id": world["cohort"].id,
@@ -740,6 +749,7 @@ def _url_arguments(world) -> dict[str, int | str]:
         "kind": "csv",
         "topic": "digests",
         "signature": _unsubscribe_signature(world["instructor"].id, "digests"),
+        "feed_token": _calendar_token(world["instructor"]),
         "message_id": world["message"].id,
         "name": "sarabun-400.ttf",
         "number": world["certificate"].status_list,

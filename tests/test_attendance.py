@@ -13,11 +13,14 @@ from lca.models import (
     Attendance,
     AttendanceStatus,
     AuditEvent,
+    CheckIn,
+    CheckInPoint,
     ClassSession,
     Enrolment,
     HourLog,
     LogSource,
     LogStatus,
+    ScanKind,
 )
 from tests.factories import (
     ClassSessionFactory,
@@ -261,3 +264,99 @@ def test_the_late_hours_box_has_a_visible_label(client, cohort, db):
     for prefix, _enrolment in roll(client, session):
         assert re.search(rf'<label for="{prefix}-hours">ชั่วโมง \(กรณีมาสาย\)<span', page)
     assert 'aria-label="ชั่วโมงที่นับให้' not in page and 'size="5"' not in page
+
+
+# --------------------------------------------------------------------------- cancelling a session
+
+
+def test_cancel_a_session(client, cohort, db):
+    session = ClassSessionFactory(cohort=cohort)
+    response = client.post(f"/sessions/{session.id}/cancel", data={"reason": "  พายุเข้า  "})
+    assert response.status_code == 302
+    db.session.refresh(session)
+    assert session.cancelled_at is not None and session.sequence == 1
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "class_session.cancel"))
+    assert (event.target_id, event.details["reason"]) == (session.id, "พายุเข้า")
+    page = client.get(f"/cohorts/{cohort.id}/sessions").get_data(as_text=True)
+    assert "ยกเลิกแล้ว" in page
+    assert f"/sessions/{session.id}/attendance" not in page  # no attendance button
+
+
+def test_cancelling_needs_a_reason(client, cohort, db, field_error):
+    session = ClassSessionFactory(cohort=cohort)
+    page = client.post(f"/sessions/{session.id}/cancel", data={"reason": " "})
+    assert page.status_code == 200
+    assert "ระบุเหตุผลที่ยกเลิกการเรียน" in field_error(page.get_data(as_text=True), "reason")
+    db.session.refresh(session)
+    assert (session.cancelled_at, session.sequence) == (None, 0)
+    assert count_rows(AuditEvent) == 0
+
+
+def test_a_session_with_attendance_cannot_be_cancelled(client, cohort, db, flashes):
+    session = ClassSessionFactory(cohort=cohort)
+    post_marks(client, session, {})
+    page = client.post(f"/sessions/{session.id}/cancel", data={"reason": "ฝนตก"})
+    assert "บันทึกการเข้าเรียนแล้วหรือมีผู้เรียนเช็กอินแล้ว จึงยกเลิกไม่ได้" in "".join(
+        flashes(page.get_data(as_text=True))
+    )
+    db.session.refresh(session)
+    assert session.cancelled_at is None
+
+
+def test_a_session_with_a_check_in_cannot_be_cancelled(client, cohort, db, flashes):
+    session = ClassSessionFactory(cohort=cohort)
+    enrolment = db.session.scalar(select(Enrolment).where(Enrolment.cohort_id == cohort.id))
+    point = CheckInPoint(class_session_id=session.id, number=1, name="ประตูหน้า")
+    db.session.add(point)
+    db.session.flush()
+    db.session.add(
+        CheckIn(
+            class_session_id=session.id,
+            point_id=point.id,
+            enrolment_id=enrolment.id,
+            kind=ScanKind.IN,
+            step=1,
+        )
+    )
+    db.session.flush()
+    page = client.post(f"/sessions/{session.id}/cancel", data={"reason": "ฝนตก"})
+    assert "จึงยกเลิกไม่ได้" in "".join(flashes(page.get_data(as_text=True)))
+    db.session.refresh(session)
+    assert session.cancelled_at is None
+
+
+def test_a_cancelled_session_is_neither_cancelled_again_changed_nor_attended(
+    client, cohort, db, flashes
+):
+    session = ClassSessionFactory(cohort=cohort)
+    client.post(f"/sessions/{session.id}/cancel", data={"reason": "พายุเข้า"})
+    refused = "การเรียนนี้ถูกยกเลิกเมื่อ"
+
+    page = client.post(f"/sessions/{session.id}/cancel", data={"reason": "อีกครั้ง"})
+    assert refused in "".join(flashes(page.get_data(as_text=True)))
+    data = session_data(held_on=session.held_on.isoformat(), module_id=str(module(1).id))
+    page = client.post(f"/sessions/{session.id}/edit", data=data).get_data(as_text=True)
+    assert refused in "".join(flashes(page))
+    db.session.refresh(session)
+    assert session.place == "ห้องประชุม"
+    assert refused in client.get(f"/sessions/{session.id}/attendance").get_data(as_text=True)
+    page = post_marks(client, session, {}).get_data(as_text=True)
+    assert refused in "".join(flashes(page))
+    db.session.refresh(session)
+    assert (count_rows(Attendance), count_rows(HourLog), session.sequence) == (0, 0, 1)
+
+
+def test_a_change_a_calendar_shows_is_a_new_version_of_the_session(client, cohort, db):
+    session = ClassSessionFactory(cohort=cohort)
+    data = session_data(held_on=session.held_on.isoformat(), module_id=str(module(1).id))
+    client.post(f"/sessions/{session.id}/edit", data=data)  # the place and the module
+    assert sequence(db, session) == 1
+    client.post(f"/sessions/{session.id}/edit", data=data)  # nothing changed
+    assert sequence(db, session) == 1
+    client.post(f"/sessions/{session.id}/edit", data={**data, "starts_at": "10:00"})
+    assert sequence(db, session) == 2
+
+
+def sequence(db, session) -> int:
+    db.session.refresh(session)
+    return session.sequence

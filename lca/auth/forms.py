@@ -72,6 +72,10 @@ class SignOutEverywhereForm(BaseForm):
     current_password = CURRENT_PASSWORD
 
 
+class RenewCalendarForm(BaseForm):
+    """A new address for one's calendar feed (the button alone; CSRF is the check)."""
+
+
 class ConfirmPasswordForm(BaseForm):
     """The password again before a change to one's second factors (lca/auth/reauth.py)."""
 

@@ -21,6 +21,7 @@ from lca.auth.forms import (
     ForgotPasswordForm,
     LoginForm,
     PreferencesForm,
+    RenewCalendarForm,
     SetPasswordForm,
     SignOutEverywhereForm,
 )
@@ -57,6 +58,7 @@ from lca.auth.throttle import (
     password_checks_locked,
 )
 from lca.core.db import db
+from lca.hours.calendar_feed import feed_url, has_calendar, renew_calendar_feed, webcal_url
 from lca.models import User, UserSession
 from lca.web.addresses import this_page
 from lca.web.extensions import limiter
@@ -206,8 +208,19 @@ def _account_page(form=None, sign_out_form=None) -> str:
         (row, describe_device(row.user_agent), is_current(row, current_user))
         for row in open_sessions(current_user)
     ]
+    calendar = None
+    if has_calendar(current_user):
+        calendar = {
+            "url": feed_url(current_user),
+            "webcal": webcal_url(current_user),
+            "form": RenewCalendarForm(),
+        }
     return render_template(
-        "auth/account.html", form=form, sign_out_form=sign_out_form, sessions=sessions
+        "auth/account.html",
+        form=form,
+        sign_out_form=sign_out_form,
+        sessions=sessions,
+        calendar=calendar,
     )
 
 
@@ -231,6 +244,23 @@ def sign_out_everywhere():
             then=url_for(".account"),
         )
     return _account_page(sign_out_form=form)
+
+
+@bp.post("/account/calendar/renew")
+@signed_in
+def renew_calendar():
+    """A new calendar address; the calendar apps subscribed to the old one stop updating."""
+    if not RenewCalendarForm().validate_on_submit():
+        flash(_("The page had expired: press “Renew the address” again."), "error")
+        return redirect(url_for(".account"))
+    return perform(
+        lambda: renew_calendar_feed(current_user),
+        done=_(
+            "Your calendar has a new address. Subscribe to it again in your calendar app: "
+            "the old address no longer works."
+        ),
+        then=url_for(".account", _anchor="calendar-heading"),
+    )
 
 
 @bp.post("/account/preferences")

@@ -177,6 +177,9 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         "LCA_LOGIN_RATE_LIMIT": _env("LCA_LOGIN_RATE_LIMIT", "20 per minute"),
         "LCA_LOGIN_ACCOUNT_RATE_LIMIT": _env("LCA_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
         "LCA_VERIFY_RATE_LIMIT": _env("LCA_VERIFY_RATE_LIMIT", "30 per minute"),
+        #: reads of one calendar feed per client address (a calendar app reads it every few
+        #: minutes at most; a guesser of one person's address gets no further)
+        "LCA_CALENDAR_RATE_LIMIT": _env("LCA_CALENDAR_RATE_LIMIT", "20 per minute"),
         #: wrong current passwords (password change, sign out everywhere) per account
         "LCA_PASSWORD_CHECK_RATE_LIMIT": _env("LCA_PASSWORD_CHECK_RATE_LIMIT", "5 per 15 minutes"),
         #: addresses LCA had before LCA_PUBLIC_URL that still reach it (space-separated): the
@@ -208,6 +211,7 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
             LCA_LOGIN_RATE_LIMIT="100000 per minute",
             LCA_LOGIN_ACCOUNT_RATE_LIMIT="100000 per minute",
             LCA_VERIFY_RATE_LIMIT="100000 per minute",
+            LCA_CALENDAR_RATE_LIMIT="100000 per minute",
             LCA_PASSWORD_CHECK_RATE_LIMIT="100000 per minute",  # noqa: S106 - a rate limit
             LCA_RESET_RATE_LIMIT="100000 per minute",
             WTF_CSRF_ENABLED=False,

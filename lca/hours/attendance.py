@@ -7,7 +7,7 @@ from datetime import date, time
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload
 
 from lca.core.audit import apply_changes, record
@@ -20,6 +20,7 @@ from lca.hours.services import check_minutes
 from lca.models import (
     Attendance,
     AttendanceStatus,
+    CheckIn,
     ClassSession,
     Cohort,
     Enrolment,
@@ -97,9 +98,27 @@ def schedule_session(cohort: Cohort, plan: SessionPlan, actor: User) -> ClassSes
     return session
 
 
+#: the changes a calendar shows: each one is a new version (SEQUENCE) of the session's event
+CALENDAR_FIELDS = {"module_id", "held_on", "starts_at", "minutes", "place"}
+
+
+def check_not_cancelled(session: ClassSession) -> None:
+    """A cancelled session stays as it was: it is neither changed nor attended."""
+    if session.cancelled_at is not None:
+        raise RuleError(
+            _(
+                "This session was cancelled on %(date)s: it can no longer be changed or "
+                "attended. Schedule a new session instead.",
+                date=format_day(session.cancelled_at),
+            )
+        )
+
+
 def update_session(session: ClassSession, plan: SessionPlan, actor: User) -> None:
     """Change a session; learners marked present are credited its new length, as long as
-    each learner's day stays within 12 hours."""
+    each learner's day stays within 12 hours. A change of time, length, place or module is a
+    new version of the session in the calendar feeds."""
+    check_not_cancelled(session)
     check_session_plan(session.cohort, plan)
     changes = apply_changes(
         session,
@@ -130,8 +149,37 @@ def update_session(session: ClassSession, plan: SessionPlan, actor: User) -> Non
                 )
                 log.module, log.worked_on = plan.module, plan.held_on
                 log.minutes = attendance.minutes
+    if changes.keys() & CALENDAR_FIELDS:
+        session.sequence += 1
     if changes:
         record(actor, "class_session.update", session, changes=changes)
+    db.session.flush()
+
+
+def cancel_session(session: ClassSession, reason: str, actor: User) -> None:
+    """Call a session off, with the reason kept in the audit trail. Only a session nobody has
+    attended yet: no attendance recorded and no check-in. It stays in the list and in the
+    calendar feeds, marked cancelled (a new version of the same event)."""
+    check_not_cancelled(session)
+    reason = reason.strip()
+    if not reason:
+        raise RuleError(_("Say why the session is cancelled."), field="reason")
+    attended = db.session.scalar(
+        select(
+            exists().where(Attendance.class_session_id == session.id)
+            | exists().where(CheckIn.class_session_id == session.id)
+        )
+    )
+    if attended:
+        raise RuleError(
+            _(
+                "Attendance has already been taken or learners have checked in for this "
+                "session, so it cannot be cancelled. Correct the attendance instead."
+            )
+        )
+    session.cancelled_at = utcnow()
+    session.sequence += 1
+    record(actor, "class_session.cancel", session, reason=reason, held_on=str(session.held_on))
     db.session.flush()
 
 
@@ -194,7 +242,9 @@ def _credit(session: ClassSession, mark: Mark, name: str) -> int:
 def record_attendance(session: ClassSession, marks: list[Mark], actor: User) -> dict[str, int]:
     """Take or correct attendance for the whole roll. Present credits the session's hours, late
     the hours entered, absent and excused none; corrections are audited one by one. A credit
-    that would take a learner's day over 12 hours refuses the whole form, naming the learner."""
+    that would take a learner's day over 12 hours refuses the whole form, naming the learner.
+    A cancelled session takes no attendance."""
+    check_not_cancelled(session)
     if session.held_on > local_today():
         raise RuleError(
             _(

@@ -170,6 +170,16 @@ class SessionForm(BaseForm):
     )
 
 
+class CancelSessionForm(BaseForm):
+    """Calling a session off: the reason is kept in the audit trail."""
+
+    reason = TextAreaField(
+        _l("Reason for cancelling"),
+        filters=[multiline],
+        validators=[DataRequired(_l("Say why the session is cancelled.")), max_length(500)],
+    )
+
+
 ATTENDANCE_CHOICES = [(status.value, LABELS[status]) for status in AttendanceStatus]
 
 

@@ -18,7 +18,10 @@ from lca.hours.attendance import (
     unmarked_learners,
     update_session,
 )
-from lca.hours.forms import AttendanceForm, SessionForm, hours_to_minutes
+from lca.hours.attendance import (
+    cancel_session as call_off_session,
+)
+from lca.hours.forms import AttendanceForm, CancelSessionForm, SessionForm, hours_to_minutes
 from lca.models import AttendanceStatus, Module, Role
 from lca.web.forms import UnvalidatedForm, options
 from lca.web.i18n import localized
@@ -81,25 +84,60 @@ def new_session(cohort_id: int):
     return page()
 
 
+def _edit_page(session, form: SessionForm, cancel_form: CancelSessionForm | None = None):
+    return render_template(
+        "hours/session_form.html",
+        form=form,
+        cohort=session.cohort,
+        session=session,
+        cancel_form=cancel_form or CancelSessionForm(formdata=None),
+    )
+
+
+def _session_form(session, modules: dict[int, Module], sent: bool = True) -> SessionForm:
+    """The edit form: as sent, or (``sent`` False) the session as it is."""
+    hours = session.minutes / 60
+    if sent:
+        form = SessionForm(obj=session, hours=hours)
+    else:
+        form = SessionForm(formdata=None, obj=session, hours=hours)
+    _module_choices(form, modules)
+    return form
+
+
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @role_required(*STAFF)
 def edit_session(session_id: int):
     session = get_session_or_403(session_id, current_user)
     modules = _session_modules(session.cohort)
-    form = SessionForm(obj=session, hours=session.minutes / 60)
-    _module_choices(form, modules)
-
-    def page():
-        return render_template(
-            "hours/session_form.html", form=form, cohort=session.cohort, session=session
-        )
-
+    form = _session_form(session, modules)
     if form.validate_on_submit():
         return perform(
             lambda: update_session(session, _plan(form, modules), current_user),
             form=form,
-            fail=page,
+            fail=lambda: _edit_page(session, form),
             done=_("The session has been saved."),
+            then=url_for(".sessions", cohort_id=session.cohort_id),
+        )
+    return _edit_page(session, form)
+
+
+@bp.post("/sessions/<int:session_id>/cancel")
+@role_required(*STAFF)
+def cancel_session(session_id: int):
+    session = get_session_or_403(session_id, current_user)
+    form = CancelSessionForm()
+
+    def page():
+        modules = _session_modules(session.cohort)
+        return _edit_page(session, _session_form(session, modules, sent=False), form)
+
+    if form.validate_on_submit():
+        return perform(
+            lambda: call_off_session(session, form.reason.data or "", current_user),
+            form=form,
+            fail=page,
+            done=_("The session has been cancelled; calendars will show it as cancelled."),
             then=url_for(".sessions", cohort_id=session.cohort_id),
         )
     return page()
