@@ -5,6 +5,7 @@ out and finds the hours credited on their home page."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import datetime, timedelta
 
@@ -132,4 +133,90 @@ def test_a_learner_checks_in_by_scanning_and_out_an_hour_later(journey, tmp_path
     journey.check(phone)
 
     expect(roster.get_by_role("row").filter(has_text=learner_name)).not_to_contain_text(t("here"))
+    journey.check(screen)
+
+
+def test_a_session_that_checks_where_phones_are_and_a_cancelled_one(journey):
+    """The instructor asks phones to be at the place; the learner's phone shares its position
+    (granted in the browser) and is checked in; a made-up code is refused with its reason; a
+    session cancelled with a reason shows as cancelled in the list."""
+    t = journey.t
+    app = journey.server.app
+    session_id = _session_now(app, journey.language)
+    screen = journey.page("desktop")
+    journey.sign_in(screen, "instructor@example.org")
+    screen.goto(f"/sessions/{session_id}/check-in")
+    journey.check(screen)
+    screen.get_by_label(t("Latitude")).fill("19.166700")
+    screen.get_by_label(t("Longitude")).fill("99.901900")
+    screen.get_by_label(t("Radius in metres")).fill("200")
+    screen.get_by_role("button", name=t("Save the place check")).click()
+    expect(screen.locator(".flashes")).to_have_text(
+        t("Saved: phones checking in are asked where they are.")
+    )
+    journey.check(screen)
+    link = screen.locator("#check-in-qr")
+    expect(link).to_be_visible()
+
+    phone = journey.page(
+        "phone",
+        geolocation={"latitude": 19.1668, "longitude": 99.9020},
+        permissions=["geolocation"],
+    )
+    journey.sign_in(phone, "learner@example.org")
+    with app.app_context():
+        from lca.check_in.codes import code_for, current_step
+        from lca.models import CheckInPoint
+
+        point = db.session.scalar(
+            select(CheckInPoint).where(CheckInPoint.class_session_id == session_id)
+        )
+        code = code_for(point, current_step())
+        db.session.remove()
+    phone.goto(f"/c/{code}")
+    expect(phone.get_by_role("button", name=t("Share my location and check in"))).to_be_visible()
+    journey.check(phone)
+    phone.get_by_role("button", name=t("Share my location and check in")).click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text(t("My check-in"))
+    with app.app_context():
+        [event] = db.session.scalars(
+            select(CheckIn).where(CheckIn.class_session_id == session_id)
+        ).all()
+        assert event.location == "inside"
+        db.session.remove()
+    journey.check(phone)
+
+    phone.goto(f"/c/{code[:-3]}xyz")
+    expect(phone.locator(".check-in-refused")).to_have_text(
+        t(
+            "This is not a check-in code of LCA. Scan the code on the session's screen with "
+            "your phone's camera."
+        )
+    )
+    journey.check(phone)
+
+    with app.app_context():
+        other = db.session.get(ClassSession, session_id)
+        later = ClassSession(
+            cohort_id=other.cohort_id,
+            module_id=other.module_id,
+            held_on=other.held_on + timedelta(days=7),
+            starts_at=other.starts_at,
+            minutes=120,
+            place=PLACE[journey.language],
+        )
+        db.session.add(later)
+        db.session.commit()
+        later_id, cohort_id = later.id, later.cohort_id
+        db.session.remove()
+    screen.goto(f"/sessions/{later_id}/edit")
+    journey.check(screen)
+    screen.get_by_label(t("Reason for cancelling")).fill(
+        t.pick("วิทยากรติดภารกิจ", "The speaker cannot come")
+    )
+    screen.get_by_role("button", name=t("Cancel the session")).click()
+    if screen.get_by_role("dialog").count():
+        journey.confirm(screen)
+    expect(screen).to_have_url(re.compile(f"/cohorts/{cohort_id}/sessions$"))
+    expect(screen.get_by_role("row").filter(has_text=t("Cancelled"))).to_have_count(1)
     journey.check(screen)
