@@ -46,7 +46,11 @@ SCAN_COOKIE = "lca_check_in"
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(str(current_app.secret_key), salt="lca.check-in.scan")
+    return URLSafeTimedSerializer(
+        str(current_app.secret_key),
+        salt="lca.check-in.scan",
+        signer_kwargs={"digest_method": hashlib.sha256},
+    )
 
 
 def _refused(message: str, status: int = 400):
