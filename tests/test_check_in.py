@@ -646,3 +646,46 @@ def test_a_learner_sees_the_pages_in_english(client, login, db, taught, session)
 def test_another_learners_stay_page_is_not_theirs(client, login, db, taught, session):
     login(LearnerFactory())
     assert client.get(f"/sessions/{session.id}/my-check-in").status_code == 403
+
+
+def test_a_check_out_before_any_check_in_is_refused_plainly(client, login, db, taught, session):
+    login(taught.enrolment.learner)
+    first = client.get(link(session))
+    carried = parse_qs(urlsplit(first.headers["Location"]).query)["scan"][0]
+    answer = client.post("/check-in", data={"scan": carried, "direction": "out"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "ยังไม่ได้เช็กอินในการเรียนครั้งนี้" in page
+    assert 'value="in"' in page and "data-share-place" not in page  # no place check here
+    assert count_rows(CheckIn) == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"scan": "x" * 301, "direction": "in"},
+        {"scan": "bm90IHNpZ25lZA.abc.def", "direction": "in"},
+        {"direction": "in"},
+        {"scan": "", "direction": "sideways"},
+    ],
+)
+def test_a_broken_carried_scan_is_nothing_waiting(client, login, db, taught, session, data):
+    login(taught.enrolment.learner)
+    client.get(link(session))  # the browser's cookie is there: the value itself is broken
+    answer = client.post("/check-in", data=data)
+    assert answer.status_code == 200
+    assert "ไม่มีการเช็กอินที่รออยู่" in answer.get_data(as_text=True)
+    assert count_rows(CheckIn) == 0
+
+
+def test_a_carried_scan_older_than_ten_minutes_has_waited_too_long(
+    client, login, db, taught, session, monkeypatch
+):
+    from lca.check_in import scans
+
+    first = client.get(link(session))
+    monkeypatch.setattr(scans, "SCAN_KEEPS", timedelta(seconds=-1))
+    login(taught.enrolment.learner)
+    answer = client.get(first.headers["Location"])
+    assert "ไม่มีการเช็กอินที่รออยู่" in answer.get_data(as_text=True)
+    assert count_rows(CheckIn) == 0
