@@ -56,7 +56,10 @@ run: $(VENV)/.installed $(MO)
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(DEV_ENV) $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: security-check test-sqlite test-postgresql
+# The two backends' suites run side by side (one per core), each one's output printed whole
+# when it ends; `make test-sqlite` or `make test-postgresql` runs one alone.
+test: security-check $(VENV)/.installed $(MO) $(VERIFIERS)
+	$(MAKE) --no-print-directory --output-sync=target -j2 test-sqlite test-postgresql
 
 test-sqlite: $(VENV)/.installed $(MO) $(VERIFIERS)
 	$(BIN)/pytest --backend sqlite $(PYTEST_ARGS)
