@@ -506,6 +506,9 @@ def test_a_session_that_checks_where_phones_are(client, login, db, taught, sessi
         ({"latitude": "95", "longitude": "99", "metres": "200"}, "-90"),
         ({"latitude": "19.1", "longitude": "99.9", "metres": "5"}, "20"),
         ({"latitude": "abc", "longitude": "99.9", "metres": "200"}, "ตัวเลขไม่ถูกต้อง"),
+        ({"latitude": "sNaN", "longitude": "99.9", "metres": "200"}, "ตัวเลขไม่ถูกต้อง"),
+        ({"latitude": "19.1", "longitude": "-Infinity", "metres": "200"}, "ตัวเลขไม่ถูกต้อง"),
+        ({"latitude": "19.1", "longitude": "99.9", "metres": "99999999999999"}, "5000"),
     ],
 )
 def test_a_bad_place_check_is_refused_with_its_reason(
@@ -523,7 +526,7 @@ def test_the_instructor_marks_by_hand_audited(client, login, db, taught, session
     enrolment = taught.enrolments[1]
     answer = client.post(
         f"/sessions/{session.id}/check-in/by-hand",
-        data={"enrolment_id": enrolment.id, "direction": "in"},
+        data={"mark": f"in-{enrolment.id}"},
     )
     assert answer.status_code == 302
     [event] = events(db, enrolment)
@@ -533,13 +536,13 @@ def test_the_instructor_marks_by_hand_audited(client, login, db, taught, session
     stranger = EnrolmentFactory()
     refused = client.post(
         f"/sessions/{session.id}/check-in/by-hand",
-        data={"enrolment_id": stranger.id, "direction": "in"},
+        data={"mark": f"in-{stranger.id}"},
         follow_redirects=True,
     )
     assert "ไม่ใช่ผู้เรียนของรุ่นนี้" in refused.get_data(as_text=True)
     twice = client.post(
         f"/sessions/{session.id}/check-in/by-hand",
-        data={"enrolment_id": enrolment.id, "direction": "in"},
+        data={"mark": f"in-{enrolment.id}"},
         follow_redirects=True,
     )
     assert "เช็กอินแล้ว" in twice.get_data(as_text=True)
@@ -552,9 +555,11 @@ def test_the_instructor_marks_by_hand_audited(client, login, db, taught, session
     "data",
     [
         {},
-        {"enrolment_id": "x", "direction": "in"},
-        {"enrolment_id": "1", "direction": "up"},
-        {"enrolment_id": str(2**40), "direction": "in"},
+        {"mark": "in-x"},
+        {"mark": "up-1"},
+        {"mark": "in-"},
+        {"mark": "in-1-2"},
+        {"mark": "in-99999999999"},
     ],
 )
 def test_bad_hand_marks_are_refused(client, login, db, taught, session, data):
@@ -584,7 +589,7 @@ def test_the_roll_form_takes_over_from_check_ins(client, login, db, taught, sess
     for direction in ("in", "out"):  # checked in again and out: the roll's mark stands
         client.post(
             f"/sessions/{session.id}/check-in/by-hand",
-            data={"enrolment_id": enrolment.id, "direction": direction},
+            data={"mark": f"{direction}-{enrolment.id}"},
         )
     assert len(events(db, enrolment)) == 4
     assert credit(db, session, enrolment).minutes == 120
@@ -689,3 +694,27 @@ def test_a_carried_scan_older_than_ten_minutes_has_waited_too_long(
     answer = client.get(first.headers["Location"])
     assert "ไม่มีการเช็กอินที่รออยู่" in answer.get_data(as_text=True)
     assert count_rows(CheckIn) == 0
+
+
+def test_the_instructors_home_opens_todays_check_in_screen(client, login, db, taught, session):
+    held = session_now(taught.cohort, started_minutes_ago=60 * 24 * 2)  # two days ago, untaken
+    held.cancelled_at = utcnow()
+    db.session.commit()
+    login(taught.instructor)
+    page = client.get("/instructor").get_data(as_text=True)
+    assert f"/sessions/{session.id}/check-in" in page
+    assert "เปิดหน้าจอเช็กอิน" in page
+    # today's is waiting for its attendance, the cancelled one is not
+    assert "ยังไม่ได้บันทึกการเข้าเรียนของการเรียนที่จัดไปแล้ว 1 ครั้ง" in page
+
+
+def test_the_learners_timetable_shows_the_credit_and_links_todays_check_in(
+    client, login, db, taught, session
+):
+    login(taught.enrolment.learner)
+    scan(client, session)
+    back_in_time(db, taught.enrolment, 50)
+    check_out(client, session)
+    page = client.get("/learner").get_data(as_text=True)
+    assert f"/sessions/{session.id}/my-check-in" in page
+    assert "ได้รับ 0.75 ชั่วโมง" in page

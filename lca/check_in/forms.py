@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DecimalField, HiddenField, IntegerField, RadioField, StringField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    NumberRange,
+    Optional,
+    Regexp,
+    StopValidation,
+)
 
 from lca.models.hours import GEOFENCE_METRES
 from lca.web.forms import BaseForm, clean_text, max_length, options
-from lca.web.pages import MAX_DATABASE_INT
 
 DIRECTIONS = [("in", "in"), ("out", "out")]
+
+
+def finite(form, field) -> None:
+    """ "NaN", "sNaN" and "Infinity" parse as decimals: none is a place."""
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation(field.gettext("Not a valid decimal value."))
+
+
 FROM_TO = _l("Enter a number from %(min)s to %(max)s.")
 
 
@@ -24,10 +38,17 @@ class ScanForm(BaseForm):
 
 
 class HandMarkForm(BaseForm):
-    enrolment_id = IntegerField(
-        validators=[InputRequired(), NumberRange(min=1, max=MAX_DATABASE_INT)]
-    )
-    direction = RadioField(choices=options(DIRECTIONS), validators=[InputRequired()])
+    """The roster's button pressed: "in-<enrolment id>" or "out-<enrolment id>"."""
+
+    mark = StringField(validators=[InputRequired(), Regexp(r"^(in|out)-[0-9]{1,10}$")])
+
+    @property
+    def direction(self) -> str:
+        return str(self.mark.data).partition("-")[0]
+
+    @property
+    def enrolment_id(self) -> int:
+        return int(str(self.mark.data).partition("-")[2])
 
 
 class PointForm(BaseForm):
@@ -43,12 +64,12 @@ class PlaceCheckForm(BaseForm):
     latitude = DecimalField(
         _l("Latitude"),
         places=6,
-        validators=[Optional(), NumberRange(min=-90, max=90, message=FROM_TO)],
+        validators=[Optional(), finite, NumberRange(min=-90, max=90, message=FROM_TO)],
     )
     longitude = DecimalField(
         _l("Longitude"),
         places=6,
-        validators=[Optional(), NumberRange(min=-180, max=180, message=FROM_TO)],
+        validators=[Optional(), finite, NumberRange(min=-180, max=180, message=FROM_TO)],
     )
     metres = IntegerField(
         _l("Radius in metres"),

@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -27,16 +27,15 @@ from lca.check_in.scans import (
     Outcome,
     Position,
     Scan,
+    active_enrolment,
     check_in,
     check_out,
-    learner_enrolment,
     next_direction,
     read_scan,
     scan_from,
 )
 from lca.check_in.stays import Stay, points_of, stays_of
 from lca.core.db import db
-from lca.core.errors import RuleError
 from lca.models import Attendance, ClassSession, ScanKind, UserSession
 from lca.web.extensions import limiter
 from lca.web.pages import perform
@@ -53,7 +52,8 @@ def _serializer() -> URLSafeTimedSerializer:
     )
 
 
-def _refused(message: str, status: int = 400):
+def _refused(message: str | None, status: int = 400):
+    """A page saying why nothing happened: ``message``, or the refusal flashed by ``perform``."""
     return render_template("check_in/refused.html", message=message), status
 
 
@@ -67,10 +67,13 @@ SCAN_LIMIT = "600 per minute"
 @public
 def scan(check_in_code: str):
     """The link of a QR code: checked now, then carried to the check-in (through sign-in)."""
-    try:
-        found = read_scan(check_in_code)
-    except RuleError as error:
-        return _refused(error.message)
+    return perform(  # reads only: a refusal is shown on a page of its own
+        lambda: read_scan(check_in_code), then=_carry, fail=lambda: _refused(None)
+    )
+
+
+def _carry(found: Scan):
+    """To the check-in, with the scan signed in the link and the browser's own cookie."""
     nonce = secrets.token_urlsafe(16)
     scanned_at = int(found.at.timestamp() * 1000)  # the server's time, to the millisecond
     carried = _serializer().dumps([found.point.id, found.step, _digest(nonce), scanned_at])
@@ -150,11 +153,15 @@ def scanned():
         return redirect(
             url_for("auth.login", next=url_for(".scanned", scan=request.values["scan"]))
         )
+    return perform(  # reads only: whether this scan checks in or out, or why neither
+        lambda: next_direction(found, current_user, _device_id()),
+        then=lambda direction: _go_on(found, direction),
+        fail=lambda: _refused(None, 403),
+    )
+
+
+def _go_on(found: Scan, direction: ScanKind):
     form = ScanForm()
-    try:
-        direction = next_direction(found, current_user, _device_id())
-    except RuleError as error:
-        return _refused(error.message, 403)
     session = found.session
     asks_place = session.geofence_metres is not None
     if form.validate_on_submit():
@@ -202,7 +209,9 @@ def _scan_page(found: Scan, direction: ScanKind, form: ScanForm, refused: bool =
 
 
 def _stay(session: ClassSession) -> Stay:
-    enrolment = learner_enrolment(session, current_user)
+    enrolment = active_enrolment(session, current_user)
+    if enrolment is None:
+        return Stay()
     return stays_of(session, enrolment.id).get(enrolment.id, Stay())
 
 
@@ -228,10 +237,9 @@ def _done(session: ClassSession, outcome: Outcome):
 def my_stay(session_id: int):
     """The learner's own check-in and check-out at a session, and the hours credited."""
     session = get_or_404(ClassSession, session_id)
-    try:
-        enrolment = learner_enrolment(session, current_user)
-    except RuleError as error:
-        return _refused(error.message, 403)
+    enrolment = active_enrolment(session, current_user)
+    if enrolment is None:
+        abort(403)
     stay = stays_of(session, enrolment.id).get(enrolment.id, Stay())
     attendance = db.session.scalar(
         select(Attendance).where(

@@ -135,6 +135,17 @@ def scan_from(point_id: int, step: int, at: datetime) -> Scan | None:
     return Scan(point, step, at) if point is not None else None
 
 
+def active_enrolment(session: ClassSession, user: User) -> Enrolment | None:
+    """The user's active enrolment in the session's cohort, if they have one."""
+    return db.session.scalar(
+        select(Enrolment).where(
+            Enrolment.cohort_id == session.cohort_id,
+            Enrolment.learner_id == user.id,
+            Enrolment.status == EnrolmentStatus.ACTIVE,
+        )
+    )
+
+
 def learner_enrolment(session: ClassSession, user: User) -> Enrolment:
     """The user's active enrolment in the session's cohort, or the reason there is none."""
     if user.role is not Role.LEARNER:
@@ -144,13 +155,7 @@ def learner_enrolment(session: ClassSession, user: User) -> Enrolment:
                 "check-in roster."
             )
         )
-    enrolment = db.session.scalar(
-        select(Enrolment).where(
-            Enrolment.cohort_id == session.cohort_id,
-            Enrolment.learner_id == user.id,
-            Enrolment.status == EnrolmentStatus.ACTIVE,
-        )
-    )
+    enrolment = active_enrolment(session, user)
     if enrolment is None:
         raise RuleError(
             _(

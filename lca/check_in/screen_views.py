@@ -24,8 +24,8 @@ from lca.check_in.desk import (
 )
 from lca.check_in.forms import DeskForm, HandMarkForm, PlaceCheckForm, PointForm
 from lca.check_in.scans import Position
-from lca.check_in.stays import roster
-from lca.core.db import db
+from lca.check_in.stays import points_of, roster
+from lca.core.dates import current_language
 from lca.models import CheckInPoint, ClassSession, ScanKind
 from lca.web.addresses import public_url
 from lca.web.pages import perform
@@ -35,13 +35,11 @@ STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _point(session: ClassSession, number: int) -> tuple[list[CheckInPoint], CheckInPoint]:
-    points = ensure_points(session)
-    db.session.commit()  # a session scheduled before check-in gets its first point once
+def _chosen(points: list[CheckInPoint], number: int) -> CheckInPoint:
     chosen = next((p for p in points if p.number == number), None)
     if chosen is None:
         abort(404)
-    return points, chosen
+    return chosen
 
 
 def _code(point: CheckInPoint) -> dict[str, object]:
@@ -60,13 +58,28 @@ def _code(point: CheckInPoint) -> dict[str, object]:
 def screen(session_id: int, point_number: int = 1):
     """A point's code, the session's name and place, and the roster, refreshing by itself."""
     session = get_session_or_403(session_id, current_user)
-    points, point = _point(session, point_number)
     place = PlaceCheckForm(
         latitude=Decimal(str(session.latitude)) if session.latitude is not None else None,
         longitude=Decimal(str(session.longitude)) if session.longitude is not None else None,
         metres=session.geofence_metres,
     )
-    return _screen_page(session, points, point, place_form=place)
+    # a session's first point is made on the first visit of its screen (once: a second visit
+    # at the same moment finds it)
+    return perform(
+        lambda: ensure_points(session),
+        then=lambda points: _screen_page(
+            session, points, _chosen(points, point_number), place_form=place
+        ),
+        fail=lambda: redirect(url_for("hours.sessions", cohort_id=session.cohort_id)),
+    )
+
+
+def _form_again(session: ClassSession, point_form=None, place_form=None):
+    """The screen of the first point again, with a form's errors."""
+    points = list(points_of(session).values())
+    if not points:
+        return redirect(_back(session))
+    return _screen_page(session, points, points[0], point_form, place_form)
 
 
 def _screen_page(session, points, point, point_form=None, place_form=None):
@@ -77,8 +90,7 @@ def _screen_page(session, points, point, point_form=None, place_form=None):
             points=points,
             point=point,
             code=_code(point),
-            roster=roster(session),
-            hand_form=HandMarkForm(),
+            roster=roster(session, english=current_language() == "en"),
             desk_form=DeskForm(),
             point_form=point_form or PointForm(),
             place_form=place_form or PlaceCheckForm(),
@@ -94,7 +106,7 @@ def _screen_page(session, points, point, point_form=None, place_form=None):
 def code(session_id: int, point_number: int):
     """The point's current code, for the screen's script to show the next one."""
     session = get_session_or_403(session_id, current_user)
-    _points, point = _point(session, point_number)
+    point = _chosen(list(points_of(session).values()), point_number)
     response = jsonify(_code(point))
     response.headers.update(NO_STORE)
     return response
@@ -109,8 +121,7 @@ def roster_part(session_id: int):
         render_template(
             "check_in/_roster.html",
             session=session,
-            roster=roster(session),
-            hand_form=HandMarkForm(),
+            roster=roster(session, english=current_language() == "en"),
         )
     )
     response.headers.update(NO_STORE)
@@ -129,9 +140,9 @@ def by_hand(session_id: int):
     if not form.validate_on_submit():
         flash(_("Choose a learner of the roster to check in or out."), "error")
         return redirect(_back(session))
-    direction = ScanKind(form.direction.data)
+    direction = ScanKind(form.direction)
     return perform(
-        lambda: mark_by_hand(session, form.enrolment_id.data or 0, direction, current_user),
+        lambda: mark_by_hand(session, form.enrolment_id, direction, current_user),
         done=_("Checked in by hand.") if direction is ScanKind.IN else _("Checked out by hand."),
         then=_back(session),
     )
@@ -185,14 +196,13 @@ def confirm(session_id: int):
 def new_point(session_id: int):
     session = get_session_or_403(session_id, current_user)
     form = PointForm()
-    points, point = _point(session, 1)
     if not form.validate_on_submit():
-        return _screen_page(session, points, point, point_form=form)
+        return _form_again(session, point_form=form)
     return perform(
         lambda: add_point(session, form.name.data or "", current_user),
         form=form,
         done=_("The point has been added: open its screen for its own code."),
-        fail=lambda: _screen_page(session, points, point, point_form=form),
+        fail=lambda: _form_again(session, point_form=form),
         then=lambda added: redirect(
             url_for(".screen", session_id=session.id, point_number=added.number)
         ),
@@ -204,9 +214,8 @@ def new_point(session_id: int):
 def place_check(session_id: int):
     session = get_session_or_403(session_id, current_user)
     form = PlaceCheckForm()
-    points, point = _point(session, 1)
     if not form.validate_on_submit():
-        return _screen_page(session, points, point, place_form=form)
+        return _form_again(session, place_form=form)
     latitude, longitude, metres = form.latitude.data, form.longitude.data, form.metres.data
     position = (
         Position(float(latitude), float(longitude))
@@ -215,13 +224,13 @@ def place_check(session_id: int):
     )
     if metres is not None and position is None:
         form.latitude.errors = [_("Give the place's latitude and longitude with the radius.")]
-        return _screen_page(session, points, point, place_form=form)
+        return _form_again(session, place_form=form)
     return perform(
         lambda: set_place_check(session, position, metres, current_user),
         form=form,
         done=_("Saved: phones checking in are asked where they are.")
         if metres is not None
         else _("Saved: phones checking in are not asked where they are."),
-        fail=lambda: _screen_page(session, points, point, place_form=form),
+        fail=lambda: _form_again(session, place_form=form),
         then=_back(session),
     )

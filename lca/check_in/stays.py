@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from lca.core.collation import thai_order
 from lca.core.dates import programme_timezone
 from lca.core.db import db
-from lca.hours.attendance import credit_log, session_roll
+from lca.hours.attendance import credit_log
 from lca.hours.day_limit import MAX_MINUTES_PER_DAY, lock_learner_days, minutes_on_day
 from lca.models import (
     Attendance,
@@ -29,6 +30,7 @@ from lca.models import (
     CheckInPoint,
     ClassSession,
     Enrolment,
+    EnrolmentStatus,
     HourLog,
     ScanKind,
     User,
@@ -194,64 +196,82 @@ def points_of(session: ClassSession) -> dict[int, CheckInPoint]:
 
 @dataclass
 class RosterRow:
-    """One learner on the check-in roster."""
+    """One learner on the check-in roster: their name in the page's language, what their stay
+    adds up to (worked out once, for a page refreshed every few seconds), and the minutes
+    credited (None: no attendance recorded)."""
 
-    enrolment: Enrolment
-    stay: Stay
-    attendance: Attendance | None
+    enrolment_id: int
+    name: str
+    credited: int | None
     points: list[CheckInPoint]
+    first_in_at: datetime | None
+    last_out_at: datetime | None
+    is_in: bool
+    by_hand: bool
 
-    @property
-    def first_in_at(self) -> datetime | None:
-        first = self.stay.first_in
-        return first.at if first else None
-
-    @property
-    def last_out_at(self) -> datetime | None:
-        out = self.stay.last_out
-        return out.at if out else None
+    @classmethod
+    def of(
+        cls, enrolment_id: int, name: str, stay: Stay, credited: int | None, points: list
+    ) -> RosterRow:
+        first, out = stay.first_in, stay.last_out
+        return cls(
+            enrolment_id,
+            name,
+            credited,
+            points,
+            first.at if first else None,
+            out.at if out else None,
+            stay.is_in,
+            stay.by_hand,
+        )
 
 
 @dataclass
 class Roster:
     rows: list[RosterRow]
+    checked_in: int = 0
+    still_in: int = 0
 
-    @property
-    def checked_in(self) -> int:
-        return sum(1 for r in self.rows if r.stay.first_in is not None)
-
-    @property
-    def still_in(self) -> int:
-        return sum(1 for r in self.rows if r.stay.is_in)
+    def __post_init__(self) -> None:
+        self.checked_in = sum(1 for r in self.rows if r.first_in_at is not None)
+        self.still_in = sum(1 for r in self.rows if r.is_in)
 
     @property
     def checked_out(self) -> int:
-        return sum(1 for r in self.rows if r.stay.first_in is not None and not r.stay.is_in)
+        return self.checked_in - self.still_in
 
 
-def roster(session: ClassSession) -> Roster:
-    """The session's roll with each learner's stay, in four statements whatever its size:
-    those checked in first (latest first), then the rest in Thai order."""
+def roster(session: ClassSession, english: bool = False) -> Roster:
+    """The session's roll (its active learners, and anyone already credited) with each
+    learner's stay, in four statements whatever its size: those checked in first (latest
+    first), then the rest in Thai order. Only the columns the roster shows are read."""
     points = points_of(session)
     stays = stays_of(session)
-    attendances = {
-        a.enrolment_id: a
-        for a in db.session.scalars(
-            select(Attendance).where(Attendance.class_session_id == session.id)
+    credited: dict[int, int] = {
+        enrolment_id: minutes
+        for enrolment_id, minutes in db.session.execute(
+            select(Attendance.enrolment_id, Attendance.minutes).where(
+                Attendance.class_session_id == session.id
+            )
         )
     }
-    rows = [
-        RosterRow(
-            enrolment,
-            stays.get(enrolment.id, Stay()),
-            attendances.get(enrolment.id),
-            [points[i] for i in stays.get(enrolment.id, Stay()).point_ids if i in points],
-        )
-        for enrolment, _attendance in session_roll(session)
-    ]
+    names = db.session.execute(
+        select(Enrolment.id, Enrolment.status, User.full_name_th, User.full_name_en)
+        .join(Enrolment.learner)
+        .where(Enrolment.cohort_id == session.cohort_id)
+        .order_by(thai_order(User.full_name_th))
+    ).all()
+    rows = []
+    for enrolment_id, status, name_th, name_en in names:
+        if status is not EnrolmentStatus.ACTIVE and enrolment_id not in credited:
+            continue
+        stay = stays.get(enrolment_id, Stay())
+        visited = [points[i] for i in stay.point_ids if i in points]
+        name = (name_en if english and name_en else name_th) or ""
+        rows.append(RosterRow.of(enrolment_id, name, stay, credited.get(enrolment_id), visited))
     arrived = sorted(
-        (r for r in rows if r.stay.first_in is not None),
-        key=lambda r: (r.stay.first_in.at, r.stay.first_in.id) if r.stay.first_in else (),
+        (r for r in rows if r.first_in_at is not None),
+        key=lambda r: r.first_in_at or datetime.min.replace(tzinfo=UTC),
         reverse=True,
     )
     return Roster(arrived + [r for r in rows if r.first_in_at is None])

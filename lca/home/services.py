@@ -72,6 +72,7 @@ def instructor_desk(instructor: User) -> list[CohortDesk]:
         select(ClassSession.cohort_id, func.count())
         .where(
             ClassSession.cohort_id.in_(ids),
+            ClassSession.cancelled_at.is_(None),  # a cancelled session takes no attendance
             ClassSession.held_on <= today,
             ~taken.exists(),
         )

@@ -187,7 +187,7 @@ def test_a_session_that_checks_where_phones_are_and_a_cancelled_one(journey):
     journey.check(phone)
 
     phone.goto(f"/c/{code[:-3]}xyz")
-    expect(phone.locator(".check-in-refused")).to_have_text(
+    expect(phone.locator(".flashes")).to_have_text(
         t(
             "This is not a check-in code of LCA. Scan the code on the session's screen with "
             "your phone's camera."
