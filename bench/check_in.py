@@ -1,7 +1,7 @@
 """Benchmark (not a test): a festival morning at one check-in point, against gunicorn.
 
     .venv/bin/python bench/check_in.py [--backend sqlite|postgresql] [--learners 300]
-                                       [--minutes 5] [--workers 4] [--poll 5]
+                                       [--minutes 5] [--workers 4] [--poll 5] [--label L]
 
 A throwaway production instance (SQLite file, or a throwaway PostgreSQL) gets one cohort of N
 learners, each signed in on their own phone already (a remembered device), and a session that
@@ -300,6 +300,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--poll", type=float, default=5, help="seconds between roster polls")
+    parser.add_argument("--label", default="", help="added to the result's name (e.g. burst)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="lca-bench-check-in-"))
@@ -356,7 +357,8 @@ def main() -> int:
         "revision": revision(),
         "measured_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
-    out = ROOT / "bench" / "results" / f"check-in-{args.backend}.json"
+    label = f"-{args.label}" if args.label else ""
+    out = ROOT / "bench" / "results" / f"check-in-{args.backend}{label}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     for name in ("check-in", "check-out", "roster", "code"):
         if name in result:

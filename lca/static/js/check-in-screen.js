@@ -8,6 +8,7 @@
   var roster = document.getElementById("roster");
   var codeUrl = screen.dataset.codeUrl;
   var rosterUrl = screen.dataset.rosterUrl;
+  var last = null;
 
   function nextCode() {
     fetch(codeUrl, { credentials: "same-origin", cache: "no-store" })
@@ -25,7 +26,15 @@
   function refreshRoster() {
     fetch(rosterUrl, { credentials: "same-origin", cache: "no-store" })
       .then(function (answer) { return answer.ok ? answer.text() : Promise.reject(answer); })
-      .then(function (html) { roster.innerHTML = html; })
+      .then(function (html) {
+        // not while someone is on one of its buttons (the focus would be lost), and only when
+        // something changed; the counts above the table are a status that screen readers
+        // announce, not the whole table
+        if (html !== last && !roster.contains(document.activeElement)) {
+          roster.innerHTML = html;
+          last = html;
+        }
+      })
       .catch(function () {})
       .then(function () { window.setTimeout(refreshRoster, 5000); });
   }
