@@ -15,9 +15,10 @@ started ten minutes ago. Then, against gunicorn:
    "Check out", and the page with the hours credited;
 
 while the instructor's screen polls the roster every ``--poll`` seconds and fetches each new
-code, as lca/static/js/check-in-screen.js does. It reports the p50/p95/max of a whole check-in,
-a whole check-out and the roster, checks that every learner was checked in once, out once and
-credited the hour, and writes bench/results/check-in-<backend>.json.
+code, as lca/static/js/check-in-screen.js does. Each worker is warmed up first (not timed). It
+reports the p50/p95/max of a whole check-in, a whole check-out and the roster, checks that every
+learner was checked in once, out once and credited the hour, and writes
+bench/results/check-in-<backend>[-label].json.
 """
 
 from __future__ import annotations
@@ -229,6 +230,19 @@ def screen(base: str, plan: dict, timings: Timings, stop: threading.Event, every
         stop.wait(every)
 
 
+def warm_up(base: str, plan: dict, workers: int) -> None:
+    """A server that has been up a while: each worker has loaded its templates and catalogues
+    (a first request costs several times a later one), so the figures are of the morning, not
+    of the start. Not timed."""
+    staff = _client(plan, plan["instructor"])
+    learner = _client(plan, plan["learners"][0])
+    for _round in range(2 * workers):
+        staff.get(f"{base}/sessions/{plan['session_id']}/check-in/roster")
+        staff.get(f"{base}/sessions/{plan['session_id']}/check-in/1/code")
+        learner.get(f"{base}/sessions/{plan['session_id']}/my-check-in")
+        learner.get(f"{base}/check-in")
+
+
 def crowd(action, base: str, plan: dict, timings: Timings, seconds: float) -> None:
     """Every learner does ``action`` once, at a random moment within ``seconds``."""
     moments = sorted(random.uniform(0, seconds) for _ in plan["learners"])
@@ -320,6 +334,7 @@ def main() -> int:
         timings = Timings()
         try:
             gunicorn.wait_ready()
+            warm_up(gunicorn.base, plan, args.workers)
             stop = threading.Event()
             poller = threading.Thread(
                 target=screen, args=(gunicorn.base, plan, timings, stop, args.poll)
@@ -350,6 +365,7 @@ def main() -> int:
         "gunicorn_workers": args.workers,
         "roster_poll_seconds": args.poll,
         **{name: summary(values) for name, values in timings.values.items()},
+        "roster_series_ms": [round(v, 1) for v in timings.values.get("roster", [])],
         "client_errors": timings.errors[:20],
         "server_errors": server_errors[:20],
         "database": checked,
