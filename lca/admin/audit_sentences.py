@@ -97,6 +97,32 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
     ),
     "city.create": (_l("City added"), _l("%(actor)s added the city %(object)s")),
     "city.update": (_l("City changed"), _l("%(actor)s changed the city %(object)s")),
+    "calendar_feed.renew": (
+        _l("Calendar address renewed"),
+        _l("%(actor)s renewed the address of their calendar feed"),
+    ),
+    "check_in.by_hand": (
+        _l("Checked in or out by hand"),
+        _l("%(actor)s checked a learner in or out by hand at %(object)s"),
+    ),
+    "check_in.close": (_l("Check-in closed"), _l("%(actor)s closed check-in at %(object)s")),
+    "check_in.confirm_roster": (
+        _l("Check-in roster confirmed"),
+        _l(
+            "%(actor)s confirmed the check-in roster of %(object)s (%(learners)s learners still "
+            "checked in credited the session's hours)"
+        ),
+    ),
+    "check_in.place_check": (
+        _l("Place check changed"),
+        _l("%(actor)s changed where phones checking in at %(object)s must be"),
+    ),
+    "check_in.point_add": (
+        _l("Check-in point added"),
+        _l("%(actor)s added the check-in point “%(name)s” to %(object)s"),
+    ),
+    "check_in.reopen": (_l("Check-in reopened"), _l("%(actor)s reopened check-in at %(object)s")),
+    "class_session.cancel": (_l("Session cancelled"), _l("%(actor)s cancelled %(object)s")),
     "class_session.create": (_l("Session scheduled"), _l("%(actor)s scheduled %(object)s")),
     "class_session.update": (_l("Session changed"), _l("%(actor)s changed %(object)s")),
     "cohort.assign_instructor": (
