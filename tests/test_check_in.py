@@ -605,16 +605,28 @@ def test_a_point_needs_a_name_and_names_are_not_repeated(client, login, db, taug
     assert count_rows(CheckInPoint) == 2
 
 
-def test_the_screen_shows_a_code_that_checks_in(client, login, db, taught, session):
+def test_the_screen_shows_a_code_that_checks_in(client, login, db, taught, session, monkeypatch):
+    from types import SimpleNamespace
+
+    from lca.check_in import codes
+
     login(taught.instructor)
     page = client.get(f"/sessions/{session.id}/check-in")
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     text = page.get_data(as_text=True)
     assert 'id="check-in-qr"' in text and "data:image/svg+xml" in text
     assert session.place in text
+    # the server's clock 7 seconds into a step: that step's code, shown 23 seconds more; 30
+    # seconds later the next step's, another QR code
+    moment = 59_000_000 * 30 + 7
+    monkeypatch.setattr(codes, "time", SimpleNamespace(time=lambda: moment))
     code = client.get(f"/sessions/{session.id}/check-in/1/code").get_json()
-    assert code["step"] in (current_step(), current_step() - 1)
-    assert 1 <= code["refresh_in"] <= 30
+    assert (code["step"], code["refresh_in"]) == (59_000_000, 23)
+    moment += 30
+    later = client.get(f"/sessions/{session.id}/check-in/1/code").get_json()
+    assert (later["step"], later["refresh_in"]) == (59_000_001, 23)
+    assert later["qr"] != code["qr"] and later["qr"].startswith("data:image/svg+xml")
+    monkeypatch.undo()
     assert client.get(f"/sessions/{session.id}/check-in/9").status_code == 404
     english = client.get(f"/sessions/{session.id}/check-in?lang=en", follow_redirects=True)
     english = english.get_data(as_text=True)
