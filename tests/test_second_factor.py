@@ -133,7 +133,13 @@ def sign_in(client, user, remember=False):
 
 
 def sessions_of(user) -> list[UserSession]:
-    return list(_db.session.scalars(select(UserSession).where(UserSession.user_id == user.id)))
+    """The user's sessions, oldest first (PostgreSQL returns unordered rows in any order: an
+    updated row moves to the end of its table)."""
+    return list(
+        _db.session.scalars(
+            select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id)
+        )
+    )
 
 
 def audited(action: str, user) -> int:
