@@ -51,6 +51,7 @@ from lca.models.hours import (
     NoteKind,
     hour_log_tools,
 )
+from lca.models.limits import RateLimitCounter
 from lca.models.messages import EmailStatus, Message, MessageKind
 from lca.models.places import City
 from lca.models.users import Passkey, RecoveryCode, Role, User, UserSession
@@ -91,6 +92,7 @@ __all__ = [
     "ModuleKind",
     "NoteKind",
     "Passkey",
+    "RateLimitCounter",
     "RecoveryCode",
     "ReportFile",
     "ReportReopening",

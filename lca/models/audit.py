@@ -26,6 +26,9 @@ class AuditEvent(Base):
     target_id: Mapped[int | None]
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     origin: Mapped[str] = mapped_column(String(64))  #: client address, or "cli"
+    #: the request's id (its X-Request-ID, in the response header and the JSON logs); none
+    #: for a command, and for the events written before it was kept
+    request_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
     actor: Mapped[User | None] = relationship()
 
