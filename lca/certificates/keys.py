@@ -1,4 +1,5 @@
-"""The issuer's keys, kept in LCA_DATA_DIR/keys (never in storage, never in the database):
+"""The issuer's keys, kept in LCA_KEYS_DIR (by default LCA_DATA_DIR/keys; never in the file
+store, never in the database):
 
 - the **proof key** (Ed25519): it makes the Data Integrity proof (eddsa-rdfc-2022) embedded in
   every credential and in the status lists; the DID document publishes it as a Multikey;
@@ -32,7 +33,9 @@ class SigningKeyMissing(RuntimeError):
 
 
 def keys_dir() -> Path:
-    return Path(current_app.config["LCA_DATA_DIR"]) / "keys"
+    """LCA_KEYS_DIR: LCA_DATA_DIR/keys unless the operator keeps the keys with the secrets."""
+    configured = current_app.config.get("LCA_KEYS_DIR")
+    return Path(configured) if configured else Path(current_app.config["LCA_DATA_DIR"]) / "keys"
 
 
 def _write_private(path: Path, key: OKPKey | ECKey) -> None:

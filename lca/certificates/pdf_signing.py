@@ -5,7 +5,7 @@ Whose certificate signs:
 - an organisation certificate the operator configures (LCA_PDF_SIGNING_P12, a PKCS#12 file
   with the key, the certificate and its chain, and LCA_PDF_SIGNING_P12_PASSWORD_FILE, a file
   holding its passphrase), which PDF readers trust when it chains to a root they trust;
-- otherwise LCA's own self-signed certificate in LCA_DATA_DIR/keys, which
+- otherwise LCA's own self-signed certificate in LCA_KEYS_DIR (LCA_DATA_DIR/keys), which
   ``ensure_self_signed`` makes (``flask --app wsgi lca keys generate``): readers then say the
   signature is valid and the document unchanged, but the signer unknown until they trust it.
 
@@ -58,7 +58,9 @@ class PdfSigningCertificateMissing(RuntimeError):
 
 
 def keys_folder() -> Path:
-    return Path(current_app.config["LCA_DATA_DIR"]) / "keys"
+    from lca.certificates.keys import keys_dir
+
+    return keys_dir()
 
 
 def require_signing_certificate() -> None:

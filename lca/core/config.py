@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -76,6 +77,38 @@ def _int_env(name: str, default: int) -> int:
         return int(value)
     except ValueError as error:
         raise ConfigError(f"{name} must be a whole number, not {value!r}.") from error
+
+
+#: an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, a letter or digit at
+#: each end) and a prefix of path segments
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_PREFIX_PART = re.compile(r"[A-Za-z0-9!_.*'()-]+")
+
+
+def storage_location(url: str | None) -> tuple[str, str] | None:
+    """LCA_STORAGE_URL read: None for the local folder (unset), else (bucket, prefix) of
+    ``s3://BUCKET`` or ``s3://BUCKET/PREFIX``; ConfigError naming what is accepted."""
+    if not url:
+        return None
+    accepted = (
+        "LCA_STORAGE_URL must be unset (files in LCA_DATA_DIR/files), s3://BUCKET or "
+        "s3://BUCKET/PREFIX (files in an S3-compatible bucket, under PREFIX/ if given)"
+    )
+    if not url.startswith("s3://"):
+        raise ConfigError(f"{accepted}; {url!r} is neither.")
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise ConfigError(
+            f"{accepted}; {bucket!r} is not a bucket name (3 to 63 lowercase letters, digits, "
+            "dots and hyphens, starting and ending with a letter or digit)."
+        )
+    parts = prefix.strip("/").split("/") if prefix.strip("/") else []
+    if any(part in (".", "..") or not _PREFIX_PART.fullmatch(part) for part in parts):
+        raise ConfigError(
+            f"{accepted}; the prefix {prefix!r} must be folder names of letters, digits and "
+            "- _ . separated by /."
+        )
+    return bucket, "/".join(parts)
 
 
 def _retention_years() -> int | None:
@@ -202,6 +235,17 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         #: who answers questions about personal data (the privacy notice); unset: the issuer's
         #: e-mail address in seed/issuer.yaml
         "LCA_PRIVACY_CONTACT": _env("LCA_PRIVACY_CONTACT"),
+        #: where uploaded and issued files live: unset, LCA_DATA_DIR/files; s3://BUCKET[/PREFIX],
+        #: an S3-compatible bucket (lca.core.storage), whose credentials boto3 finds itself
+        "LCA_STORAGE_URL": _env("LCA_STORAGE_URL"),
+        #: a server other than AWS that speaks S3 (MinIO, Ceph, a cloud's own), e.g.
+        #: http://127.0.0.1:9000; unset: AWS
+        "LCA_S3_ENDPOINT_URL": _env("LCA_S3_ENDPOINT_URL"),
+        "LCA_S3_REGION": _setting("LCA_S3_REGION", "us-east-1"),
+        #: the issuer's signing keys (lca.certificates.keys.keys_dir); unset (None):
+        #: LCA_DATA_DIR/keys. May be a read-only secrets folder ($CREDENTIALS_DIRECTORY,
+        #: /run/secrets/lca) for serving
+        "LCA_KEYS_DIR": _env("LCA_KEYS_DIR"),
     }
     if env == "testing":
         config.update(
@@ -218,6 +262,15 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         )
     config.update(overrides)
     config["LCA_DATA_DIR"] = Path(config["LCA_DATA_DIR"])
+    if config["LCA_KEYS_DIR"]:
+        config["LCA_KEYS_DIR"] = Path(config["LCA_KEYS_DIR"])
+    storage_location(config["LCA_STORAGE_URL"])  # a wrong one stops the start
+    endpoint = config["LCA_S3_ENDPOINT_URL"]
+    if endpoint and not str(endpoint).startswith(("http://", "https://")):
+        raise ConfigError(
+            f"LCA_S3_ENDPOINT_URL must be the address of an S3-compatible server, such as "
+            f"http://127.0.0.1:9000 or https://s3.example.org, not {endpoint!r}."
+        )
     if config["LCA_PDF_SIGNING_P12"]:  # a wrong file or passphrase stops the start, not an issue
         read_pkcs12(config["LCA_PDF_SIGNING_P12"], config["LCA_PDF_SIGNING_P12_PASSWORD_FILE"])
     if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):

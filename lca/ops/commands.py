@@ -358,7 +358,7 @@ def _report_keys(made: dict[str, str]) -> None:
 @keys_group.command("generate")
 @with_appcontext
 def generate_key_command():
-    """Create the issuer's keys under LCA_DATA_DIR/keys where they are missing (existing
+    """Create the issuer's keys in LCA_KEYS_DIR (LCA_DATA_DIR/keys) where they are missing (existing
     keys are kept), then sign the credentials of certificates issued before they were signed
     at issue."""
     from lca.certificates.keys import generate_keys

@@ -145,9 +145,11 @@ STORED_FILE_POLICY = "default-src 'none'; sandbox"
 def send_stored(key: str, name: str, mimetype: str) -> Response:
     """A stored file as a download, never rendered by the browser as a page, never cached;
     sent as the type LCA decided (``mimetype``), which the browser may not second-guess."""
-    response = send_file(
-        storage().open(key), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0
-    )
+    file = storage().open(key)  # streamed in chunks (werkzeug's FileWrapper), then closed
+    response = send_file(file, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
+    size = getattr(file, "size", None)  # an S3 object's length, known before it is read
+    if isinstance(size, int):
+        response.content_length = size
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = STORED_FILE_POLICY
