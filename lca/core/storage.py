@@ -141,8 +141,8 @@ class S3Storage:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    import boto3.session
-                    from botocore.config import Config
+                    import boto3.session  # type: ignore[import-untyped]
+                    from botocore.config import Config  # type: ignore[import-untyped]
 
                     config = Config(
                         connect_timeout=S3_CONNECT_TIMEOUT,
@@ -176,7 +176,7 @@ class S3Storage:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_name(key))
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
         try:
             self.client.head_object(Bucket=self.bucket, Key=self.object_name(key))
@@ -186,7 +186,7 @@ class S3Storage:
             raise
         return True
 
-    def keys(self) -> Iterator[tuple[str, int]]:
+    def objects(self) -> Iterator[tuple[str, int]]:
         """Every key under the prefix and its size, in key order."""
         start = f"{self.prefix}/" if self.prefix else ""
         pages = self.client.get_paginator("list_objects_v2").paginate(

@@ -1,4 +1,5 @@
-"""Backups for operators: the database and every file under LCA_DATA_DIR in one archive, with a
+"""Backups for operators: the database, every file under LCA_DATA_DIR and, when the files live
+in an S3 bucket (LCA_STORAGE_URL), every object under its prefix, in one archive, with a
 manifest that a restore checks before and after it puts anything in place.
 
 An archive is a tar file (gzip-compressed when its name ends in .gz or .tgz) holding::
@@ -6,8 +7,16 @@ An archive is a tar file (gzip-compressed when its name ends in .gz or .tgz) hol
     database/lca.sqlite3   SQLite: a copy made with the online backup API, or
     database/lca.pgdump    PostgreSQL: ``pg_dump --format=custom``
     data/<path>            every file under LCA_DATA_DIR, at its path there
+    bucket/<key>           with S3: every object under the prefix, by its storage key
     manifest.json          format version, time, alembic revision, backend, rows per table and
-                           the SHA-256 of the database copy and of every file
+                           the SHA-256 of the database copy, of every file and every object
+
+An archive without objects is format 1, which LCA read before it knew buckets; one with them
+is format 2 (``storage`` names the bucket it came from, ``objects`` lists them).
+
+The issuer's signing keys are in the archive when they live in LCA_DATA_DIR (LCA_KEYS_DIR
+unset, or inside it); kept elsewhere (a secrets folder), they are not, and the summary says
+that they must be backed up with the other secrets.
 
 The database copy and its row counts come from one consistent snapshot while the app keeps
 serving: SQLite's backup API copies in one read transaction (WAL lets writers go on), and
@@ -21,6 +30,7 @@ are the files moved into place and checked again; a failure undoes what was done
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import io
@@ -46,14 +56,18 @@ from sqlalchemy import URL, Connection, create_engine, func, inspect, select, ta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from lca.certificates.keys import keys_dir
 from lca.core.db import db, utcnow
+from lca.core.storage import S3Storage
 
 FORMAT = "lca-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  #: the newest format this version reads and writes
+LOCAL_FORMAT_VERSION = 1  #: an archive without bucket objects, as LCA wrote before buckets
 MANIFEST = "manifest.json"
 DATABASE_MEMBERS = {"sqlite": "database/lca.sqlite3", "postgresql": "database/lca.pgdump"}
 BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 DATA_PREFIX = "data/"
+OBJECTS_PREFIX = "bucket/"
 #: the work folder of a restore, inside LCA_DATA_DIR (same file system as the files' place)
 WORK_PREFIX = ".lca-restore-"
 #: where Debian installs each PostgreSQL version's programs
@@ -72,6 +86,8 @@ class BackupReport:
     path: Path
     manifest: dict
     skipped: list[str] = field(default_factory=list)
+    #: the keys folder when it is outside LCA_DATA_DIR, and so not in the archive
+    keys_elsewhere: Path | None = None
 
     def lines(self) -> list[str]:
         manifest = self.manifest
@@ -83,11 +99,24 @@ class BackupReport:
             f"{manifest['alembic_revision']}, {len(manifest['tables'])} tables, {rows} rows.",
             f"Files: {len(manifest['files'])} from LCA_DATA_DIR ({_size(size)}).",
         ]
+        if "objects" in manifest:
+            objects = manifest["objects"]
+            total = sum(entry["size"] for entry in objects.values())
+            lines.append(
+                f"Objects: {len(objects)} from {manifest['storage']['url']} ({_size(total)})."
+            )
         lines += [f"Skipped {name}: it was removed while the backup ran." for name in self.skipped]
-        lines.append(
-            "The archive holds password hashes and the certificate signing key: "
-            "keep it where only operators can read it."
-        )
+        if self.keys_elsewhere is not None:
+            lines += [
+                f"The signing keys in LCA_KEYS_DIR ({self.keys_elsewhere}) are not in this "
+                "archive: back them up with the other secrets.",
+                "The archive holds password hashes: keep it where only operators can read it.",
+            ]
+        else:
+            lines.append(
+                "The archive holds password hashes and the certificate signing key: "
+                "keep it where only operators can read it."
+            )
         return lines
 
 
@@ -98,19 +127,26 @@ class RestoreReport:
     manifest: dict
     data_dir: Path
     notes: list[str] = field(default_factory=list)
+    #: the bucket the objects went into (s3://…), if the archive had any
+    bucket: str | None = None
 
     def lines(self) -> list[str]:
         manifest = self.manifest
         rows = sum(manifest["tables"].values())
-        return [
+        lines = [
             f"Restored the backup made {manifest['created_at']}.",
             f"Database: {BACKEND_NAMES[manifest['backend']]} at revision "
             f"{manifest['alembic_revision']}, {len(manifest['tables'])} tables, {rows} rows; "
             "every table's row count matches the manifest.",
             f"Files: {len(manifest['files'])} in {self.data_dir}; "
             "every file's SHA-256 matches the manifest.",
-            *self.notes,
         ]
+        if self.bucket is not None:
+            lines.append(
+                f"Objects: {len(manifest.get('objects', {}))} in {self.bucket}; "
+                "every object's SHA-256 matches the manifest."
+            )
+        return lines + self.notes
 
 
 # Making a backup ----------------------------------------------------------------------------
@@ -130,13 +166,20 @@ def make_backup(out: Path) -> BackupReport:
         raise BackupError(f"The folder {out.parent} does not exist.")
     if out.resolve().is_relative_to(data_dir.resolve()):
         raise BackupError(f"Write the backup outside LCA_DATA_DIR ({data_dir}).")
+    bucket = _bucket()
     try:
-        return _write_archive(out, backend, data_dir)
-    except (OSError, sqlite3.Error, SQLAlchemyError) as error:
+        report = _write_archive(out, backend, data_dir, bucket)
+    except _failures(bucket) as error:
         raise BackupError(f"The backup failed, nothing was written to {out}: {error}") from error
+    keys = keys_dir()
+    if not keys.resolve().is_relative_to(data_dir.resolve()):
+        report.keys_elsewhere = keys
+    return report
 
 
-def _write_archive(out: Path, backend: str, data_dir: Path) -> BackupReport:
+def _write_archive(
+    out: Path, backend: str, data_dir: Path, bucket: S3Storage | None
+) -> BackupReport:
     compression: Literal["w:gz", "w"] = "w:gz" if out.name.endswith((".gz", ".tgz")) else "w"
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".lca-backup-") as work_name:
         work = Path(work_name)
@@ -159,7 +202,7 @@ def _write_archive(out: Path, backend: str, data_dir: Path) -> BackupReport:
                     skipped.append(name)
             manifest = {
                 "format": FORMAT,
-                "format_version": FORMAT_VERSION,
+                "format_version": LOCAL_FORMAT_VERSION,
                 "created_at": utcnow().isoformat(timespec="seconds"),
                 "alembic_revision": revision,
                 "backend": backend,
@@ -167,6 +210,10 @@ def _write_archive(out: Path, backend: str, data_dir: Path) -> BackupReport:
                 "tables": counts,
                 "files": files,
             }
+            if bucket is not None:
+                manifest["format_version"] = FORMAT_VERSION
+                manifest["storage"] = {"url": bucket.location}
+                manifest["objects"] = _add_objects(tar, bucket, skipped)
             body = json.dumps(manifest, indent=2, sort_keys=True).encode()
             info = _tar_info(MANIFEST, len(body), 0o600)
             tar.addfile(info, io.BytesIO(body))
@@ -228,6 +275,27 @@ def _add(tar: tarfile.TarFile, name: str, path: Path) -> dict:
     return {"sha256": reader.hash.hexdigest(), "size": stat.st_size}
 
 
+def _add_objects(tar: tarfile.TarFile, bucket: S3Storage, skipped: list[str]) -> dict:
+    """Add every object under the bucket's prefix as ``bucket/<key>``, streamed; their SHA-256
+    and sizes by key. One deleted since it was listed is skipped (a committed change)."""
+    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+    objects = {}
+    for key, size in list(bucket.objects()):
+        try:
+            file = bucket.open(key)
+        except ClientError as error:
+            if _s3_code(error) in ("NoSuchKey", "404"):
+                skipped.append(OBJECTS_PREFIX + key)
+                continue
+            raise
+        with file:
+            reader = _HashingReader(file)
+            tar.addfile(_tar_info(OBJECTS_PREFIX + key, size, 0o600), reader)
+        objects[key] = {"sha256": reader.hash.hexdigest(), "size": size}
+    return objects
+
+
 def _tar_info(name: str, size: int, mode: int, mtime: float | None = None) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.size, info.mode = size, mode
@@ -278,14 +346,16 @@ def _database_files(backend: str) -> set[Path]:
 
 def restore_backup(archive: Path, force: bool = False) -> RestoreReport:
     """Restore ``archive`` into this instance, which must be empty (no tables, no files under
-    LCA_DATA_DIR) unless ``force``; check every SHA-256 and row count, all or nothing."""
+    LCA_DATA_DIR, no objects under the bucket's prefix) unless ``force``; check every SHA-256
+    and row count, all or nothing."""
+    bucket = _bucket()
     try:
-        return _restore(Path(archive), force)
-    except (OSError, sqlite3.Error, SQLAlchemyError) as error:
+        return _restore(Path(archive), force, bucket)
+    except _failures(bucket) as error:
         raise BackupError(f"The restore failed: {error}") from error
 
 
-def _restore(archive: Path, force: bool) -> RestoreReport:
+def _restore(archive: Path, force: bool, bucket: S3Storage | None) -> RestoreReport:
     backend = _backend()
     data_dir = _data_dir()
     try:
@@ -295,17 +365,60 @@ def _restore(archive: Path, force: bool) -> RestoreReport:
     with tar:
         manifest = _read_manifest(tar)
         check_manifest(manifest, backend)
+        _check_storage(manifest, bucket)
         notes = _revision_notes(manifest["alembic_revision"])
         if not force:
             _check_empty(data_dir, _database_files(backend))
+            if bucket is not None:
+                _check_bucket_empty(bucket)
         data_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=data_dir))
         try:
             _unpack(tar, manifest, work)
-            notes += _put_in_place(manifest, work, data_dir, backend, force)
+            notes += _put_in_place(manifest, work, data_dir, backend, force, bucket)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    return RestoreReport(manifest, data_dir, notes)
+    keys = keys_dir()
+    if not keys.resolve().is_relative_to(data_dir.resolve()):
+        notes.append(
+            f"The signing keys are not in backups: put the issuer's keys back in LCA_KEYS_DIR "
+            f"({keys}) from the secrets backup before serving."
+        )
+    return RestoreReport(manifest, data_dir, notes, bucket.location if bucket else None)
+
+
+def _check_storage(manifest: dict, bucket: S3Storage | None) -> None:
+    """The archive's files go where this instance keeps them: a bucket's objects into a bucket,
+    LCA_DATA_DIR/files into LCA_DATA_DIR; and the bucket can be reached."""
+    objects = manifest.get("objects")
+    if objects is not None and bucket is None:
+        raise BackupError(
+            f"This backup holds {_count(list(objects), 'object')} of the bucket "
+            f"{manifest['storage']['url']}, but LCA_STORAGE_URL is not set: set it to the "
+            "bucket to restore them into."
+        )
+    stored_locally = any(name.startswith("files/") for name in manifest["files"])
+    if bucket is not None and objects is None and stored_locally:
+        raise BackupError(
+            "This backup keeps its files in LCA_DATA_DIR/files, but LCA_STORAGE_URL names the "
+            f"bucket {bucket.location}: unset LCA_STORAGE_URL to restore it."
+        )
+    if bucket is not None:
+        try:
+            bucket.check()
+        except RuntimeError as error:
+            raise BackupError(f"{error} Nothing was restored.") from error
+
+
+def _check_bucket_empty(bucket: S3Storage) -> None:
+    """No object under the bucket's prefix."""
+    present = [key for key, _size in bucket.objects()]
+    if present:
+        raise BackupError(
+            f"The bucket {bucket.location} is not empty: it holds "
+            f"{_count(present, 'object')} (for example {present[0]}). Restore into an empty "
+            "bucket or prefix, or pass --force to replace them."
+        )
 
 
 def _read_manifest(tar: tarfile.TarFile) -> dict:
@@ -342,6 +455,7 @@ def check_manifest(manifest: dict, backend: str) -> None:
             f"to {BACKEND_NAMES[backend]}. Restore it into a {BACKEND_NAMES[theirs]} database."
         )
     database, tables, files = (manifest.get(k) for k in ("database", "tables", "files"))
+    objects, storage = manifest.get("objects", {}), manifest.get("storage", {})
     well_formed = (
         isinstance(database, dict)
         and database.get("path") == DATABASE_MEMBERS[backend]
@@ -350,6 +464,9 @@ def check_manifest(manifest: dict, backend: str) -> None:
         and all(isinstance(n, str) and isinstance(c, int) for n, c in tables.items())
         and isinstance(files, dict)
         and all(_is_safe_path(name) and _is_digest(entry) for name, entry in files.items())
+        and isinstance(objects, dict)
+        and all(_is_key(key) and _is_digest(entry) for key, entry in objects.items())
+        and ("objects" not in manifest or isinstance(storage.get("url"), str))
         and isinstance(manifest.get("created_at"), str)
         and isinstance(manifest.get("alembic_revision"), str | None)
     )
@@ -372,6 +489,11 @@ def _is_safe_path(name: object) -> bool:
         return False
     path = PurePosixPath(name)
     return not path.is_absolute() and all(part not in ("", ".", "..") for part in path.parts)
+
+
+def _is_key(key: object) -> bool:
+    """A storage key: a safe relative path of at least two parts (``ab/abcdef….jpg``)."""
+    return _is_safe_path(key) and "/" in str(key)
 
 
 def _revision_notes(revision: str | None) -> list[str]:
@@ -425,6 +547,7 @@ def _check_empty(data_dir: Path, database_files: set[Path]) -> None:
 def _unpack(tar: tarfile.TarFile, manifest: dict, work: Path) -> None:
     """Write every member into ``work``, checking each against the manifest."""
     expected = {DATA_PREFIX + name: entry for name, entry in manifest["files"].items()}
+    expected |= {OBJECTS_PREFIX + key: entry for key, entry in manifest.get("objects", {}).items()}
     expected[manifest["database"]["path"]] = manifest["database"]
     seen: set[str] = set()
     try:
@@ -474,9 +597,15 @@ def _write(source: IO[bytes], target: Path, mode: int) -> tuple[str, int]:
 
 
 def _put_in_place(
-    manifest: dict, work: Path, data_dir: Path, backend: str, force: bool
+    manifest: dict,
+    work: Path,
+    data_dir: Path,
+    backend: str,
+    force: bool,
+    bucket: S3Storage | None = None,
 ) -> list[str]:
-    """Restore the database, then the files, checking each; undo everything on failure."""
+    """Restore the database, then the files, then the bucket's objects, checking each; undo
+    everything on failure."""
     undo: list[Callable[[], None]] = []
     try:
         notes = _restore_database(manifest, work, backend, force, undo)
@@ -484,6 +613,8 @@ def _put_in_place(
         for name, entry in manifest["files"].items():
             if _file_digest(data_dir / name) != (entry["sha256"], entry["size"]):
                 raise BackupError(f"{name} in LCA_DATA_DIR does not match its SHA-256 once moved.")
+        if bucket is not None:
+            notes += _upload_objects(manifest.get("objects", {}), work, bucket, undo)
     except Exception as error:
         failures = []
         for step in reversed(undo):
@@ -572,6 +703,42 @@ def _move_files(
         _move(work / DATA_PREFIX / name, data_dir / name, undo)
 
 
+def _upload_objects(
+    objects: dict, work: Path, bucket: S3Storage, undo: list[Callable[[], None]]
+) -> list[str]:
+    """Write the staged objects into the bucket and read each back against its SHA-256. An
+    object already there (--force) is first kept aside in ``work``, to be put back on undo."""
+    aside = work / "previous-bucket"
+    for key in sorted(objects):
+        if bucket.exists(key):
+            kept = aside / key
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            with bucket.open(key) as current:
+                _write(current, kept, 0o600)
+            undo.append(functools.partial(_put_object, bucket, key, kept))
+        else:
+            undo.append(functools.partial(bucket.delete, key))
+        _put_object(bucket, key, work / OBJECTS_PREFIX / key)
+    for key, entry in objects.items():
+        with bucket.open(key) as stored:
+            if _stream_digest(stored) != (entry["sha256"], entry["size"]):
+                raise BackupError(
+                    f"{key} in {bucket.location} does not match its SHA-256 once written."
+                )
+    others = sum(1 for key, _size in bucket.objects() if key not in objects)
+    if others:
+        return [
+            f"Objects under {bucket.location} that the backup does not hold were left as "
+            f"they were: {others}."
+        ]
+    return []
+
+
+def _put_object(bucket: S3Storage, key: str, path: Path) -> None:
+    with open(path, "rb") as file:
+        bucket.client.put_object(Bucket=bucket.bucket, Key=bucket.object_name(key), Body=file)
+
+
 def _move(source: Path, target: Path, undo: list[Callable[[], None]]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(source, target)
@@ -593,11 +760,15 @@ def _remove_new_folders(data_dir: Path, folders: set[Path]) -> None:
 
 
 def _file_digest(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
     with open(path, "rb") as file:
-        while chunk := file.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
+        return _stream_digest(file)
+
+
+def _stream_digest(file: IO[bytes]) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    while chunk := file.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
     return digest.hexdigest(), size
 
 
@@ -631,6 +802,29 @@ def _backend() -> str:
 
 def _data_dir() -> Path:
     return Path(current_app.config["LCA_DATA_DIR"])
+
+
+def _bucket() -> S3Storage | None:
+    """The app's S3 store, if its files live in a bucket (LCA_STORAGE_URL)."""
+    store = current_app.extensions["lca_storage"]
+    return store if isinstance(store, S3Storage) else None
+
+
+def _failures(bucket: S3Storage | None) -> tuple[type[Exception], ...]:
+    """What a backup or restore turns into a BackupError: the file system's, the databases'
+    and, when a bucket is in use, boto3's errors (boto3 is not loaded otherwise)."""
+    known: tuple[type[Exception], ...] = (OSError, sqlite3.Error, SQLAlchemyError)
+    if bucket is None:
+        return known
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (*known, BotoCoreError, ClientError)
+
+
+def _s3_code(error: Exception) -> str | None:
+    response = getattr(error, "response", None) or {}
+    code = response.get("Error", {}).get("Code")
+    return str(code) if code is not None else None
 
 
 def _sqlite_path() -> Path:
