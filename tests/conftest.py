@@ -2,8 +2,9 @@
 transaction that is rolled back, a client, a ``login`` helper and clients signed in as each role,
 the page readers (``field_error``, ``flashes``), the real PDF and QR readers, the outside
 verifiers under Node (``node_tools``) and the app over real HTTPS (``https_server``), the
-permission matrix's world, and a statement counter. What builds rows and inputs is in
-tests/factories.py; test modules import nothing else of the suite."""
+permission matrix's world, a statement counter, and moto's S3 server with an app whose files
+live in a bucket. What builds rows and inputs is in tests/factories.py; test modules import
+nothing else of the suite."""
 
 from __future__ import annotations
 
@@ -137,9 +138,9 @@ def make_app():
     return _make_app
 
 
-@pytest.fixture(scope="session")
-def app(new_database, tmp_path_factory):
-    app = _make_app(new_database("lca_test"), tmp_path_factory.mktemp("data"))
+def _app_for_tests(app) -> None:
+    """Keys made, and each test's commits turned into savepoints of a transaction that the
+    ``db`` fixture rolls back."""
     with app.app_context():
         generate_keys()  # as every deployment has them: issuing signs the credential and PDF
         engine = _db.engine
@@ -147,6 +148,57 @@ def app(new_database, tmp_path_factory):
             engine.dispose()
             _sqlite_real_transactions(engine)
         _db.session.configure(join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture(scope="session")
+def app(new_database, tmp_path_factory):
+    app = _make_app(new_database("lca_test"), tmp_path_factory.mktemp("data"))
+    _app_for_tests(app)
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's S3 server on a free local port, standing in for a real object store (the package
+    registries offer no other S3 server), with credentials in the environment where boto3's
+    chain finds them; its endpoint URL (LCA_S3_ENDPOINT_URL)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "lca-test")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "lca-test-secret")
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+            patch.delenv(name, raising=False)
+        yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3_server):
+    """A boto3 client of the S3 server, to make buckets and look into them."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def s3_app(new_database, tmp_path_factory, s3_server, s3_client):
+    """An app like ``app`` whose files live in the bucket lca-files under the prefix lca/, and
+    whose signing keys live in a folder of their own outside LCA_DATA_DIR (LCA_KEYS_DIR)."""
+    s3_client.create_bucket(Bucket="lca-files")
+    app = _make_app(
+        new_database("lca_test_s3"),
+        tmp_path_factory.mktemp("s3-data"),
+        LCA_STORAGE_URL="s3://lca-files/lca",
+        LCA_S3_ENDPOINT_URL=s3_server,
+        LCA_KEYS_DIR=tmp_path_factory.mktemp("secrets") / "lca",
+    )
+    _app_for_tests(app)
     yield app
     with app.app_context():
         _db.engine.dispose()
