@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from flask import current_app
 from joserfc.jwk import ECKey, OKPKey
 
+from lca.core.config import keys_folder_of
+
 PROOF_KEY_FILE = "issuer-ed25519.jwk.json"  #: the name the first round gave the key, kept
 JWT_KEY_FILE = "jwt-es256.jwk.json"
 RETIRED = "retired-{kind}{thumbprint}.public.json"
@@ -34,8 +36,7 @@ class SigningKeyMissing(RuntimeError):
 
 def keys_dir() -> Path:
     """LCA_KEYS_DIR: LCA_DATA_DIR/keys unless the operator keeps the keys with the secrets."""
-    configured = current_app.config.get("LCA_KEYS_DIR")
-    return Path(configured) if configured else Path(current_app.config["LCA_DATA_DIR"]) / "keys"
+    return keys_folder_of(current_app.config)
 
 
 def _write_private(path: Path, key: OKPKey | ECKey) -> None:

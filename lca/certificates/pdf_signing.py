@@ -43,7 +43,7 @@ from pyhanko.pdf_utils.metadata.model import VENDOR
 from pyhanko.sign import attributes, fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from lca.core.config import read_pkcs12
+from lca.core.config import keys_folder_of, read_pkcs12
 
 CERT_FILE = "pdf-signing.cert.pem"
 KEY_FILE = "pdf-signing.key.pem"
@@ -58,9 +58,7 @@ class PdfSigningCertificateMissing(RuntimeError):
 
 
 def keys_folder() -> Path:
-    from lca.certificates.keys import keys_dir
-
-    return keys_dir()
+    return keys_folder_of(current_app.config)
 
 
 def require_signing_certificate() -> None:

@@ -111,6 +111,12 @@ def storage_location(url: str | None) -> tuple[str, str] | None:
     return bucket, "/".join(parts)
 
 
+def keys_folder_of(config: Any) -> Path:
+    """Where the issuer's signing keys live: LCA_KEYS_DIR, else LCA_DATA_DIR/keys."""
+    configured = config.get("LCA_KEYS_DIR")
+    return Path(configured) if configured else Path(config["LCA_DATA_DIR"]) / "keys"
+
+
 def _retention_years() -> int | None:
     name = "LCA_EVIDENCE_RETENTION_YEARS"
     if _env(name) is None:
