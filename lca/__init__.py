@@ -77,7 +77,7 @@ class OperatorCommands(click.Group):
 def _init_extensions(app: Flask) -> None:
     from lca.auth.sessions import load_session
     from lca.core import storage
-    from lca.web import i18n
+    from lca.web import i18n, rate_limits  # noqa: F401 - rate_limits registers database://
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

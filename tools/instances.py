@@ -248,15 +248,16 @@ class Gunicorn:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise SystemExit(f"gunicorn exited early:\n{self.log.read_text()}")
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
             try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 connection.request("GET", "/healthz")
                 ok = connection.getresponse().status == 200
-                connection.close()
                 if ok and len(worker_pids(self.process.pid)) == self.workers:
                     return
             except OSError:
                 pass
+            finally:
+                connection.close()
             time.sleep(0.2)
         raise SystemExit(f"gunicorn did not become ready within {timeout:.0f} s")
 

@@ -1,9 +1,9 @@
 """Wrong second-factor codes counted per account, like failed sign-ins (lca.auth.throttle).
 
-The count lives in Flask-Limiter's storage under the account's id, with the same limit as
-passwords (``LCA_LOGIN_ACCOUNT_RATE_LIMIT``): a stolen password gives no more than that many
-guesses at the six digits, whichever address they come from. Only failures count; an
-administrator's reset of the second factor clears the count.
+The count lives in the rate limits' store (lca.web.rate_limits) under the account's id, with
+the same limit as passwords (``LCA_LOGIN_ACCOUNT_RATE_LIMIT``): a stolen password gives no
+more than that many guesses at the six digits, whichever address they come from. Only
+failures count; an administrator's reset of the second factor clears the count.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from flask import current_app
 from limits import RateLimitItem, parse
 
-from lca.web.extensions import limiter
+from lca.web import rate_limits
 
 SCOPE = "second-factor-account"
 
@@ -26,17 +26,17 @@ def _limit() -> RateLimitItem:
 def minutes_to_wait(user_id: int) -> int | None:
     """How long the account must wait before another code; None when it may try now."""
     limit = _limit()
-    if limiter.limiter.test(limit, SCOPE, str(user_id)):
+    if rate_limits.test(limit, SCOPE, str(user_id)):
         return None
-    reset_at, _remaining = limiter.limiter.get_window_stats(limit, SCOPE, str(user_id))
+    reset_at, _remaining = rate_limits.window(limit, SCOPE, str(user_id))
     return max(1, math.ceil((reset_at - time.time()) / 60))
 
 
 def count_failure(user_id: int) -> bool:
     """Count one wrong code; whether this one used up the account's tries (a lockout)."""
-    limiter.limiter.hit(_limit(), SCOPE, str(user_id))
+    rate_limits.hit(_limit(), SCOPE, str(user_id))
     return minutes_to_wait(user_id) is not None
 
 
 def forget_failures(user_id: int) -> None:
-    limiter.limiter.clear(_limit(), SCOPE, str(user_id))
+    rate_limits.clear(_limit(), SCOPE, str(user_id))

@@ -129,6 +129,38 @@ def _retention_years() -> int | None:
     return years
 
 
+RATE_LIMIT_STORAGES = ("redis://", "rediss://", "database://", "memory://")
+
+
+def _rate_limit_storage(env: str) -> str:
+    name = "LCA_RATELIMIT_STORAGE_URL"
+    url = _env(name, "database://" if env == "production" else "memory://") or ""
+    if not url.startswith(RATE_LIMIT_STORAGES):
+        raise ConfigError(
+            f"{name} must be redis://host:port/db (several servers), database:// (LCA's "
+            "database, the default) or memory:// (development only)."
+        )
+    if env == "production" and url.startswith("memory://"):
+        raise ConfigError(
+            f"{name}=memory:// counts each gunicorn worker on its own, so every limit would "
+            "let through as many tries as there are workers. Leave it unset (the limits count "
+            "in the database) or set a Redis URL."
+        )
+    return url
+
+
+def _rate_limit_options(url: str, database_url: str) -> dict[str, Any]:
+    """The limits library's storage options: errors as StorageError (lca.web.rate_limits
+    counts on when the store is down), the database's URL for database://, short timeouts for
+    Redis (a lost Redis must not hold every sign-in for long)."""
+    options: dict[str, Any] = {"wrap_exceptions": True}
+    if url.startswith("database://"):
+        options["url"] = database_url
+    elif url.startswith("redis"):
+        options.update(socket_timeout=2, socket_connect_timeout=2)
+    return options
+
+
 def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -> dict[str, Any]:
     """Build the Flask config from the environment, then apply ``overrides`` (tests).
 
@@ -210,8 +242,14 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         "LCA_MAIL_CLAIM_SECONDS": _int_env("LCA_MAIL_CLAIM_SECONDS", 120),
         #: the local hour from which the worker writes the day's digests and reminders
         "LCA_DIGEST_HOUR": _int_env("LCA_DIGEST_HOUR", 7),
-        # Sign-in throttling; a Redis URL shares the counters between servers.
-        "RATELIMIT_STORAGE_URI": _env("LCA_RATELIMIT_STORAGE_URL", "memory://"),
+        # Where the rate limits count (lca.web.rate_limits): redis://… for several servers,
+        # database:// (the default in production) in LCA's database, memory:// in development
+        # and tests only. A store that cannot be reached lifts the per-address limits and
+        # counts the per-account ones in each process until it is back (/readyz says so).
+        "RATELIMIT_STORAGE_URI": _rate_limit_storage(env),
+        "RATELIMIT_STORAGE_OPTIONS": {"wrap_exceptions": True},
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "LCA_LOGIN_RATE_LIMIT": _env("LCA_LOGIN_RATE_LIMIT", "20 per minute"),
         "LCA_LOGIN_ACCOUNT_RATE_LIMIT": _env("LCA_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
@@ -268,6 +306,9 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         )
     config.update(overrides)
     config["LCA_DATA_DIR"] = Path(config["LCA_DATA_DIR"])
+    config["RATELIMIT_STORAGE_OPTIONS"] = _rate_limit_options(
+        config["RATELIMIT_STORAGE_URI"], config["SQLALCHEMY_DATABASE_URI"]
+    )
     if config["LCA_KEYS_DIR"]:
         config["LCA_KEYS_DIR"] = Path(config["LCA_KEYS_DIR"])
     storage_location(config["LCA_STORAGE_URL"])  # a wrong one stops the start
