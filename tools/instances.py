@@ -208,7 +208,9 @@ class Gunicorn:
         preload: bool = False,
         access_log: Path | None = None,
         access_format: str | None = None,
+        cwd: Path = ROOT,
     ):
+        """``cwd``: the checkout whose code it serves (this one, or an earlier release's)."""
         self.port, self.log, self.workers = port, log, workers
         access = ["--access-logfile", str(access_log)] if access_log else []
         if access_format:
@@ -231,7 +233,7 @@ class Gunicorn:
         with log.open("wb") as output:
             self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn, arguments built here
                 command,
-                cwd=ROOT,
+                cwd=cwd,
                 env=env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
