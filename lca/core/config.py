@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -88,6 +89,30 @@ def _retention_years() -> int | None:
             f"{name} must be a number of years from 1 to 100, or unset to keep evidence."
         )
     return years
+
+
+LOG_FORMATS = ("json", "text")
+
+
+def _log_format(env: str) -> str:
+    value = _setting("LCA_LOG_FORMAT", "json" if env == "production" else "text")
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"LCA_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {value!r}.")
+    return value
+
+
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+def parse_networks(name: str, value: str) -> Networks:
+    """Space-separated addresses or CIDR networks (``10.0.0.5 10.1.0.0/16 ::1``)."""
+    try:
+        return tuple(ipaddress.ip_network(part, strict=False) for part in value.split())
+    except ValueError as error:
+        raise ConfigError(
+            f"{name} must be addresses or networks separated by spaces, e.g. "
+            f"`10.0.0.5 10.1.0.0/16`: {error}."
+        ) from error
 
 
 def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -> dict[str, Any]:
@@ -202,6 +227,12 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         #: who answers questions about personal data (the privacy notice); unset: the issuer's
         #: e-mail address in seed/issuer.yaml
         "LCA_PRIVACY_CONTACT": _env("LCA_PRIVACY_CONTACT"),
+        #: json (one object a line, for a log shipper) or text (lca.core.logs)
+        "LCA_LOG_FORMAT": _log_format(env),
+        #: /metrics answers a request bearing this token (``Authorization: Bearer …``) and/or
+        #: one from these addresses or networks; neither set: /metrics is not there (404)
+        "LCA_METRICS_TOKEN": _env("LCA_METRICS_TOKEN"),
+        "LCA_METRICS_ALLOW": parse_networks("LCA_METRICS_ALLOW", _setting("LCA_METRICS_ALLOW", "")),
     }
     if env == "testing":
         config.update(
@@ -218,6 +249,11 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         )
     config.update(overrides)
     config["LCA_DATA_DIR"] = Path(config["LCA_DATA_DIR"])
+    if config["LCA_LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"LCA_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}.")
+    if isinstance(config["LCA_METRICS_ALLOW"], str):  # an override in the environment's form
+        allow = config["LCA_METRICS_ALLOW"]
+        config["LCA_METRICS_ALLOW"] = parse_networks("LCA_METRICS_ALLOW", allow)
     if config["LCA_PDF_SIGNING_P12"]:  # a wrong file or passphrase stops the start, not an issue
         read_pkcs12(config["LCA_PDF_SIGNING_P12"], config["LCA_PDF_SIGNING_P12_PASSWORD_FILE"])
     if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
