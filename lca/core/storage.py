@@ -36,6 +36,9 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def check(self) -> None:
+        """Raise, with a short reason, when the store cannot be used now."""
+
 
 class LocalStorage:
     """Files in a folder (LCA_DATA_DIR/files), two levels deep by key prefix."""
@@ -69,9 +72,18 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def check(self) -> None:
+        """Raise, saying why, when files cannot be stored: the folder missing or not writable."""
+        if not self.root.is_dir():
+            raise RuntimeError("the file folder does not exist")
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise RuntimeError("the file folder is not writable")
+
 
 def init_app(app: Flask) -> None:
-    app.extensions["lca_storage"] = LocalStorage(Path(app.config["LCA_DATA_DIR"]) / "files")
+    root = Path(app.config["LCA_DATA_DIR"]) / "files"
+    root.mkdir(parents=True, exist_ok=True)  # from the start, so that /readyz can check it
+    app.extensions["lca_storage"] = LocalStorage(root)
 
 
 def storage() -> Storage:
