@@ -195,7 +195,8 @@ class Gunicorn:
     """LCA (``wsgi:app``) served by gunicorn on 127.0.0.1:port, in a process group of its own.
 
     Its output (the error log, and so Flask's tracebacks) goes to ``log``; with ``access_log``
-    it also writes an access log there, in ``access_format`` when given."""
+    it also writes an access log there, in ``access_format`` when given. ``config``: a gunicorn
+    config file (deploy/gunicorn.conf.py) read first; the settings given here override it."""
 
     def __init__(
         self,
@@ -208,6 +209,7 @@ class Gunicorn:
         preload: bool = False,
         access_log: Path | None = None,
         access_format: str | None = None,
+        config: Path | None = None,
     ):
         self.port, self.log, self.workers = port, log, workers
         access = ["--access-logfile", str(access_log)] if access_log else []
@@ -215,6 +217,7 @@ class Gunicorn:
             access += ["--access-logformat", access_format]
         command = [
             str(Path(sys.executable).parent / "gunicorn"),
+            *(["--config", str(config)] if config else []),
             "--workers",
             str(workers),
             "--threads",
