@@ -71,13 +71,12 @@ class DatabaseFigures(Collector):
             return db.session.scalar(statement) or 0
 
         try:
-            by_status = dict(
-                db.session.execute(
-                    select(Message.email_status, func.count())
-                    .where(Message.email_status.in_((EmailStatus.WAITING, EmailStatus.FAILED)))
-                    .group_by(Message.email_status)
-                ).all()
-            )
+            rows = db.session.execute(
+                select(Message.email_status, func.count())
+                .where(Message.email_status.in_((EmailStatus.WAITING, EmailStatus.FAILED)))
+                .group_by(Message.email_status)
+            ).all()
+            by_status: dict[EmailStatus, int] = {status: number for status, number in rows}
             certificates = count(select(func.count()).select_from(Certificate))
         except SQLAlchemyError:  # the database is down: the servers' own figures still answer
             db.session.rollback()
