@@ -282,7 +282,8 @@ def test_metrics_summed_over_gunicorns_workers(new_database, tmp_path):
             connection.request("GET", "/favicon.ico")
             response = connection.getresponse()
             response.read()
-            assert response.getheader("X-Request-ID")
+            answered_id = response.getheader("X-Request-ID")
+            assert answered_id
             connection.close()
         for _ in range(4):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -303,6 +304,8 @@ def test_metrics_summed_over_gunicorns_workers(new_database, tmp_path):
         server.stop()
     log = (tmp_path / "gunicorn.log").read_text()
     assert "Traceback" not in log, log
+    # the access log (deploy/gunicorn.conf.py) names each request by the id LCA answered with
+    assert any("/favicon.ico" in line and answered_id in line for line in log.splitlines())
 
 
 # --------------------------------------------------------------------------- /readyz
