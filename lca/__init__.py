@@ -15,6 +15,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from lca.core.collation import register_sqlite_collation
 from lca.core.config import ROOT, load_config
 from lca.core.db import db, migrate
+from lca.core.logs import configure_logging
+from lca.core.request_ids import HEADER as REQUEST_ID_HEADER
+from lca.core.request_ids import request_id
 from lca.web.extensions import csrf, limiter, login_manager
 
 
@@ -29,6 +32,7 @@ def create_app(config: dict | None = None, serving: bool = True) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.config.update(load_config(config, serving))
+    configure_logging(app.config["LCA_LOG_FORMAT"])
     if app.config["LCA_PROXY_COUNT"]:
         count = app.config["LCA_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign] # Flask's documented way
@@ -77,7 +81,7 @@ class OperatorCommands(click.Group):
 def _init_extensions(app: Flask) -> None:
     from lca.auth.sessions import load_session
     from lca.core import storage
-    from lca.web import i18n, rate_limits  # noqa: F401 - rate_limits registers database://
+    from lca.web import i18n, metrics, rate_limits  # noqa: F401 - rate_limits registers database://
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -85,6 +89,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     i18n.init_app(app)
     storage.init_app(app)
+    metrics.init_app(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -192,6 +197,8 @@ PASSWORD_CHANGE_ALLOWED = {
     "auth.logout",
     "static",
     "home.healthz",
+    "home.readyz",
+    "home.metrics",
     "home.font",
     "home.favicon",
 }
@@ -237,6 +244,12 @@ def _add_request_hooks(app: Flask) -> None:
         from lca.auth.second_factor_enforcement import step_up
 
         return step_up(current_user._get_current_object())  # the user, not the proxy
+
+    @app.after_request
+    def request_id_header(response):
+        """The request's id goes back to the client (and the proxy's access log)."""
+        response.headers[REQUEST_ID_HEADER] = request_id()
+        return response
 
     @app.after_request
     def security_headers(response):

@@ -491,7 +491,7 @@ def pdf_fonts():
 # A route missing from MATRIX fails the suite, so every new route needs a decision here.
 
 ACTORS = ("anonymous", "learner", "other_learner", "instructor", "other_instructor", "admin")
-OK, LOGIN, FORBIDDEN = "ok", "login", "forbidden"
+OK, LOGIN, FORBIDDEN, NOT_THERE = "ok", "login", "forbidden", "not there"
 
 
 def _everyone(outcome):
@@ -508,11 +508,16 @@ COHORT_STAFF = {**ADMIN, "instructor": OK}  # admins and the cohort's own instru
 LOG_READERS = {**COHORT_STAFF, "learner": OK}  # the log's learner, the cohort's staff
 OWNER = {**ADMIN, "admin": FORBIDDEN, "learner": OK}  # the learner whose log it is
 COHORT_INSTRUCTOR = {**ADMIN, "admin": FORBIDDEN, "instructor": OK}
+#: the operator's scraper only (LCA_METRICS_TOKEN / LCA_METRICS_ALLOW, unset in the suite's
+#: app): to every visitor, signed in or not, the page is not there (404)
+OPERATOR = _everyone(NOT_THERE)
 
 #: (endpoint, method) → who gets what
 MATRIX = {
     ("home.index", "GET"): PUBLIC,
     ("home.healthz", "GET"): PUBLIC,
+    ("home.readyz", "GET"): PUBLIC,  # the checks' answers, no personal data
+    ("home.metrics", "GET"): OPERATOR,  # tests/test_observability.py opens it
     ("home.font", "GET"): PUBLIC,  # the Sarabun web font, on every page
     ("home.favicon", "GET"): PUBLIC,
     ("home.dashboard", "GET"): SIGNED_IN,
@@ -702,10 +707,10 @@ MATRIX = {
 
 
 class PermissionMatrix:
-    """The matrix as the tests use it: ``rows[(endpoint, method)][actor]`` is OK, LOGIN or
-    FORBIDDEN; ``actors`` every kind of visitor, each a key of ``world``."""
+    """The matrix as the tests use it: ``rows[(endpoint, method)][actor]`` is OK, LOGIN,
+    FORBIDDEN or NOT_THERE; ``actors`` every kind of visitor, each a key of ``world``."""
 
-    OK, LOGIN, FORBIDDEN = OK, LOGIN, FORBIDDEN
+    OK, LOGIN, FORBIDDEN, NOT_THERE = OK, LOGIN, FORBIDDEN, NOT_THERE
     actors = ACTORS
     rows = MATRIX
 

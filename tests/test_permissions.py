@@ -41,6 +41,8 @@ def outcome(response, matrix) -> str:
         return matrix.FORBIDDEN
     if response.status_code == 302 and "/login" in response.headers["Location"]:
         return matrix.LOGIN
+    if response.status_code == 404:
+        return matrix.NOT_THERE
     assert response.status_code < 400, response.status_code
     return matrix.OK
 

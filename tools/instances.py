@@ -195,7 +195,8 @@ class Gunicorn:
     """LCA (``wsgi:app``) served by gunicorn on 127.0.0.1:port, in a process group of its own.
 
     Its output (the error log, and so Flask's tracebacks) goes to ``log``; with ``access_log``
-    it also writes an access log there, in ``access_format`` when given."""
+    it also writes an access log there, in ``access_format`` when given. ``config``: a gunicorn
+    config file (deploy/gunicorn.conf.py) read first; the settings given here override it."""
 
     def __init__(
         self,
@@ -209,6 +210,7 @@ class Gunicorn:
         access_log: Path | None = None,
         access_format: str | None = None,
         cwd: Path = ROOT,
+        config: Path | None = None,
     ):
         """``cwd``: the checkout whose code it serves (this one, or an earlier release's)."""
         self.port, self.log, self.workers = port, log, workers
@@ -217,6 +219,7 @@ class Gunicorn:
             access += ["--access-logformat", access_format]
         command = [
             str(Path(sys.executable).parent / "gunicorn"),
+            *(["--config", str(config)] if config else []),
             "--workers",
             str(workers),
             "--threads",

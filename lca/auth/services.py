@@ -38,6 +38,7 @@ from lca.models import (
     UserSession,
 )
 from lca.models.cohorts import cohorts_taught_by
+from lca.web.metrics import count_sign_in_failure
 
 #: no password matches it: the account waits for its set-password link
 UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a password: an impossible hash
@@ -269,6 +270,7 @@ def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(select(User).where(User.email == (email or "").lower()))
     if not password_matches(user.password_hash if user else None, password or "") or not user:
         record(None, "auth.login_failed", user, email=(email or "")[:254])
+        count_sign_in_failure()
         raise RuleError(_("The e-mail address or password is not correct."))
     if not user.is_active:
         record(user, "auth.login_refused", user, reason="inactive")

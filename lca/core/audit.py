@@ -9,6 +9,7 @@ from typing import Any
 from flask import has_request_context, request
 
 from lca.core.db import db
+from lca.core.request_ids import request_id
 from lca.models import AuditEvent, User
 
 
@@ -30,6 +31,7 @@ def record(actor: User | None, action: str, target: Any = None, **details: Any) 
         target_id=getattr(target, "id", None),
         details=details,
         origin=current_origin(),
+        request_id=request_id(),
     )
     db.session.add(event)
     return event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -161,6 +162,30 @@ def _rate_limit_options(url: str, database_url: str) -> dict[str, Any]:
     return options
 
 
+LOG_FORMATS = ("json", "text")
+
+
+def _log_format(env: str) -> str:
+    value = _setting("LCA_LOG_FORMAT", "json" if env == "production" else "text")
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"LCA_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {value!r}.")
+    return value
+
+
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+def parse_networks(name: str, value: str) -> Networks:
+    """Space-separated addresses or CIDR networks (``10.0.0.5 10.1.0.0/16 ::1``)."""
+    try:
+        return tuple(ipaddress.ip_network(part, strict=False) for part in value.split())
+    except ValueError as error:
+        raise ConfigError(
+            f"{name} must be addresses or networks separated by spaces, e.g. "
+            f"`10.0.0.5 10.1.0.0/16`: {error}."
+        ) from error
+
+
 def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -> dict[str, Any]:
     """Build the Flask config from the environment, then apply ``overrides`` (tests).
 
@@ -290,6 +315,12 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         #: LCA_DATA_DIR/keys. May be a read-only secrets folder ($CREDENTIALS_DIRECTORY,
         #: /run/secrets/lca) for serving
         "LCA_KEYS_DIR": _env("LCA_KEYS_DIR"),
+        #: json (one object a line, for a log shipper) or text (lca.core.logs)
+        "LCA_LOG_FORMAT": _log_format(env),
+        #: /metrics answers a request bearing this token (``Authorization: Bearer …``) and/or
+        #: one from these addresses or networks; neither set: /metrics is not there (404)
+        "LCA_METRICS_TOKEN": _env("LCA_METRICS_TOKEN"),
+        "LCA_METRICS_ALLOW": parse_networks("LCA_METRICS_ALLOW", _setting("LCA_METRICS_ALLOW", "")),
     }
     if env == "testing":
         config.update(
@@ -318,6 +349,11 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
             f"LCA_S3_ENDPOINT_URL must be the address of an S3-compatible server, such as "
             f"http://127.0.0.1:9000 or https://s3.example.org, not {endpoint!r}."
         )
+    if config["LCA_LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"LCA_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}.")
+    if isinstance(config["LCA_METRICS_ALLOW"], str):  # an override in the environment's form
+        allow = config["LCA_METRICS_ALLOW"]
+        config["LCA_METRICS_ALLOW"] = parse_networks("LCA_METRICS_ALLOW", allow)
     if config["LCA_PDF_SIGNING_P12"]:  # a wrong file or passphrase stops the start, not an issue
         read_pkcs12(config["LCA_PDF_SIGNING_P12"], config["LCA_PDF_SIGNING_P12_PASSWORD_FILE"])
     if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):

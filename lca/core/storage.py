@@ -44,7 +44,7 @@ class Storage(Protocol):
 
     def check(self) -> None:
         """Raise StorageUnavailable, saying why in a short sentence, when files can be neither
-        written nor read (the readiness check)."""
+        written nor read (the readiness check, open to anyone: no path, bucket or address)."""
 
 
 class StorageUnavailable(RuntimeError):
@@ -95,9 +95,9 @@ class LocalStorage:
         # the files folder is made by the first save: until then its parent must take it
         folder = self.root if self.root.exists() else self.root.parent
         if not folder.is_dir():
-            raise StorageUnavailable(f"The file folder {folder} does not exist.")
+            raise StorageUnavailable("The file folder does not exist.")
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise StorageUnavailable(f"The file folder {folder} is not writable.")
+            raise StorageUnavailable("The file folder is not writable.")
 
 
 #: connect and read timeouts (seconds) and retries of every S3 request: a stalled object store
@@ -204,16 +204,14 @@ class S3Storage:
         except ClientError as error:
             status = _status(error)
             if status == 404:
-                raise StorageUnavailable(f"The bucket {self.bucket} does not exist.") from error
+                raise StorageUnavailable("The bucket does not exist.") from error
             if status == 403:
                 raise StorageUnavailable(
-                    f"No permission to use the bucket {self.bucket} (check the credentials)."
+                    "No permission to use the bucket (check the credentials)."
                 ) from error
-            raise StorageUnavailable(f"The bucket {self.bucket} answered: {error}") from error
+            raise StorageUnavailable(f"The bucket answered HTTP {status}.") from error
         except BotoCoreError as error:
-            raise StorageUnavailable(
-                f"The object store of {self.location} cannot be reached: {error}"
-            ) from error
+            raise StorageUnavailable("The object store cannot be reached.") from error
 
 
 def _status(error: Exception) -> int | None:

@@ -14,10 +14,13 @@ from lca.curriculum.services import (
     total_hours,
 )
 from lca.home import bp
+from lca.home.readiness import rate_limit_backend, readiness
 from lca.home.services import credits_of, instructor_desk, timetable_of
 from lca.hours.progress import progress_of
 from lca.hours.questions import returned_logs_of
 from lca.models import Role
+from lca.web.extensions import limiter
+from lca.web.metrics import exposition, operator_only
 from lca.web.pages import role_home_url
 from lca.web.permissions import public, role_required, signed_in
 
@@ -45,6 +48,28 @@ def healthz():
         db.session.rollback()
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
+
+
+@bp.get("/readyz")
+@limiter.exempt
+@public
+def readyz():
+    """Whether this server can serve now: each check "ok" or why not."""
+    ready, checks = readiness()
+    answer = {
+        "status": "ok" if ready else "error",
+        "checks": checks,
+        "rate_limit_backend": rate_limit_backend(),
+    }
+    return jsonify(answer), 200 if ready else 503
+
+
+@bp.get("/metrics")
+@limiter.exempt
+@operator_only
+def metrics():
+    """Prometheus' scrape (LCA_METRICS_TOKEN / LCA_METRICS_ALLOW); to anyone else, 404."""
+    return exposition()
 
 
 @bp.get("/home")

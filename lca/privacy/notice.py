@@ -12,7 +12,9 @@ from lca.models import User
 #: password and second factor, and the notice itself (so that no two gates send a person
 #: back and forth)
 NOT_BEFORE_BLUEPRINTS = frozenset({"privacy", "auth", "mfa", "second_factor"})
-NOT_BEFORE_ENDPOINTS = frozenset({"static", "home.healthz", "home.font", "home.favicon"})
+NOT_BEFORE_ENDPOINTS = frozenset(
+    {"static", "home.healthz", "home.readyz", "home.metrics", "home.font", "home.favicon"}
+)
 
 
 def privacy_contact() -> dict[str, str]:

@@ -55,7 +55,9 @@ PAGES = {
 
 
 def _wants_json() -> bool:
-    return request.path == "/healthz" or request.accept_mimetypes.best == "application/json"
+    if request.path in ("/healthz", "/readyz", "/metrics"):
+        return True
+    return request.accept_mimetypes.best == "application/json"
 
 
 def _log_refusal() -> None:
