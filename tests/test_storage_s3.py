@@ -180,7 +180,7 @@ def test_files_of_a_request_that_fails_after_the_upload_are_gone_from_the_bucket
 
 def test_the_readiness_check(app, db, s3_server, tmp_path):
     storage().check()  # the bucket is there
-    with pytest.raises(StorageUnavailable, match="^The bucket does not exist.$"):
+    with pytest.raises(StorageUnavailable, match=r"^The bucket does not exist\.$"):
         S3Storage("lca-missing", endpoint_url=s3_server).check()
 
     from moto.server import ThreadedMotoServer
