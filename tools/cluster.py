@@ -274,7 +274,7 @@ class Nginx:
 
 
 def takes_config_file() -> bool:
-    """Whether deploy/gunicorn.conf.py and Gunicorn(config=…) are there (issue 20, observability)."""
+    """Whether deploy/gunicorn.conf.py and Gunicorn(config=…) are there (issue 20, metrics)."""
     return GUNICORN_CONF.exists() and "config" in inspect.signature(Gunicorn).parameters
 
 
@@ -395,7 +395,7 @@ class Cluster:
         for server in self.servers:
             server.start()
         with (self.folder / "worker.log").open("wb") as log:
-            self.worker = subprocess.Popen(  # noqa: S603 - our own flask command
+            self.worker = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "wsgi", "lca", "worker"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -418,7 +418,7 @@ class Cluster:
         for step in steps:
             try:
                 step()
-            except Exception as error:  # noqa: BLE001 - the next part must come down too
+            except Exception as error:  # the next part must come down too
                 print(f"cluster teardown: {error!r}", file=sys.stderr)
 
 
