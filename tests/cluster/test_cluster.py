@@ -85,7 +85,7 @@ class Load:
     def __init__(self, port: int, modules: list[int], days: list[date]) -> None:
         self.port, self.modules, self.days = port, modules, days
         self.stop = threading.Event()
-        self.phase = "warm-up"
+        self.phase = "before-kill"
         self.logs = [LearnerLog() for _ in range(CLIENTS)]
         self.threads = [
             threading.Thread(target=self.learner, args=(n,), daemon=True) for n in range(CLIENTS)
@@ -419,6 +419,7 @@ def test_two_servers_behind_nginx(cluster: Cluster):
         "sign_ins": sign_ins,
         "kills": 1,
         "in_flight_at_kill": len(in_flight),
+        "posts_in_flight_at_kill": sum(r.method == "POST" for r in in_flight),
         "5xx": len(fivexx),
         "5xx_by_phase": dict(Counter(r.phase for r in fivexx)),
         "5xx_posts": sum(r.method == "POST" for r in fivexx),
