@@ -14,12 +14,13 @@ DEV_ENV := LCA_ENV=development LCA_PUBLIC_URL=$(LCA_PUBLIC_URL)
 # the stamp of the Node verifiers' installation (see below)
 VERIFIERS := tests/verifier/node_modules/.installed
 
-.PHONY: run test test-sqlite test-postgresql security-check audit lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-certificates bench-import bench-mail
+.PHONY: run test test-sqlite test-postgresql test-cluster security-check audit lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-certificates bench-import bench-mail
 
 help:
 	@echo "make run      serve LCA with demo data on http://127.0.0.1:$(PORT)"
 	@echo "make test     the whole suite, on SQLite and on a throwaway PostgreSQL;"
 	@echo "              PYTEST_ARGS='-m \"not fuzz\"' leaves out the hypothesis fuzzing"
+	@echo "make test-cluster  two app servers behind nginx, killed and HUPped under load (PostgreSQL)"
 	@echo "make lint     ruff, bandit and mypy (make typecheck: mypy alone);  make fmt  ruff formatting"
 	@echo "make lock     re-resolve requirements.lock (runtime) and requirements-dev.lock (+ dev)"
 	@echo "              from pyproject.toml with pip's configured index, keeping today's pins"
@@ -66,6 +67,12 @@ test-sqlite: $(VENV)/.installed $(MO) $(VERIFIERS)
 
 test-postgresql: $(VENV)/.installed $(MO) $(VERIFIERS)
 	$(BIN)/pytest --backend postgresql $(PYTEST_ARGS)
+
+# Two app servers behind nginx on a throwaway PostgreSQL, Redis and moto's S3 server: kills and
+# HUPs under load, every acknowledged write once (tests/cluster; docs/operations.md). Needs
+# redis-server and nginx (Debian packages); `make test` does not run it.
+test-cluster: $(VENV)/.installed $(MO)
+	$(BIN)/pytest --backend postgresql -m cluster tests/cluster $(PYTEST_ARGS)
 
 # The outside verifiers the tests run under Node (tests/verifier: verifier-core and jsonld.js,
 # exactly as its package-lock.json pins them), installed again when the lock changes. npm

@@ -60,6 +60,15 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_ignore_collect(collection_path, config):
+    """tests/cluster (several servers, minutes long) is collected only when asked for by its
+    marker, as `make test-cluster` does (``-m cluster``); `make test` never runs it."""
+    cluster = Path(__file__).parent / "cluster"
+    if collection_path == cluster or cluster in collection_path.parents:
+        return "cluster" not in (config.getoption("markexpr") or "")
+    return None
+
+
 def pytest_report_header(config):
     return f"LCA database backend: {config.getoption('--backend')}"
 
