@@ -18,7 +18,6 @@ test (tests/cluster) builds one from these pieces.
 from __future__ import annotations
 
 import http.client
-import inspect
 import os
 import re
 import secrets
@@ -189,11 +188,15 @@ class MotoS3:
 # --- nginx ---------------------------------------------------------------------------------------
 
 
-def render_site(upstreams: list[str], listen: str, server_name: str = "localhost") -> str:
-    """deploy/nginx/lca.conf with its placeholders filled in (what an operator replaces)."""
+def render_site(
+    upstreams: list[str], listen: str, server_name: str = "localhost", down: frozenset = frozenset()
+) -> str:
+    """deploy/nginx/lca.conf with its placeholders filled in (what an operator replaces); the
+    servers in ``down`` marked so (drained: nginx sends them no new request)."""
     text = NGINX_SITE.read_text()
     servers = "\n".join(
-        f"    server {address} max_fails=1 fail_timeout=5s;" for address in upstreams
+        f"    server {address} max_fails=1 fail_timeout=5s{' down' if address in down else ''};"
+        for address in upstreams
     )
     text = re.sub(r"^ *server @APP_SERVER@[^\n]*\n(?: *server @APP_SERVER@[^\n]*\n)*",
                   servers + "\n", text, flags=re.M)  # fmt: skip
@@ -236,7 +239,7 @@ class Nginx:
         self.root = Path(tempfile.mkdtemp(prefix="lca-nginx-"))
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (self.root / "temp" / kind).mkdir(parents=True)
-        self.site = self.root / "lca.conf"
+        self.site, self.upstreams = self.root / "lca.conf", upstreams
         self.site.write_text(render_site(upstreams, f"127.0.0.1:{self.port}"))
         self.conf = self.root / "nginx.conf"
         self.conf.write_text(main_conf(self.root, self.site))
@@ -263,6 +266,18 @@ class Nginx:
         wait_for(self._answers, "nginx listening", 20, self.process)
         return self
 
+    def drain(self, *addresses: str) -> None:
+        """Send no new request to ``addresses`` (marked ``down``; none: every server up again),
+        by a graceful reload (SIGHUP: new workers read the file, the old ones finish their
+        requests), as an operator does before restarting a server."""
+        self.site.write_text(
+            render_site(self.upstreams, f"127.0.0.1:{self.port}", down=frozenset(addresses))
+        )
+        if self.test_config().returncode != 0:
+            raise RuntimeError(f"nginx -t refused the drained site:\n{self.site.read_text()}")
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
+
     def close(self) -> None:
         try:
             stop_process(self.process, signal.SIGQUIT)  # nginx's graceful stop
@@ -271,11 +286,6 @@ class Nginx:
 
 
 # --- the app servers -----------------------------------------------------------------------------
-
-
-def takes_config_file() -> bool:
-    """Whether deploy/gunicorn.conf.py and Gunicorn(config=…) are there (issue 20, metrics)."""
-    return GUNICORN_CONF.exists() and "config" in inspect.signature(Gunicorn).parameters
 
 
 class AppServer:
@@ -304,12 +314,11 @@ class AppServer:
         self.env = {**self.env, **env, "LCA_BIND": self.address, "LCA_WORKERS": str(self.workers)}
         if "PROMETHEUS_MULTIPROC_DIR" in self.env:
             Path(self.env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
-        options = {"config": GUNICORN_CONF} if takes_config_file() else {}
         self.starts += 1
         log = self.folder / f"{self.name}-error-{self.starts}.log"
         self.gunicorn = Gunicorn(
             self.env, self.port, log, workers=self.workers, preload=True,
-            access_log=self.access_log, **options,
+            access_log=self.access_log, config=GUNICORN_CONF,
         )  # fmt: skip
         self.gunicorn.wait_ready()
         return self

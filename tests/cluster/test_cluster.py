@@ -5,9 +5,10 @@ One scenario, in order: a learner works through nginx and both servers answer; a
 through one server downloads byte for byte through the other; the per-account sign-in limit and
 the verify limit are counted once across both servers; 20 learners log hours while one server
 is SIGKILLed (master and workers) and started again, then while the other is HUPped; every
-acknowledged log is stored exactly once. The parts that need features of issue 20 not merged
-yet (/metrics, /readyz, X-Request-ID, S3 storage) run when their code is there and are reported
-as not run otherwise. Counts are asserted, never times. Figures go to bench/results/cluster.json.
+acknowledged log is stored exactly once; then a rolling restart of the first drops nothing;
+/metrics counts the run, the servers move to S3 one after the other, and /readyz follows Redis
+going away and coming back. Counts are asserted, never times. The figures go to
+bench/results/cluster.json.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
-import importlib.util
 import io
 import json
 import os
@@ -45,13 +45,6 @@ PREFIX = "cluster-"
 LOG_PAGE = re.compile(r"^/hours/(\d+)$")
 TRANSPORT_ERRORS = (OSError, http.client.HTTPException)
 
-HAS_S3 = (
-    importlib.util.find_spec("lca.core.storage") is not None
-    and "S3Storage" in (ROOT / "lca" / "core" / "storage.py").read_text()
-)
-HAS_METRICS = (ROOT / "lca" / "web" / "metrics.py").exists()
-HAS_READYZ = (ROOT / "lca" / "home" / "readiness.py").exists()
-HAS_REQUEST_IDS = (ROOT / "lca" / "core" / "request_ids.py").exists()
 METRICS_TOKEN = "cluster-metrics-token"  #: a throwaway instance's
 
 
@@ -103,7 +96,7 @@ class Load:
             log.records.append(Record(started, time.monotonic(), method, None, phase, description))
             raise
         log.records.append(Record(started, time.monotonic(), method, answer[0], phase, description))
-        if HAS_REQUEST_IDS and answer[0] < 500 and not browser.last_headers.get("X-Request-ID"):
+        if answer[0] < 500 and not browser.last_headers.get("X-Request-ID"):
             log.request_ids_missing += 1
         return answer
 
@@ -170,6 +163,13 @@ def until(check, what: str, timeout: float = 90) -> None:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def quiet(server) -> bool:
+    """No new line in ``server``'s access log for a second (nginx sends it nothing more)."""
+    lines = server.access_lines()
+    time.sleep(1)
+    return server.access_lines() == lines
 
 
 def query(cluster: Cluster, sql: str, **params):
@@ -383,8 +383,26 @@ def test_two_servers_behind_nginx(cluster: Cluster):
             lambda: b.access_lines() >= b_lines + 30 and load.acknowledged() >= at_hup + 60,
             "b serving with its new workers",
         )
-        load.phase = "after"
+        load.phase = "after-hup"
         until(lambda: load.acknowledged() >= at_hup + 90, "30 more logs")
+
+        # 5b. a rolling restart of a (a deploy): drained at nginx (marked down, a graceful
+        # reload), SIGTERM once its last requests are answered, started again, put back
+        load.phase = "rolling-restart"
+        at_restart = load.acknowledged()
+        nginx.drain(a.address)
+        until(lambda: quiet(a), "a answered its last requests")
+        a.stop()
+        until(lambda: load.acknowledged() >= at_restart + 30, "30 logs through b while a is down")
+        a.start()
+        nginx.drain()
+        a_lines = a.access_lines()
+        until(
+            lambda: a.access_lines() >= a_lines + 30 and load.acknowledged() >= at_restart + 90,
+            "a serving again after its restart",
+        )
+        load.phase = "after"
+        until(lambda: load.acknowledged() >= at_restart + 120, "30 more logs")
     finally:
         stuck = load.finish()
     assert not stuck
@@ -394,6 +412,7 @@ def test_two_servers_behind_nginx(cluster: Cluster):
     fivexx = [r for r in records if r.status is not None and r.status >= 500]
     no_answer = [r for r in records if r.status is None]
     hup_records = [r for r in records if r.phase == "hup"]
+    restart_records = [r for r in records if r.phase == "rolling-restart"]
     acknowledged = {d: i for log in load.logs for d, i in log.acknowledged.items()}
     sent = {d for log in load.logs for d in log.sent}
     rows = query(
@@ -430,11 +449,13 @@ def test_two_servers_behind_nginx(cluster: Cluster):
         "hup_phase_requests": len(hup_records),
         "hup_phase_5xx": sum(r.status is not None and r.status >= 500 for r in hup_records),
         "hup_phase_connection_errors": sum(r.status is None for r in hup_records),
+        "rolling_restarts": 1,
+        "restart_phase_requests": len(restart_records),
+        "restart_phase_5xx": sum(r.status is not None and r.status >= 500 for r in restart_records),
+        "restart_phase_connection_errors": sum(r.status is None for r in restart_records),
         "requests_per_server_access_log": {s.name: s.access_lines() for s in cluster.servers},
         "nginx_access_log_lines": len(nginx.access_log.read_text().splitlines()),
-        "request_ids_missing": sum(log.request_ids_missing for log in load.logs)
-        if HAS_REQUEST_IDS
-        else "not merged",
+        "request_ids_missing": sum(log.request_ids_missing for log in load.logs),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")  # the figures, even on a failure
@@ -446,55 +467,48 @@ def test_two_servers_behind_nginx(cluster: Cluster):
         results["load"]["hup_phase_5xx"] == 0
         and results["load"]["hup_phase_connection_errors"] == 0
     )
+    assert results["load"]["restart_phase_requests"] > 0
+    assert (
+        results["load"]["restart_phase_5xx"] == 0
+        and results["load"]["restart_phase_connection_errors"] == 0
+    ), results["load"]
     assert sign_ins == CLIENTS, "a learner had to sign in again: the session did not carry over"
-    if HAS_REQUEST_IDS:
-        assert results["load"]["request_ids_missing"] == 0
+    assert results["load"]["request_ids_missing"] == 0
 
     # 6. /metrics shows the run's requests (b: started once, HUPped, never killed)
-    if HAS_METRICS:
-        status, text = get_json(b.port, "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
-        assert status == 200, text[:300]
-        counted = metric_sum(
-            text, "lca_http_requests_total", endpoint="hours.new_log", method="POST"
-        )
-        logged = sum('"POST /hours/new ' in line for line in b.access_log.read_text().splitlines())
-        results["metrics"] = {"b_new_log_posts_counted": counted, "b_access_log_posts": logged}
-        assert counted == logged > 0, results["metrics"]
-    else:
-        results["metrics"] = "not merged (lca/web/metrics.py)"
+    status, text = get_json(b.port, "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert status == 200, text[:300]
+    counted = metric_sum(text, "lca_http_requests_total", endpoint="hours.new_log", method="POST")
+    logged = sum('"POST /hours/new ' in line for line in b.access_log.read_text().splitlines())
+    results["metrics"] = {"b_new_log_posts_counted": counted, "b_access_log_posts": logged}
+    assert counted == logged > 0, results["metrics"]
 
     # 7. S3: both servers moved to the bucket one after the other, a photo across them again
-    if HAS_S3 and cluster.s3 is not None:
-        s3 = {
-            "LCA_STORAGE_URL": f"s3://{cluster.s3.bucket}/cluster",
-            "LCA_S3_ENDPOINT_URL": cluster.s3.endpoint,
-            "LCA_S3_REGION": "us-east-1",
-        }
-        for server in cluster.servers:
-            server.stop()
-            server.start(**s3)
-        local_files = sorted(p for p in (cluster.folder / "data").rglob("*") if p.is_file())
-        tokens = browser.sign_in(LEARNERS[0])
-        results["photo_s3"] = upload_and_download(cluster, browser, tokens, modules, days[2], "s3")
-        results["photo_s3"]["objects_in_bucket"] = len(cluster.s3.keys("cluster/"))
-        assert results["photo_s3"]["objects_in_bucket"] >= 1
-        assert sorted(p for p in (cluster.folder / "data").rglob("*") if p.is_file()) == local_files
-    else:
-        results["photo_s3"] = "not merged (S3Storage in lca/core/storage.py)"
+    s3 = {
+        "LCA_STORAGE_URL": f"s3://{cluster.s3.bucket}/cluster",
+        "LCA_S3_ENDPOINT_URL": cluster.s3.endpoint,
+        "LCA_S3_REGION": "us-east-1",
+    }
+    for server in cluster.servers:
+        server.stop()
+        server.start(**s3)
+    local_files = sorted(p for p in (cluster.folder / "data").rglob("*") if p.is_file())
+    tokens = browser.sign_in(LEARNERS[0])
+    results["photo_s3"] = upload_and_download(cluster, browser, tokens, modules, days[2], "s3")
+    results["photo_s3"]["objects_in_bucket"] = len(cluster.s3.keys("cluster/"))
+    assert results["photo_s3"]["objects_in_bucket"] >= 1
+    assert sorted(p for p in (cluster.folder / "data").rglob("*") if p.is_file()) == local_files
 
     # 8. /readyz: 503 while Redis is down, 200 once it is back
-    if HAS_READYZ:
-        assert cluster.redis is not None
-        cluster.redis.stop()
-        down = [get_json(s.port, "/readyz") for s in cluster.servers]
-        cluster.redis.start()
-        up = [get_json(s.port, "/readyz") for s in cluster.servers]
-        results["readyz"] = {"redis_down": [s for s, _ in down], "redis_up": [s for s, _ in up]}
-        assert [s for s, _ in down] == [503, 503], down
-        assert [s for s, _ in up] == [200, 200], up
-        assert json.loads(down[0][1])["status"] != json.loads(up[0][1])["status"]
-    else:
-        results["readyz"] = "not merged (lca/home/readiness.py)"
+    assert cluster.redis is not None
+    cluster.redis.stop()
+    down = [get_json(s.port, "/readyz") for s in cluster.servers]
+    cluster.redis.start()
+    up = [get_json(s.port, "/readyz") for s in cluster.servers]
+    results["readyz"] = {"redis_down": [s for s, _ in down], "redis_up": [s for s, _ in up]}
+    assert [s for s, _ in down] == [503, 503], down
+    assert [s for s, _ in up] == [200, 200], up
+    assert json.loads(down[0][1])["status"] != json.loads(up[0][1])["status"]
 
     assert cluster.worker is not None and cluster.worker.poll() is None, "the mail worker died"
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -504,5 +518,6 @@ def test_two_servers_behind_nginx(cluster: Cluster):
         f"{figures['acknowledged_logs']} acknowledged, {figures['lost']} lost, "
         f"{figures['duplicated']} duplicated, 5xx {figures['5xx']} "
         f"(in flight at the kill {figures['in_flight_at_kill']}), HUP 5xx "
-        f"{figures['hup_phase_5xx']}, connection errors {figures['connection_errors']}"
+        f"{figures['hup_phase_5xx']}, rolling restart 5xx {figures['restart_phase_5xx']}, "
+        f"connection errors {figures['connection_errors']}"
     )
