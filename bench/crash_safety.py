@@ -30,17 +30,16 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, machine, revision
 
+from tools.browser import DEMO_PASSWORD, Browser
 from tools.instances import (
     Gunicorn,
     ThrowawayPostgres,
@@ -50,7 +49,6 @@ from tools.instances import (
     worker_pids,
 )
 
-DEMO_PASSWORD = "demo-pass-2569"  # noqa: S105 - the documented demo accounts
 DEMO_LEARNERS = ["learner@example.org"] + [f"learner{n:02d}@example.org" for n in range(1, 13)]
 LOG_MODULES = (1, 2, 3, 4, 6, 7)  #: classroom, forum and festival modules: no evidence needed
 PREFIX = "crash-"
@@ -99,48 +97,6 @@ def is_serving(pid: int) -> bool:
 
 
 # --- the clients --------------------------------------------------------------------------------
-
-
-class Browser:
-    """Just enough of a browser: one connection per request, cookies, no redirect following."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, path: str, form: dict | None = None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        headers = {"Connection": "close"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            content = response.read().decode("utf-8", "replace")
-        finally:
-            connection.close()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            for name, morsel in SimpleCookie(header).items():
-                if morsel.value and morsel["max-age"] != "0":
-                    self.cookies[name] = morsel.value
-                else:
-                    self.cookies.pop(name, None)
-        location = response.headers.get("Location")
-        if location:
-            location = urllib.parse.urlsplit(location).path
-        return response.status, location, content
-
-    @staticmethod
-    def hidden(page: str, name: str) -> str:
-        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
-        value = re.search(r'value="([^"]*)"', tag.group(0)) if tag else None
-        if value is None:
-            raise RuntimeError(f"no hidden {name} input on the page")
-        return value.group(1)
 
 
 @dataclass

@@ -10,11 +10,11 @@ from limits.storage import RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import create_engine, text
 
-from bench.crash_safety import Browser
 from lca.core.config import ConfigError, load_config
 from lca.web import rate_limits
 from lca.web.extensions import limiter
 from tests.factories import LearnerFactory
+from tools.browser import Browser
 from tools.instances import Gunicorn, flask, free_port, instance_env
 
 WRONG = "อีเมลหรือรหัสผ่านไม่ถูกต้อง"
@@ -91,8 +91,8 @@ def test_an_unreachable_database_fails_the_check():
 
 def _attempt(port: int, email: str) -> tuple[int, str]:
     """One wrong-password sign-in from a new browser, on a new connection."""
-    browser = Browser(port)
-    _status, _location, page = browser.request("GET", "/login?lang=th")
+    browser = Browser(port, language="th")
+    _status, _location, page = browser.request("GET", "/login")
     status, _location, page = browser.request(
         "POST",
         "/login",
