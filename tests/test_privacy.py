@@ -705,7 +705,10 @@ def test_a_security_line_is_one_json_object_with_its_fields(app, caplog):
     from lca.core.security_log import security_event
 
     caplog.set_level(logging.INFO, logger="lca.security")
-    with app.test_request_context(environ_base={"REMOTE_ADDR": "198.51.100.7"}):
+    with app.test_request_context(
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+        headers={"X-Request-ID": "req-0123456789"},
+    ):
         security_event("test.event", actor_id=3, subject_id=4, note="ทดสอบ")
     (record,) = [r for r in caplog.records if r.name == "lca.security"]
     line = json.loads(record.getMessage())
@@ -713,6 +716,7 @@ def test_a_security_line_is_one_json_object_with_its_fields(app, caplog):
         "event": "test.event",
         "at": line["at"],
         "origin": "198.51.100.7",
+        "request_id": "req-0123456789",
         "actor_id": 3,
         "subject_id": 4,
         "note": "ทดสอบ",

@@ -150,14 +150,12 @@ def _rate_limit_storage(env: str) -> str:
     return url
 
 
-def _rate_limit_options(url: str, database_url: str) -> dict[str, Any]:
+def _rate_limit_options(url: str) -> dict[str, Any]:
     """The limits library's storage options: errors as StorageError (lca.web.rate_limits
-    counts on when the store is down), the database's URL for database://, short timeouts for
-    Redis (a lost Redis must not hold every sign-in for long)."""
+    counts on when the store is down), short timeouts for Redis (a lost Redis must not hold
+    every sign-in for long). database:// counts on the app's own database URL."""
     options: dict[str, Any] = {"wrap_exceptions": True}
-    if url.startswith("database://"):
-        options["url"] = database_url
-    elif url.startswith("redis"):
+    if url.startswith("redis"):
         options.update(socket_timeout=2, socket_connect_timeout=2)
     return options
 
@@ -337,9 +335,7 @@ def load_config(overrides: dict[str, Any] | None = None, serving: bool = True) -
         )
     config.update(overrides)
     config["LCA_DATA_DIR"] = Path(config["LCA_DATA_DIR"])
-    config["RATELIMIT_STORAGE_OPTIONS"] = _rate_limit_options(
-        config["RATELIMIT_STORAGE_URI"], config["SQLALCHEMY_DATABASE_URI"]
-    )
+    config["RATELIMIT_STORAGE_OPTIONS"] = _rate_limit_options(config["RATELIMIT_STORAGE_URI"])
     if config["LCA_KEYS_DIR"]:
         config["LCA_KEYS_DIR"] = Path(config["LCA_KEYS_DIR"])
     storage_location(config["LCA_STORAGE_URL"])  # a wrong one stops the start

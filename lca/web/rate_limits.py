@@ -50,8 +50,11 @@ _INCREMENT = text(
 
 
 class DatabaseStorage(Storage):
-    """The limits library's storage in LCA's database (fixed windows): ``database://``, with
-    the database's SQLAlchemy URL in the storage option ``url`` (lca.core.config sets it).
+    """The limits library's storage in LCA's database (fixed windows): ``database://``, on the
+    running app's database (``SQLALCHEMY_DATABASE_URI``), or on the SQLAlchemy URL given as the
+    option ``url`` (tests). The app's URL is read when counting, not passed as an option: the
+    limiter is one object whose storage options add up over the apps it serves, and an extra
+    ``url`` would reach a Redis storage's ``from_url``.
 
     It counts on its own small pool of connections, each statement committed at once: a
     failure counted during a request that is then rolled back stays counted."""
@@ -62,9 +65,17 @@ class DatabaseStorage(Storage):
         self, uri: str | None = None, wrap_exceptions: bool = False, **options: Any
     ) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
-        self.url = str(options["url"])
+        self.given_url = str(options["url"]) if options.get("url") else None
         self._engine: Engine | None = None
-        self._pid = 0
+        self._pid, self._url = 0, ""
+
+    @property
+    def url(self) -> str:
+        if self.given_url:
+            return self.given_url
+        from flask import current_app
+
+        return str(current_app.config["SQLALCHEMY_DATABASE_URI"])
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
@@ -74,15 +85,16 @@ class DatabaseStorage(Storage):
     def engine(self) -> Engine:
         """This process's engine, made at first use (a worker forked from a preloaded master
         gets its own connections, never the master's)."""
-        if self._engine is None or self._pid != os.getpid():
-            sqlite = self.url.startswith("sqlite")
+        url = self.url
+        if self._engine is None or self._pid != os.getpid() or self._url != url:
+            sqlite = url.startswith("sqlite")
             self._engine = create_engine(
-                self.url,
+                url,
                 isolation_level="AUTOCOMMIT",
                 pool_pre_ping=not sqlite,
                 **({"connect_args": {"timeout": 5}} if sqlite else {"pool_size": 2}),
             )
-            self._pid = os.getpid()
+            self._pid, self._url = os.getpid(), url
         return self._engine
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
