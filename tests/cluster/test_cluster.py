@@ -31,7 +31,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tools.cluster import NGINX, REDIS_SERVER, Browser, Cluster, wait_for
+from tools.browser import Browser
+from tools.cluster import NGINX, REDIS_SERVER, Cluster, wait_for
 
 pytestmark = pytest.mark.cluster
 
