@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
-from sqlalchemy import MetaData, inspect, select
+from sqlalchemy import inspect, select
 
 from lca import create_app
 from lca.certificates import services as certificate_services
@@ -40,6 +40,7 @@ from lca.core.storage import (
 from lca.models import DraftFile, Enrolment, EvidenceFile, HourLog, User
 from lca.ops.demo import load_demo
 from tests.factories import count_rows, field_form, tiny_jpeg
+from tests.test_backup import all_rows, restore
 
 ROOT = Path(__file__).resolve().parents[1]
 _names = itertools.count(1)
@@ -340,23 +341,6 @@ def empty_instance(new_database, tmp_path_factory, s3_server):
     yield make
     for app in made:
         _dispose(app)
-
-
-def restore(app, archive: Path, *options: str):
-    return app.test_cli_runner().invoke(args=["lca", "restore", *options, str(archive)])
-
-
-def all_rows(app) -> dict[str, list[tuple]]:
-    with app.app_context():
-        with _db.engine.connect() as connection:
-            reflected = MetaData()
-            reflected.reflect(connection)
-            rows = {}
-            for name, found in sorted(reflected.tables.items()):
-                order = list(found.primary_key.columns) or list(found.columns)
-                rows[name] = [tuple(r) for r in connection.execute(select(found).order_by(*order))]
-        _dispose(app)
-    return rows
 
 
 def table_names(app) -> list[str]:
