@@ -35,7 +35,10 @@ def lock_learner_days(learner_id: int) -> None:
     if db.session.get_bind().dialect.name == "sqlite":
         # SQLite locks the whole database for writing; a write that changes nothing takes
         # that lock now, so another transaction waits here instead of reading a stale day.
-        db.session.execute(text("UPDATE users SET id = id WHERE id = :id"), {"id": learner_id})
+        # Not of the key: writing a key makes SQLite check every table that refers to users.
+        db.session.execute(
+            text("UPDATE users SET is_active = is_active WHERE id = :id"), {"id": learner_id}
+        )
     else:
         db.session.execute(select(User.id).where(User.id == learner_id).with_for_update())
 
