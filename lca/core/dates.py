@@ -7,8 +7,9 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time, get_month_names
-from flask import current_app, has_app_context
+from babel import Locale
+from babel.dates import get_month_names
+from flask import current_app, g, has_app_context
 from flask_babel import get_locale
 
 DEFAULT_TIMEZONE = "Asia/Bangkok"
@@ -45,9 +46,27 @@ def gregorian_year(year_be: int) -> int:
     return year_be - BUDDHIST_ERA_OFFSET
 
 
+#: where ``current_language`` keeps the language of the request (or of the command) in ``g``
+LANGUAGE_KEY = "_lca_language"
+
+
 def current_language() -> str:
-    """The language of what is being written now: the visitor's, or the command line's."""
-    return str(get_locale() or "th")
+    """The language of what is being written now: the visitor's, or the command line's.
+
+    Found once per request (or app context) and kept in ``g``: Flask-Babel's ``get_locale``
+    goes through several context lookups each time, and a page of dates asks hundreds of
+    times. ``lca.web.i18n.in_language`` forgets it when a message is written in another."""
+    if not has_app_context():
+        return str(get_locale() or "th")
+    found: str | None = g.get(LANGUAGE_KEY)
+    if found is None:
+        found = g._lca_language = str(get_locale() or "th")
+    return found
+
+
+def _month_name(value: date, width: str, language: str) -> str:
+    """The month's name as CLDR writes it in a date ("พฤศจิกายน", "พ.ย.", "November")."""
+    return str(Locale.parse(language).months["format"][width][value.month])
 
 
 def format_day(
@@ -59,10 +78,9 @@ def format_day(
     if isinstance(value, datetime):
         value = value.astimezone(programme_timezone()).date()
     language = language or current_language()
-    month = "MMMM" if style == "long" else "MMM"
-    day_month = format_date(value, f"d {month}", locale=language)
+    month = _month_name(value, "wide" if style == "long" else "abbreviated", language)
     year = buddhist_year(value) if language == "th" else value.year
-    return f"{day_month} {year}"
+    return f"{value.day} {month} {year}"
 
 
 def format_moment(value: datetime | None, language: str | None = None) -> str:
@@ -71,7 +89,7 @@ def format_moment(value: datetime | None, language: str | None = None) -> str:
         return ""
     language = language or current_language()
     local = value.astimezone(programme_timezone())
-    clock = format_time(local, "HH:mm", locale=language)
+    clock = f"{local.hour:02d}:{local.minute:02d}"
     day = format_day(local.date(), "short", language)
     return f"{day} เวลา {clock} น." if language == "th" else f"{day}, {clock}"
 

@@ -9,8 +9,7 @@ import hmac
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app, g
-from flask_babel import force_locale
+from flask import current_app
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from sqlalchemy import func, select
@@ -29,7 +28,7 @@ from lca.models import (
 )
 from lca.models.cohorts import cohorts_taught_by
 from lca.web.addresses import public_url
-from lca.web.i18n import hours_text, localized
+from lca.web.i18n import hours_text, in_language, localized
 from lca.web.pages import MAX_DATABASE_INT
 
 #: characters of the address's signature kept: 32 base64url characters are 192 bits
@@ -171,24 +170,20 @@ def calendar_feed(user: User) -> bytes:
     base = public_url()
     host = urlsplit(base).hostname or "lca"
     link = f"{base}/"
-    with force_locale(user.preferred_language):
-        g.pop("_lca_translations", None)  # the person's language, not the request's
-        try:
-            calendar = Calendar()
-            calendar.add("prodid", "-//LCA//City Administrator sessions//EN")
-            calendar.add("version", "2.0")
-            calendar.add("calscale", "GREGORIAN")
-            name = _("LCA: my sessions")
-            calendar.add("name", name)
-            calendar.add("x-wr-calname", name)
-            calendar.add("x-wr-timezone", programme_timezone().key)
-            calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
-            calendar.add("x-published-ttl", "PT1H")
-            for session in _sessions(user):
-                calendar.add_component(_session_event(session, host, link))
-            for enrolment, changes in _field_windows(user):
-                calendar.add_component(_field_window_event(enrolment, changes, host, link))
-            calendar.add_missing_timezones()
-            return calendar.to_ical()
-        finally:
-            g.pop("_lca_translations", None)
+    with in_language(user.preferred_language):  # the person's language, not the request's
+        calendar = Calendar()
+        calendar.add("prodid", "-//LCA//City Administrator sessions//EN")
+        calendar.add("version", "2.0")
+        calendar.add("calscale", "GREGORIAN")
+        name = _("LCA: my sessions")
+        calendar.add("name", name)
+        calendar.add("x-wr-calname", name)
+        calendar.add("x-wr-timezone", programme_timezone().key)
+        calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", "PT1H")
+        for session in _sessions(user):
+            calendar.add_component(_session_event(session, host, link))
+        for enrolment, changes in _field_windows(user):
+            calendar.add_component(_field_window_event(enrolment, changes, host, link))
+        calendar.add_missing_timezones()
+        return calendar.to_ical()

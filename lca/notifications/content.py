@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import current_app, g, render_template, url_for
-from flask_babel import force_locale
+from flask import current_app, render_template, url_for
 
 from lca.models import Message
 from lca.models.messages import OPTIONAL_KINDS
+from lca.web.i18n import in_language
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,8 @@ def render_message(message: Message) -> Content:
     context["date_of"] = date.fromisoformat
     context["pick"] = lambda th, en: (en or th) if message.language == "en" else th
     kind = message.kind.value
-    with force_locale(message.language):
-        g.pop("_lca_translations", None)  # the language of this message, not the last one's
-        try:
-            subject = render_template(f"mail/{kind}.subject.txt", **context)
-            text = render_template(f"mail/{kind}.txt", **context)
-            html = render_template(f"mail/{kind}.html", **context)
-        finally:
-            g.pop("_lca_translations", None)
+    with in_language(message.language):  # the language of this message, not the request's
+        subject = render_template(f"mail/{kind}.subject.txt", **context)
+        text = render_template(f"mail/{kind}.txt", **context)
+        html = render_template(f"mail/{kind}.html", **context)
     return Content(" ".join(subject.split()), text.strip() + "\n", html, link, unsubscribe)

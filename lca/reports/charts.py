@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pythainlp.tokenize import word_tokenize
 
 WIDTH, BAR, GAP, LABEL = 640, 26, 10, 250
@@ -25,27 +25,20 @@ class Bar:
     text: str  #: the value as shown
 
 
-#: Markup templates: format() escapes every value put into them
-SVG_OPEN = Markup(
-    '<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
-    'aria-label="{title}" xmlns="http://www.w3.org/2000/svg"><title>{title}</title>'
-)
-SVG_LABEL_OPEN = Markup('<text text-anchor="end" font-size="14" fill="#1f2328">')
-SVG_LINE = Markup('<tspan x="{x}" y="{y:.1f}">{text}</tspan>')
-SVG_BAR = Markup(
-    '</text><rect x="{bar_x}" y="{y}" width="{length:.1f}" height="{bar}" fill="{colour}"/>'
-    '<text x="{value_x:.1f}" y="{text_y:.1f}" font-size="14" fill="#1f2328">{value}</text>'
-)
-SVG_CLOSE = Markup("</svg>")
-
-
 def bar_chart(title: str, bars: list[Bar], colour: str = "#0b5d4b") -> Markup:
-    """Horizontal bars, one per label, labelled with their values; role=img with the title."""
+    """Horizontal bars, one per label, labelled with their values; role=img with the title.
+
+    Written with f-strings, every text escaped on its way in (``Markup.format`` took most of a
+    report's drawing time); the numbers are the code's own."""
     top = max((bar.value for bar in bars), default=0) or 1
     labels = [label_lines(bar.label) for bar in bars]
     rows = [max(BAR, len(lines) * LINE) for lines in labels]
     height = sum(row + GAP for row in rows) + GAP
-    parts = [SVG_OPEN.format(width=WIDTH, height=height, title=title)]
+    name, colour = escape(title), escape(colour)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+        f'aria-label="{name}" xmlns="http://www.w3.org/2000/svg"><title>{name}</title>'
+    ]
     room = WIDTH - LABEL - 80
     top_y = GAP
     for bar, lines, row in zip(bars, labels, rows, strict=True):
@@ -53,26 +46,19 @@ def bar_chart(title: str, bars: list[Bar], colour: str = "#0b5d4b") -> Markup:
         middle = top_y + row / 2
         length = max(room * bar.value / top, 1 if bar.value else 0)
         first = middle - (len(lines) - 1) * LINE / 2 + 5  # 5: half a letter's height
-        parts.append(SVG_LABEL_OPEN)
+        parts.append('<text text-anchor="end" font-size="14" fill="#1f2328">')
         parts.extend(
-            SVG_LINE.format(x=LABEL - 8, y=first + index * LINE, text=text)
+            f'<tspan x="{LABEL - 8}" y="{first + index * LINE:.1f}">{escape(text)}</tspan>'
             for index, text in enumerate(lines)
         )
         parts.append(
-            SVG_BAR.format(
-                bar_x=LABEL,
-                y=y,
-                length=length,
-                bar=BAR,
-                colour=colour,
-                value_x=LABEL + length + 6,
-                text_y=middle + 5,
-                value=bar.text,
-            )
+            f'</text><rect x="{LABEL}" y="{y}" width="{length:.1f}" height="{BAR}" '
+            f'fill="{colour}"/><text x="{LABEL + length + 6:.1f}" y="{middle + 5:.1f}" '
+            f'font-size="14" fill="#1f2328">{escape(bar.text)}</text>'
         )
         top_y += row + GAP
-    parts.append(SVG_CLOSE)
-    return Markup("").join(parts)
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text in it was escaped above
 
 
 def _cells(text: str) -> int:

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
 from babel.support import Translations
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import get_translations, ngettext
+from flask_babel import force_locale, get_translations, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from lca.core.dates import (
+    LANGUAGE_KEY,
     current_language,
     format_buddhist_year,
     format_clock,
@@ -176,6 +183,69 @@ def translations() -> Translations:
     return found
 
 
+@contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """Write in ``language`` for a while (a message to a person, their calendar), whatever
+    the request's: the words and the language found for the request are put aside and come
+    back after."""
+    with force_locale(language):
+        _forget_language()
+        try:
+            yield
+        finally:
+            _forget_language()
+
+
+def _forget_language() -> None:
+    g.pop("_lca_translations", None)
+    g.pop(LANGUAGE_KEY, None)
+
+
+def _written(eval_ctx: EvalContext, text: str, variables: dict[str, Any]) -> str:
+    """A translated text as Jinja's new-style gettext gives it: markup in an HTML template
+    (the variables escaped into it), always read as a format string."""
+    if eval_ctx.autoescape:
+        return Markup(text) % variables  # noqa: S704 - the translators' words, as Jinja takes them
+    return text % variables
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+    return _written(eval_ctx, translations().ugettext(string), variables)
+
+
+@pass_eval_context
+def _template_ngettext(
+    eval_ctx: EvalContext, singular: str, plural: str, number: int, /, **variables: Any
+) -> str:
+    variables.setdefault("num", number)
+    return _written(eval_ctx, translations().ungettext(singular, plural, number), variables)
+
+
+@pass_eval_context
+def _template_pgettext(
+    eval_ctx: EvalContext, context: str, string: str, /, **variables: Any
+) -> str:
+    variables.setdefault("context", context)
+    return _written(eval_ctx, translations().upgettext(context, string), variables)
+
+
+@pass_eval_context
+def _template_npgettext(
+    eval_ctx: EvalContext,
+    context: str,
+    singular: str,
+    plural: str,
+    number: int,
+    /,
+    **variables: Any,
+) -> str:
+    variables.setdefault("context", context)
+    variables.setdefault("num", number)
+    text = translations().unpgettext(context, singular, plural, number)
+    return _written(eval_ctx, text, variables)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined] # jinja2.ext.i18n
@@ -184,6 +254,17 @@ def init_app(app: Flask) -> None:
         newstyle=True,
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
+    # The same new-style callables, taking the evaluation context rather than the whole
+    # context: Jinja copies the whole context for each call of a context function inside a
+    # loop or a block that sets variables, and that copy was most of the cost of a word in a
+    # table (a review queue of 50 logs translates about 500).
+    app.jinja_env.globals.update(
+        _=_template_gettext,
+        gettext=_template_gettext,
+        ngettext=_template_ngettext,
+        pgettext=_template_pgettext,
+        npgettext=_template_npgettext,
     )
     app.before_request(remember_language_choice)
     app.add_template_filter(format_day, "day")
