@@ -22,7 +22,7 @@ from typing import Any, cast
 from flask import Flask, Request, current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, bindparam, delete, select, update
 from sqlalchemy.orm import joinedload
 
 from lca.auth.reauth import PROOF_KEY, is_proof_time
@@ -122,6 +122,15 @@ def _expired(row: UserSession, now: datetime) -> bool:
     return age > config["PERMANENT_SESSION_LIFETIME"] or now - row.last_seen_at > idle
 
 
+#: built once (every signed-in request runs it): SQLAlchemy keeps a statement's cache key with
+#: it, so a statement built anew for each request costs more than the lookup itself
+_SESSION_OF_TOKEN = (
+    select(UserSession)
+    .options(joinedload(UserSession.user))
+    .where(UserSession.token_hash == bindparam("token_hash"), UserSession.ended_at.is_(None))
+)
+
+
 def load_session(token: str | None) -> User | None:
     """The active account of a session token, or None when the session has ended.
 
@@ -129,11 +138,7 @@ def load_session(token: str | None) -> User | None:
     anything, so it may commit the session's last activity or its expiry on its own."""
     if not isinstance(token, str) or not token or len(token) > 100 or not token.isascii():
         return None  # no session ever had such a token (a forged or broken cookie)
-    row = db.session.scalar(
-        select(UserSession)
-        .options(joinedload(UserSession.user))
-        .where(UserSession.token_hash == _hash(token), UserSession.ended_at.is_(None))
-    )
+    row = db.session.scalar(_SESSION_OF_TOKEN, {"token_hash": _hash(token)})
     if row is None or not row.user.is_active:
         return None
     now = utcnow()

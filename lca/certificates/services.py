@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -124,20 +124,23 @@ def valid_certificates_of(enrolments: list[Enrolment]) -> dict[int, Certificate]
     return {certificate.enrolment_id: certificate for certificate in db.session.scalars(query)}
 
 
+#: built once, with a parameter (every learner home asks): a statement keeps its cache key
+_CERTIFICATES_OF_ENROLMENTS = (
+    select(Certificate)
+    .where(Certificate.enrolment_id.in_(bindparam("enrolment_ids", expanding=True)))
+    .options(joinedload(Certificate.superseded_by))
+    .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+)
+
+
 def certificates_by_enrolment(enrolments: list[Enrolment]) -> dict[int, list[Certificate]]:
     """{enrolment_id: every certificate it was ever issued, newest first (the valid one, then
     those revoked or superseded)}, with each one's successor, in one query."""
     ids = [enrolment.id for enrolment in enrolments]
     if not ids:
         return {}
-    query = (
-        select(Certificate)
-        .where(Certificate.enrolment_id.in_(ids))
-        .options(joinedload(Certificate.superseded_by))
-        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-    )
     issued: dict[int, list[Certificate]] = {}
-    for certificate in db.session.scalars(query):
+    for certificate in db.session.scalars(_CERTIFICATES_OF_ENROLMENTS, {"enrolment_ids": ids}):
         issued.setdefault(certificate.enrolment_id, []).append(certificate)
     return issued
 

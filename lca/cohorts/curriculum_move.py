@@ -27,6 +27,8 @@ from lca.core.db import db
 from lca.core.errors import RuleError
 from lca.curriculum.services import field_module, modules_of
 from lca.hours.progress import (
+    MINUTES_OF_COHORT,
+    REPORTS_OF_COHORT,
     EnrolmentProgress,
     carried_over,
     minutes_by_module,
@@ -388,8 +390,8 @@ def preview_move(cohort: Cohort, target_version: CurriculumVersion) -> MovePrevi
     old_field = field_module(source_modules)
 
     enrolments = _enrolments_of(cohort)
-    minutes = minutes_by_module(Enrolment.cohort_id == cohort.id)
-    reports = report_statuses(Enrolment.cohort_id == cohort.id)
+    minutes = minutes_by_module(MINUTES_OF_COHORT, {"cohort_id": cohort.id})
+    reports = report_statuses(REPORTS_OF_COHORT, {"cohort_id": cohort.id})
     open_logs = _open_logs(cohort)
     holders = valid_certificate_holders(cohort)
     window_changes = months_after != cohort.field_window_months

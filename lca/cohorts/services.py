@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -285,16 +285,19 @@ def assignable_instructors(cohort: Cohort) -> list[User]:
     return list(db.session.scalars(query))
 
 
+#: built once, with a parameter (each learner's pages ask): a statement keeps its cache key
+_ENROLMENTS_OF_LEARNER = (
+    select(Enrolment)
+    .join(Enrolment.cohort)
+    .where(Enrolment.learner_id == bindparam("learner_id"))
+    .options(
+        joinedload(Enrolment.cohort).joinedload(Cohort.host_city),
+        joinedload(Enrolment.cohort).joinedload(Cohort.curriculum_version),
+    )
+    .order_by(Cohort.starts_on.desc())
+)
+
+
 def learner_enrolments(learner: User) -> list[Enrolment]:
     """A learner's enrolments with their cohorts, newest cohort first."""
-    query = (
-        select(Enrolment)
-        .join(Enrolment.cohort)
-        .where(Enrolment.learner_id == learner.id)
-        .options(
-            joinedload(Enrolment.cohort).joinedload(Cohort.host_city),
-            joinedload(Enrolment.cohort).joinedload(Cohort.curriculum_version),
-        )
-        .order_by(Cohort.starts_on.desc())
-    )
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(_ENROLMENTS_OF_LEARNER, {"learner_id": learner.id}))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from lca.core.collation import thai_order
@@ -49,19 +49,22 @@ def modules_of(version_id: int) -> list[Module]:
     )
 
 
+#: built once, with a parameter (most pages ask): a statement keeps its cache key
+_MODULES_OF_VERSIONS = (
+    select(Module)
+    .options(joinedload(Module.version))
+    .where(Module.version_id.in_(bindparam("version_ids", expanding=True)))
+    .order_by(Module.number)
+)
+
+
 def modules_by_version(version_ids: Iterable[int]) -> dict[int, list[Module]]:
     """{version id: its modules in curriculum order}, in one query for any number of versions
     (each module's version loaded with it, for the pages that name it)."""
     wanted = set(version_ids)
     found: dict[int, list[Module]] = defaultdict(list)
     if wanted:
-        query = (
-            select(Module)
-            .options(joinedload(Module.version))
-            .where(Module.version_id.in_(wanted))
-            .order_by(Module.number)
-        )
-        for module in db.session.scalars(query):
+        for module in db.session.scalars(_MODULES_OF_VERSIONS, {"version_ids": list(wanted)}):
             found[module.version_id].append(module)
     return {version_id: found.get(version_id, []) for version_id in wanted}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from lca.cohorts.services import list_cohorts
@@ -83,17 +83,24 @@ def instructor_desk(instructor: User) -> list[CohortDesk]:
     return list(desks.values())
 
 
+# built once, with parameters (every learner home asks): a statement keeps its cache key
+_SESSIONS_OF_COHORTS = (
+    select(ClassSession)
+    .where(ClassSession.cohort_id.in_(bindparam("cohort_ids", expanding=True)))
+    .options(joinedload(ClassSession.module))
+    .order_by(ClassSession.held_on, ClassSession.starts_at)
+)
+_CREDITS_OF_ENROLMENTS = select(
+    Attendance.class_session_id, Attendance.enrolment_id, Attendance.minutes
+).where(Attendance.enrolment_id.in_(bindparam("enrolment_ids", expanding=True)))
+
+
 def timetable_of(enrolments: list[Enrolment]) -> dict[int, list[ClassSession]]:
     """The sessions of each enrolment's cohort, by enrolment id, in date order."""
     by_cohort: dict[int, list[ClassSession]] = defaultdict(list)
     cohort_ids = {e.cohort_id for e in enrolments}
     if cohort_ids:
-        for session in db.session.scalars(
-            select(ClassSession)
-            .where(ClassSession.cohort_id.in_(cohort_ids))
-            .options(joinedload(ClassSession.module))
-            .order_by(ClassSession.held_on, ClassSession.starts_at)
-        ):
+        for session in db.session.scalars(_SESSIONS_OF_COHORTS, {"cohort_ids": list(cohort_ids)}):
             by_cohort[session.cohort_id].append(session)
     return {e.id: by_cohort.get(e.cohort_id, []) for e in enrolments}
 
@@ -104,9 +111,5 @@ def credits_of(enrolments: list[Enrolment]) -> dict[tuple[int, int], int]:
     ids = [e.id for e in enrolments]
     if not ids:
         return {}
-    rows = db.session.execute(
-        select(Attendance.class_session_id, Attendance.enrolment_id, Attendance.minutes).where(
-            Attendance.enrolment_id.in_(ids)
-        )
-    )
+    rows = db.session.execute(_CREDITS_OF_ENROLMENTS, {"enrolment_ids": ids})
     return {(session_id, enrolment_id): minutes for session_id, enrolment_id, minutes in rows}

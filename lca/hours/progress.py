@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, select
 from sqlalchemy.orm import joinedload
 
 from lca.certificates import eligibility
@@ -138,12 +139,11 @@ class EnrolmentProgress:
         return next(m for m in self.modules if m.module.number == number)
 
 
-def minutes_by_module(enrolment_filter: ColumnElement[bool]) -> dict[int, dict[int, list[int]]]:
-    """{enrolment_id: {module_id: [approved, pending, approved outside the field window]}}."""
+def _minutes_statement(enrolment_filter: ColumnElement[bool]) -> Select[Any]:
     inside = Enrolment.in_field_window(HourLog.worked_on)
     approved = HourLog.status == LogStatus.APPROVED
     is_field = Module.kind == ModuleKind.FIELD
-    query = (
+    return (
         select(
             HourLog.enrolment_id,
             HourLog.module_id,
@@ -159,20 +159,55 @@ def minutes_by_module(enrolment_filter: ColumnElement[bool]) -> dict[int, dict[i
         .where(enrolment_filter)
         .group_by(HourLog.enrolment_id, HourLog.module_id)
     )
-    minutes: dict[int, dict[int, list[int]]] = defaultdict(dict)
-    for enrolment_id, module_id, counted, pending, outside in db.session.execute(query):
-        minutes[enrolment_id][module_id] = [int(counted or 0), int(pending or 0), int(outside or 0)]
-    return minutes
 
 
-def report_statuses(enrolment_filter: ColumnElement[bool]) -> dict[int, ReportStatus]:
-    """{enrolment_id: the state of its field report}."""
-    query = (
+def _report_statement(enrolment_filter: ColumnElement[bool]) -> Select[Any]:
+    return (
         select(FieldReport.enrolment_id, FieldReport.status)
         .join(Enrolment, Enrolment.id == FieldReport.enrolment_id)
         .where(enrolment_filter)
     )
-    return dict(db.session.execute(query).tuples().all())
+
+
+# The statements of the pages that read progress most, built once with parameters: SQLAlchemy
+# keeps a statement's cache key with it, and building the sums anew for each learner home took
+# longer than SQLite took to add them up.
+_ENROLMENT_IDS = bindparam("enrolment_ids", expanding=True)
+_OF_COHORT = Enrolment.cohort_id == bindparam("cohort_id")
+MINUTES_OF_ENROLMENTS = _minutes_statement(HourLog.enrolment_id.in_(_ENROLMENT_IDS))
+MINUTES_OF_COHORT = _minutes_statement(_OF_COHORT)
+REPORTS_OF_ENROLMENTS = _report_statement(Enrolment.id.in_(_ENROLMENT_IDS))
+REPORTS_OF_COHORT = _report_statement(_OF_COHORT)
+
+
+def minutes_by_module(
+    enrolment_filter: ColumnElement[bool] | Select[Any], params: dict[str, Any] | None = None
+) -> dict[int, dict[int, list[int]]]:
+    """{enrolment_id: {module_id: [approved, pending, approved outside the field window]}}, of
+    the enrolments matching ``enrolment_filter`` (or of ``MINUTES_OF_ENROLMENTS`` or
+    ``MINUTES_OF_COHORT`` with their ``params``)."""
+    query = (
+        enrolment_filter
+        if isinstance(enrolment_filter, Select)
+        else _minutes_statement(enrolment_filter)
+    )
+    minutes: dict[int, dict[int, list[int]]] = defaultdict(dict)
+    for enrolment_id, module_id, counted, pending, outside in db.session.execute(query, params):
+        minutes[enrolment_id][module_id] = [int(counted or 0), int(pending or 0), int(outside or 0)]
+    return minutes
+
+
+def report_statuses(
+    enrolment_filter: ColumnElement[bool] | Select[Any], params: dict[str, Any] | None = None
+) -> dict[int, ReportStatus]:
+    """{enrolment_id: the state of its field report} (``REPORTS_OF_ENROLMENTS`` and
+    ``REPORTS_OF_COHORT`` take ``params``, as above)."""
+    query = (
+        enrolment_filter
+        if isinstance(enrolment_filter, Select)
+        else _report_statement(enrolment_filter)
+    )
+    return dict(db.session.execute(query, params).tuples().all())
 
 
 def module_progress(modules: list[Module], minutes: dict[int, list[int]]) -> list[ModuleProgress]:
@@ -210,8 +245,8 @@ def progress_of(enrolments: list[Enrolment]) -> list[EnrolmentProgress]:
     today = local_today()
     modules = modules_by_version({e.cohort.curriculum_version_id for e in enrolments})
     ids = [enrolment.id for enrolment in enrolments]
-    minutes = minutes_by_module(HourLog.enrolment_id.in_(ids))
-    reports = report_statuses(Enrolment.id.in_(ids))
+    minutes = minutes_by_module(MINUTES_OF_ENROLMENTS, {"enrolment_ids": ids})
+    reports = report_statuses(REPORTS_OF_ENROLMENTS, {"enrolment_ids": ids})
     return [
         _progress(
             e,
@@ -238,8 +273,8 @@ def cohort_progress(cohort: Cohort) -> list[EnrolmentProgress]:
         )
     )
     modules, today = modules_of(cohort.curriculum_version_id), local_today()
-    minutes = minutes_by_module(Enrolment.cohort_id == cohort.id)
-    reports = report_statuses(Enrolment.cohort_id == cohort.id)
+    minutes = minutes_by_module(MINUTES_OF_COHORT, {"cohort_id": cohort.id})
+    reports = report_statuses(REPORTS_OF_COHORT, {"cohort_id": cohort.id})
     return [
         _progress(e, modules, minutes.get(e.id, {}), today, reports.get(e.id)) for e in enrolments
     ]

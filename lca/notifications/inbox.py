@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from jinja2 import TemplateError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from lca.core.dates import current_language
@@ -30,6 +30,12 @@ def messages_of(user: User, page: int) -> Pagination:
     return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
 
 
+#: built once, as every page's bell asks (a statement keeps its cache key with it)
+_UNREAD = select(func.count(Message.id)).where(
+    Message.recipient_id == bindparam("user_id"), Message.read_at.is_(None)
+)
+
+
 def unread_count() -> int:
     """How many of the signed-in person's messages are unread (one query a page, for the
     bell); 0 for a visitor."""
@@ -38,11 +44,7 @@ def unread_count() -> int:
         if not getattr(user, "is_authenticated", False):
             return 0
         try:
-            count = db.session.scalar(
-                select(func.count(Message.id)).where(
-                    Message.recipient_id == user.id, Message.read_at.is_(None)
-                )
-            )
+            count = db.session.scalar(_UNREAD, {"user_id": user.id})
         except SQLAlchemyError:  # the error page of a database outage still renders
             db.session.rollback()
             count = 0
