@@ -60,26 +60,6 @@ def minutes_on_day(learner_id: int, day: date, excluding: Iterable[int] = ()) ->
     return int(db.session.scalar(query) or 0)
 
 
-def day_totals(pairs: Iterable[tuple[int, date]]) -> dict[tuple[int, date], int]:
-    """The minutes each (learner id, day) holds, in one query."""
-    wanted = set(pairs)
-    if not wanted:
-        return {}
-    learner_ids, days = {p[0] for p in wanted}, {p[1] for p in wanted}
-    rows = db.session.execute(
-        select(Enrolment.learner_id, HourLog.worked_on, func.sum(HourLog.minutes))
-        .join(HourLog.enrolment)
-        .where(
-            Enrolment.learner_id.in_(learner_ids),
-            HourLog.worked_on.in_(days),
-            HourLog.status.in_(COUNTED_STATES),
-        )
-        .group_by(Enrolment.learner_id, HourLog.worked_on)
-    )
-    totals = {(learner_id, day): int(minutes) for learner_id, day, minutes in rows}
-    return {pair: totals.get(pair, 0) for pair in wanted}
-
-
 def check_day_limit(
     learner_id: int,
     day: date,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from lca.core.dates import format_day
 from lca.core.db import db
@@ -89,10 +89,21 @@ class LogTimes:
     overlaps: list[Span] = field(default_factory=list)
 
 
-def _spans(pairs: set[tuple[int, date]]) -> dict[tuple[int, date], list[Span]]:
-    """Every counted log of these (learner id, day) pairs that has a time, in one query."""
+@dataclass
+class Days:
+    """What the counted logs of some learners' days hold: each day's minutes and the spans of
+    its logs that have a time."""
+
+    minutes: dict[tuple[int, date], int] = field(default_factory=dict)
+    spans: dict[tuple[int, date], list[Span]] = field(default_factory=dict)
+
+
+def days_of(pairs: set[tuple[int, date]]) -> Days:
+    """Every counted log of these (learner id, day) pairs, in one query: the minutes of each
+    day, and each log that has a time (its own, or its class session's) as a span."""
+    found = Days()
     if not pairs:
-        return {}
+        return found
     rows = db.session.execute(
         select(
             HourLog.id,
@@ -111,28 +122,30 @@ def _spans(pairs: set[tuple[int, date]]) -> dict[tuple[int, date], list[Span]]:
             Enrolment.learner_id.in_({p[0] for p in pairs}),
             HourLog.worked_on.in_({p[1] for p in pairs}),
             HourLog.status.in_(COUNTED_STATES),
-            or_(HourLog.starts_at.is_not(None), HourLog.class_session_id.is_not(None)),
         )
         .order_by(HourLog.worked_on, HourLog.id)
     )
-    found: dict[tuple[int, date], list[Span]] = {}
     for log_id, learner_id, cohort_id, day, minutes, starts_at, *session in rows:
+        if (learner_id, day) not in pairs:  # another of the learners' days
+            continue
+        found.minutes[(learner_id, day)] = found.minutes.get((learner_id, day), 0) + minutes
         placed = span(log_id, minutes, starts_at, cohort_id, *session)
-        if placed is not None and (learner_id, day) in pairs:
-            found.setdefault((learner_id, day), []).append(placed)
-    for spans in found.values():
+        if placed is not None:
+            found.spans.setdefault((learner_id, day), []).append(placed)
+    for spans in found.spans.values():
         spans.sort(key=lambda s: (s.start, s.end, s.log_id))
     return found
 
 
-def times_of(logs: Iterable[HourLog]) -> dict[int, LogTimes]:
+def times_of(logs: Iterable[HourLog], days: Days | None = None) -> dict[int, LogTimes]:
     """Each log's time and the counted logs of its learner's day it overlaps, by log id, in one
-    query for the whole page."""
+    query for the whole page (none when the page has read its ``days`` already)."""
     logs = list(logs)
-    found = _spans({(log.enrolment.learner_id, log.worked_on) for log in logs})
+    if days is None:
+        days = days_of({(log.enrolment.learner_id, log.worked_on) for log in logs})
     times = {}
     for log in logs:
-        day = found.get((log.enrolment.learner_id, log.worked_on), [])
+        day = days.spans.get((log.enrolment.learner_id, log.worked_on), [])
         own = next((s for s in day if s.log_id == log.id), None)
         if own is None and log.source is LogSource.LEARNER:  # not counted: rejected, withdrawn
             own = span(log.id, log.minutes, log.starts_at, log.enrolment.cohort_id)
@@ -171,7 +184,7 @@ def check_attendance_overlap(
     own = span(0, minutes, starts_at)
     if own is None:  # no span without a start; checked above
         return
-    for other in _spans({(learner_id, day)}).get((learner_id, day), []):
+    for other in days_of({(learner_id, day)}).spans.get((learner_id, day), []):
         if other.is_attendance and own.overlaps(other):
             raise RuleError(
                 _(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, case, func, select
 from sqlalchemy.orm import joinedload
 
 from lca.certificates import eligibility
@@ -172,7 +172,7 @@ def _report_statement(enrolment_filter: ColumnElement[bool]) -> Select[Any]:
 # The statements of the pages that read progress most, built once with parameters: SQLAlchemy
 # keeps a statement's cache key with it, and building the sums anew for each learner home took
 # longer than SQLite took to add them up.
-_ENROLMENT_IDS = bindparam("enrolment_ids", expanding=True)
+_ENROLMENT_IDS: BindParameter[list[int]] = bindparam("enrolment_ids", expanding=True)
 _OF_COHORT = Enrolment.cohort_id == bindparam("cohort_id")
 MINUTES_OF_ENROLMENTS = _minutes_statement(HourLog.enrolment_id.in_(_ENROLMENT_IDS))
 MINUTES_OF_COHORT = _minutes_statement(_OF_COHORT)

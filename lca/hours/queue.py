@@ -11,7 +11,8 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from lca.core.collation import thai_order
 from lca.core.db import db
-from lca.hours.day_limit import MAX_MINUTES_PER_DAY, day_totals
+from lca.hours.day_limit import MAX_MINUTES_PER_DAY
+from lca.hours.overlaps import Days
 from lca.models import (
     Cohort,
     Enrolment,
@@ -80,12 +81,13 @@ class DayTotal:
         return self.minutes > MAX_MINUTES_PER_DAY
 
 
-def day_totals_of(logs: Iterable[HourLog]) -> dict[int, DayTotal]:
-    """Each log's day total (every counted log of its learner that day), by log id, in one
-    query for the whole page."""
-    logs = list(logs)
-    totals = day_totals((log.enrolment.learner_id, log.worked_on) for log in logs)
-    return {log.id: DayTotal(totals[(log.enrolment.learner_id, log.worked_on)]) for log in logs}
+def day_totals_of(logs: Iterable[HourLog], days: Days) -> dict[int, DayTotal]:
+    """Each log's day total (every counted log of its learner that day), by log id, from the
+    ``days`` the page read for its logs."""
+    return {
+        log.id: DayTotal(days.minutes.get((log.enrolment.learner_id, log.worked_on), 0))
+        for log in logs
+    }
 
 
 def next_waiting_log(

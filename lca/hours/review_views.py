@@ -9,7 +9,7 @@ from flask_login import current_user
 from lca.curriculum.services import modules_by_version
 from lca.hours import bp
 from lca.hours.forms import BulkReviewForm, NoteForm, QueueFilterForm
-from lca.hours.overlaps import times_of
+from lca.hours.overlaps import days_of, times_of
 from lca.hours.queue import (
     QUEUE_STATES,
     day_totals_of,
@@ -78,6 +78,8 @@ def _queue_page(bulk_form: BulkReviewForm | None = None):
         page=page_number(),
         per_page=current_app.config["LCA_PAGE_SIZE"],
     )
+    # the days of the page's logs, read once for their totals and their overlaps
+    days = days_of({(log.enrolment.learner_id, log.worked_on) for log in page.items})
     if bulk_form is not None:
         ticked = set(_ticked(bulk_form))
     elif request.args.get("select") == "all":  # "select all" without JavaScript
@@ -89,8 +91,8 @@ def _queue_page(bulk_form: BulkReviewForm | None = None):
         form=form,
         page=page,
         status=status,
-        days=day_totals_of(page.items),
-        times=times_of(page.items),
+        days=day_totals_of(page.items, days),
+        times=times_of(page.items, days),
         ticked=ticked,
         filters=_filters(),
         bulk_form=bulk_form or BulkReviewForm(formdata=None),

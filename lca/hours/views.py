@@ -19,7 +19,7 @@ from lca.hours.drafts import (
     purge_expired_drafts,
 )
 from lca.hours.forms import LogForm, NoteForm, hours_to_minutes
-from lca.hours.overlaps import times_of
+from lca.hours.overlaps import days_of, times_of
 from lca.hours.queue import day_totals_of
 from lca.hours.services import (
     LogEntry,
@@ -249,11 +249,12 @@ def log_page(log, note_form=None):
     the logs of that day its time overlaps."""
     log = load_log_details(log)
     is_owner = log.enrolment.learner_id == current_user.id
-    times = times_of([log])[log.id]
+    days = days_of({(log.enrolment.learner_id, log.worked_on)})
+    times = times_of([log], days)[log.id]
     return render_template(
         "hours/show.html",
         log=log,
-        day=day_totals_of([log])[log.id],
+        day=day_totals_of([log], days)[log.id],
         times=times,
         openable={
             s.log_id
