@@ -81,8 +81,9 @@ class OperatorCommands(click.Group):
 def _init_extensions(app: Flask) -> None:
     from lca.auth.sessions import load_session
     from lca.core import storage
-    from lca.web import i18n, metrics, rate_limits  # noqa: F401 - rate_limits registers database://
+    from lca.web import i18n, metrics, rate_limits, widgets  # noqa: F401 - rate_limits registers database://
 
+    widgets.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)

@@ -79,20 +79,26 @@ def field_module(modules: list[Module]) -> Module | None:
     return next((module for module in modules if module.is_field), None)
 
 
+# built once, with a parameter (every log form and log asks): a statement keeps its cache key
+_MECHANISMS_OF_VERSIONS = (
+    select(FieldMechanism)
+    .join(curriculum_version_mechanisms)
+    .where(curriculum_version_mechanisms.c.version_id.in_(bindparam("version_ids", expanding=True)))
+    .order_by(FieldMechanism.number)
+)
+_TOOLS_OF_VERSIONS = (
+    select(FieldTool)
+    .join(curriculum_version_tools)
+    .where(curriculum_version_tools.c.version_id.in_(bindparam("version_ids", expanding=True)))
+    .order_by(FieldTool.number)
+)
+
+
 def field_catalogues_of(*version_ids: int) -> tuple[list[FieldMechanism], list[FieldTool]]:
     """The mechanisms and tools a field log of these versions is described with, in order."""
-    mechanisms = db.session.scalars(
-        select(FieldMechanism)
-        .join(curriculum_version_mechanisms)
-        .where(curriculum_version_mechanisms.c.version_id.in_(version_ids))
-        .order_by(FieldMechanism.number)
-    )
-    tools = db.session.scalars(
-        select(FieldTool)
-        .join(curriculum_version_tools)
-        .where(curriculum_version_tools.c.version_id.in_(version_ids))
-        .order_by(FieldTool.number)
-    )
+    versions = {"version_ids": list(version_ids)}
+    mechanisms = db.session.scalars(_MECHANISMS_OF_VERSIONS, versions)
+    tools = db.session.scalars(_TOOLS_OF_VERSIONS, versions)
     # a mechanism or tool of several versions is one row: listed once
     return list(dict.fromkeys(mechanisms)), list(dict.fromkeys(tools))
 

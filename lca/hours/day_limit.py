@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from lca.core.dates import format_day
 from lca.core.db import db
@@ -43,21 +43,31 @@ def lock_learner_days(learner_id: int) -> None:
         db.session.execute(select(User.id).where(User.id == learner_id).with_for_update())
 
 
+#: built once, with parameters (every log sent or changed asks, twice): a statement keeps its
+#: cache key with it
+_MINUTES_ON_DAY = (
+    select(func.coalesce(func.sum(HourLog.minutes), 0))
+    .join(HourLog.enrolment)
+    .where(
+        Enrolment.learner_id == bindparam("learner_id"),
+        HourLog.worked_on == bindparam("day"),
+        HourLog.status.in_(COUNTED_STATES),
+    )
+)
+_MINUTES_ON_DAY_EXCLUDING = _MINUTES_ON_DAY.where(
+    HourLog.id.not_in(bindparam("excluded", expanding=True))
+)
+
+
 def minutes_on_day(learner_id: int, day: date, excluding: Iterable[int] = ()) -> int:
     """The minutes a learner's day holds, leaving out the logs ``excluding`` (by id)."""
-    query = (
-        select(func.coalesce(func.sum(HourLog.minutes), 0))
-        .join(HourLog.enrolment)
-        .where(
-            Enrolment.learner_id == learner_id,
-            HourLog.worked_on == day,
-            HourLog.status.in_(COUNTED_STATES),
-        )
-    )
+    params: dict[str, object] = {"learner_id": learner_id, "day": day}
     excluded = [i for i in excluding if i is not None]
     if excluded:
-        query = query.where(HourLog.id.not_in(excluded))
-    return int(db.session.scalar(query) or 0)
+        return int(
+            db.session.scalar(_MINUTES_ON_DAY_EXCLUDING, params | {"excluded": excluded}) or 0
+        )
+    return int(db.session.scalar(_MINUTES_ON_DAY, params) or 0)
 
 
 def check_day_limit(

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from lca.core import uploads as stored_files
@@ -211,16 +211,22 @@ def _apply_entry(log: HourLog, entry: LogEntry) -> dict[str, list[Any]]:
     return changes
 
 
+#: built once, with a parameter (every log form asks): a statement keeps its cache key
+_ACTIVE_ENROLMENTS = (
+    select(Enrolment)
+    .join(Enrolment.cohort)
+    .where(
+        Enrolment.learner_id == bindparam("learner_id"),
+        Enrolment.status == EnrolmentStatus.ACTIVE,
+    )
+    .options(joinedload(Enrolment.cohort))
+    .order_by(Cohort.starts_on.desc())
+)
+
+
 def active_enrolments(learner: User) -> list[Enrolment]:
     """The enrolments a learner can log hours against, newest cohort first."""
-    query = (
-        select(Enrolment)
-        .join(Enrolment.cohort)
-        .where(Enrolment.learner_id == learner.id, Enrolment.status == EnrolmentStatus.ACTIVE)
-        .options(joinedload(Enrolment.cohort))
-        .order_by(Cohort.starts_on.desc())
-    )
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(_ACTIVE_ENROLMENTS, {"learner_id": learner.id}))
 
 
 def submit_log(
