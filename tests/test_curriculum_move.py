@@ -27,7 +27,7 @@ from lca.core.db import utcnow
 from lca.core.errors import RuleError
 from lca.curriculum.services import current_version, field_catalogues_of, modules_of
 from lca.curriculum.versions import VersionPlan, create_version
-from lca.hours.progress import cohort_progress, minutes_by_module
+from lca.hours.progress import MINUTES_OF_COHORT, cohort_progress, minutes_by_module
 from lca.models import (
     AuditEvent,
     CertificateStatus,
@@ -287,7 +287,7 @@ def test_the_preview_after_is_the_pure_rule_on_the_progress_query(moving, versio
     _first, second = versions
     target = modules_of(second.id)
     counterparts = counterparts_in(target, _db.session.scalars(select(Module)))
-    minutes = minutes_by_module(Enrolment.cohort_id == moving.cohort.id)
+    minutes = minutes_by_module(MINUTES_OF_COHORT, {"cohort_id": moving.cohort.id})
     preview = preview_move(moving.cohort, second)
     for one in preview.learners:
         expected = progress_after_move(

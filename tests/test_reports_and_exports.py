@@ -14,9 +14,9 @@ from openpyxl import load_workbook
 from pythainlp.tokenize import word_tokenize
 from sqlalchemy import select
 
-from lca.models import City, Enrolment, LogStatus, ReportStatus
+from lca.models import City, LogStatus, ReportStatus
 from lca.reports.charts import Bar, bar_chart, label_lines
-from lca.reports.services import build_report
+from lca.reports.services import OF_COHORT, build_report
 from tests.factories import (
     CertificateFactory,
     CohortFactory,
@@ -197,7 +197,7 @@ def test_the_funnel_counts_each_step_on_its_own(client, admin, db):
     eligible_enrolment(cohort=cohort)  # every step but the certificate
     # the field report passed while some hours still wait: counted as passed all the same
     FieldReportFactory(enrolment=EnrolmentFactory(cohort=cohort), status=ReportStatus.PASSED)
-    report = build_report(Enrolment.cohort_id == cohort.id)
+    report = build_report(OF_COHORT, {"cohort_id": cohort.id})
     funnel = report.funnels[0]
     assert dict(funnel.steps) == {
         "enrolled": 2,

@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 
 from lca.core.dates import local_today
 from lca.curriculum.services import current_version
-from lca.models import Enrolment, LogSource, LogStatus, User
-from lca.reports.services import build_report
+from lca.models import LogSource, LogStatus
+from lca.reports.services import OF_CITY, OF_COHORT, build_report
 from tests.factories import (
     ClassSessionFactory,
     CohortFactory,
@@ -69,7 +69,7 @@ def two_versions(db):
 
 def test_the_city_report_groups_hours_by_version(client, admin, two_versions, db):
     first, second, older, newer, city, _old, _new = two_versions
-    report = build_report(User.city_id == city.id)
+    report = build_report(OF_CITY, {"city_id": city.id})
     assert report.versions == [first, second]
     by_number = {g.version.number: g for g in report.by_version}
     assert (by_number[1].cohorts, by_number[1].enrolled) == (1, 1)
@@ -85,7 +85,7 @@ def test_the_city_report_groups_hours_by_version(client, admin, two_versions, db
     # the field catalogue of both versions ('process' is still in the first one's); a report
     # of the newer cohort alone lists its own version's
     assert "process" in [m.code for m, _ in report.field_by_mechanism]
-    alone = build_report(Enrolment.cohort_id == newer.id)
+    alone = build_report(OF_COHORT, {"cohort_id": newer.id})
     assert [m.code for m, _ in alone.field_by_mechanism] == [
         "structural",
         "tools-and-learning",

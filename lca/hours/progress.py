@@ -139,7 +139,8 @@ class EnrolmentProgress:
         return next(m for m in self.modules if m.module.number == number)
 
 
-def _minutes_statement(enrolment_filter: ColumnElement[bool]) -> Select[Any]:
+def minutes_statement(enrolment_filter: ColumnElement[bool]) -> Select[Any]:
+    """The sums of ``minutes_by_module`` for the enrolments matching ``enrolment_filter``."""
     inside = Enrolment.in_field_window(HourLog.worked_on)
     approved = HourLog.status == LogStatus.APPROVED
     is_field = Module.kind == ModuleKind.FIELD
@@ -161,7 +162,8 @@ def _minutes_statement(enrolment_filter: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-def _report_statement(enrolment_filter: ColumnElement[bool]) -> Select[Any]:
+def report_statement(enrolment_filter: ColumnElement[bool]) -> Select[Any]:
+    """The field reports' states of ``report_statuses`` for the enrolments matching it."""
     return (
         select(FieldReport.enrolment_id, FieldReport.status)
         .join(Enrolment, Enrolment.id == FieldReport.enrolment_id)
@@ -174,40 +176,28 @@ def _report_statement(enrolment_filter: ColumnElement[bool]) -> Select[Any]:
 # longer than SQLite took to add them up.
 _ENROLMENT_IDS: BindParameter[list[int]] = bindparam("enrolment_ids", expanding=True)
 _OF_COHORT = Enrolment.cohort_id == bindparam("cohort_id")
-MINUTES_OF_ENROLMENTS = _minutes_statement(HourLog.enrolment_id.in_(_ENROLMENT_IDS))
-MINUTES_OF_COHORT = _minutes_statement(_OF_COHORT)
-REPORTS_OF_ENROLMENTS = _report_statement(Enrolment.id.in_(_ENROLMENT_IDS))
-REPORTS_OF_COHORT = _report_statement(_OF_COHORT)
+MINUTES_OF_ENROLMENTS = minutes_statement(HourLog.enrolment_id.in_(_ENROLMENT_IDS))
+MINUTES_OF_COHORT = minutes_statement(_OF_COHORT)
+REPORTS_OF_ENROLMENTS = report_statement(Enrolment.id.in_(_ENROLMENT_IDS))
+REPORTS_OF_COHORT = report_statement(_OF_COHORT)
 
 
 def minutes_by_module(
-    enrolment_filter: ColumnElement[bool] | Select[Any], params: dict[str, Any] | None = None
+    statement: Select[Any], params: dict[str, Any]
 ) -> dict[int, dict[int, list[int]]]:
-    """{enrolment_id: {module_id: [approved, pending, approved outside the field window]}}, of
-    the enrolments matching ``enrolment_filter`` (or of ``MINUTES_OF_ENROLMENTS`` or
-    ``MINUTES_OF_COHORT`` with their ``params``)."""
-    query = (
-        enrolment_filter
-        if isinstance(enrolment_filter, Select)
-        else _minutes_statement(enrolment_filter)
-    )
+    """{enrolment_id: {module_id: [approved, pending, approved outside the field window]}}, by
+    a statement of ``minutes_statement`` (``MINUTES_OF_ENROLMENTS``, ``MINUTES_OF_COHORT``, a
+    report's) with its ``params``."""
     minutes: dict[int, dict[int, list[int]]] = defaultdict(dict)
-    for enrolment_id, module_id, counted, pending, outside in db.session.execute(query, params):
+    for enrolment_id, module_id, counted, pending, outside in db.session.execute(statement, params):
         minutes[enrolment_id][module_id] = [int(counted or 0), int(pending or 0), int(outside or 0)]
     return minutes
 
 
-def report_statuses(
-    enrolment_filter: ColumnElement[bool] | Select[Any], params: dict[str, Any] | None = None
-) -> dict[int, ReportStatus]:
-    """{enrolment_id: the state of its field report} (``REPORTS_OF_ENROLMENTS`` and
-    ``REPORTS_OF_COHORT`` take ``params``, as above)."""
-    query = (
-        enrolment_filter
-        if isinstance(enrolment_filter, Select)
-        else _report_statement(enrolment_filter)
-    )
-    return dict(db.session.execute(query, params).tuples().all())
+def report_statuses(statement: Select[Any], params: dict[str, Any]) -> dict[int, ReportStatus]:
+    """{enrolment_id: the state of its field report}, by a statement of ``report_statement``
+    (``REPORTS_OF_ENROLMENTS``, ``REPORTS_OF_COHORT``, a report's) with its ``params``."""
+    return dict(db.session.execute(statement, params).tuples().all())
 
 
 def module_progress(modules: list[Module], minutes: dict[int, list[int]]) -> list[ModuleProgress]:

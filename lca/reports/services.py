@@ -12,13 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Table, func, select
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from lca.certificates.eligibility import field_passed, hours_complete
 from lca.core.db import db
 from lca.curriculum.services import field_catalogues_of, modules_by_version
-from lca.hours.progress import minutes_by_module, module_progress, report_statuses
+from lca.hours.progress import (
+    minutes_by_module,
+    minutes_statement,
+    module_progress,
+    report_statement,
+    report_statuses,
+)
 from lca.models import (
     Certificate,
     CertificateStatus,
@@ -93,41 +99,87 @@ class Report:
         return [group.version for group in self.by_version]
 
 
-def build_report(scope: ColumnElement[bool], cohort: Cohort | None = None) -> Report:
-    """The report of the enrolments matching ``scope`` (a filter on Enrolment, or on the
-    learner's city through User); a ``cohort`` given is in it even before anyone enrols."""
+@dataclass(frozen=True)
+class Scope:
+    """The statements of the reports of one kind (a cohort's, a city's), built once with a
+    parameter for the cohort or city: SQLAlchemy keeps a statement's cache key with it, and
+    building these anew for each report took longer than the database took to run them."""
+
+    enrolments: Select[Any]
+    minutes: Select[Any]
+    reports: Select[Any]
+    certified: Select[Any]
+    by_mechanism: Select[Any]
+    by_tool: Select[Any]
+
+
+def _scope(enrolment_filter: ColumnElement[bool]) -> Scope:
+    """``enrolment_filter``: a filter on Enrolment, or on the learner's city through User."""
     enrolments = (
         select(Enrolment.id, Enrolment.cohort_id, Enrolment.status)
         .join(User, User.id == Enrolment.learner_id)
-        .where(scope)
+        .where(enrolment_filter)
     )
-    rows = db.session.execute(enrolments).all()
-    report = Report()
-    cohorts = {
-        c.id: c
-        for c in db.session.scalars(
-            select(Cohort)
-            .options(joinedload(Cohort.curriculum_version))
-            .where(
-                Cohort.id.in_({row.cohort_id for row in rows} | ({cohort.id} if cohort else set()))
-            )
-            .order_by(Cohort.starts_on)
-        )
-    }
-    funnels = {cohort_id: Funnel(cohort) for cohort_id, cohort in cohorts.items()}
-    modules_of_version = modules_by_version({c.curriculum_version_id for c in cohorts.values()})
     scoped_ids = select(enrolments.subquery().c.id)
     in_scope = Enrolment.id.in_(scoped_ids)
-    minutes = minutes_by_module(in_scope)
-    reports = report_statuses(in_scope)
-    certified = set(
-        db.session.scalars(
-            select(Certificate.enrolment_id).where(
-                Certificate.enrolment_id.in_(scoped_ids),
-                Certificate.status == CertificateStatus.VALID,
-            )
-        )
+    return Scope(
+        enrolments=enrolments,
+        minutes=minutes_statement(in_scope),
+        reports=report_statement(in_scope),
+        certified=select(Certificate.enrolment_id).where(
+            Certificate.enrolment_id.in_(scoped_ids),
+            Certificate.status == CertificateStatus.VALID,
+        ),
+        by_mechanism=_field_hours_statement(HourLog.mechanism_id, in_scope),
+        by_tool=_field_hours_statement(hour_log_tools.c.tool_id, in_scope, join=hour_log_tools),
     )
+
+
+def _field_hours_statement(
+    key: ColumnElement[Any] | InstrumentedAttribute[Any],
+    in_scope: ColumnElement[bool],
+    join: Table | None = None,
+) -> Select[Any]:
+    """Approved field-practice minutes per mechanism (or per tool: a log naming two tools
+    counts for each)."""
+    query = (
+        select(key, func.sum(HourLog.minutes))
+        .select_from(HourLog)
+        .join(Module, Module.id == HourLog.module_id)
+        .join(Enrolment, Enrolment.id == HourLog.enrolment_id)
+        .where(Module.kind == ModuleKind.FIELD, HourLog.status == LogStatus.APPROVED, in_scope)
+        .group_by(key)
+    )
+    if join is not None:
+        query = query.join(join, join.c.hour_log_id == HourLog.id)
+    return query
+
+
+#: a cohort's report: ``{"cohort_id": …}``; a city's: ``{"city_id": …}``
+OF_COHORT = _scope(Enrolment.cohort_id == bindparam("cohort_id"))
+OF_CITY = _scope(User.city_id == bindparam("city_id"))
+_COHORTS = (
+    select(Cohort)
+    .options(joinedload(Cohort.curriculum_version))
+    .where(Cohort.id.in_(bindparam("cohort_ids", expanding=True)))
+    .order_by(Cohort.starts_on)
+)
+_MECHANISMS = select(FieldMechanism).order_by(FieldMechanism.number)
+_TOOLS = select(FieldTool).order_by(FieldTool.number)
+
+
+def build_report(scope: Scope, params: dict[str, Any], cohort: Cohort | None = None) -> Report:
+    """The report of the enrolments of ``scope`` (``OF_COHORT`` or ``OF_CITY``, with its
+    ``params``); a ``cohort`` given is in it even before anyone enrols."""
+    rows = db.session.execute(scope.enrolments, params).all()
+    report = Report()
+    cohort_ids = {row.cohort_id for row in rows} | ({cohort.id} if cohort else set())
+    cohorts = {c.id: c for c in db.session.scalars(_COHORTS, {"cohort_ids": list(cohort_ids)})}
+    funnels = {cohort_id: Funnel(cohort) for cohort_id, cohort in cohorts.items()}
+    modules_of_version = modules_by_version({c.curriculum_version_id for c in cohorts.values()})
+    minutes = minutes_by_module(scope.minutes, params)
+    reports = report_statuses(scope.reports, params)
+    certified = set(db.session.scalars(scope.certified, params))
     for row in rows:
         funnel = funnels[row.cohort_id]
         report.enrolled += 1
@@ -150,12 +202,8 @@ def build_report(scope: ColumnElement[bool], cohort: Cohort | None = None) -> Re
     report.funnels = list(funnels.values())
     report.by_version = _hours_by_version(rows, cohorts, modules_of_version, minutes)
     mechanisms, tools = field_catalogues_of(*modules_of_version)
-    report.field_by_mechanism = _field_hours(
-        FieldMechanism, HourLog.mechanism_id, in_scope, mechanisms
-    )
-    report.field_by_tool = _field_hours(
-        FieldTool, hour_log_tools.c.tool_id, in_scope, tools, join=hour_log_tools
-    )
+    report.field_by_mechanism = _field_hours(scope.by_mechanism, params, _MECHANISMS, mechanisms)
+    report.field_by_tool = _field_hours(scope.by_tool, params, _TOOLS, tools)
     return report
 
 
@@ -193,29 +241,17 @@ Entry = TypeVar("Entry", FieldMechanism, FieldTool)
 
 
 def _field_hours(
-    model: type[Entry],
-    key: ColumnElement[Any] | InstrumentedAttribute[Any],
-    in_scope: ColumnElement[bool],
+    sums_query: Select[Any],
+    params: dict[str, Any],
+    entries: Select[Any],
     catalogue: list[Entry],
-    join: Table | None = None,
 ) -> list[tuple[Entry, int]]:
-    """Approved field-practice minutes per mechanism (or per tool: a log naming two tools
-    counts for each), for the entries of the versions' catalogue and any other entry that has
-    minutes (a log carried over from a version whose catalogue listed it)."""
-    query = (
-        select(key, func.sum(HourLog.minutes))
-        .select_from(HourLog)
-        .join(Module, Module.id == HourLog.module_id)
-        .join(Enrolment, Enrolment.id == HourLog.enrolment_id)
-        .where(Module.kind == ModuleKind.FIELD, HourLog.status == LogStatus.APPROVED, in_scope)
-        .group_by(key)
-    )
-    if join is not None:
-        query = query.join(join, join.c.hour_log_id == HourLog.id)
-    sums = dict(db.session.execute(query).tuples().all())
+    """The minutes of ``sums_query`` for the entries of the versions' catalogue and any other
+    entry that has minutes (a log carried over from a version whose catalogue listed it)."""
+    sums = dict(db.session.execute(sums_query, params).tuples().all())
     listed = {item.id for item in catalogue}
     return [
         (item, int(sums.get(item.id) or 0))
-        for item in db.session.scalars(select(model).order_by(model.number))
+        for item in db.session.scalars(entries)
         if item.id in listed or sums.get(item.id)
     ]

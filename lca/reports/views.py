@@ -8,10 +8,10 @@ from sqlalchemy import select
 from lca.core.collation import thai_order
 from lca.core.db import db
 from lca.hours.queue import reviewable_cohorts
-from lca.models import City, Enrolment, Role, User
+from lca.models import City, Role
 from lca.reports import bp
 from lca.reports.charts import Bar, bar_chart
-from lca.reports.services import build_report
+from lca.reports.services import OF_CITY, OF_COHORT, build_report
 from lca.web.i18n import format_hours, localized
 from lca.web.permissions import get_cohort_or_403, get_or_404, role_required
 
@@ -102,7 +102,7 @@ def _funnel_names() -> dict[str, str]:
 @role_required(*STAFF)
 def cohort(cohort_id: int):
     cohort = get_cohort_or_403(cohort_id, current_user)
-    report = build_report(Enrolment.cohort_id == cohort.id, cohort=cohort)
+    report = build_report(OF_COHORT, {"cohort_id": cohort.id}, cohort=cohort)
     return render_template(
         "reports/report.html",
         title=_("Report of cohort %(code)s", code=cohort.code),
@@ -115,7 +115,7 @@ def cohort(cohort_id: int):
 @role_required(Role.ADMIN)
 def city(city_id: int):
     city = get_or_404(City, city_id)
-    report = build_report(User.city_id == city.id)
+    report = build_report(OF_CITY, {"city_id": city.id})
     return render_template(
         "reports/report.html",
         title=_("Report of %(city)s", city=localized(city, "name")),
