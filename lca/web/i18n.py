@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from babel.support import Translations
-from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import force_locale, get_translations, ngettext
-from flask_babel import lazy_gettext as _l
+from babel.support import NullTranslations
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
+from flask_babel import LazyString, force_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
@@ -127,6 +126,28 @@ def language_switch_url(language: str) -> str:
     return this_page([*args, ("lang", language)])
 
 
+def gettext(string: str, **variables: Any) -> str:
+    """``flask_babel.gettext``, through the request's translations found once
+    (``translations``): for the words said in loops (table cells, the audit list's sentences,
+    labels), where Flask-Babel's lookup of the translations on every call was most of the cost."""
+    text = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """``flask_babel.ngettext``, through the request's translations found once."""
+    variables.setdefault("num", num)
+    return translations().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """``flask_babel.lazy_gettext``, translated through ``gettext`` above when read."""
+    return LazyString(gettext, string, **variables)
+
+
+_l = lazy_gettext  #: the name pybabel extracts lazy words by (babel.cfg, make i18n-update)
+
+
 LABELS = {
     Role.LEARNER: _l("Learner"),
     Role.INSTRUCTOR: _l("Instructor"),
@@ -170,14 +191,16 @@ def label(member: enum.Enum) -> str:
     return str(LABELS[member])
 
 
-def translations() -> Translations:
+def translations() -> NullTranslations:
     """The visitor's translations, found once per request and kept in ``g``.
 
     Flask-Babel finds them anew on every call, through several context lookups; a page of 50
     learners translates hundreds of words, and that lookup was most of its rendering time. (It
     would miss a language change made by ``flask_babel.refresh()`` or ``force_locale`` in the
-    middle of a request; LCA uses neither.)"""
-    found: Translations | None = g.get("_lca_translations")
+    middle of a request: ``in_language`` is LCA's way to write in another language.)"""
+    if not has_app_context():  # a module's words read outside the app: as written
+        return NullTranslations()
+    found: NullTranslations | None = g.get("_lca_translations")
     if found is None:
         found = g._lca_translations = get_translations()
     return found
