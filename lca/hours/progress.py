@@ -38,24 +38,22 @@ class ModuleProgress:
     approved_minutes: int = 0  #: counted: for field practice, only days inside the window
     pending_minutes: int = 0
     outside_window_minutes: int = 0  #: approved field minutes dated outside the window
+    # read from the module once: a cohort matrix asks thousands of times, and each read of a
+    # mapped attribute goes through SQLAlchemy's instrumentation
+    required_minutes: int = field(init=False)
+    #: what counts toward the course: approved hours, up to the module's requirement
+    counted_minutes: int = field(init=False)
+    #: a module is complete when its approved hours reach its required hours
+    is_complete: bool = field(init=False)
 
-    @property
-    def required_minutes(self) -> int:
-        return self.module.hours * 60
-
-    @property
-    def counted_minutes(self) -> int:
-        """What counts toward the course: approved hours, up to the module's requirement."""
-        return min(self.approved_minutes, self.required_minutes)
+    def __post_init__(self) -> None:
+        self.required_minutes = self.module.hours * 60
+        self.counted_minutes = min(self.approved_minutes, self.required_minutes)
+        self.is_complete = self.approved_minutes >= self.required_minutes
 
     @property
     def remaining_minutes(self) -> int:
         return self.required_minutes - self.counted_minutes
-
-    @property
-    def is_complete(self) -> bool:
-        """A module is complete when its approved hours reach its required hours."""
-        return self.approved_minutes >= self.required_minutes
 
     @property
     def state(self) -> str:
