@@ -226,10 +226,12 @@ def _forget_language() -> None:
 
 def _written(eval_ctx: EvalContext, text: str, variables: dict[str, Any]) -> str:
     """A translated text as Jinja's new-style gettext gives it: markup in an HTML template
-    (the variables escaped into it), always read as a format string."""
+    (the variables escaped into it), always read as a format string (a text without a ``%``
+    reads the same without the formatting, which most words of a page skip)."""
     if eval_ctx.autoescape:
-        return Markup(text) % variables  # noqa: S704 - the translators' words, as Jinja takes them
-    return text % variables
+        words = Markup(text)  # noqa: S704 - the translators' words, as Jinja takes them
+        return words % variables if variables or "%" in text else words
+    return text % variables if variables or "%" in text else text
 
 
 @pass_eval_context
