@@ -32,6 +32,7 @@ import argparse
 import html
 import json
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -363,14 +364,23 @@ def main() -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--learners", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--database", help="an existing lca synth database instead of a new one")
+    parser.add_argument(
+        "--database",
+        help="an existing lca synth database instead of a new one (a SQLite file is copied first)",
+    )
     parser.add_argument("--profile", help="a page's key to profile with pyinstrument")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="lca-floor-") as name:
         folder = Path(name)
         server = None
-        if args.database:
+        if args.database and args.database.startswith("sqlite:///"):
+            # the benchmark writes (an administrator, logs, audit events): it works on a copy,
+            # and each run starts from the same data
+            copy = folder / "lca.sqlite3"
+            shutil.copyfile(args.database.removeprefix("sqlite:///"), copy)
+            url = f"sqlite:///{copy}"
+        elif args.database:
             url = args.database
         elif args.backend == "postgresql":
             server = ThrowawayPostgres().start()

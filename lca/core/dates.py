@@ -64,9 +64,23 @@ def current_language() -> str:
     return found
 
 
+#: the months' names of LCA's two languages as CLDR writes them in a date, read from Babel's
+#: locale data when the module loads (a page of dates asked Babel for its locale each time)
+MONTHS = {
+    language: {
+        width: dict(Locale.parse(language).months["format"][width])
+        for width in ("wide", "abbreviated")
+    }
+    for language in ("th", "en")
+}
+
+
 def _month_name(value: date, width: str, language: str) -> str:
-    """The month's name as CLDR writes it in a date ("พฤศจิกายน", "พ.ย.", "November")."""
-    return str(Locale.parse(language).months["format"][width][value.month])
+    """The month's name in a date ("พฤศจิกายน", "พ.ย.", "November")."""
+    months = MONTHS.get(language)
+    if months is None:  # a language LCA does not offer (a command's locale)
+        return str(Locale.parse(language).months["format"][width][value.month])
+    return str(months[width][value.month])
 
 
 def format_day(
