@@ -128,6 +128,56 @@ def test_two_reviewers_approving_at_once_make_one_approval(real_app):
         _remove(real_app, made)
 
 
+def test_the_reviewer_who_loses_the_race_in_a_request_reads_why_in_their_language(real_app):
+    """The loser's refusal is translated after its flush failed: the words come from the
+    reviewer's preferred language, which must not be read from the failed transaction (the
+    reviewer's row was expired by the session's own commit of its last activity)."""
+    from flask_login import login_user
+
+    with real_app.app_context():
+        instructor = InstructorFactory(preferred_language="th")
+        enrolment = EnrolmentFactory(cohort=CohortFactory(instructors=[instructor]))
+        log = HourLogFactory(enrolment=enrolment)
+        db.session.commit()
+        made = {
+            "logs": {log.id},
+            "enrolments": {enrolment.id},
+            "cohorts": {enrolment.cohort_id},
+            "users": {instructor.id, enrolment.learner_id},
+            "cities": {enrolment.cohort.host_city_id, enrolment.learner.city_id},
+        }
+        log_id, instructor_id = log.id, instructor.id
+        db.session.remove()
+
+    class ApproveInARequest:
+        @staticmethod
+        def prepare():
+            context = real_app.test_request_context("/review/approve", method="POST")
+            context.push()
+            reviewer = db.session.get(User, instructor_id)
+            reviewer.session_token = "a-device"  # what start_session gives a signed-in person
+            login_user(reviewer)
+            found = db.session.get(HourLog, log_id)
+            db.session.commit()  # as the session loader commits a last activity: all expired
+            return found, reviewer, context
+
+        @staticmethod
+        def act(found, reviewer, context):
+            try:
+                approve_log(found, reviewer)
+            finally:
+                context.pop()
+
+    try:
+        results = race(real_app, ApproveInARequest)
+        assert len(results) == 2 and results.count("won") == 1, results
+        loser = next(r for r in results if r != "won")
+        assert not loser.startswith("crashed"), loser
+        assert "Someone else changed this log" not in loser  # in Thai, as the reviewer reads
+    finally:
+        _remove(real_app, made)
+
+
 def _eligible(app, count):
     """Committed eligible enrolments of one cohort (and what to remove afterwards)."""
     from lca.models import FieldReport

@@ -79,4 +79,7 @@ def flush_or_conflict(message: object) -> None:
     try:
         db.session.flush()
     except StaleDataError as error:
+        # the failed flush expired every object; the message's language is read from the
+        # signed-in person, which needs a working transaction (the refusal rolls back anyway)
+        db.session.rollback()
         raise RuleError(str(message)) from error
