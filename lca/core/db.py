@@ -4,13 +4,26 @@ UTC timestamps, enums stored as checked text), and the migrations extension."""
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Dialect, Enum, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase, registry
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    Enum,
+    Integer,
+    MetaData,
+    Select,
+    TypeDecorator,
+    bindparam,
+    func,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, lazyload, registry
 from sqlalchemy.orm.exc import StaleDataError
 
 from lca.core.errors import RuleError
@@ -83,3 +96,52 @@ def flush_or_conflict(message: object) -> None:
         # signed-in person, which needs a working transaction (the refusal rolls back anyway)
         db.session.rollback()
         raise RuleError(str(message)) from error
+
+
+@dataclass(frozen=True)
+class PagedStatements:
+    """A list's statements built once, with bind parameters (``paged``): a page of its rows
+    (``limit`` and ``offset`` are parameters too) and their count. SQLAlchemy keeps a
+    statement's cache key with it; Flask-SQLAlchemy's ``paginate`` builds the page's and the
+    count's statements anew from the list's each time, and analyses them again."""
+
+    items: Select[Any]
+    count: Select[Any]
+
+
+def paged(query: Select[Any]) -> PagedStatements:
+    """``query``'s pages and count, as prebuilt statements for ``page_of``."""
+    counted = query.options(lazyload("*")).order_by(None).subquery()
+    return PagedStatements(
+        items=query.limit(bindparam("limit", type_=Integer)).offset(
+            bindparam("offset", type_=Integer)
+        ),
+        count=select(func.count()).select_from(counted),
+    )
+
+
+class _PreparedPagination(Pagination):
+    def _query_items(self) -> list[Any]:
+        statements: PagedStatements = self._query_args["statements"]
+        params = self._query_args["params"] | {"limit": self.per_page, "offset": self._query_offset}
+        return list(db.session.execute(statements.items, params).unique().scalars())
+
+    def _query_count(self) -> int:
+        statements: PagedStatements = self._query_args["statements"]
+        return int(db.session.execute(statements.count, self._query_args["params"]).scalar() or 0)
+
+
+def page_of(
+    statements: PagedStatements, params: dict[str, Any], *, page: int, per_page: int
+) -> Pagination:
+    """A page of a list of ``paged`` statements, with their ``params``: the same Pagination
+    as ``db.paginate`` gives (a page past the last is empty, never an error)."""
+    return _PreparedPagination(
+        page=page,
+        per_page=per_page,
+        max_per_page=None,
+        error_out=False,
+        count=True,
+        statements=statements,
+        params=params,
+    )

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from lca.core.collation import thai_order
-from lca.core.db import db
+from lca.core.db import PagedStatements, db, page_of, paged
 from lca.hours.day_limit import MAX_MINUTES_PER_DAY
 from lca.hours.overlaps import Days
 from lca.models import (
@@ -21,7 +21,7 @@ from lca.models import (
     LogStatus,
     User,
 )
-from lca.models.cohorts import cohorts_taught_by
+from lca.models.cohorts import cohort_instructors, cohorts_taught_by
 
 QUEUE_STATES = (LogStatus.PENDING, LogStatus.RETURNED, LogStatus.APPROVED, LogStatus.REJECTED)
 
@@ -32,6 +32,45 @@ def reviewable_cohorts(user: User) -> list[Cohort]:
     if not user.is_admin:
         query = query.where(Cohort.id.in_(cohorts_taught_by(user.id)))
     return list(db.session.scalars(query))
+
+
+def _queue_statements(*, admin: bool, by_cohort: bool, by_module: bool) -> PagedStatements:
+    query = (
+        select(HourLog)
+        .join(HourLog.enrolment)
+        .join(Enrolment.cohort)
+        .join(Enrolment.learner)
+        .where(HourLog.source == LogSource.LEARNER, HourLog.status == bindparam("status"))
+        .options(
+            contains_eager(HourLog.enrolment).contains_eager(Enrolment.cohort),
+            contains_eager(HourLog.enrolment).contains_eager(Enrolment.learner),
+            joinedload(HourLog.module),
+            selectinload(HourLog.evidence),
+        )
+        .order_by(HourLog.submitted_at, HourLog.id)
+    )
+    if not admin:
+        taught = select(cohort_instructors.c.cohort_id).where(
+            cohort_instructors.c.instructor_id == bindparam("reviewer_id")
+        )
+        query = query.where(Enrolment.cohort_id.in_(taught))
+    if by_cohort:
+        query = query.where(Enrolment.cohort_id == bindparam("cohort_id"))
+    if by_module:
+        query = query.where(HourLog.module_id == bindparam("module_id"))
+    return paged(query)
+
+
+#: the queue's statements for each way it can be filtered, built once (an instructor's queue
+#: is asked for often, and its statements took longer to build than to run)
+_QUEUES = {
+    (admin, by_cohort, by_module): _queue_statements(
+        admin=admin, by_cohort=by_cohort, by_module=by_module
+    )
+    for admin in (False, True)
+    for by_cohort in (False, True)
+    for by_module in (False, True)
+}
 
 
 def review_queue(
@@ -45,27 +84,14 @@ def review_queue(
 ) -> Pagination:
     """One page of learners' logs in ``status``, oldest submission first, each with its
     learner, cohort, module and files."""
-    query = (
-        select(HourLog)
-        .join(HourLog.enrolment)
-        .join(Enrolment.cohort)
-        .join(Enrolment.learner)
-        .where(HourLog.source == LogSource.LEARNER, HourLog.status == status)
-        .options(
-            contains_eager(HourLog.enrolment).contains_eager(Enrolment.cohort),
-            contains_eager(HourLog.enrolment).contains_eager(Enrolment.learner),
-            joinedload(HourLog.module),
-            selectinload(HourLog.evidence),
-        )
-        .order_by(HourLog.submitted_at, HourLog.id)
-    )
-    if not user.is_admin:
-        query = query.where(Enrolment.cohort_id.in_(cohorts_taught_by(user.id)))
-    if cohort_id:
-        query = query.where(Enrolment.cohort_id == cohort_id)
-    if module_id:
-        query = query.where(HourLog.module_id == module_id)
-    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+    statements = _QUEUES[(user.is_admin, bool(cohort_id), bool(module_id))]
+    params = {
+        "status": status,
+        "reviewer_id": user.id,
+        "cohort_id": cohort_id,
+        "module_id": module_id,
+    }
+    return page_of(statements, params, page=page, per_page=per_page)
 
 
 @dataclass(frozen=True)
