@@ -260,7 +260,9 @@ def _add_request_hooks(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
-        if current_user.is_authenticated and request.endpoint != "static":
+        # is_anonymous, not is_authenticated: the latter reads the account's row, which a
+        # commit in the view has expired (one more SELECT for every form sent)
+        if not current_user.is_anonymous and request.endpoint != "static":
             # someone's own pages and files: not kept by the browser or any cache on the way
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -236,10 +236,11 @@ def new_log():
             form,
             (catalogue, enrolment, None),
             files,
-            lambda chosen: submit_log(enrolment, catalogue.entry(form), chosen, current_user),
+            # the new log's id, read before the commit expires the log
+            lambda chosen: submit_log(enrolment, catalogue.entry(form), chosen, current_user).id,
             page,
             done=_("Your hours have been sent for review."),
-            then=lambda log: redirect(url_for(".show_log", log_id=log.id)),
+            then=lambda log_id: redirect(url_for(".show_log", log_id=log_id)),
         )
     return page()
 
