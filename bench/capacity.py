@@ -1,7 +1,7 @@
 """Capacity in people: how many people, clicking as people do, one LCA server holds.
 
     .venv/bin/python bench/capacity.py [--backend sqlite|postgresql] [--learners 10000]
-                                       [--database URL] [--start 500] [--step 500]
+                                       [--database URL] [--start 200] [--step 200]
                                        [--hold 60] [--max-people 5000] [--workers 4]
 
 A throwaway instance (a SQLite file, or a database on a throwaway PostgreSQL server) migrated,
@@ -313,13 +313,13 @@ def main() -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--learners", type=int, default=10000)
     parser.add_argument("--database", help="an existing lca synth database (no synth)")
-    parser.add_argument("--start", type=int, default=500, help="people in the first step")
-    parser.add_argument("--step", type=int, default=500, help="people added at each step")
+    parser.add_argument("--start", type=int, default=200, help="people in the first step")
+    parser.add_argument("--step", type=int, default=200, help="people added at each step")
     parser.add_argument("--hold", type=float, default=60, help="seconds each step lasts")
     parser.add_argument(
         "--settle",
         type=float,
-        default=15,
+        default=20,
         help="seconds at the start of each step left out of its figures (new people starting)",
     )
     parser.add_argument("--max-people", type=int, default=5000)

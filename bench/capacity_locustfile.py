@@ -38,11 +38,11 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, between, events, task
 
 PLAN = json.loads(Path(os.environ["LCA_CAPACITY_PLAN"]).read_text())
-START = int(os.environ.get("LCA_CAPACITY_START", "500"))
-STEP = int(os.environ.get("LCA_CAPACITY_STEP", "500"))
+START = int(os.environ.get("LCA_CAPACITY_START", "200"))
+STEP = int(os.environ.get("LCA_CAPACITY_STEP", "200"))
 HOLD = float(os.environ.get("LCA_CAPACITY_HOLD", "60"))
 MAX_PEOPLE = int(os.environ.get("LCA_CAPACITY_MAX", "5000"))
-SETTLE = float(os.environ.get("LCA_CAPACITY_SETTLE", "15"))
+SETTLE = float(os.environ.get("LCA_CAPACITY_SETTLE", "20"))
 P95_LIMIT_MS = float(os.environ.get("LCA_CAPACITY_P95_MS", "300"))
 OUT = Path(os.environ["LCA_CAPACITY_OUT"])
 #: the server's processes (gunicorn's master and workers), whose CPU each step records
@@ -54,8 +54,8 @@ LOG_IDS = re.compile(r'name="log_ids" value="(\d+)"')
 
 #: when the shape started (time.monotonic()); requests before it are not counted
 STARTED: list[float] = []
-#: per step: its requests' (response time in ms, name, failed)
-RECORDS: dict[int, list[tuple[float, str, bool]]] = {}
+#: per step: its requests' (response time in ms, name, failed, second of the run it ended in)
+RECORDS: dict[int, list[tuple[float, str, bool, int]]] = {}
 #: per step: answers that were not errors but not the intended outcome either
 OUTCOMES: dict[int, dict[str, int]] = {}
 #: per step: the steps' people, and CPU seconds of this process and of the server at its start
@@ -73,9 +73,11 @@ def step_at(moment: float) -> tuple[int, bool]:
 def record(name, response_time, exception, **_kwargs):
     if not STARTED:
         return
-    step, counted = step_at(time.monotonic())
+    now = time.monotonic()
+    step, counted = step_at(now)
     if counted:
-        RECORDS.setdefault(step, []).append((response_time, name, exception is not None))
+        second = int(now - STARTED[0])
+        RECORDS.setdefault(step, []).append((response_time, name, exception is not None, second))
 
 
 def note(outcome: str) -> None:
@@ -138,6 +140,12 @@ def summary(step: int) -> dict:
             "p95_ms": round(percentile(page, 0.95), 1),
             "errors": sum(1 for r in records if r[1] == name and r[2]),
         }
+    # each second's requests and slowest answer: a stall shows as a second of slow answers
+    row["seconds"] = [
+        [second, len(found), round(max(found), 1)]
+        for second in sorted({r[3] for r in records})
+        for found in [[r[0] for r in records if r[3] == second]]
+    ]
     if ended:
         wall = ended["at"] - info["at"]
         row["locust_cpu_percent"] = round(100 * (ended["cpu"] - info["cpu"]) / wall, 1)
@@ -177,7 +185,7 @@ class StepShape(LoadTestShape):
                 if not held(finished) or finished["people"] + STEP > MAX_PEOPLE:
                     return None
         people = STEPS[step]["people"]
-        return people, max(STEP, START) / 5
+        return people, max(STEP, START) / 2
 
 
 def format_row(row: dict) -> str:
