@@ -194,6 +194,19 @@ def _day(value):
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+def busy_before(seconds: float = 5) -> float:
+    """How busy the machine is before the run (percent of one core, all cores counted): the
+    cores are shared, and other work lowers the capacity measured."""
+
+    def busy() -> float:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+    first = busy()
+    time.sleep(seconds)
+    return round(100 * (busy() - first) / seconds, 1)
+
+
 def run_locust(args, host: str, env: dict[str, str], folder: Path, server: list[int]) -> dict:
     out = folder / "steps.json"
     locust_env = {
@@ -255,6 +268,10 @@ def measure(args, url: str, folder: Path) -> dict:
     try:
         gunicorn.wait_ready()
         server = [gunicorn.process.pid, *worker_pids(gunicorn.process.pid)]
+        before = busy_before()
+        print(f"the machine before the run: {before} % CPU busy (of {os.cpu_count()} cores)")
+        if before > 20:
+            print("  other work shares the cores: the capacity measured is lower", flush=True)
         steps = run_locust(args, gunicorn.base, env, folder, server)["steps"]
     finally:
         gunicorn.stop()
@@ -280,6 +297,7 @@ def measure(args, url: str, folder: Path) -> dict:
             "gunicorn_workers": args.workers,
         },
         "people_in_plan": plan["people"],
+        "machine_busy_before_percent": before,
         "steps": steps,
         "capacity_people": capacity(steps),
         "server_errors": [line for line in log if "Traceback" in line or "ERROR" in line][:20],
@@ -289,17 +307,23 @@ def measure(args, url: str, folder: Path) -> dict:
 def table(result: dict) -> str:
     lines = [
         "| People | Requests | req/s | p50 ms | p95 ms | max ms | Errors | locust CPU "
-        "| server CPU |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server CPU | others' CPU |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for step in result["steps"]:
         lines.append(
             f"| {step['people']:,} | {step['requests']:,} | {step['rps']:.1f} "
             f"| {step['p50_ms']} | {step['p95_ms']} | {step['max_ms']} | {step['errors']} "
-            f"| {step.get('locust_cpu_percent')} % | {step.get('server_cpu_percent')} % |"
+            f"| {step.get('locust_cpu_percent')} % | {step.get('server_cpu_percent')} % "
+            f"| {step.get('other_cpu_percent')} % |"
         )
     held = result["capacity_people"]
     lines.append("")
+    lines.append(
+        "CPU: percent of one core over the step (the machine has "
+        f"{os.cpu_count()}); others': busy time of the machine that was neither locust's "
+        "nor the server's (other work sharing the cores)."
+    )
     lines.append(
         f"Capacity: **{held:,} people** (p95 ≤ {P95_LIMIT_MS} ms, no errors)"
         if held

@@ -95,6 +95,15 @@ def cpu_seconds(pid: int | str) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores; /proc/stat, without idle and
+    iowait): what others ran beside this run shows as busy time that is neither ours nor the
+    server's."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def server_pids() -> list[int]:
     """gunicorn's master and its workers, as they are now (a worker may have been replaced)."""
     found = list(SERVER_PIDS)
@@ -152,6 +161,12 @@ def summary(step: int) -> dict:
         row["server_cpu_percent"] = round(
             100 * (ended["server_cpu"] - info["server_cpu"]) / wall, 1
         )
+        # of all cores (200 % on two): busy time of everything, and of what was not this run
+        machine = 100 * (ended["machine_cpu"] - info["machine_cpu"]) / wall
+        row["machine_cpu_percent"] = round(machine, 1)
+        row["other_cpu_percent"] = round(
+            max(0.0, machine - row["locust_cpu_percent"] - row["server_cpu_percent"]), 1
+        )
         row["load_average_1min"] = ended["load"]
     return row
 
@@ -176,6 +191,7 @@ class StepShape(LoadTestShape):
                     "at": now,
                     "cpu": time.process_time(),
                     "server_cpu": sum(cpu_seconds(pid) for pid in set(server_pids())),
+                    "machine_cpu": machine_cpu_seconds(),
                     "load": round(os.getloadavg()[0], 2),
                 }
             )
@@ -193,7 +209,9 @@ def format_row(row: dict) -> str:
         f"{row['people']:>6} people  {row['requests']:>6} requests  {row['rps']:>6.1f} req/s"
         f"  p50 {row['p50_ms']} ms  p95 {row['p95_ms']} ms  max {row['max_ms']} ms"
         f"  {row['errors']} errors  locust CPU {row.get('locust_cpu_percent')} %"
-        f"  server CPU {row.get('server_cpu_percent')} %  {row['outcomes']}"
+        f"  server CPU {row.get('server_cpu_percent')} %"
+        f"  others' CPU {row.get('other_cpu_percent')} %"
+        f"  {row['outcomes']}"
     )
 
 
