@@ -255,6 +255,16 @@ def capacity(steps: list[dict]) -> int | None:
     return best
 
 
+def postmaster_pid(url: str) -> list[int]:
+    """The throwaway PostgreSQL server's main process (from its postmaster.pid), if it is one:
+    its CPU and its backends' are the server's, not other work's."""
+    for pid_file in Path(tempfile.gettempdir()).glob("lca-pg-*/data/postmaster.pid"):
+        lines = pid_file.read_text().splitlines()
+        if len(lines) > 3 and f":{lines[3].strip()}/" in url:  # its port
+            return [int(lines[0])]
+    return []
+
+
 def measure(args, url: str, folder: Path) -> dict:
     port = free_port()
     env = bench_env(url, folder, port)
@@ -267,7 +277,7 @@ def measure(args, url: str, folder: Path) -> dict:
     gunicorn = Gunicorn(env, port, folder / "gunicorn.log", workers=args.workers)
     try:
         gunicorn.wait_ready()
-        server = [gunicorn.process.pid, *worker_pids(gunicorn.process.pid)]
+        server = [gunicorn.process.pid, *worker_pids(gunicorn.process.pid), *postmaster_pid(url)]
         before = busy_before()
         print(f"the machine before the run: {before} % CPU busy (of {os.cpu_count()} cores)")
         if before > 20:
@@ -321,7 +331,8 @@ def table(result: dict) -> str:
     lines.append("")
     lines.append(
         "CPU: percent of one core over the step (the machine has "
-        f"{os.cpu_count()}); others': busy time of the machine that was neither locust's "
+        f"{os.cpu_count()}); server: gunicorn, and on PostgreSQL the database server's processes; "
+        "others': busy time of the machine that was neither locust's "
         "nor the server's (other work sharing the cores)."
     )
     lines.append(

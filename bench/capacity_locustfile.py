@@ -45,7 +45,8 @@ MAX_PEOPLE = int(os.environ.get("LCA_CAPACITY_MAX", "5000"))
 SETTLE = float(os.environ.get("LCA_CAPACITY_SETTLE", "20"))
 P95_LIMIT_MS = float(os.environ.get("LCA_CAPACITY_P95_MS", "300"))
 OUT = Path(os.environ["LCA_CAPACITY_OUT"])
-#: the server's processes (gunicorn's master and workers), whose CPU each step records
+#: the server's processes whose CPU each step records, with their children as they are at
+#: each step: gunicorn's master (its workers), PostgreSQL's postmaster (its backends)
 SERVER_PIDS = [int(p) for p in os.environ.get("LCA_CAPACITY_SERVER_PIDS", "").split() if p]
 THINK = (5, 15)  #: seconds between a person's clicks
 
@@ -105,7 +106,8 @@ def machine_cpu_seconds() -> float:
 
 
 def server_pids() -> list[int]:
-    """gunicorn's master and its workers, as they are now (a worker may have been replaced)."""
+    """The server's processes and their children, as they are now (a worker may have been
+    replaced, a database connection opened)."""
     found = list(SERVER_PIDS)
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -113,7 +115,7 @@ def server_pids() -> list[int]:
                 fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if SERVER_PIDS and int(fields[1]) == SERVER_PIDS[0]:
+            if int(fields[1]) in SERVER_PIDS:
                 found.append(int(entry))
     return found
 
