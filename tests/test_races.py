@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 
 from lca.core.db import db
 from lca.core.errors import RuleError
-from lca.hours.services import approve_log
+from lca.hours.services import STALE_LOG, approve_log
 from lca.models import (
     AuditEvent,
     City,
@@ -404,4 +404,47 @@ def test_two_logs_sent_at_once_cannot_overfill_a_day(real_app):
                 db.session.scalars(select(HourLog.id).where(HourLog.enrolment_id == enrolment_id))
             )
             db.session.remove()
+        _remove(real_app, made)
+
+
+def test_a_reviewer_who_lost_the_race_in_a_request_is_refused_not_crashed(real_app):
+    """In a request the refusal is translated for the signed-in reviewer, whose language the
+    session must read: after the failed flush it can read nothing (PendingRollbackError, a
+    500 that bench/capacity.py met when two reviewers approved one log at once)."""
+    from flask_login import login_user
+    from sqlalchemy import update
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    with real_app.app_context():
+        instructor = InstructorFactory()
+        enrolment = EnrolmentFactory(cohort=CohortFactory(instructors=[instructor]))
+        log = HourLogFactory(enrolment=enrolment)
+        db.session.commit()
+        made = {
+            "logs": {log.id},
+            "enrolments": {enrolment.id},
+            "cohorts": {enrolment.cohort_id},
+            "users": {instructor.id, enrolment.learner_id},
+            "cities": {enrolment.cohort.host_city_id, enrolment.learner.city_id},
+        }
+        log_id, instructor_id = log.id, instructor.id
+        db.session.remove()
+    try:
+        with real_app.test_request_context("/review/approve", method="POST"):
+            # the other reviewer's approval, a moment before this one writes
+            with db.engine.begin() as other:
+                other.execute(
+                    update(HourLog).where(HourLog.id == log_id).values(version=HourLog.version + 1)
+                )
+            reviewer = db.session.get(User, instructor_id)
+            reviewer.session_token = "signed-in"  # as start_session leaves it, without its row
+            login_user(reviewer)
+            log = db.session.get(HourLog, log_id)
+            set_committed_value(log, "version", log.version - 1)  # the page read it before
+            with pytest.raises(RuleError) as refused:
+                approve_log(log, reviewer)
+            db.session.rollback()
+            assert str(refused.value) == str(STALE_LOG)  # in the reviewer's language
+            db.session.remove()
+    finally:
         _remove(real_app, made)
