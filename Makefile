@@ -14,7 +14,7 @@ DEV_ENV := LCA_ENV=development LCA_PUBLIC_URL=$(LCA_PUBLIC_URL)
 # the stamp of the Node verifiers' installation (see below)
 VERIFIERS := tests/verifier/node_modules/.installed
 
-.PHONY: run test test-sqlite test-postgresql test-cluster security-check audit lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-floor bench-certificates bench-import bench-mail
+.PHONY: run test test-sqlite test-postgresql test-cluster security-check audit lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-floor bench-certificates bench-import bench-mail bench-capacity
 
 help:
 	@echo "make run      serve LCA with demo data on http://127.0.0.1:$(PORT)"
@@ -29,8 +29,9 @@ help:
 	@echo "make screenshots  the browser journeys, keeping their screenshots in docs/screenshots"
 	@echo "make bench    load test (locust) at 1,000 and 10,000 learners on SQLite and PostgreSQL,"
 	@echo "              and the certificate batch; BENCH_LEARNERS=\"1000 10000 100000\" for more"
-	@echo "              and each key page against its floor (bench/page_floor.py)"
-	@echo "make bench-load / bench-floor / bench-certificates / bench-import / bench-mail  one benchmark (bench/results/*.json)"
+	@echo "              and each key page against its floor (bench/page_floor.py), and capacity in people"
+	@echo "make bench-load / bench-floor / bench-certificates / bench-import / bench-mail / bench-capacity  one benchmark (bench/results/*.json)"
+	@echo "make bench-capacity  how many people one server holds (CAPACITY_LEARNERS, default 10000; CAPACITY_ARGS)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -138,7 +139,7 @@ clean:
 BENCH_LEARNERS ?= 1000 10000
 BENCH_BACKENDS ?= sqlite postgresql
 
-bench: bench-load bench-floor bench-certificates bench-mail
+bench: bench-load bench-floor bench-certificates bench-mail bench-capacity
 
 bench-load: $(VENV)/.installed $(MO)
 	$(BIN)/python bench/load.py --backend $(BENCH_BACKENDS) --learners $(BENCH_LEARNERS) $(BENCH_ARGS)
@@ -148,6 +149,12 @@ bench-load: $(VENV)/.installed $(MO)
 bench-floor: $(VENV)/.installed $(MO)
 	for backend in $(BENCH_BACKENDS); do \
 		$(BIN)/python bench/page_floor.py --backend $$backend --learners $(or $(FLOOR_LEARNERS),2000) || exit 1; \
+	done
+
+# how many people, clicking every 5-15 s, one server holds: steps of people until p95 > 300 ms
+bench-capacity: $(VENV)/.installed $(MO)
+	for backend in $(BENCH_BACKENDS); do \
+		$(BIN)/python bench/capacity.py --backend $$backend --learners $(or $(CAPACITY_LEARNERS),10000) $(CAPACITY_ARGS) || exit 1; \
 	done
 
 bench-certificates: $(VENV)/.installed

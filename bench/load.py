@@ -153,32 +153,44 @@ def read_row(stats: Path, name: str) -> dict:
     raise SystemExit(f"no row {name!r} in {stats}")
 
 
-def measure_size(args, backend: str, url: str, learners: int, folder: Path) -> dict:
-    port = free_port()
-    env = instance_env(
+def bench_env(url: str, folder: Path, port: int) -> dict[str, str]:
+    """A production instance's environment on ``url``, its rate limits out of the way: every
+    virtual user signs in, and the verify pages come from one address."""
+    return instance_env(
         url,
         folder / "data",
         port,
-        # every virtual user signs in, and the verify pages come from one address
         LCA_LOGIN_RATE_LIMIT="1000000 per minute",
         LCA_LOGIN_ACCOUNT_RATE_LIMIT="1000000 per minute",
         LCA_VERIFY_RATE_LIMIT="1000000 per minute",
     )
-    print(f"[{backend} {learners:,}] preparing …", flush=True)
+
+
+def prepare(env: dict[str, str], learners: int, label: str) -> tuple[float, dict[str, int]]:
+    """Migrate, seed and ``lca synth --learners N`` through the real commands; synth's time
+    and the rows it wrote, by table."""
+    print(f"[{label}] preparing …", flush=True)
     flask(env, "db", "upgrade")
     flask(env, "lca", "seed")
     started = time.perf_counter()
     synth_output = flask(env, "lca", "synth", "--learners", str(learners), "--allow-production")
     synth_seconds = round(time.perf_counter() - started, 1)
-    from lca.ops.demo import DEMO_TOTP_SECRET
-    from lca.ops.synth import SYNTH_PASSWORD
-
     rows = {}
     for line in synth_output.splitlines():
         name, _, count = line.strip().partition(": ")
         if count.replace(",", "").isdigit():
             rows[name] = int(count.replace(",", ""))
-    print(f"[{backend} {learners:,}] lca synth: {sum(rows.values()):,} rows in {synth_seconds} s")
+    print(f"[{label}] lca synth: {sum(rows.values()):,} rows in {synth_seconds} s", flush=True)
+    return synth_seconds, rows
+
+
+def measure_size(args, backend: str, url: str, learners: int, folder: Path) -> dict:
+    port = free_port()
+    env = bench_env(url, folder, port)
+    synth_seconds, rows = prepare(env, learners, f"{backend} {learners:,}")
+    from lca.ops.demo import DEMO_TOTP_SECRET
+    from lca.ops.synth import SYNTH_PASSWORD
+
     plan_path = folder / "plan.json"
     # synthetic staff's second step: codes of the demo key (bench/locustfile.py)
     plan_path.write_text(json.dumps({**plan(url, SYNTH_PASSWORD), "totp_key": DEMO_TOTP_SECRET}))

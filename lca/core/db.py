@@ -88,14 +88,14 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 
 def flush_or_conflict(message: object) -> None:
     """Write now; when someone else changed the same versioned row a moment ago (two reviewers
-    at once), refuse with ``message`` (translated when raised) instead of overwriting it."""
+    at once), refuse with ``message`` instead of overwriting it. The message is translated
+    before the flush: its language is the signed-in person's, which a session whose flush
+    failed can no longer read (a server error instead of the refusal)."""
+    refusal = str(message)
     try:
         db.session.flush()
     except StaleDataError as error:
-        # the failed flush expired every object; the message's language is read from the
-        # signed-in person, which needs a working transaction (the refusal rolls back anyway)
-        db.session.rollback()
-        raise RuleError(str(message)) from error
+        raise RuleError(refusal) from error
 
 
 @dataclass(frozen=True)
