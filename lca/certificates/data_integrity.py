@@ -30,7 +30,6 @@ import base58
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from pyld import jsonld  # type: ignore[import-untyped]
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
@@ -156,6 +155,9 @@ def _check_expanded(node: object) -> None:
 
 def expand_strictly(document: dict[str, Any], loader: DocumentLoader = document_loader) -> Any:
     """The document in expanded JSON-LD, refusing any term the contexts do not define."""
+    # PyLD (with lxml, 10 MB) is imported by the signing and checking of credentials alone
+    from pyld import jsonld  # type: ignore[import-untyped]
+
     dropped: list[str | None] = []
     expanded = jsonld.expand(
         document,
@@ -171,6 +173,8 @@ def expand_strictly(document: dict[str, Any], loader: DocumentLoader = document_
 def canonical_nquads(document: dict[str, Any], loader: DocumentLoader = document_loader) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document (every term defined, every context
     pinned; raises :class:`UndefinedTerm` or :class:`ContextNotPinned` otherwise)."""
+    from pyld import jsonld
+
     options = {
         "algorithm": "URDNA2015",
         "format": "application/n-quads",
