@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from markupsafe import Markup
-from pythainlp.tokenize import word_tokenize
+
+from lca.core.thai_words import split_words
 
 WIDTH, BAR, GAP, LABEL = 640, 26, 10, 250
 LINE = 17  #: the height of a line of a label, at 14 px
@@ -87,7 +88,7 @@ def label_lines(label: str, cells: int = LINE_CELLS) -> tuple[str, ...]:
     single word longer than a line stays whole on its own line."""
     lines: list[str] = []
     current = ""
-    for word in word_tokenize(label, engine="newmm", keep_whitespace=True):
+    for word in split_words(label):
         if current.strip() and _cells(current.rstrip() + word) > cells:
             lines.append(current.strip())
             current = word.lstrip()
