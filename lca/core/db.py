@@ -7,7 +7,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from flask_migrate import Migrate
+from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Dialect, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -70,7 +70,15 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate(render_as_batch=True, compare_type=True)
+
+
+def init_migrations(app: Flask, directory: str) -> None:
+    """The migrations extension (Flask-Migrate: ``flask db …``) on ``app``. It brings Alembic,
+    Mako and Pygments (10 MB), so the app factory adds it where the database is migrated (the
+    commands, the tests), not in a served worker."""
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=directory, render_as_batch=True, compare_type=True)
 
 
 def flush_or_conflict(message: object) -> None:
