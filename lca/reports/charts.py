@@ -10,8 +10,6 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
-from lca.core.thai_words import split_words
-
 WIDTH, BAR, GAP, LABEL = 640, 26, 10, 250
 LINE = 17  #: the height of a line of a label, at 14 px
 LINE_CELLS = (
@@ -86,6 +84,8 @@ def _cells(text: str) -> int:
 def label_lines(label: str, cells: int = LINE_CELLS) -> tuple[str, ...]:
     """``label`` as lines of at most ``cells`` characters, broken only between words; a
     single word longer than a line stays whole on its own line."""
+    from lca.core.thai_words import split_words  # PyThaiNLP: loaded by the first chart
+
     lines: list[str] = []
     current = ""
     for word in split_words(label):
