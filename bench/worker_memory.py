@@ -324,6 +324,9 @@ def measure_mode(env: dict[str, str], folder: Path, plan: dict, args, preload: b
             for pid in workers:
                 figures[pid][stage] = memory_of(pid)
         master = memory_of(server.process.pid)
+    except SystemExit:
+        print(f"[{mode}] the end of gunicorn's log:", *log.read_text().splitlines()[-40:], sep="\n")
+        raise
     finally:
         server.stop()
     return {
