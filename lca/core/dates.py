@@ -7,13 +7,32 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time, get_month_names
 from flask import current_app, has_app_context
 from flask_babel import get_locale
 
 DEFAULT_TIMEZONE = "Asia/Bangkok"
 #: the Buddhist era (พ.ศ.) counts from 543 years before the common era
 BUDDHIST_ERA_OFFSET = 543
+#: the months as Thai and English name them, in full and short: the Unicode CLDR's names, as
+#: Babel formats them (tests/test_typed_dates.py compares them). Babel reads its whole Thai
+#: locale (4 MB, with every language, country and time zone named in Thai) for these 48.
+MONTH_NAMES = {
+    ("th", "long"): (
+        "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
+        "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
+    ),
+    ("th", "short"): (
+        "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
+        "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
+    ),
+    ("en", "long"): (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+    ("en", "short"): (
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ),
+}  # fmt: skip
 
 
 def programme_timezone() -> ZoneInfo:
@@ -59,10 +78,9 @@ def format_day(
     if isinstance(value, datetime):
         value = value.astimezone(programme_timezone()).date()
     language = language or current_language()
-    month = "MMMM" if style == "long" else "MMM"
-    day_month = format_date(value, f"d {month}", locale=language)
+    month = MONTH_NAMES[language, "long" if style == "long" else "short"][value.month - 1]
     year = buddhist_year(value) if language == "th" else value.year
-    return f"{day_month} {year}"
+    return f"{value.day} {month} {year}"
 
 
 def format_moment(value: datetime | None, language: str | None = None) -> str:
@@ -71,7 +89,7 @@ def format_moment(value: datetime | None, language: str | None = None) -> str:
         return ""
     language = language or current_language()
     local = value.astimezone(programme_timezone())
-    clock = format_time(local, "HH:mm", locale=language)
+    clock = local.strftime("%H:%M")
     day = format_day(local.date(), "short", language)
     return f"{day} เวลา {clock} น." if language == "th" else f"{day}, {clock}"
 
@@ -110,11 +128,10 @@ class UnclearYear(ValueError):
 
 def _month_numbers() -> dict[str, int]:
     names: dict[str, int] = {}
-    for language in ("th", "en"):
-        for width in ("wide", "abbreviated"):
-            for number, name in get_month_names(width, locale=language).items():
-                names[name.lower().rstrip(".")] = number
-                names[name.lower()] = number
+    for months in MONTH_NAMES.values():
+        for number, name in enumerate(months, start=1):
+            names[name.lower().rstrip(".")] = number
+            names[name.lower()] = number
     return names
 
 
