@@ -69,6 +69,7 @@ def test_the_everyday_pages_load_no_pdf_spreadsheet_or_password_library(
             (admin.id, "totp", f"/certificates/{certificate.id}"),
         ]
         db.session.remove()
+        db.engine.dispose()  # the subprocess has the database to itself
     plan = json.dumps({"pages": pages, "heavy": HEAVY})
     result = subprocess.run(
         [sys.executable, "-c", SERVE, database_url, str(data_dir), plan],
