@@ -1,5 +1,5 @@
 """lca.core.thai_words cuts Thai text exactly as PyThaiNLP's default cut does, its dictionary
-kept as a sorted list instead of PyThaiNLP's trie."""
+kept as text instead of PyThaiNLP's trie."""
 
 import random
 import re
@@ -8,7 +8,7 @@ from pathlib import Path
 from pythainlp.corpus import thai_words
 from pythainlp.tokenize import word_tokenize
 
-from lca.core.thai_words import SortedWords, split_words
+from lca.core.thai_words import WordList, _dictionary, split_words
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "lca/translations/th/LC_MESSAGES/messages.po"
 
@@ -27,11 +27,18 @@ def test_the_cut_is_pythainlps_default_cut():
         assert split_words(text) == word_tokenize(text, engine="newmm", keep_whitespace=True)
 
 
-def test_the_sorted_list_answers_as_a_trie():
-    sorted_words = SortedWords(["สวัสดี", "สวัส", "ดี", " ครับ "])
-    assert sorted_words.prefixes("สวัสดีครับ") == ["สวัส", "สวัสดี"]
-    assert sorted_words.prefixes("xสวัสดี", 1) == ["สวัส", "สวัสดี"]
-    assert "ครับ" in sorted_words and "สวั" not in sorted_words and len(sorted_words) == 4
-    sorted_words.add("สวัสดีตอนเช้า")
-    sorted_words.remove("ดี")
-    assert list(sorted_words) == ["ครับ", "สวัส", "สวัสดี", "สวัสดีตอนเช้า"]
+def test_the_word_list_is_pythainlps():
+    assert set(_dictionary()) == {word.strip() for word in thai_words()} - {""}
+    assert len(_dictionary()) == len(set(_dictionary()))
+
+
+def test_the_word_list_answers_as_a_trie():
+    word_list = WordList(["สวัสดี", "สวัส", "ดี", " ครับ ", "ก"])
+    assert word_list.prefixes("สวัสดีครับ") == ["สวัส", "สวัสดี"]
+    assert word_list.prefixes("xสวัสดี", 1) == ["สวัส", "สวัสดี"]
+    assert word_list.prefixes("สวัส\nดี") == ["สวัส"] and word_list.prefixes("กก") == ["ก"]
+    assert "ครับ" in word_list and "สวั" not in word_list and len(word_list) == 5
+    word_list.add("สวัสดีตอนเช้า")
+    word_list.remove("ดี")
+    word_list.remove("ก")
+    assert list(word_list) == ["ครับ", "สวัส", "สวัสดี", "สวัสดีตอนเช้า"]
