@@ -14,7 +14,7 @@ DEV_ENV := LCA_ENV=development LCA_PUBLIC_URL=$(LCA_PUBLIC_URL)
 # the stamp of the Node verifiers' installation (see below)
 VERIFIERS := tests/verifier/node_modules/.installed
 
-.PHONY: run test test-sqlite test-postgresql test-cluster security-check audit lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-floor bench-certificates bench-import bench-mail bench-capacity
+.PHONY: run test test-sqlite test-postgresql test-cluster security-check audit lint typecheck fmt lock translations i18n-update screenshots clean help bench bench-load bench-floor bench-certificates bench-import bench-mail bench-capacity bench-memory
 
 help:
 	@echo "make run      serve LCA with demo data on http://127.0.0.1:$(PORT)"
@@ -28,10 +28,12 @@ help:
 	@echo "make i18n-update  extract messages and merge them into the Thai catalogue"
 	@echo "make screenshots  the browser journeys, keeping their screenshots in docs/screenshots"
 	@echo "make bench    load test (locust) at 1,000 and 10,000 learners on SQLite and PostgreSQL,"
-	@echo "              and the certificate batch; BENCH_LEARNERS=\"1000 10000 100000\" for more"
-	@echo "              and each key page against its floor (bench/page_floor.py), and capacity in people"
-	@echo "make bench-load / bench-floor / bench-certificates / bench-import / bench-mail / bench-capacity  one benchmark (bench/results/*.json)"
-	@echo "make bench-capacity  how many people one server holds (CAPACITY_LEARNERS, default 10000; CAPACITY_ARGS)"
+	@echo "              the certificate batch, each key page against its floor, the workers' memory"
+	@echo "              and capacity in people; BENCH_LEARNERS=\"1000 10000 100000\" for more"
+	@echo "make bench-load / bench-floor / bench-certificates / bench-import / bench-mail / bench-memory /"
+	@echo "     bench-capacity  one benchmark (bench/results/*.json); bench-floor: each key page against"
+	@echo "              its floor; bench-memory: a gunicorn worker's memory after every page;"
+	@echo "              bench-capacity: how many people one server holds (CAPACITY_LEARNERS, CAPACITY_ARGS)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -139,7 +141,7 @@ clean:
 BENCH_LEARNERS ?= 1000 10000
 BENCH_BACKENDS ?= sqlite postgresql
 
-bench: bench-load bench-floor bench-certificates bench-mail bench-capacity
+bench: bench-load bench-floor bench-certificates bench-mail bench-memory bench-capacity
 
 bench-load: $(VENV)/.installed $(MO)
 	$(BIN)/python bench/load.py --backend $(BENCH_BACKENDS) --learners $(BENCH_LEARNERS) $(BENCH_ARGS)
@@ -165,6 +167,11 @@ bench-mail: $(VENV)/.installed $(MO)
 	for backend in $(BENCH_BACKENDS); do \
 		$(BIN)/python bench/mail.py --backend $$backend --learners $(or $(MAIL_LEARNERS),5000) || exit 1; \
 	done
+
+# Each gunicorn worker's RSS and PSS after every kind of page (4 workers, with and without
+# --preload): fails when one is above 100 MB
+bench-memory: $(VENV)/.installed $(MO)
+	$(BIN)/python bench/worker_memory.py --learners $(or $(MEMORY_LEARNERS),1000)
 
 bench-import: $(VENV)/.installed
 	$(BIN)/python bench/learner_import.py --rows $(or $(ROWS),5000)

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lca.core.collation import register_sqlite_collation
 from lca.core.config import ROOT, load_config
-from lca.core.db import db, migrate
+from lca.core.db import db, init_migrations
 from lca.core.logs import configure_logging
 from lca.core.request_ids import HEADER as REQUEST_ID_HEADER
 from lca.core.request_ids import request_id
@@ -47,7 +47,7 @@ def create_app(config: dict | None = None, serving: bool = True) -> Flask:
 
     app.session_interface = SignedCookieSessions()
     app.url_map.converters["int"] = DatabaseIdConverter
-    _init_extensions(app)
+    _init_extensions(app, serving)
     _register_blueprints(app)
     _add_request_hooks(app)
 
@@ -78,14 +78,15 @@ class OperatorCommands(click.Group):
         return self._commands().get_command(ctx, cmd_name)
 
 
-def _init_extensions(app: Flask) -> None:
+def _init_extensions(app: Flask, serving: bool) -> None:
     from lca.auth.sessions import load_session
     from lca.core import storage
     from lca.web import i18n, metrics, rate_limits, widgets  # noqa: F401 - rate_limits registers database://
 
     widgets.install()
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    if not serving or app.testing:
+        init_migrations(app, str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)

@@ -4,9 +4,12 @@ word with a leading vowel last)."""
 
 from __future__ import annotations
 
+import random
 import re
 
-from lca.core.collation import thai_sort_key, thai_sorted
+from pyuca import Collator
+
+from lca.core.collation import _collator, thai_sort_key, thai_sorted
 from tests.factories import CityFactory, CohortFactory, EnrolmentFactory, LearnerFactory
 
 #: real given names, in the order of the Royal Institute's dictionary
@@ -30,6 +33,19 @@ def test_thai_words_sort_as_in_a_dictionary():
         {"n": "โสภา"},
     ]
     assert thai_sort_key(None) == thai_sort_key("") < thai_sort_key("ก")
+
+
+def test_the_collator_read_by_block_gives_pyucas_keys():
+    """The table read a block at a time gives pyuca's own keys: every character of the first
+    12,288 (Latin, combining marks, Thai, punctuation…) and of the CJK and supplementary
+    ranges' samples, and made-up text mixing Thai, Latin and marks."""
+    whole, by_block = Collator(), _collator()
+    draw = random.Random(21)
+    texts = [chr(c) for c in [*range(0x3000), *range(0x4E00, 0x4F00), *range(0x1F300, 0x1F400)]]
+    letters = [chr(c) for c in [*range(0x0E01, 0x0E5C), *range(0x20, 0x250), 0x301, 0x308]]
+    texts += ["".join(draw.choices(letters, k=draw.randint(1, 16))) for _ in range(3000)]
+    for text in texts:
+        assert by_block.sort_key(text) == whole.sort_key(text), text
 
 
 def _order(page: str, words: list[str]) -> list[str]:

@@ -150,3 +150,28 @@ def test_every_date_field_of_the_app_is_a_day_field():
         if isinstance(node, ast.Name) and node.id in ("DateField", "DateTimeField")
     ]
     assert bare == []
+
+
+@pytest.mark.parametrize("language", ["th", "en"])
+def test_days_and_moments_are_written_as_babel_writes_them(language):
+    """LCA's table of month names is the CLDR's: every day of a year and a time of each hour
+    come out as Babel formats them (the month names and HH:mm in the language's locale)."""
+    from datetime import datetime
+
+    from babel.dates import format_date, format_time, get_month_names
+
+    from lca.core.dates import MONTH_NAMES, format_day, format_moment, programme_timezone
+
+    for style, width in (("long", "wide"), ("short", "abbreviated")):
+        babel_names = get_month_names(width, locale=language)
+        assert MONTH_NAMES[language, style] == tuple(babel_names[m] for m in range(1, 13))
+    day, year = date(2027, 1, 1), 2570 if language == "th" else 2027
+    while day.year == 2027:
+        for style, pattern in (("long", "d MMMM"), ("short", "d MMM")):
+            written = f"{format_date(day, pattern, locale=language)} {year}"
+            assert format_day(day, style, language) == written
+        day += timedelta(days=1)
+    for hour in range(24):
+        moment = datetime(2027, 3, 9, hour, 7, tzinfo=programme_timezone())
+        clock = format_time(moment, "HH:mm", locale=language)
+        assert clock in format_moment(moment, language)

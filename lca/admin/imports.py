@@ -21,7 +21,6 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -217,6 +216,8 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
         raise ImportFileError(_("The XLSX file cannot be opened.")) from error
     if unpacked > MAX_XLSX_UNPACKED:  # a "zip bomb", or far more than a list of learners
         raise ImportFileError(_("The XLSX file is too large once unpacked."))
+    from openpyxl import load_workbook  # loaded by the imports, not by every worker
+
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a damaged workbook

@@ -11,8 +11,6 @@ from functools import cache
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from lca.core.dates import buddhist_year, local_today
 from lca.core.db import db
@@ -45,6 +43,8 @@ def check_password_policy(password: str, email: str | None = None, *names: str |
         raise RuleError(
             _("This is one of the most common passwords. Choose another."), field="new_password"
         )
+    from zxcvbn import zxcvbn  # its word lists take 14 MB: loaded when a password is checked
+
     personal = [part for value in (email, *names) if value for part in _personal_words(value)]
     estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=personal + _context_words())
     if estimate["score"] < MIN_PASSWORD_SCORE or (email and email.lower() in password.lower()):
@@ -81,6 +81,8 @@ def _context_words() -> list[str]:
 @cache
 def _common_passwords() -> frozenset[str]:
     """zxcvbn's list of the 30,000 passwords most often found in breaches."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 

@@ -17,34 +17,14 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyotp
-import segno
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import (
-    bytes_to_base64url,
-    parse_authentication_credential_json,
-    parse_registration_credential_json,
-)
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from lca.auth.second_factor_throttle import count_failure, minutes_to_wait
 from lca.auth.sessions import end_sessions
@@ -57,6 +37,11 @@ from lca.core.security_log import security_event
 from lca.models import MessageKind, Passkey, RecoveryCode, Role, User
 from lca.web.addresses import public_url
 from lca.web.time_field import THAI_DIGITS
+
+# segno and webauthn (py_webauthn and its CBOR and COSE parsers) are imported by the functions
+# that draw a QR code or check a passkey: most requests do neither.
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
 
 #: the name an authenticator app shows next to the account's codes
 ISSUER = "LCA"
@@ -134,6 +119,8 @@ def totp_uri(user: User) -> str:
 
 def qr_code_data_uri(text: str) -> str:
     """A QR code of ``text`` as an SVG data: URI (the page's CSP allows data: images)."""
+    import segno
+
     return segno.make(text, error="m").svg_data_uri(scale=4, border=2, dark="#000", light="#fff")
 
 
@@ -339,11 +326,15 @@ def _user_handle(user: User) -> bytes:
 
 
 def _transports(passkey: Passkey) -> list[AuthenticatorTransport]:
+    from webauthn.helpers.structs import AuthenticatorTransport
+
     known = {t.value: t for t in AuthenticatorTransport}
     return [known[t] for t in (passkey.transports or "").split(",") if t in known]
 
 
 def _descriptors(user: User) -> list[PublicKeyCredentialDescriptor]:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
     return [
         PublicKeyCredentialDescriptor(id=p.credential_id, transports=_transports(p) or None)
         for p in passkeys_of(user)
@@ -352,6 +343,14 @@ def _descriptors(user: User) -> list[PublicKeyCredentialDescriptor]:
 
 def passkey_registration_options(user: User) -> tuple[dict[str, Any], str]:
     """What the browser needs to make a passkey, and the challenge to keep until it answers."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     rp_id, _origin = relying_party()
     options = generate_registration_options(
         rp_id=rp_id,
@@ -395,6 +394,10 @@ def _clean_name(name: Any) -> str:
 
 def register_passkey(user: User, credential: Any, challenge: str | None, name: Any) -> Passkey:
     """Keep a passkey the browser made, once its answer to our challenge checks out."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import parse_registration_credential_json
+    from webauthn.helpers.structs import AuthenticatorTransport
+
     text = _credential_text(credential)
     rp_id, origin = relying_party()
     try:
@@ -433,6 +436,10 @@ def register_passkey(user: User, credential: Any, challenge: str | None, name: A
 
 def passkey_sign_in_options(user: User) -> tuple[dict[str, Any], str]:
     """What the browser needs to sign in with one of the person's passkeys, and the challenge."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     rp_id, _origin = relying_party()
     options = generate_authentication_options(
         rp_id=rp_id,
@@ -445,6 +452,9 @@ def passkey_sign_in_options(user: User) -> tuple[dict[str, Any], str]:
 def pass_with_passkey(user: User, credential: Any, challenge: str | None) -> str:
     """Check a sign-in's second step by one of the person's passkeys (its signature over our
     challenge, by the key registered); refusals are audited like wrong codes."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import parse_authentication_credential_json
+
     text = _credential_text(credential)
     rp_id, origin = relying_party()
     try:

@@ -17,12 +17,15 @@ import io
 import struct
 import zlib
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr  # writes XML, parses none  # nosec B406
 
 import fontpkg
 from defusedxml import ElementTree as SafeElementTree
-from PIL import Image, ImageDraw, ImageFont, features
-from PIL.PngImagePlugin import PngInfo
+
+# Pillow is imported where a PNG is drawn: the verify page and most others draw none
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 PNG_KEYWORD = "openbadgecredential"
 SVG_NAMESPACE = "https://purl.imsglobal.org/ob/v3p0"
@@ -45,6 +48,8 @@ MAX_BAKED_TEXT = 5 * 1024 * 1024  #: the longest credential text read back out o
 def thai_in_png() -> bool:
     """Whether Thai can be drawn in the PNG: it needs complex text layout (libraqm); without
     it the marks would be misplaced, so the PNG then carries the English lines only."""
+    from PIL import features
+
     return bool(features.check("raqm"))
 
 
@@ -118,6 +123,8 @@ def badge_svg(lines: Lines, credential: str | None = None) -> str:
 
 @lru_cache(maxsize=8)
 def _font(size: int, bold: bool, raqm: bool) -> ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
     layout = ImageFont.Layout.RAQM if raqm else ImageFont.Layout.BASIC
     return ImageFont.truetype(
         str(fontpkg.path("Sarabun", 700 if bold else 400)), size, layout_engine=layout
@@ -126,6 +133,9 @@ def _font(size: int, bold: bool, raqm: bool) -> ImageFont.FreeTypeFont:
 
 def badge_png(lines: Lines, credential: str | None = None) -> bytes:
     """The badge as PNG; with ``credential``, baked in one uncompressed iTXt chunk."""
+    from PIL import Image, ImageDraw
+    from PIL.PngImagePlugin import PngInfo
+
     thai = thai_in_png()
     scale = 2
     image = Image.new("RGBA", (SIZE * scale, SIZE * scale), (0, 0, 0, 0))

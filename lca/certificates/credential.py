@@ -20,9 +20,6 @@ import json
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from joserfc import jws
-from joserfc.jwt import JWTClaimsRegistry
-from joserfc.jwt import decode as decode_jwt
 from sqlalchemy import select
 
 from lca.certificates.codes import normalise_code
@@ -257,6 +254,8 @@ def _numeric_date(stamp: str) -> int:
 
 def jwt_form(credential: dict, address: str) -> str:
     """The credential (without its embedded proof) as a JWT per Open Badges 3.0 §8.2."""
+    from joserfc import jws  # with cryptography: loaded by the workers that sign or check
+
     key = jwt_key()
     unsigned = {name: value for name, value in credential.items() if name != "proof"}
     claims = {
@@ -323,6 +322,10 @@ def public_jwk(address: str, thumbprint: str) -> dict | None:
 def verify_jwt(token: str) -> dict:
     """The claims of a credential's JWT, if its signature checks against a published key and
     its times hold (raises otherwise)."""
+    from joserfc import jws
+    from joserfc.jwt import JWTClaimsRegistry
+    from joserfc.jwt import decode as decode_jwt
+
     header = jws.extract_compact(token.encode()).protected
     thumbprint = str(header.get("kid", "")).rsplit("/", 1)[-1]
     keys = [key for key in jwt_keys() if key.thumbprint() == thumbprint]

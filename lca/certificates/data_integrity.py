@@ -24,13 +24,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import base58
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from pyld import jsonld  # type: ignore[import-untyped]
+
+# cryptography (9 MB with its Rust core) is imported where a proof is made or checked, or a
+# key encoded: the pages that show a certificate do none of it
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
@@ -156,6 +160,9 @@ def _check_expanded(node: object) -> None:
 
 def expand_strictly(document: dict[str, Any], loader: DocumentLoader = document_loader) -> Any:
     """The document in expanded JSON-LD, refusing any term the contexts do not define."""
+    # PyLD (with lxml, 10 MB) is imported by the signing and checking of credentials alone
+    from pyld import jsonld  # type: ignore[import-untyped]
+
     dropped: list[str | None] = []
     expanded = jsonld.expand(
         document,
@@ -171,6 +178,8 @@ def expand_strictly(document: dict[str, Any], loader: DocumentLoader = document_
 def canonical_nquads(document: dict[str, Any], loader: DocumentLoader = document_loader) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document (every term defined, every context
     pinned; raises :class:`UndefinedTerm` or :class:`ContextNotPinned` otherwise)."""
+    from pyld import jsonld
+
     options = {
         "algorithm": "URDNA2015",
         "format": "application/n-quads",
@@ -215,12 +224,16 @@ def multibase_decode(text: str) -> bytes:
 
 def multikey_from_public(key: Ed25519PublicKey) -> str:
     """The Multikey ``publicKeyMultibase`` of an Ed25519 public key ("z6Mk…")."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
     return multibase_encode(ED25519_PUB_PREFIX + raw)
 
 
 def public_from_multikey(text: str) -> Ed25519PublicKey:
     """The Ed25519 public key of a Multikey ``publicKeyMultibase``; ValueError otherwise."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     data = multibase_decode(text)
     if len(data) != 34 or not data.startswith(ED25519_PUB_PREFIX):
         raise ValueError("not an Ed25519 Multikey (multicodec 0xed01 and 32 bytes)")
@@ -345,6 +358,8 @@ def verify_proof(
         return ProofResult(False, "unpinned_context", method)
     except Exception:  # hostile JSON-LD: PyLD raises errors of many kinds
         return ProofResult(False, "invalid_jsonld", method)
+    from cryptography.exceptions import InvalidSignature
+
     try:
         key.verify(signature, data)
     except InvalidSignature:

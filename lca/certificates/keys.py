@@ -17,12 +17,20 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
-from joserfc.jwk import ECKey, OKPKey
 
 from lca.core.config import keys_folder_of
+
+# joserfc and cryptography (9 MB with its Rust core) are imported by the functions that read,
+# make or check a key: the pages that show a certificate use none
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+    from joserfc.jwk import ECKey, OKPKey
 
 PROOF_KEY_FILE = "issuer-ed25519.jwk.json"  #: the name the first round gave the key, kept
 JWT_KEY_FILE = "jwt-es256.jwk.json"
@@ -46,11 +54,15 @@ def _write_private(path: Path, key: OKPKey | ECKey) -> None:
 
 
 def _read(path: Path) -> OKPKey | ECKey:
+    from joserfc.jwk import ECKey, OKPKey
+
     data = json.loads(path.read_text())
     return OKPKey.import_key(data) if data.get("kty") == "OKP" else ECKey.import_key(data)
 
 
 def _new(kind: str) -> OKPKey | ECKey:
+    from joserfc.jwk import ECKey, OKPKey
+
     return OKPKey.generate_key("Ed25519") if kind == "proof" else ECKey.generate_key("P-256")
 
 
@@ -97,6 +109,8 @@ def _current(kind: str) -> OKPKey | ECKey:
 
 def proof_key() -> OKPKey:
     """The Ed25519 key that signs credentials and status lists now."""
+    from joserfc.jwk import OKPKey
+
     key = _current("proof")
     if not isinstance(key, OKPKey):
         raise SigningKeyMissing(f"{PROOF_KEY_FILE} does not hold an Ed25519 key.")
@@ -105,6 +119,8 @@ def proof_key() -> OKPKey:
 
 def jwt_key() -> ECKey:
     """The P-256 key that signs credentials' JWT form now."""
+    from joserfc.jwk import ECKey
+
     key = _current("jwt")
     if not isinstance(key, ECKey):
         raise SigningKeyMissing(f"{JWT_KEY_FILE} does not hold a P-256 key.")
@@ -126,15 +142,21 @@ def _published(kind: str) -> list[OKPKey | ECKey]:
 
 
 def proof_keys() -> list[OKPKey]:
+    from joserfc.jwk import OKPKey
+
     return [key for key in _published("proof") if isinstance(key, OKPKey)]
 
 
 def jwt_keys() -> list[ECKey]:
+    from joserfc.jwk import ECKey
+
     return [key for key in _published("jwt") if isinstance(key, ECKey)]
 
 
 def ed25519_private(key: OKPKey) -> Ed25519PrivateKey:
     """The proof key's private half, as `cryptography` signs with it."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     private = key.private_key
     if not isinstance(private, Ed25519PrivateKey):
         raise SigningKeyMissing(f"{PROOF_KEY_FILE} does not hold an Ed25519 private key.")
@@ -142,6 +164,8 @@ def ed25519_private(key: OKPKey) -> Ed25519PrivateKey:
 
 
 def ed25519_public(key: OKPKey) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     public = key.public_key
     if not isinstance(public, Ed25519PublicKey):
         raise SigningKeyMissing("A published proof key is not an Ed25519 key.")

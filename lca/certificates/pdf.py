@@ -31,10 +31,10 @@ import segno
 from fpdf import FPDF
 from fpdf.enums import OutputIntentSubType
 from fpdf.output import OutputProducer, PDFCatalog, PDFICCProfile
-from pythainlp.tokenize import word_tokenize
 
 from lca.certificates.pdf_signing import PdfSigner
 from lca.core.dates import format_day
+from lca.core.thai_words import split_words
 
 PAGE_W, PAGE_H = 297, 210
 MARGIN = 22
@@ -89,7 +89,7 @@ def words(text: str) -> tuple[str, ...]:
     """Where a line may break: Thai words (PyThaiNLP) and the spaces between English words.
     Kept for the process: the course's sentences are the same on every certificate, and
     cutting them was a seventh of a batch's time."""
-    return tuple(w for w in word_tokenize(text, engine="newmm", keep_whitespace=True) if w)
+    return tuple(w for w in split_words(text) if w)
 
 
 class _WithoutOpenAction(OutputProducer):

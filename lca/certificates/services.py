@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
@@ -25,8 +25,6 @@ from lca.certificates.credential import sign_at_issue
 from lca.certificates.eligibility import is_eligible, staff_missing_steps
 from lca.certificates.issuer import load_issuer
 from lca.certificates.keys import SigningKeyMissing, jwt_key, proof_key
-from lca.certificates.pdf import CertificateRenderer
-from lca.certificates.pdf_signing import PdfSigningCertificateMissing, require_signing_certificate
 from lca.certificates.status_list import allocate_place
 from lca.core.audit import record
 from lca.core.dates import buddhist_year, local_today
@@ -47,6 +45,9 @@ from lca.models import (
     User,
 )
 from lca.web.addresses import public_url
+
+if TYPE_CHECKING:
+    from lca.certificates.pdf import CertificateRenderer
 
 
 @dataclass
@@ -75,6 +76,11 @@ def _check_operator(admin: User | None) -> None:
 
 def _check_keys() -> None:
     """A certificate is signed as it is issued: without the issuer's keys, nothing is."""
+    from lca.certificates.pdf_signing import (
+        PdfSigningCertificateMissing,
+        require_signing_certificate,
+    )
+
     try:
         proof_key(), jwt_key()
         require_signing_certificate()
@@ -317,6 +323,14 @@ def _snapshot(
     )
 
 
+def _renderer() -> CertificateRenderer:
+    """A renderer of certificate pages. fpdf2, its fonts' shaping and pyHanko (about 100 MB)
+    are imported here, by the workers that issue certificates, not by every worker."""
+    from lca.certificates.pdf import CertificateRenderer
+
+    return CertificateRenderer()
+
+
 def _store(
     enrolment: Enrolment,
     snapshot: dict[str, Any],
@@ -402,7 +416,7 @@ def issue_certificate(
     year, number, serial = _new_serial()
     snapshot = _snapshot(enrolment, progress, serial, new_code(), language)
     snapshot.update(serial_year=year, serial_number=number)
-    certificate = _store(enrolment, snapshot, admin, renderer or CertificateRenderer())
+    certificate = _store(enrolment, snapshot, admin, renderer or _renderer())
     record(admin, "certificate.issue", certificate, serial=serial, enrolment_id=enrolment.id)
     record_message(
         enrolment.learner,
@@ -437,7 +451,7 @@ def issue_for_cohort(
     """Issue every eligible learner's certificate (or those with the given e-mails), one by
     one, with the fonts loaded once; yields (enrolment, certificate, refusal) for each. The
     caller commits after each, so a long batch shows its progress and keeps what it did."""
-    renderer = CertificateRenderer()
+    renderer = _renderer()
     rows = [
         row
         for row in cohort_certificates(cohort)
@@ -576,7 +590,7 @@ def reissue_certificate(
     year, number, serial = _new_serial()
     snapshot = successor_snapshot(serial, new_code())
     snapshot.update(serial_year=year, serial_number=number, replaces=certificate.serial)
-    successor = _store(enrolment, snapshot, admin, CertificateRenderer())
+    successor = _store(enrolment, snapshot, admin, _renderer())
     successor.replaces_id, successor.reissue_reason = certificate.id, reason
     certificate.superseded_by_id = successor.id
     db.session.flush()

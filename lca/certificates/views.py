@@ -14,7 +14,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from pypdf import PdfReader, PdfWriter
 
 from lca.certificates import bp
 from lca.certificates.forms import IssueForm, ReasonForm
@@ -116,6 +115,8 @@ def print_cohort(cohort_id: int):
 
 def merged_pdf(certificates: list[Certificate]) -> bytes:
     """The frozen PDFs of ``certificates`` as one document, in order."""
+    from pypdf import PdfReader, PdfWriter  # 28 MB of modules, for this download alone
+
     writer = PdfWriter()
     for certificate in certificates:
         with storage().open(certificate.pdf_key) as file:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import segno
 from flask import abort, flash, jsonify, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -43,6 +42,8 @@ def _chosen(points: list[CheckInPoint], number: int) -> CheckInPoint:
 
 
 def _code(point: CheckInPoint) -> dict[str, object]:
+    import segno  # the QR code's drawing: loaded by the check-in screens alone
+
     step = current_step()
     link = f"{public_url()}{url_for('check_in.scan', check_in_code=code_for(point, step))}"
     return {

@@ -10,9 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
-
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("production", "development", "testing")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
@@ -27,6 +24,10 @@ def read_pkcs12(path: str | Path, password_file: str | Path | None) -> tuple[Any
     """The private key, certificate and chain of the organisation certificate that signs the
     certificate PDFs (LCA_PDF_SIGNING_P12, its passphrase in the file
     LCA_PDF_SIGNING_P12_PASSWORD_FILE, one line); ConfigError saying what is wrong."""
+    # cryptography (9 MB with its Rust core) is loaded by the workers that sign, not by all
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     p12 = "LCA_PDF_SIGNING_P12"
     if not password_file:
         raise ConfigError(

@@ -7,14 +7,32 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import get_month_names
 from flask import current_app, g, has_app_context
 from flask_babel import get_locale
 
 DEFAULT_TIMEZONE = "Asia/Bangkok"
 #: the Buddhist era (พ.ศ.) counts from 543 years before the common era
 BUDDHIST_ERA_OFFSET = 543
+#: the months as Thai and English name them, in full and short: the Unicode CLDR's names, as
+#: Babel formats them (tests/test_typed_dates.py compares them). Babel reads its whole Thai
+#: locale (4 MB, with every language, country and time zone named in Thai) for these 48.
+MONTH_NAMES = {
+    ("th", "long"): (
+        "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
+        "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
+    ),
+    ("th", "short"): (
+        "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
+        "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
+    ),
+    ("en", "long"): (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+    ("en", "short"): (
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ),
+}  # fmt: skip
 
 
 def programme_timezone() -> ZoneInfo:
@@ -64,25 +82,6 @@ def current_language() -> str:
     return found
 
 
-#: the months' names of LCA's two languages as CLDR writes them in a date, read from Babel's
-#: locale data when the module loads (a page of dates asked Babel for its locale each time)
-MONTHS = {
-    language: {
-        width: dict(Locale.parse(language).months["format"][width])
-        for width in ("wide", "abbreviated")
-    }
-    for language in ("th", "en")
-}
-
-
-def _month_name(value: date, width: str, language: str) -> str:
-    """The month's name in a date ("พฤศจิกายน", "พ.ย.", "November")."""
-    months = MONTHS.get(language)
-    if months is None:  # a language LCA does not offer (a command's locale)
-        return str(Locale.parse(language).months["format"][width][value.month])
-    return str(months[width][value.month])
-
-
 def format_day(
     value: date | datetime | None, style: str = "long", language: str | None = None
 ) -> str:
@@ -92,7 +91,7 @@ def format_day(
     if isinstance(value, datetime):
         value = value.astimezone(programme_timezone()).date()
     language = language or current_language()
-    month = _month_name(value, "wide" if style == "long" else "abbreviated", language)
+    month = MONTH_NAMES[language, "long" if style == "long" else "short"][value.month - 1]
     year = buddhist_year(value) if language == "th" else value.year
     return f"{value.day} {month} {year}"
 
@@ -142,11 +141,10 @@ class UnclearYear(ValueError):
 
 def _month_numbers() -> dict[str, int]:
     names: dict[str, int] = {}
-    for language in ("th", "en"):
-        for width in ("wide", "abbreviated"):
-            for number, name in get_month_names(width, locale=language).items():
-                names[name.lower().rstrip(".")] = number
-                names[name.lower()] = number
+    for months in MONTH_NAMES.values():
+        for number, name in enumerate(months, start=1):
+            names[name.lower().rstrip(".")] = number
+            names[name.lower()] = number
     return names
 
 

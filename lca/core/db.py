@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask_migrate import Migrate
+from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
@@ -83,7 +83,15 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate(render_as_batch=True, compare_type=True)
+
+
+def init_migrations(app: Flask, directory: str) -> None:
+    """The migrations extension (Flask-Migrate: ``flask db …``) on ``app``. It brings Alembic,
+    Mako and Pygments (10 MB), so the app factory adds it where the database is migrated (the
+    commands, the tests), not in a served worker."""
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=directory, render_as_batch=True, compare_type=True)
 
 
 def flush_or_conflict(message: object) -> None:

@@ -7,11 +7,11 @@ import base64
 import hashlib
 import hmac
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
-from icalendar import Calendar, Event
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -30,6 +30,10 @@ from lca.models.cohorts import cohorts_taught_by
 from lca.web.addresses import public_url
 from lca.web.i18n import hours_text, in_language, localized
 from lca.web.pages import MAX_DATABASE_INT
+
+# icalendar (9 MB of modules) is imported where a feed is written: only calendar apps ask
+if TYPE_CHECKING:
+    from icalendar import Event
 
 #: characters of the address's signature kept: 32 base64url characters are 192 bits
 TOKEN_LENGTH = 32
@@ -116,6 +120,8 @@ def _field_windows(user: User) -> list[tuple[Enrolment, int]]:
 
 def _session_event(session: ClassSession, host: str, link: str) -> Event:
     start = datetime.combine(session.held_on, session.starts_at, tzinfo=programme_timezone())
+    from icalendar import Event
+
     module = session.module
     event = Event()
     event.add("uid", f"session-{session.id}@{host}")
@@ -142,6 +148,8 @@ def _session_event(session: ClassSession, host: str, link: str) -> Event:
 
 
 def _field_window_event(enrolment: Enrolment, changes: int, host: str, link: str) -> Event:
+    from icalendar import Event
+
     last_day: date = enrolment.field_window_ends_on
     event = Event()
     event.add("uid", f"field-window-{enrolment.id}@{host}")
@@ -167,6 +175,8 @@ def calendar_feed(user: User) -> bytes:
     """The person's feed as iCalendar text, in their preferred language: their sessions
     (cancelled ones kept, marked cancelled, so calendars update the same event) and, for a
     learner, the last day of each field window. Three statements, whatever the number."""
+    from icalendar import Calendar
+
     base = public_url()
     host = urlsplit(base).hostname or "lca"
     link = f"{base}/"

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from markupsafe import Markup, escape
-from pythainlp.tokenize import word_tokenize
 
 WIDTH, BAR, GAP, LABEL = 640, 26, 10, 250
 LINE = 17  #: the height of a line of a label, at 14 px
@@ -71,9 +70,11 @@ def _cells(text: str) -> int:
 def label_lines(label: str, cells: int = LINE_CELLS) -> tuple[str, ...]:
     """``label`` as lines of at most ``cells`` characters, broken only between words; a
     single word longer than a line stays whole on its own line."""
+    from lca.core.thai_words import split_words  # PyThaiNLP: loaded by the first chart
+
     lines: list[str] = []
     current = ""
-    for word in word_tokenize(label, engine="newmm", keep_whitespace=True):
+    for word in split_words(label):
         if current.strip() and _cells(current.rstrip() + word) > cells:
             lines.append(current.strip())
             current = word.lstrip()

@@ -10,14 +10,10 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from flask import Response, send_file, stream_with_context
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from lca.core.dates import format_day, format_moment
 from lca.core.storage import storage
@@ -25,6 +21,10 @@ from lca.core.uploads import download_name
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 
 def looks_like_formula(text: str) -> bool:
@@ -89,11 +89,16 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename:
     return response
 
 
-def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> Cell:
-    cell = WriteOnlyCell(sheet, value=cast(Any, value))  # any value _xlsx_value returns
-    if isinstance(value, str):
-        cell.data_type = "s"  # always text: a name like "=SUM(…)" is never a formula
-    return cell
+def _xlsx_cells(sheet: WriteOnlyWorksheet, values: Iterable[object]) -> list[Cell]:
+    from openpyxl.cell import WriteOnlyCell
+
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(sheet, value=cast(Any, value))  # any value _xlsx_value returns
+        if isinstance(value, str):
+            cell.data_type = "s"  # always text: a name like "=SUM(…)" is never a formula
+        cells.append(cell)
+    return cells
 
 
 def _xlsx_value(value: object) -> object:
@@ -109,11 +114,13 @@ def xlsx_response(
     header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str, sheet_name: str = "LCA"
 ) -> Response:
     """An XLSX download: rows written one at a time to a temporary file, then streamed."""
+    from openpyxl import Workbook  # 20 MB of modules: loaded by the first XLSX download
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_name[:31])
-    sheet.append([_xlsx_cell(sheet, str(title)) for title in header])
+    sheet.append(_xlsx_cells(sheet, (str(title) for title in header)))
     for row in rows:
-        sheet.append([_xlsx_cell(sheet, _xlsx_value(value)) for value in row])
+        sheet.append(_xlsx_cells(sheet, (_xlsx_value(value) for value in row)))
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by generate(), after the download
     workbook.save(spool)
     spool.seek(0)
