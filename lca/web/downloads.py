@@ -1,6 +1,7 @@
 """Downloads: stored files sent as attachments, and spreadsheets that open right in Excel (Thai
 intact) and cannot run formulas: CSV in UTF-8 with a byte-order mark, streamed row by row, or
-XLSX written with openpyxl's write-only mode (a row at a time, so memory stays flat)."""
+XLSX written with XlsxWriter's constant-memory mode (a row at a time, so memory stays flat;
+openpyxl, which reads the imports, would load lxml and Pillow into a worker for an export)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 from urllib.parse import quote
 
 from flask import Response, send_file, stream_with_context
@@ -21,10 +22,6 @@ from lca.core.uploads import download_name
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-if TYPE_CHECKING:
-    from openpyxl.cell.cell import Cell
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 
 def looks_like_formula(text: str) -> bool:
@@ -89,18 +86,6 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename:
     return response
 
 
-def _xlsx_cells(sheet: WriteOnlyWorksheet, values: Iterable[object]) -> list[Cell]:
-    from openpyxl.cell import WriteOnlyCell
-
-    cells = []
-    for value in values:
-        cell = WriteOnlyCell(sheet, value=cast(Any, value))  # any value _xlsx_value returns
-        if isinstance(value, str):
-            cell.data_type = "s"  # always text: a name like "=SUM(…)" is never a formula
-        cells.append(cell)
-    return cells
-
-
 def _xlsx_value(value: object) -> object:
     """Numbers stay numbers; days and moments read as on the screen; the rest is text."""
     if value is None:
@@ -113,16 +98,26 @@ def _xlsx_value(value: object) -> object:
 def xlsx_response(
     header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str, sheet_name: str = "LCA"
 ) -> Response:
-    """An XLSX download: rows written one at a time to a temporary file, then streamed."""
-    from openpyxl import Workbook  # 20 MB of modules: loaded by the first XLSX download
+    """An XLSX download: rows written one at a time to a temporary file, then streamed. Text
+    is always written as text: a name like "=SUM(…)" is never a formula."""
+    import xlsxwriter  # loaded by the first XLSX download
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(sheet_name[:31])
-    sheet.append(_xlsx_cells(sheet, (str(title) for title in header)))
-    for row in rows:
-        sheet.append(_xlsx_cells(sheet, (_xlsx_value(value) for value in row)))
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by generate(), after the download
-    workbook.save(spool)
+    options = {
+        "constant_memory": True,
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "strings_to_urls": False,
+    }
+    with xlsxwriter.Workbook(spool, options) as workbook:
+        sheet = workbook.add_worksheet(sheet_name[:31])
+        sheet.write_row(0, 0, [str(title) for title in header])
+        for number, row in enumerate(rows, start=1):
+            for column, cell in enumerate(_xlsx_value(value) for value in row):
+                if isinstance(cell, str):
+                    sheet.write_string(number, column, cell)
+                elif cell is not None:
+                    sheet.write_number(number, column, cell)
     spool.seek(0)
 
     def generate() -> Iterator[bytes]:
