@@ -33,6 +33,7 @@ def build(app, learners: int):
     from lca.certificates.keys import generate_keys
     from lca.core.dates import local_today
     from lca.core.db import db
+    from lca.curriculum.services import current_version
     from lca.models import (
         City,
         Cohort,
@@ -51,17 +52,23 @@ def build(app, learners: int):
     seed_all()
     generate_keys()
     city = db.session.scalar(select(City).where(City.code == "phayao"))
+    version = current_version()  # the curriculum in force, as a new cohort follows it
     start = local_today() - timedelta(days=200)
     cohort = Cohort(
         code="CA-BENCH-01",
         host_city=city,
+        curriculum_version=version,
         starts_on=start,
         ends_on=start + timedelta(days=300),
         field_starts_on=start,
         field_window_months=6,
     )
     db.session.add(cohort)
-    modules = list(db.session.scalars(select(Module).order_by(Module.number)))
+    modules = list(
+        db.session.scalars(
+            select(Module).where(Module.version_id == version.id).order_by(Module.number)
+        )
+    )
     secret = hash_password("benchmark password")
     for n in range(learners):
         learner = User(
