@@ -39,10 +39,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine, revision
+from common import ROOT, benchmark_database, machine, revision
 from load import bench_env, prepare
 
-from tools.instances import Gunicorn, ThrowawayPostgres, free_port, worker_pids
+from tools.instances import Gunicorn, free_port, worker_pids
 
 #: each kind's share of the people (bench/capacity_locustfile.py's weights)
 SHARES = {"learners": 0.75, "instructors": 0.15, "admins": 0.05, "public": 0.05}
@@ -368,19 +368,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="lca-capacity-") as name:
         folder = Path(name)
-        server = None
-        if args.database:
-            url = args.database
-        elif args.backend == "postgresql":
-            server = ThrowawayPostgres().start()
-            url = server.create_database("lca_capacity")
-        else:
-            url = f"sqlite:///{folder / 'lca.sqlite3'}"
-        try:
+        with benchmark_database(args.backend, args.database, folder, "lca_capacity") as url:
             result = measure(args, url, folder)
-        finally:
-            if server is not None:
-                server.stop()
     out = ROOT / "bench" / "results" / f"{args.name}-{args.backend}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -1,5 +1,6 @@
 """What the benchmark scripts share besides the throwaway instances of tools/instances.py: the
-repository on sys.path, the machine's description and the commit under test."""
+repository on sys.path, the machine's description, the commit under test and the database a
+benchmark runs on."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,3 +54,23 @@ def revision() -> str:
     # what the benchmarks write themselves does not make the code under test another one
     dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results")
     return git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if dirty else "")
+
+
+@contextmanager
+def benchmark_database(
+    backend: str, database: str | None, folder: Path, name: str
+) -> Iterator[str]:
+    """The URL of the database a benchmark runs on: ``database`` as given, else a SQLite file in
+    ``folder``, or a database ``name`` on a throwaway PostgreSQL server, stopped afterwards."""
+    from tools.instances import ThrowawayPostgres
+
+    if database:
+        yield database
+    elif backend == "postgresql":
+        server = ThrowawayPostgres().start()
+        try:
+            yield server.create_database(name)
+        finally:
+            server.stop()
+    else:
+        yield f"sqlite:///{folder / 'lca.sqlite3'}"

@@ -40,9 +40,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine, revision
+from common import ROOT, benchmark_database, machine, revision
 
-from tools.instances import ThrowawayPostgres, flask, free_port, instance_env
+from tools.instances import flask, free_port, instance_env
 
 TAG = re.compile(r"(<[^>]*>)")
 FLOOR_TEMPLATE = "{% for part in parts %}{{ part }}{% endfor %}"
@@ -373,25 +373,15 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="lca-floor-") as name:
         folder = Path(name)
-        server = None
-        if args.database and args.database.startswith("sqlite:///"):
+        database = args.database
+        if database and database.startswith("sqlite:///"):
             # the benchmark writes (an administrator, logs, audit events): it works on a copy,
             # and each run starts from the same data
             copy = folder / "lca.sqlite3"
-            shutil.copyfile(args.database.removeprefix("sqlite:///"), copy)
-            url = f"sqlite:///{copy}"
-        elif args.database:
-            url = args.database
-        elif args.backend == "postgresql":
-            server = ThrowawayPostgres().start()
-            url = server.create_database("lca_floor")
-        else:
-            url = f"sqlite:///{folder / 'lca.sqlite3'}"
-        try:
+            shutil.copyfile(database.removeprefix("sqlite:///"), copy)
+            database = f"sqlite:///{copy}"
+        with benchmark_database(args.backend, database, folder, "lca_floor") as url:
             result = run(args, url, folder)
-        finally:
-            if server is not None:
-                server.stop()
     if args.profile:
         return 0
     print()

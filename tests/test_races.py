@@ -86,8 +86,9 @@ def race(app, work, runners: int = 2) -> list[str]:
     return results
 
 
-def test_two_reviewers_approving_at_once_make_one_approval(real_app):
-    with real_app.app_context():
+def _waiting_log(app) -> tuple[int, int, dict[str, set[int]]]:
+    """A committed log waiting for review, its cohort's instructor, and what to remove after."""
+    with app.app_context():
         instructor = InstructorFactory()
         enrolment = EnrolmentFactory(cohort=CohortFactory(instructors=[instructor]))
         log = HourLogFactory(enrolment=enrolment)
@@ -99,8 +100,13 @@ def test_two_reviewers_approving_at_once_make_one_approval(real_app):
             "users": {instructor.id, enrolment.learner_id},
             "cities": {enrolment.cohort.host_city_id, enrolment.learner.city_id},
         }
-        log_id, instructor_id = log.id, instructor.id
+        found = log.id, instructor.id, made
         db.session.remove()
+    return found
+
+
+def test_two_reviewers_approving_at_once_make_one_approval(real_app):
+    log_id, instructor_id, made = _waiting_log(real_app)
 
     class Approve:
         @staticmethod
@@ -415,20 +421,7 @@ def test_a_reviewer_who_lost_the_race_in_a_request_is_refused_not_crashed(real_a
     from sqlalchemy import update
     from sqlalchemy.orm.attributes import set_committed_value
 
-    with real_app.app_context():
-        instructor = InstructorFactory()
-        enrolment = EnrolmentFactory(cohort=CohortFactory(instructors=[instructor]))
-        log = HourLogFactory(enrolment=enrolment)
-        db.session.commit()
-        made = {
-            "logs": {log.id},
-            "enrolments": {enrolment.id},
-            "cohorts": {enrolment.cohort_id},
-            "users": {instructor.id, enrolment.learner_id},
-            "cities": {enrolment.cohort.host_city_id, enrolment.learner.city_id},
-        }
-        log_id, instructor_id = log.id, instructor.id
-        db.session.remove()
+    log_id, instructor_id, made = _waiting_log(real_app)
     try:
         with real_app.test_request_context("/review/approve", method="POST"):
             # the other reviewer's approval, a moment before this one writes
