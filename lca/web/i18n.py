@@ -229,7 +229,7 @@ def _written(eval_ctx: EvalContext, text: str, variables: dict[str, Any]) -> str
     (the variables escaped into it), always read as a format string (a text without a ``%``
     reads the same without the formatting, which most words of a page skip)."""
     if eval_ctx.autoescape:
-        words = Markup(text)  # noqa: S704 - the translators' words, as Jinja takes them
+        words = Markup(text)  # noqa: S704 - as Jinja takes them  # nosec B704
         return words % variables if variables or "%" in text else words
     return text % variables if variables or "%" in text else text
 
