@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, benchmark_database, machine, revision
+from common import ROOT, benchmark_admin, benchmark_database, machine, revision
 from load import bench_env, prepare
 
 from tools.instances import Gunicorn, free_port, worker_pids
@@ -57,12 +57,10 @@ def mint_sessions(env: dict[str, str], max_people: int) -> dict:
     from sqlalchemy import select, text
 
     from lca import create_app
-    from lca.auth.services import UNUSABLE_PASSWORD
     from lca.auth.sessions import start_session
     from lca.core.dates import local_today
     from lca.core.db import db
-    from lca.models import Role, User
-    from lca.ops.demo import DEMO_TOTP_SECRET
+    from lca.models import User
 
     app = create_app()
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
@@ -122,18 +120,11 @@ def mint_sessions(env: dict[str, str], max_people: int) -> dict:
             )
         )
         for number in range(len(admins), ADMINS):
-            admin = User(
-                email=f"capacity-admin-{number}@example.org",
-                full_name_th=f"ผู้ดูแลหลักสูตร ทดสอบ {number}",
-                role=Role.ADMIN,
-                password_hash=UNUSABLE_PASSWORD,
-                # staff have a second factor, and the privacy notice was read long ago
-                totp_secret=DEMO_TOTP_SECRET,
-                totp_confirmed_at=datetime.now(UTC),
-                privacy_notice_seen_at=datetime.now(UTC),
+            admins.append(
+                benchmark_admin(
+                    f"capacity-admin-{number}@example.org", f"ผู้ดูแลหลักสูตร ทดสอบ {number}"
+                )
             )
-            db.session.add(admin)
-            admins.append(admin)
         db.session.flush()
 
         started = time.perf_counter()

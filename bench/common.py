@@ -74,3 +74,27 @@ def benchmark_database(
             server.stop()
     else:
         yield f"sqlite:///{folder / 'lca.sqlite3'}"
+
+
+def benchmark_admin(email: str, name_th: str):
+    """An administrator for a benchmark (``lca synth`` makes learners and instructors only),
+    added to the session: past the second step (the published demo key) and past the privacy
+    notice, as staff are long after their first sign-in."""
+    from datetime import UTC, datetime
+
+    from lca.auth.services import UNUSABLE_PASSWORD
+    from lca.core.db import db
+    from lca.models import Role, User
+    from lca.ops.demo import DEMO_TOTP_SECRET
+
+    admin = User(
+        email=email,
+        full_name_th=name_th,
+        role=Role.ADMIN,
+        password_hash=UNUSABLE_PASSWORD,
+        totp_secret=DEMO_TOTP_SECRET,
+        totp_confirmed_at=datetime.now(UTC),
+        privacy_notice_seen_at=datetime.now(UTC),
+    )
+    db.session.add(admin)
+    return admin

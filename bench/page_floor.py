@@ -40,7 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, benchmark_database, machine, revision
+from common import ROOT, benchmark_admin, benchmark_database, machine, revision
 
 from tools.instances import flask, free_port, instance_env
 
@@ -156,20 +156,7 @@ def people_and_pages(app) -> tuple[dict, dict]:
         certificate_id, code = certificate.id, certificate.code
         admin = db.session.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
         if admin is None:  # lca synth makes learners and instructors only
-            from lca.auth.services import UNUSABLE_PASSWORD
-            from lca.ops.demo import DEMO_TOTP_SECRET
-
-            admin = User(
-                email="floor-admin@example.org",
-                full_name_th="ผู้ดูแลหลักสูตร ทดสอบ",
-                role=Role.ADMIN,
-                password_hash=UNUSABLE_PASSWORD,
-                # staff have a second factor, and the privacy notice was read long ago
-                totp_secret=DEMO_TOTP_SECRET,
-                totp_confirmed_at=datetime.now(UTC),
-                privacy_notice_seen_at=datetime.now(UTC),
-            )
-            db.session.add(admin)
+            admin = benchmark_admin("floor-admin@example.org", "ผู้ดูแลหลักสูตร ทดสอบ")
             db.session.flush()
         module_id = db.session.scalar(
             select(Module.id)
