@@ -28,7 +28,9 @@ from sqlalchemy import event, select
 from lca import create_app
 from lca.auth.services import new_reset_token, new_setup_token
 from lca.certificates.keys import generate_keys, jwt_key
+from lca.core.config import ROOT
 from lca.core.db import db as _db
+from lca.core.db import init_migrations
 from lca.core.seed_files import SEED_DIR
 from lca.models import Certificate
 from lca.ops.seeding import seed_all
@@ -120,6 +122,8 @@ def _make_app(database_url: str, data_dir, **overrides):
             **overrides,
         }
     )
+    if "migrate" not in app.extensions:  # a served app (LCA_ENV=development here) never migrates
+        init_migrations(app, str(ROOT / "migrations"))
     with app.app_context():
         upgrade()
         seed_all()
