@@ -346,10 +346,11 @@ class AppServer:
 # --- the cluster ---------------------------------------------------------------------------------
 
 
+# the commands' app (``flask`` builds it with serving=False: a served one has no ``db`` command)
 PREPARE = """
 import sys
-from wsgi import app
-runner = app.test_cli_runner()
+from lca import create_app
+runner = create_app(serving=False).test_cli_runner()
 for args in (["db", "upgrade"], ["lca", "seed"], ["lca", "demo", "--allow-production"],
              ["lca", "keys", "generate"]):
     result = runner.invoke(args=args)
